@@ -1,0 +1,274 @@
+package dev.reclaimlab.kernel;
+
+import dev.reclaimlab.mm.Mm;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * One emulated kernel (init/main.c's start_kernel() to kernel_power_off()): its memory, CPUs, tasks and
+ * kernel threads. Boot with {@link #boot}, close with try-with-resources; {@link #close()} stops every
+ * kthread, also after a deadlock (it panics the kernel to unwind blocked tasks), and frees every off-heap
+ * byte. Many kernels can live in one JVM; nothing here is global but the current-task thread-local.
+ */
+public final class Kernel implements AutoCloseable {
+    private static final long STOP_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final KernelConfig config;
+    private final Cpus cpus;
+    private final Mm mm;
+    private final AtomicInteger lastPid = new AtomicInteger();
+    private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
+    private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
+    private final List<Task> kthreads = new CopyOnWriteArrayList<>();
+    private final List<Throwable> oopses = new CopyOnWriteArrayList<>();
+    private final List<Runnable> panicNotifiers = new CopyOnWriteArrayList<>();
+    private final AtomicReference<String> panicReason = new AtomicReference<>();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile boolean closed;
+
+    private Kernel(KernelConfig config) {
+        this.config = config;
+        this.cpus = new Cpus(config.nrCpus());
+        this.mm = new Mm(this);
+    }
+
+    /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
+    public static Kernel boot(KernelConfig config) {
+        return new Kernel(config);
+    }
+
+    public static Kernel boot() {
+        return boot(KernelConfig.defaults());
+    }
+
+    public KernelConfig config() {
+        return config;
+    }
+
+    public int nrCpus() {
+        return cpus.nrCpus();
+    }
+
+    Cpus cpus() {
+        return cpus;
+    }
+
+    /** The memory-management subsystem: page allocator, slab, counters. */
+    public Mm mm() {
+        return mm;
+    }
+
+    /** The calling thread's task in this kernel, attached on first use for threads that are not kthreads. */
+    public Task currentTask() {
+        Task t = Task.currentIn(this);
+        return t != null ? t : attachCurrent();
+    }
+
+    private Task attachCurrent() {
+        if (closing.get()) {
+            throw new IllegalStateException("kernel is closed: cannot attach thread '"
+                    + Thread.currentThread().getName() + "'");
+        }
+        Thread th = Thread.currentThread();
+        Task t = attached.computeIfAbsent(th, x -> newTask(x.getName(), x, 0));
+        Task.bind(t);
+        return t;
+    }
+
+    private Task newTask(String comm, Thread thread, int flags) {
+        int pid = lastPid.incrementAndGet();
+        Task t = new Task(this, pid, comm, thread, flags, pid % cpus.nrCpus());
+        tasks.put(pid, t);
+        return t;
+    }
+
+    /**
+     * kthread_run(): starts a kernel thread named {@code comm} that runs {@code fn} as a task with
+     * PF_KTHREAD and {@code extraFlags}. The function returns when it is done or when
+     * {@link Task#kthreadShouldStop()} tells it to. An exception other than a panic is kept as an oops.
+     */
+    public Task kthreadRun(String comm, int extraFlags, Consumer<Task> fn) {
+        if (closing.get()) {
+            throw new IllegalStateException("kernel is closed: cannot start kthread " + comm);
+        }
+        Task[] holder = new Task[1];
+        Thread th = new Thread(() -> runKthread(holder[0], fn), comm);
+        th.setDaemon(true);
+        Task t = newTask(comm, th, TaskFlags.PF_KTHREAD | extraFlags);
+        holder[0] = t;
+        kthreads.add(t);
+        th.start();
+        return t;
+    }
+
+    public Task kthreadRun(String comm, Consumer<Task> fn) {
+        return kthreadRun(comm, 0, fn);
+    }
+
+    private void runKthread(Task t, Consumer<Task> fn) {
+        Task.bind(t);
+        try {
+            fn.accept(t);
+        } catch (KernelPanic expected) {
+            // Unwound by panic(): nothing more to do.
+        } catch (Throwable e) {
+            oopses.add(e);
+        } finally {
+            t.setState(Task.TASK_DEAD);
+            tasks.remove(t.pid());
+        }
+    }
+
+    /** kthread_stop(): asks {@code t} to stop, wakes it, and waits for it to exit. */
+    public boolean kthreadStop(Task t) {
+        t.requestStop();
+        boolean done = join(t.thread(), STOP_GRACE_NANOS);
+        if (done) {
+            kthreads.remove(t);
+        }
+        return done;
+    }
+
+    /** Live tasks: kernel threads and attached threads. */
+    public Collection<Task> tasks() {
+        return Collections.unmodifiableCollection(tasks.values());
+    }
+
+    /** Exceptions that killed a kernel thread (the emulator's oopses). */
+    public List<Throwable> oopses() {
+        return Collections.unmodifiableList(oopses);
+    }
+
+    /** Runs {@code r} when the kernel panics, before blocked tasks are woken (panic_notifier_list). */
+    public void addPanicNotifier(Runnable r) {
+        panicNotifiers.add(r);
+    }
+
+    /**
+     * panic(): every blocked or sleeping task wakes with {@link KernelPanic}, which unwinds it. The first
+     * reason wins; the kernel stays panicked until it is closed.
+     */
+    public void panic(String reason) {
+        if (!panicReason.compareAndSet(null, reason)) {
+            return;
+        }
+        for (Runnable r : panicNotifiers) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                oopses.add(e);
+            }
+        }
+        for (Task t : tasks.values()) {
+            t.wakeUpProcess();
+        }
+    }
+
+    public boolean panicked() {
+        return panicReason.get() != null;
+    }
+
+    public String panicReason() {
+        return panicReason.get();
+    }
+
+    /** Throws {@link KernelPanic} if the kernel panicked; every wait loop calls this after waking. */
+    public void checkPanic() {
+        String r = panicReason.get();
+        if (r != null) {
+            throw new KernelPanic(r);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Stops every kernel thread, panicking the kernel if one does not stop on its own (a deadlock), then
+     * frees all memory. If a thread still cannot be stopped the memory is deliberately leaked rather than
+     * freed under a running thread, and close() throws.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        List<Task> ks = new ArrayList<>(kthreads);
+        Collections.reverse(ks);
+        for (Task t : ks) {
+            t.requestStop();
+        }
+        List<Task> stuck = joinAll(ks);
+        if (!stuck.isEmpty()) {
+            panic("Kernel.close(): " + stuck + " did not stop");
+            stuck = joinAll(stuck);
+            if (!stuck.isEmpty()) {
+                throw new IllegalStateException("Kernel.close(): " + stuck
+                        + " still running after panic; leaking the kernel's memory rather than freeing it under them");
+            }
+        }
+        kthreads.clear();
+        cpus.offlineAll();
+        closed = true;
+        mm.release();
+        for (Task t : attached.values()) {
+            t.setState(Task.TASK_DEAD);
+        }
+        attached.clear();
+        tasks.clear();
+    }
+
+    private static List<Task> joinAll(List<Task> ts) {
+        long deadline = System.nanoTime() + STOP_GRACE_NANOS;
+        List<Task> stuck = new ArrayList<>();
+        for (Task t : ts) {
+            if (!join(t.thread(), Math.max(1, deadline - System.nanoTime()))) {
+                stuck.add(t);
+            }
+        }
+        return stuck;
+    }
+
+    private static boolean join(Thread th, long nanos) {
+        if (th == Thread.currentThread()) {
+            return false;
+        }
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + nanos;
+        try {
+            while (th.isAlive()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    th.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Kernel[" + config + (panicked() ? ", panicked: " + panicReason() : "") + (closed ? ", closed" : "") + "]";
+    }
+}

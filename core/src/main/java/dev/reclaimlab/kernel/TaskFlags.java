@@ -1,0 +1,43 @@
+package dev.reclaimlab.kernel;
+
+/** task_struct::flags, with the kernel's values (include/linux/sched.h). */
+public final class TaskFlags {
+    public static final int PF_EXITING = 0x00000004;
+    public static final int PF_MEMALLOC = 0x00000800;
+    public static final int PF_KSWAPD = 0x00020000;
+    public static final int PF_MEMALLOC_NOFS = 0x00040000;
+    public static final int PF_MEMALLOC_NOIO = 0x00080000;
+    /** Removed in 5.x; the 2014 loop-back NFS series relies on it for nfsd. */
+    public static final int PF_LESS_THROTTLE = 0x00100000;
+    public static final int PF_KTHREAD = 0x00200000;
+
+    private static final int[] BITS = {PF_EXITING, PF_MEMALLOC, PF_KSWAPD, PF_MEMALLOC_NOFS, PF_MEMALLOC_NOIO,
+        PF_LESS_THROTTLE, PF_KTHREAD};
+    private static final String[] NAMES = {"PF_EXITING", "PF_MEMALLOC", "PF_KSWAPD", "PF_MEMALLOC_NOFS",
+        "PF_MEMALLOC_NOIO", "PF_LESS_THROTTLE", "PF_KTHREAD"};
+
+    private TaskFlags() {
+    }
+
+    /** "PF_MEMALLOC|PF_KSWAPD", or "0" when none is set. */
+    public static String format(int flags) {
+        StringBuilder sb = new StringBuilder();
+        int rest = flags;
+        for (int i = 0; i < BITS.length; i++) {
+            if ((flags & BITS[i]) != 0) {
+                if (sb.length() > 0) {
+                    sb.append('|');
+                }
+                sb.append(NAMES[i]);
+                rest &= ~BITS[i];
+            }
+        }
+        if (rest != 0) {
+            if (sb.length() > 0) {
+                sb.append('|');
+            }
+            sb.append("0x").append(Integer.toHexString(rest));
+        }
+        return sb.length() == 0 ? "0" : sb.toString();
+    }
+}
