@@ -58,6 +58,20 @@ final class Cpus {
         }
     }
 
+    /** Takes exactly {@code cpu}, waiting while another task holds it. */
+    void acquireExact(int cpu, long pid) {
+        for (int spins = 0; !SLOTS.compareAndSet(slots, (cpu + 1) * PAD, FREE, pid); spins++) {
+            if ((long) SLOTS.getVolatile(slots, (cpu + 1) * PAD) == OFFLINE) {
+                throw new IllegalStateException("kernel is closed: CPU" + cpu + " is offline (pid " + pid + ")");
+            }
+            if (spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
     void release(int cpu) {
         SLOTS.setRelease(slots, (cpu + 1) * PAD, FREE);
     }

@@ -33,6 +33,7 @@ public final class Kernel implements AutoCloseable {
     private final List<Task> kthreads = new CopyOnWriteArrayList<>();
     private final List<Throwable> oopses = new CopyOnWriteArrayList<>();
     private final List<Runnable> panicNotifiers = new CopyOnWriteArrayList<>();
+    private final Printk printk = new Printk();
     private final AtomicReference<String> panicReason = new AtomicReference<>();
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile boolean closed;
@@ -67,6 +68,16 @@ public final class Kernel implements AutoCloseable {
     /** The memory-management subsystem: page allocator, slab, counters. */
     public Mm mm() {
         return mm;
+    }
+
+    /** printk(): appends to the kernel log. */
+    public void printk(String text) {
+        printk.printk(text);
+    }
+
+    /** dmesg: the kernel log. */
+    public String dmesg() {
+        return printk.dmesg();
     }
 
     /** The calling thread's task in this kernel, attached on first use for threads that are not kthreads. */

@@ -144,6 +144,30 @@ public final class Task {
         }
     }
 
+    /**
+     * Runs {@code fn} on CPU {@code c} with preemption disabled, waiting for that CPU if it is busy: the
+     * emulator's smp_call_function_single() for per-CPU work such as drain_all_pages().
+     */
+    public void runOnCpu(int c, Runnable fn) {
+        if (c < 0 || c >= kernel.nrCpus()) {
+            throw new IllegalArgumentException("runOnCpu: CPU" + c + " does not exist (nr_cpus " + kernel.nrCpus() + ")");
+        }
+        if (preemptCount != 0) {
+            throw new IllegalStateException("BUG: runOnCpu(" + c + ") from atomic context in " + this);
+        }
+        kernel.cpus().acquireExact(c, pid);
+        int last = cpu;
+        cpu = c;
+        preemptCount = 1;
+        try {
+            fn.run();
+        } finally {
+            preemptCount = 0;
+            cpu = last;
+            kernel.cpus().release(c);
+        }
+    }
+
     /** Whether a kernel thread was asked to stop (kthread_should_stop()). */
     public boolean kthreadShouldStop() {
         return shouldStop;

@@ -1,0 +1,641 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.RawSpinLock;
+
+import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
+import static dev.reclaimlab.mm.Gfp.__GFP_DIRECT_RECLAIM;
+import static dev.reclaimlab.mm.Gfp.__GFP_HIGH;
+import static dev.reclaimlab.mm.Gfp.__GFP_KSWAPD_RECLAIM;
+import static dev.reclaimlab.mm.Gfp.__GFP_MEMALLOC;
+import static dev.reclaimlab.mm.Gfp.__GFP_NOFAIL;
+import static dev.reclaimlab.mm.Gfp.__GFP_NOMEMALLOC;
+import static dev.reclaimlab.mm.Gfp.__GFP_NORETRY;
+import static dev.reclaimlab.mm.Gfp.__GFP_ZERO;
+import static dev.reclaimlab.mm.MemMap.NO_PFN;
+import static dev.reclaimlab.mm.MemMap.STATE_ALLOC;
+import static dev.reclaimlab.mm.MemMap.STATE_BUDDY;
+import static dev.reclaimlab.mm.MemMap.STATE_NONE;
+import static dev.reclaimlab.mm.MemMap.STATE_PCP;
+import static dev.reclaimlab.mm.MemMap.STATE_TAIL;
+
+/**
+ * mm/page_alloc.c for the kernel's one zone: buddy free lists of orders 0..{@value #MAX_PAGE_ORDER} under
+ * zone->lock, per-CPU lists of order-0 pages taken and refilled in batches with only the CPU held,
+ * min/low/high watermarks from min_free_kbytes, and the slow path: wake kswapd, dip to min, direct
+ * reclaim, retry, fail. A page is named by its pfn (the emulator's struct page pointer); -1 is NULL.
+ */
+public final class PageAlloc {
+    public static final int MAX_PAGE_ORDER = 10;
+    public static final int NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
+    public static final int NULL_PAGE = NO_PFN;
+    static final int MAX_RECLAIM_RETRIES = 16;
+
+    // alloc_flags (mm/internal.h).
+    static final int ALLOC_WMARK_MIN = 0;
+    static final int ALLOC_WMARK_LOW = 1;
+    static final int ALLOC_WMARK_HIGH = 2;
+    static final int ALLOC_WMARK_MASK = 3;
+    static final int ALLOC_NO_WATERMARKS = 0x04;
+    static final int ALLOC_HIGH = 0x20;
+
+    private static final int PCP_PAD = 16;
+
+    private final Kernel kernel;
+    private final PhysMem mem;
+    private final MemMap map;
+    private VmStat vmstat;
+    private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
+
+    private final RawSpinLock zoneLock = new RawSpinLock("zone->lock");
+    private final int[] freeHead = new int[NR_PAGE_ORDERS];
+    private final long[] nrFree = new long[NR_PAGE_ORDERS];
+    private volatile long nrFreePages;
+    private final long managedPages;
+    private final long minFreeKbytes;
+    private final long[] watermark = new long[3];
+
+    private final int pcpBatch;
+    private final int pcpHigh;
+    private final int pcpCap;
+    private final int[] pcpPages;
+    private final int[] pcpCount;
+
+    PageAlloc(Kernel kernel, PhysMem mem, MemMap map) {
+        this.kernel = kernel;
+        this.mem = mem;
+        this.map = map;
+        this.managedPages = mem.nrPages();
+        long cfg = kernel.config().minFreeKbytes();
+        this.minFreeKbytes = cfg > 0 ? cfg : defaultMinFreeKbytes(managedPages);
+        setupPerZoneWmarks();
+        this.pcpBatch = zoneBatchsize(managedPages);
+        this.pcpHigh = 6 * pcpBatch;
+        this.pcpCap = pcpHigh + pcpBatch;
+        int nrCpus = kernel.nrCpus();
+        this.pcpPages = new int[nrCpus * pcpCap];
+        this.pcpCount = new int[(nrCpus + 1) * PCP_PAD];
+        java.util.Arrays.fill(freeHead, NO_PFN);
+        memblockFreeAll();
+    }
+
+    void setVmStat(VmStat v) {
+        this.vmstat = v;
+    }
+
+    /** Installs kswapd and direct reclaim (the reclaim subsystem does this at boot). */
+    public void setReclaimHooks(ReclaimHooks h) {
+        this.hooks = h == null ? ReclaimHooks.NONE : h;
+    }
+
+    /** init_per_zone_wmark_min(): sqrt(lowmem_kbytes * 16), clamped to [128, 262144]. */
+    static long defaultMinFreeKbytes(long pages) {
+        long lowmemKbytes = pages * (PhysMem.PAGE_SIZE / 1024);
+        long v = (long) Math.sqrt((double) lowmemKbytes * 16);
+        return Math.max(128, Math.min(262144, v));
+    }
+
+    /** __setup_per_zone_wmarks() with watermark_scale_factor 10. */
+    private void setupPerZoneWmarks() {
+        long min = minFreeKbytes >> (PhysMem.PAGE_SHIFT - 10);
+        long tmp = Math.max(min >> 2, managedPages * 10 / 10000);
+        watermark[ALLOC_WMARK_MIN] = min;
+        watermark[ALLOC_WMARK_LOW] = min + tmp;
+        watermark[ALLOC_WMARK_HIGH] = min + 2 * tmp;
+    }
+
+    /** zone_batchsize(): about a quarter of a megabyte per 1024 pages, at most 63. */
+    static int zoneBatchsize(long pages) {
+        long batch = Math.min(pages / 1024, (1L << 20) / PhysMem.PAGE_SIZE);
+        batch /= 4;
+        if (batch < 1) {
+            batch = 1;
+        }
+        long b = batch + batch / 2;
+        return (int) Math.max(1, Long.highestOneBit(b) - 1);
+    }
+
+    /** memblock_free_all(): every page goes to the buddy lists in the largest aligned blocks that fit. */
+    private void memblockFreeAll() {
+        int n = mem.nrPages();
+        int pfn = 0;
+        while (pfn < n) {
+            int order = MAX_PAGE_ORDER;
+            while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > n)) {
+                order--;
+            }
+            addToFreeList(pfn, order);
+            pfn += 1 << order;
+        }
+        nrFreePages = n;
+    }
+
+    public long minWmark() {
+        return watermark[ALLOC_WMARK_MIN];
+    }
+
+    public long lowWmark() {
+        return watermark[ALLOC_WMARK_LOW];
+    }
+
+    public long highWmark() {
+        return watermark[ALLOC_WMARK_HIGH];
+    }
+
+    public long minFreeKbytes() {
+        return minFreeKbytes;
+    }
+
+    public long managedPages() {
+        return managedPages;
+    }
+
+    /** NR_FREE_PAGES: pages on the buddy lists (pcp pages are not counted, as in the kernel). */
+    public long nrFreePages() {
+        return nrFreePages;
+    }
+
+    public int pcpBatch() {
+        return pcpBatch;
+    }
+
+    public int pcpHigh() {
+        return pcpHigh;
+    }
+
+    /** Pages on all per-CPU lists right now. */
+    public long pcpPages() {
+        long s = 0;
+        for (int c = 0; c < kernel.nrCpus(); c++) {
+            s += pcpCount[(c + 1) * PCP_PAD];
+        }
+        return s;
+    }
+
+    /** free_area[order].nr_free: free blocks of exactly {@code order}. */
+    public long nrFreeBlocks(int order) {
+        checkOrder(order, "nrFreeBlocks");
+        zoneLock.lock();
+        try {
+            return nrFree[order];
+        } finally {
+            zoneLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    /**
+     * alloc_pages(): a block of 2^order pages, or {@link #NULL_PAGE} when the gfp mask allows nothing more
+     * (ask {@link AllocFailure#of} why). May sleep in direct reclaim when the mask allows it.
+     */
+    public int allocPages(int gfp, int order) {
+        Task t = kernel.currentTask();
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "allocPages");
+        }
+        if (order < 0 || order > MAX_PAGE_ORDER) {
+            checkOrder(order, "allocPages");
+        }
+        gfp = SchedMm.currentGfpContext(t, gfp);
+        int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
+        if (pfn == NO_PFN) {
+            pfn = allocPagesSlowpath(t, gfp, order);
+            if (pfn == NO_PFN) {
+                return NO_PFN;
+            }
+        }
+        prepNewPage(pfn, order, gfp);
+        return pfn;
+    }
+
+    /** __get_free_pages(): the kernel address of a new block, or 0. */
+    public long getFreePages(int gfp, int order) {
+        int pfn = allocPages(gfp, order);
+        return pfn == NO_PFN ? 0 : PhysMem.virtOfPfn(pfn);
+    }
+
+    private int getPageFromFreelist(Task t, int order, int allocFlags) {
+        if ((allocFlags & ALLOC_NO_WATERMARKS) == 0 && !zoneWatermarkOk(order, allocFlags)) {
+            return NO_PFN;
+        }
+        int cpu = t.getCpu();
+        try {
+            int pfn;
+            if (order == 0) {
+                pfn = rmqueuePcplist(cpu);
+            } else {
+                zoneLock.lock();
+                try {
+                    pfn = rmqueueSmallest(order);
+                    if (pfn != NO_PFN) {
+                        nrFreePages -= 1L << order;
+                    }
+                } finally {
+                    zoneLock.unlock();
+                }
+            }
+            if (pfn != NO_PFN) {
+                vmstat.mod(cpu, VmStatItem.PGALLOC_NORMAL, 1L << order);
+            }
+            return pfn;
+        } finally {
+            t.putCpu();
+        }
+    }
+
+    /** zone_watermark_ok(): racy reads, as in the kernel; the free lists decide under the lock. */
+    private boolean zoneWatermarkOk(int order, int allocFlags) {
+        long min = watermark[allocFlags & ALLOC_WMARK_MASK];
+        if ((allocFlags & ALLOC_HIGH) != 0) {
+            min -= min / 2;
+        }
+        long freePages = nrFreePages - (1L << order) + 1;
+        if (freePages <= min) {
+            return false;
+        }
+        if (order == 0) {
+            return true;
+        }
+        for (int o = order; o < NR_PAGE_ORDERS; o++) {
+            if (nrFree[o] > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int rmqueuePcplist(int cpu) {
+        int ci = (cpu + 1) * PCP_PAD;
+        int count = pcpCount[ci];
+        if (count == 0) {
+            count = rmqueueBulk(cpu, pcpBatch);
+            if (count == 0) {
+                return NO_PFN;
+            }
+        }
+        count--;
+        pcpCount[ci] = count;
+        return pcpPages[cpu * pcpCap + count];
+    }
+
+    /** rmqueue_bulk(): refills {@code cpu}'s list with up to {@code batch} order-0 pages. */
+    private int rmqueueBulk(int cpu, int batch) {
+        int base = cpu * pcpCap;
+        int n = 0;
+        zoneLock.lock();
+        try {
+            while (n < batch) {
+                int pfn = rmqueueSmallest(0);
+                if (pfn == NO_PFN) {
+                    break;
+                }
+                map.setState(pfn, STATE_PCP);
+                pcpPages[base + n++] = pfn;
+            }
+            nrFreePages -= n;
+        } finally {
+            zoneLock.unlock();
+        }
+        pcpCount[(cpu + 1) * PCP_PAD] = n;
+        return n;
+    }
+
+    /** __rmqueue_smallest(): the first free block of at least {@code order}, split down. zone->lock held. */
+    private int rmqueueSmallest(int order) {
+        for (int o = order; o < NR_PAGE_ORDERS; o++) {
+            int pfn = freeHead[o];
+            if (pfn == NO_PFN) {
+                continue;
+            }
+            delFromFreeList(pfn, o);
+            expand(pfn, order, o);
+            map.setState(pfn, STATE_NONE);
+            return pfn;
+        }
+        return NO_PFN;
+    }
+
+    /** expand(): returns the upper halves of a split block to the lower free lists. */
+    private void expand(int pfn, int low, int high) {
+        while (high > low) {
+            high--;
+            addToFreeList(pfn + (1 << high), high);
+        }
+    }
+
+    private void prepNewPage(int pfn, int order, int gfp) {
+        map.setFlagsPlain(pfn, order > 0 ? 1L << PageFlags.PG_head : 0);
+        map.setRefcount(pfn, 1);
+        map.setOrder(pfn, order);
+        map.setCompoundHead(pfn, pfn);
+        map.clearOwnerFields(pfn);
+        map.setState(pfn, STATE_ALLOC);
+        int n = 1 << order;
+        for (int i = 1; i < n; i++) {
+            int tail = pfn + i;
+            map.setState(tail, STATE_TAIL);
+            map.setCompoundHead(tail, pfn);
+            map.setFlagsPlain(tail, 0);
+        }
+        if ((gfp & __GFP_ZERO) != 0) {
+            org.agrona.UnsafeApi.setMemory(mem.nativeOfPfn(pfn), (long) n << PhysMem.PAGE_SHIFT, (byte) 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- slow path
+
+    /** gfp_to_alloc_flags(). */
+    private static int gfpToAllocFlags(int gfp) {
+        int f = ALLOC_WMARK_MIN;
+        if ((gfp & __GFP_HIGH) != 0) {
+            f |= ALLOC_HIGH;
+        }
+        return f;
+    }
+
+    /** __gfp_pfmemalloc_flags(): reclaimers may use the reserves below min, so reclaim can progress. */
+    private static boolean mayUseReserves(Task t, int gfp) {
+        if ((gfp & __GFP_NOMEMALLOC) != 0) {
+            return false;
+        }
+        return (gfp & __GFP_MEMALLOC) != 0 || (t.flags() & PF_MEMALLOC) != 0;
+    }
+
+    /** __alloc_pages_slowpath(). */
+    private int allocPagesSlowpath(Task t, int gfp, int order) {
+        int allocFlags = gfpToAllocFlags(gfp);
+        boolean drained = false;
+        int noProgress = 0;
+        for (;;) {
+            if ((gfp & __GFP_KSWAPD_RECLAIM) != 0) {
+                hooks.wakeupKswapd(order, gfp);
+            }
+            int pfn = getPageFromFreelist(t, order, allocFlags);
+            if (pfn != NO_PFN) {
+                return pfn;
+            }
+            if (mayUseReserves(t, gfp)) {
+                pfn = getPageFromFreelist(t, order, allocFlags | ALLOC_NO_WATERMARKS);
+                if (pfn != NO_PFN) {
+                    return pfn;
+                }
+            }
+            if ((gfp & __GFP_DIRECT_RECLAIM) == 0) {
+                return fail(t, gfp, order, AllocFailure.Reason.NO_DIRECT_RECLAIM);
+            }
+            if ((t.flags() & PF_MEMALLOC) != 0) {
+                return fail(t, gfp, order, AllocFailure.Reason.RECLAIM_RECURSION);
+            }
+            long progress = directReclaim(t, gfp, order);
+            pfn = getPageFromFreelist(t, order, allocFlags);
+            if (pfn != NO_PFN) {
+                return pfn;
+            }
+            if (!drained) {
+                // Pages may sit on other CPUs' lists: drain them before counting this as no progress.
+                drained = true;
+                drainAllPages();
+                continue;
+            }
+            if ((gfp & __GFP_NORETRY) != 0) {
+                return fail(t, gfp, order, AllocFailure.Reason.NORETRY);
+            }
+            noProgress = progress > 0 ? 0 : noProgress + 1;
+            if (noProgress > MAX_RECLAIM_RETRIES) {
+                if ((gfp & __GFP_NOFAIL) == 0) {
+                    return fail(t, gfp, order, AllocFailure.Reason.NO_PROGRESS);
+                }
+                // __GFP_NOFAIL loops for ever, throttled; the watchdog sees the stall.
+                t.scheduleTimeout(1_000_000L);
+            }
+        }
+    }
+
+    /** __alloc_pages_direct_reclaim(): PF_MEMALLOC for the duration, counted as an allocstall. */
+    private long directReclaim(Task t, int gfp, int order) {
+        int cpu = t.getCpu();
+        vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
+        t.putCpu();
+        int saved = t.flags() & PF_MEMALLOC;
+        t.setFlags(t.flags() | PF_MEMALLOC);
+        try {
+            return hooks.tryToFreePages(gfp, order);
+        } finally {
+            t.setFlags((t.flags() & ~PF_MEMALLOC) | saved);
+        }
+    }
+
+    private int fail(Task t, int gfp, int order, AllocFailure.Reason reason) {
+        t.recordAllocFailure(gfp, order, reason.ordinal());
+        return NO_PFN;
+    }
+
+    // ---------------------------------------------------------------- freeing
+
+    /**
+     * __free_pages(): drops a reference to the block headed by {@code pfn}; frees it when that was the last.
+     * Throws, naming the page, for a pfn outside memory, a page that is not the head of an allocation of
+     * {@code order}, or a page already free.
+     */
+    public void freePages(int pfn, int order) {
+        checkAllocated(pfn, order, "freePages");
+        int ref = map.addRefcount(pfn, -1);
+        if (ref == 0) {
+            freeUnrefPages(pfn, order);
+        } else if (ref < 0) {
+            map.addRefcount(pfn, 1);
+            throw new IllegalStateException("freePages(pfn " + pfn + ", order " + order
+                    + "): refcount underflow (concurrent double free?)");
+        }
+    }
+
+    /** free_pages(): as {@link #freePages} for a kernel address returned by {@link #getFreePages}. */
+    public void freePagesAddr(long addr, int order) {
+        int pfn = mem.virtToPfn(addr);
+        if ((addr & (PhysMem.PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format("free_pages(0x%x, %d): address is not page aligned",
+                    addr, order));
+        }
+        freePages(pfn, order);
+    }
+
+    /** get_page(): another reference to an allocated page. */
+    public void getPage(int pfn) {
+        checkAllocated(pfn, map.order(pfn), "getPage");
+        map.addRefcount(pfn, 1);
+    }
+
+    /** put_page(): drops a reference; the last one frees the block. */
+    public void putPage(int pfn) {
+        freePages(pfn, map.order(pfn));
+    }
+
+    public int pageCount(int pfn) {
+        mem.checkPfn(pfn, "pageCount");
+        return map.refcount(pfn);
+    }
+
+    void checkAllocated(int pfn, int order, String who) {
+        mem.checkPfn(pfn, who);
+        checkOrder(order, who);
+        int st = map.state(pfn);
+        if (st == STATE_ALLOC && map.order(pfn) == order && map.refcount(pfn) > 0) {
+            return;
+        }
+        String why;
+        switch (st) {
+            case STATE_BUDDY:
+            case STATE_PCP:
+            case STATE_NONE:
+                why = "the page is free (double free?)";
+                break;
+            case STATE_TAIL:
+                why = "it is a tail page of the order-" + map.order(map.compoundHead(pfn)) + " block at pfn "
+                        + map.compoundHead(pfn);
+                break;
+            default:
+                why = map.order(pfn) != order ? "it was allocated with order " + map.order(pfn)
+                        : "its refcount is " + map.refcount(pfn);
+        }
+        throw new IllegalArgumentException(who + "(pfn " + pfn + ", order " + order + "): " + why);
+    }
+
+    private static void checkOrder(int order, String who) {
+        if (order < 0 || order > MAX_PAGE_ORDER) {
+            throw new IllegalArgumentException(who + ": order " + order + " is outside [0, " + MAX_PAGE_ORDER + "]");
+        }
+    }
+
+    /** free_unref_page() for order 0, __free_pages_ok() otherwise. */
+    void freeUnrefPages(int pfn, int order) {
+        int n = 1 << order;
+        for (int i = 1; i < n; i++) {
+            map.setState(pfn + i, STATE_NONE);
+            map.setCompoundHead(pfn + i, pfn + i);
+        }
+        map.setFlagsPlain(pfn, 0);
+        map.setCompoundHead(pfn, pfn);
+        Task t = kernel.currentTask();
+        int cpu = t.getCpu();
+        try {
+            vmstat.mod(cpu, VmStatItem.PGFREE, n);
+            if (order == 0) {
+                int ci = (cpu + 1) * PCP_PAD;
+                int count = pcpCount[ci];
+                map.setState(pfn, STATE_PCP);
+                pcpPages[cpu * pcpCap + count++] = pfn;
+                pcpCount[ci] = count;
+                if (count >= pcpHigh) {
+                    freePcppagesBulk(cpu, pcpBatch);
+                }
+                return;
+            }
+            map.setState(pfn, STATE_NONE);
+            zoneLock.lock();
+            try {
+                freeOnePage(pfn, order);
+                nrFreePages += n;
+            } finally {
+                zoneLock.unlock();
+            }
+        } finally {
+            t.putCpu();
+        }
+    }
+
+    /** free_pcppages_bulk(): returns the {@code count} coldest pages of {@code cpu}'s list to the buddy. */
+    private void freePcppagesBulk(int cpu, int count) {
+        int ci = (cpu + 1) * PCP_PAD;
+        int have = pcpCount[ci];
+        int k = Math.min(count, have);
+        if (k == 0) {
+            return;
+        }
+        int base = cpu * pcpCap;
+        zoneLock.lock();
+        try {
+            for (int i = 0; i < k; i++) {
+                int pfn = pcpPages[base + i];
+                map.setState(pfn, STATE_NONE);
+                freeOnePage(pfn, 0);
+            }
+            nrFreePages += k;
+        } finally {
+            zoneLock.unlock();
+        }
+        System.arraycopy(pcpPages, base + k, pcpPages, base, have - k);
+        pcpCount[ci] = have - k;
+    }
+
+    /** __free_one_page(): merges with free buddies as far as they go. zone->lock held. */
+    private void freeOnePage(int pfn, int order) {
+        int n = mem.nrPages();
+        while (order < MAX_PAGE_ORDER) {
+            int buddy = pfn ^ (1 << order);
+            if (buddy >= n || map.state(buddy) != STATE_BUDDY || map.order(buddy) != order) {
+                break;
+            }
+            delFromFreeList(buddy, order);
+            map.setState(buddy, STATE_NONE);
+            pfn &= buddy;
+            order++;
+        }
+        addToFreeList(pfn, order);
+    }
+
+    /** drain_all_pages(): every CPU's list back to the buddy, each drained while holding that CPU. */
+    public void drainAllPages() {
+        Task t = kernel.currentTask();
+        for (int c = 0; c < kernel.nrCpus(); c++) {
+            int cpu = c;
+            t.runOnCpu(cpu, () -> freePcppagesBulk(cpu, pcpCount[(cpu + 1) * PCP_PAD]));
+        }
+    }
+
+    // ---------------------------------------------------------------- free lists (zone->lock held)
+
+    private void addToFreeList(int pfn, int order) {
+        int head = freeHead[order];
+        map.setLruPrev(pfn, NO_PFN);
+        map.setLruNext(pfn, head);
+        if (head != NO_PFN) {
+            map.setLruPrev(head, pfn);
+        }
+        freeHead[order] = pfn;
+        map.setOrder(pfn, order);
+        map.setState(pfn, STATE_BUDDY);
+        nrFree[order]++;
+    }
+
+    private void delFromFreeList(int pfn, int order) {
+        int prev = map.lruPrev(pfn);
+        int next = map.lruNext(pfn);
+        if (prev == NO_PFN) {
+            freeHead[order] = next;
+        } else {
+            map.setLruNext(prev, next);
+        }
+        if (next != NO_PFN) {
+            map.setLruPrev(next, prev);
+        }
+        map.setLruNext(pfn, NO_PFN);
+        map.setLruPrev(pfn, NO_PFN);
+        nrFree[order]--;
+    }
+
+    /** /proc/buddyinfo's line for this zone. */
+    public String buddyinfo() {
+        StringBuilder sb = new StringBuilder("Node 0, zone   Normal ");
+        zoneLock.lock();
+        try {
+            for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+                sb.append(String.format("%7d", nrFree[o]));
+            }
+        } finally {
+            zoneLock.unlock();
+        }
+        return sb.append('\n').toString();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.reclaimlab.mm;
+
+/**
+ * Where the page allocator hands over to reclaim (mm/vmscan.c). The reclaim subsystem installs its
+ * kswapd and direct reclaim here; until it does, nothing can be reclaimed and an allocation below the
+ * min watermark fails.
+ */
+public interface ReclaimHooks {
+    /** wakeup_kswapd(): free pages fell below the low watermark. Must not sleep. */
+    void wakeupKswapd(int order, int gfp);
+
+    /**
+     * try_to_free_pages(): direct reclaim by the allocating task, which already runs with PF_MEMALLOC.
+     * Returns the number of pages reclaimed (progress); may sleep.
+     */
+    long tryToFreePages(int gfp, int order);
+
+    ReclaimHooks NONE = new ReclaimHooks() {
+        @Override
+        public void wakeupKswapd(int order, int gfp) {
+        }
+
+        @Override
+        public long tryToFreePages(int gfp, int order) {
+            return 0;
+        }
+    };
+}

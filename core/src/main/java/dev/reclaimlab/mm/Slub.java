@@ -1,0 +1,605 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.RawSpinLock;
+import org.agrona.UnsafeApi;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static dev.reclaimlab.mm.KmemCache.META_ALLOCATED;
+import static dev.reclaimlab.mm.KmemCache.META_FREE_TAG;
+import static dev.reclaimlab.mm.KmemCache.META_SIZE;
+import static dev.reclaimlab.mm.KmemCache.PC_ALLOC;
+import static dev.reclaimlab.mm.KmemCache.PC_ALLOC_SLOWPATH;
+import static dev.reclaimlab.mm.KmemCache.PC_FREE;
+import static dev.reclaimlab.mm.KmemCache.PC_FREELIST;
+import static dev.reclaimlab.mm.KmemCache.PC_FREE_REMOTE;
+import static dev.reclaimlab.mm.KmemCache.PC_SLAB;
+import static dev.reclaimlab.mm.KmemCache.PC_SLAB_NATIVE;
+import static dev.reclaimlab.mm.KmemCache.PC_SLAB_VA;
+import static dev.reclaimlab.mm.KmemCache.PC_STRIDE;
+import static dev.reclaimlab.mm.MemMap.NO_PFN;
+
+/**
+ * mm/slub.c: per-CPU slabs allocated from and freed to with only the CPU held; a slab frozen to a CPU
+ * takes frees from other CPUs on its own freelist under slab_lock(); unfrozen slabs with free objects sit
+ * on the node's partial list under list_lock (taken before slab_lock); empty slabs beyond min_partial go
+ * back to the page allocator. Free lists are object indexes (see {@link KmemCache}).
+ */
+public final class Slub {
+    private final Kernel kernel;
+    private final PhysMem mem;
+    private final MemMap map;
+    private final PageAlloc pages;
+    private final VmStat vmstat;
+    private final SlubDebug debug;
+    private final RawSpinLock slabMutex = new RawSpinLock("slab_mutex");
+    private volatile KmemCache[] caches = new KmemCache[16];
+    private int nextId = 1;
+
+    Slub(Kernel kernel, PhysMem mem, MemMap map, PageAlloc pages, VmStat vmstat) {
+        this.kernel = kernel;
+        this.mem = mem;
+        this.map = map;
+        this.pages = pages;
+        this.vmstat = vmstat;
+        this.debug = new SlubDebug(kernel, mem, map);
+    }
+
+    SlubDebug debugger() {
+        return debug;
+    }
+
+    /**
+     * kmem_cache_create(): a cache of {@code size}-byte objects aligned to {@code align} (0 for the default).
+     * With slub_debug on the kernel command line every cache gets red zones, poisoning and checks.
+     */
+    public KmemCache kmemCacheCreate(String name, int size, int align, int flags) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("kmem_cache_create: a cache needs a name");
+        }
+        if (size < 1 || size > KmallocCaches.KMALLOC_MAX_CACHE_SIZE * 2) {
+            throw new IllegalArgumentException("kmem_cache_create(" + name + "): object size " + size
+                    + " is outside [1, " + KmallocCaches.KMALLOC_MAX_CACHE_SIZE * 2 + "]");
+        }
+        if (align < 0 || align > PhysMem.PAGE_SIZE || (align & (align - 1)) != 0) {
+            throw new IllegalArgumentException("kmem_cache_create(" + name + "): align " + align
+                    + " is not 0 or a power of two up to " + PhysMem.PAGE_SIZE);
+        }
+        if ((flags & ~SlabFlags.VALID_FLAGS) != 0) {
+            throw new IllegalArgumentException("kmem_cache_create(" + name + "): unknown flags 0x"
+                    + Integer.toHexString(flags & ~SlabFlags.VALID_FLAGS));
+        }
+        if (kernel.config().slubDebug()) {
+            flags |= SlabFlags.SLAB_DEBUG_FLAGS;
+        }
+        slabMutex.lock();
+        try {
+            int id = nextId++;
+            KmemCache s = new KmemCache(id, name, size, align, flags, kernel.nrCpus());
+            KmemCache[] cs = caches;
+            if (id >= cs.length) {
+                cs = Arrays.copyOf(cs, cs.length * 2);
+            }
+            cs[id] = s;
+            caches = cs;
+            return s;
+        } finally {
+            slabMutex.unlock();
+        }
+    }
+
+    /** Every live cache, in creation order. */
+    public List<KmemCache> caches() {
+        List<KmemCache> out = new ArrayList<>();
+        for (KmemCache s : caches) {
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    /** kmem_cache_alloc(): an object's kernel address, or 0 when no slab page could be had. */
+    public long kmemCacheAlloc(KmemCache s, int gfp) {
+        Task t = kernel.currentTask();
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "kmem_cache_alloc(" + s + ")");
+        }
+        if (s.destroyed) {
+            throw new IllegalStateException("kmem_cache_alloc(" + s + "): cache was destroyed");
+        }
+        long obj = allocFast(t, s);
+        if (obj == 0) {
+            obj = slabAlloc(t, s, gfp);
+            if (obj == 0) {
+                return 0;
+            }
+        }
+        if (s.debug) {
+            debug.allocDebug(s, obj);
+        }
+        if ((gfp & Gfp.__GFP_ZERO) != 0) {
+            UnsafeApi.setMemory(mem.nativeOf(obj), s.objectSize, (byte) 0);
+        }
+        return obj;
+    }
+
+    /** The lockless fast path: pop the CPU freelist. 0 when it is empty. */
+    private long allocFast(Task t, KmemCache s) {
+        int cpu = t.getCpu();
+        try {
+            long[] pc = s.percpu;
+            int b = (cpu + 1) * PC_STRIDE;
+            long idx = pc[b + PC_FREELIST];
+            if (idx < 0) {
+                return 0;
+            }
+            long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
+            int m = UnsafeApi.getInt(meta);
+            if ((m & 3) != META_FREE_TAG) {
+                throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
+            }
+            pc[b + PC_FREELIST] = (m >> 2) - 1;
+            UnsafeApi.putInt(meta, META_ALLOCATED);
+            pc[b + PC_ALLOC]++;
+            return pc[b + PC_SLAB_VA] + idx * s.size + s.objOffset;
+        } finally {
+            t.putCpu();
+        }
+    }
+
+    /**
+     * ___slab_alloc(): refill the CPU freelist from frees that reached the CPU slab, else from a partial
+     * slab, else from a new slab. The CPU is let go while the page allocator may sleep.
+     */
+    private long slabAlloc(Task t, KmemCache s, int gfp) {
+        for (;;) {
+            int cpu = t.getCpu();
+            try {
+                int b = (cpu + 1) * PC_STRIDE;
+                long[] pc = s.percpu;
+                pc[b + PC_ALLOC_SLOWPATH]++;
+                if (pc[b + PC_FREELIST] < 0) {
+                    int slab = (int) pc[b + PC_SLAB];
+                    if (slab != NO_PFN && !takeRemoteFrees(s, pc, b, slab)) {
+                        pc[b + PC_SLAB] = NO_PFN;
+                    }
+                    if (pc[b + PC_FREELIST] < 0) {
+                        getPartial(s, pc, b);
+                    }
+                }
+                if (pc[b + PC_FREELIST] >= 0) {
+                    return popLocked(s, pc, b);
+                }
+            } finally {
+                t.putCpu();
+            }
+            int slab = allocateSlab(s, gfp);
+            if (slab == NO_PFN) {
+                return 0;
+            }
+            int cpu2 = t.getCpu();
+            try {
+                int b = (cpu2 + 1) * PC_STRIDE;
+                long[] pc = s.percpu;
+                if (pc[b + PC_SLAB] != NO_PFN) {
+                    // Another task on this CPU installed a slab while we slept: retire it.
+                    deactivateSlab(s, pc, b);
+                }
+                installCpuSlab(pc, b, slab, 0);
+                return popLocked(s, pc, b);
+            } finally {
+                t.putCpu();
+            }
+        }
+    }
+
+    private long popLocked(KmemCache s, long[] pc, int b) {
+        long idx = pc[b + PC_FREELIST];
+        long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
+        int m = UnsafeApi.getInt(meta);
+        if ((m & 3) != META_FREE_TAG) {
+            throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
+        }
+        pc[b + PC_FREELIST] = (m >> 2) - 1;
+        UnsafeApi.putInt(meta, META_ALLOCATED);
+        pc[b + PC_ALLOC]++;
+        return pc[b + PC_SLAB_VA] + idx * s.size + s.objOffset;
+    }
+
+    private void installCpuSlab(long[] pc, int b, int slab, long freelist) {
+        pc[b + PC_SLAB] = slab;
+        pc[b + PC_SLAB_VA] = PhysMem.virtOfPfn(slab);
+        pc[b + PC_SLAB_NATIVE] = mem.nativeOfPfn(slab);
+        pc[b + PC_FREELIST] = freelist;
+    }
+
+    /**
+     * get_freelist(): takes the frees other CPUs left on the frozen CPU slab. When there are none the
+     * slab is full and is unfrozen in the same slab_lock section, so a later remote free sees it unfrozen
+     * and puts it on the partial list. Returns false when the slab was unfrozen.
+     */
+    private boolean takeRemoteFrees(KmemCache s, long[] pc, int b, int slab) {
+        map.bitSpinLock(slab, PageFlags.PG_locked);
+        long fl = map.freelist(slab);
+        if (fl >= 0) {
+            map.setFreelist(slab, -1);
+            map.setInuse(slab, s.objects);
+        } else {
+            map.setFrozen(slab, false);
+        }
+        map.bitSpinUnlock(slab, PageFlags.PG_locked);
+        if (fl >= 0) {
+            pc[b + PC_FREELIST] = fl;
+            return true;
+        }
+        return false;
+    }
+
+    /** get_partial(): freezes the first partial slab to this CPU. */
+    private void getPartial(KmemCache s, long[] pc, int b) {
+        if (s.nrPartial == 0) {
+            return;
+        }
+        s.listLock.lock();
+        try {
+            int slab = s.partialHead;
+            if (slab == NO_PFN) {
+                return;
+            }
+            removePartial(s, slab);
+            map.bitSpinLock(slab, PageFlags.PG_locked);
+            long fl = map.freelist(slab);
+            map.setFreelist(slab, -1);
+            map.setInuse(slab, s.objects);
+            map.setFrozen(slab, true);
+            map.bitSpinUnlock(slab, PageFlags.PG_locked);
+            installCpuSlab(pc, b, slab, fl);
+        } finally {
+            s.listLock.unlock();
+        }
+    }
+
+    /** allocate_slab(): a fresh slab with every object free, frozen for the caller. May sleep. */
+    private int allocateSlab(KmemCache s, int gfp) {
+        int pfn = pages.allocPages((gfp & ~Gfp.__GFP_ZERO) | s.allocGfp | Gfp.__GFP_COMP, s.order);
+        if (pfn == NO_PFN) {
+            return NO_PFN;
+        }
+        map.setFlag(pfn, PageFlags.PG_slab);
+        map.setSlabCache(pfn, s.id);
+        map.setObjects(pfn, s.objects);
+        map.setInuse(pfn, s.objects);
+        map.setFrozen(pfn, true);
+        map.setFreelist(pfn, -1);
+        long nat = mem.nativeOfPfn(pfn);
+        for (int i = 0; i < s.objects; i++) {
+            int next = i + 1 < s.objects ? i + 1 : -1;
+            UnsafeApi.putInt(nat + s.metaOffset + (long) i * META_SIZE, ((next + 1) << 2) | META_FREE_TAG);
+        }
+        if (s.debug) {
+            debug.initSlab(s, pfn);
+        }
+        s.nrSlabs.incrementAndGet();
+        Task t = kernel.currentTask();
+        int cpu = t.getCpu();
+        vmstat.mod(cpu, s.reclaimable ? VmStatItem.NR_SLAB_RECLAIMABLE_B : VmStatItem.NR_SLAB_UNRECLAIMABLE_B,
+                (long) PhysMem.PAGE_SIZE << s.order);
+        t.putCpu();
+        return pfn;
+    }
+
+    /**
+     * deactivate_slab(): returns the CPU slab and its CPU freelist to the node: merged into the slab's own
+     * freelist, then full (no list), partial, or discarded when empty and the node has enough partials.
+     */
+    private void deactivateSlab(KmemCache s, long[] pc, int b) {
+        int slab = (int) pc[b + PC_SLAB];
+        long cpuFree = pc[b + PC_FREELIST];
+        pc[b + PC_SLAB] = NO_PFN;
+        pc[b + PC_FREELIST] = -1;
+        if (slab == NO_PFN) {
+            return;
+        }
+        long nat = mem.nativeOfPfn(slab);
+        int count = 0;
+        long tail = -1;
+        for (long i = cpuFree; i >= 0; ) {
+            count++;
+            tail = i;
+            int m = UnsafeApi.getInt(nat + s.metaOffset + i * META_SIZE);
+            i = (m >> 2) - 1;
+        }
+        boolean discard = false;
+        s.listLock.lock();
+        try {
+            map.bitSpinLock(slab, PageFlags.PG_locked);
+            long slabFree = map.freelist(slab);
+            if (tail >= 0) {
+                UnsafeApi.putInt(nat + s.metaOffset + tail * META_SIZE, (int) (((slabFree + 1) << 2) | META_FREE_TAG));
+                slabFree = cpuFree;
+                map.setFreelist(slab, slabFree);
+            }
+            int inuse = map.inuse(slab) - count;
+            map.setInuse(slab, inuse);
+            map.setFrozen(slab, false);
+            map.bitSpinUnlock(slab, PageFlags.PG_locked);
+            if (inuse == 0 && s.nrPartial >= s.minPartial) {
+                discard = true;
+            } else if (slabFree >= 0) {
+                addPartial(s, slab);
+            }
+        } finally {
+            s.listLock.unlock();
+        }
+        if (discard) {
+            discardSlab(s, slab);
+        }
+    }
+
+    // ---------------------------------------------------------------- freeing
+
+    /** kmem_cache_free(): throws, naming cache and object, for a pointer that is not a live object of s. */
+    public void kmemCacheFree(KmemCache s, long addr) {
+        Task t = kernel.currentTask();
+        int slab = slabOf(addr, "kmem_cache_free(" + s + ")");
+        KmemCache owner = caches[map.slabCache(slab)];
+        if (owner != s) {
+            throw new IllegalArgumentException(String.format("kmem_cache_free(%s, 0x%x): Wrong slab cache. %s but"
+                    + " object is from %s (caller %s)", s, addr, s, owner, SlubDebug.caller()));
+        }
+        slabFree(t, s, slab, addr);
+    }
+
+    /** The head pfn of the slab holding {@code addr}; throws when it is not a slab page. */
+    int slabOf(long addr, String who) {
+        mem.checkRange(addr, 1, who);
+        int pfn = (int) ((addr - PhysMem.PAGE_OFFSET) >>> PhysMem.PAGE_SHIFT);
+        int head = map.compoundHead(pfn);
+        if (!map.testFlag(head, PageFlags.PG_slab)) {
+            throw new IllegalArgumentException(String.format("%s: 0x%x is not a slab object (pfn %d is %s)", who, addr,
+                    pfn, describePage(head)));
+        }
+        return head;
+    }
+
+    String describePage(int pfn) {
+        switch (map.state(pfn)) {
+            case MemMap.STATE_ALLOC:
+                return map.testFlag(pfn, PageFlags.PG_large_kmalloc) ? "a large kmalloc"
+                        : "a page allocation of order " + map.order(pfn);
+            case MemMap.STATE_TAIL:
+                return "a tail page";
+            default:
+                return "a free page";
+        }
+    }
+
+    KmemCache cacheOfSlab(int slab) {
+        return caches[map.slabCache(slab)];
+    }
+
+    void slabFree(Task t, KmemCache s, int slab, long addr) {
+        long rel = addr - PhysMem.virtOfPfn(slab) - s.objOffset;
+        int idx = s.objToIndex(rel);
+        if (idx < 0) {
+            throw new IllegalArgumentException(String.format("kmem_cache_free(%s, 0x%x): not the start of an object"
+                    + " (slab at pfn %d, stride %d, caller %s)", s, addr, slab, s.size, SlubDebug.caller()));
+        }
+        long meta = mem.nativeOfPfn(slab) + s.metaOffset + (long) idx * META_SIZE;
+        int m = UnsafeApi.getInt(meta);
+        if (m != META_ALLOCATED) {
+            throw debug.badFree(s, slab, idx, addr, m);
+        }
+        if (s.debug) {
+            debug.freeDebug(s, slab, addr);
+        }
+        int cpu = t.getCpu();
+        try {
+            long[] pc = s.percpu;
+            int b = (cpu + 1) * PC_STRIDE;
+            pc[b + PC_FREE]++;
+            if (pc[b + PC_SLAB] == slab) {
+                UnsafeApi.putInt(meta, (int) (((pc[b + PC_FREELIST] + 1) << 2) | META_FREE_TAG));
+                pc[b + PC_FREELIST] = idx;
+                return;
+            }
+            pc[b + PC_FREE_REMOTE]++;
+        } finally {
+            t.putCpu();
+        }
+        slabFreeRemote(s, slab, idx, meta);
+    }
+
+    /**
+     * __slab_free(): a free to a slab that is not this CPU's. list_lock is taken first whenever the free
+     * may move the slab between lists (it was full, or becomes empty), then slab_lock, as SLUB orders them.
+     */
+    private void slabFreeRemote(KmemCache s, int slab, int idx, long meta) {
+        boolean listLocked = false;
+        boolean discard = false;
+        try {
+            for (;;) {
+                map.bitSpinLock(slab, PageFlags.PG_locked);
+                long prior = map.freelist(slab);
+                int inuse = map.inuse(slab);
+                boolean frozen = map.frozen(slab);
+                if (!frozen && (prior < 0 || inuse == 1) && !listLocked) {
+                    map.bitSpinUnlock(slab, PageFlags.PG_locked);
+                    s.listLock.lock();
+                    listLocked = true;
+                    continue;
+                }
+                UnsafeApi.putInt(meta, (int) (((prior + 1) << 2) | META_FREE_TAG));
+                map.setFreelist(slab, idx);
+                map.setInuse(slab, inuse - 1);
+                map.bitSpinUnlock(slab, PageFlags.PG_locked);
+                if (listLocked && !frozen) {
+                    if (inuse - 1 == 0 && s.nrPartial >= s.minPartial) {
+                        if (prior >= 0) {
+                            removePartial(s, slab);
+                        }
+                        discard = true;
+                    } else if (prior < 0) {
+                        addPartial(s, slab);
+                    }
+                }
+                break;
+            }
+        } finally {
+            if (listLocked) {
+                s.listLock.unlock();
+            }
+        }
+        if (discard) {
+            discardSlab(s, slab);
+        }
+    }
+
+    private void discardSlab(KmemCache s, int slab) {
+        map.clearFlag(slab, PageFlags.PG_slab);
+        map.setSlabCache(slab, 0);
+        s.nrSlabs.decrementAndGet();
+        Task t = kernel.currentTask();
+        int cpu = t.getCpu();
+        vmstat.mod(cpu, s.reclaimable ? VmStatItem.NR_SLAB_RECLAIMABLE_B : VmStatItem.NR_SLAB_UNRECLAIMABLE_B,
+                -((long) PhysMem.PAGE_SIZE << s.order));
+        t.putCpu();
+        pages.freePages(slab, s.order);
+    }
+
+    // Partial list, list_lock held. Linked through the slab page's lru words.
+    private void addPartial(KmemCache s, int slab) {
+        int head = s.partialHead;
+        map.setLruPrev(slab, NO_PFN);
+        map.setLruNext(slab, head);
+        if (head != NO_PFN) {
+            map.setLruPrev(head, slab);
+        }
+        s.partialHead = slab;
+        s.nrPartial++;
+    }
+
+    private void removePartial(KmemCache s, int slab) {
+        int prev = map.lruPrev(slab);
+        int next = map.lruNext(slab);
+        if (prev == NO_PFN) {
+            s.partialHead = next;
+        } else {
+            map.setLruNext(prev, next);
+        }
+        if (next != NO_PFN) {
+            map.setLruPrev(next, prev);
+        }
+        map.setLruNext(slab, NO_PFN);
+        map.setLruPrev(slab, NO_PFN);
+        s.nrPartial--;
+    }
+
+    // ---------------------------------------------------------------- shrink, destroy
+
+    /** flush_all(): every CPU's slab of {@code s} back to the node, each flushed on its own CPU. */
+    void flushAll(KmemCache s) {
+        Task t = kernel.currentTask();
+        for (int c = 0; c < kernel.nrCpus(); c++) {
+            int b = (c + 1) * PC_STRIDE;
+            t.runOnCpu(c, () -> deactivateSlab(s, s.percpu, b));
+        }
+    }
+
+    /**
+     * kmem_cache_shrink(): flushes the CPU slabs and frees every empty slab, whatever min_partial says.
+     * Returns the number of pages given back.
+     */
+    public long kmemCacheShrink(KmemCache s) {
+        flushAll(s);
+        List<Integer> empty = new ArrayList<>();
+        s.listLock.lock();
+        try {
+            for (int slab = s.partialHead; slab != NO_PFN; ) {
+                int next = map.lruNext(slab);
+                if (map.inuse(slab) == 0) {
+                    removePartial(s, slab);
+                    empty.add(slab);
+                }
+                slab = next;
+            }
+        } finally {
+            s.listLock.unlock();
+        }
+        for (int slab : empty) {
+            discardSlab(s, slab);
+        }
+        return (long) empty.size() << s.order;
+    }
+
+    /** Shrinks every cache: what reclaim calls to get slab pages back (drain_all_pages' slab twin). */
+    public long shrinkAllCaches() {
+        long freed = 0;
+        for (KmemCache s : caches()) {
+            freed += kmemCacheShrink(s);
+        }
+        return freed;
+    }
+
+    /** kmem_cache_destroy(): refuses, naming the cache and its live objects, while any object is allocated. */
+    public void kmemCacheDestroy(KmemCache s) {
+        if (s.destroyed) {
+            throw new IllegalStateException("kmem_cache_destroy(" + s + "): already destroyed");
+        }
+        kmemCacheShrink(s);
+        long live = s.activeObjects();
+        if (live != 0 || s.nrSlabs() != 0) {
+            throw new IllegalStateException("kmem_cache_destroy " + s + ": Slab cache still has objects: " + live
+                    + " allocated in " + s.nrSlabs() + " slabs");
+        }
+        s.destroyed = true;
+        slabMutex.lock();
+        try {
+            caches[s.id] = null;
+        } finally {
+            slabMutex.unlock();
+        }
+    }
+
+    /**
+     * validate_slab_cache(): flushes the CPU slabs, then checks every free object of every partial slab:
+     * with poisoning, a write after free shows as overwritten poison. Returns the reports it made.
+     */
+    public List<String> kmemCacheValidate(KmemCache s) {
+        flushAll(s);
+        List<String> found = new ArrayList<>();
+        s.listLock.lock();
+        try {
+            for (int slab = s.partialHead; slab != NO_PFN; slab = map.lruNext(slab)) {
+                map.bitSpinLock(slab, PageFlags.PG_locked);
+                try {
+                    found.addAll(debug.validateSlab(s, slab));
+                } finally {
+                    map.bitSpinUnlock(slab, PageFlags.PG_locked);
+                }
+            }
+        } finally {
+            s.listLock.unlock();
+        }
+        return found;
+    }
+
+    /** /proc/slabinfo. */
+    public String slabinfo() {
+        StringBuilder sb = new StringBuilder("slabinfo - version: 2.1\n");
+        sb.append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+                + " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs>"
+                + " <sharedavail>\n");
+        for (KmemCache s : caches()) {
+            sb.append(s.slabinfoLine()).append('\n');
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,57 @@
+package dev.reclaimlab.mm;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * mm/vmstat.c: per-CPU counter diffs, written by the CPU's holder without atomics (the emulator's
+ * __count_vm_event() under preempt_disable), summed on read. Exact whenever no CPU is mid-update.
+ */
+public final class VmStat {
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VmStatItem[] ITEMS = VmStatItem.values();
+    /** Items per CPU rounded to a cache line, plus a line of padding against false sharing. */
+    private static final int STRIDE = ((ITEMS.length + 7) & ~7) + 8;
+
+    private final long[] diffs;
+    private final int nrCpus;
+    private final PageAlloc zone;
+
+    VmStat(int nrCpus, PageAlloc zone) {
+        this.nrCpus = nrCpus;
+        this.zone = zone;
+        this.diffs = new long[(nrCpus + 1) * STRIDE];
+    }
+
+    /** __mod_node_page_state()/__count_vm_events(): the caller holds {@code cpu}. */
+    void mod(int cpu, VmStatItem item, long delta) {
+        int i = (cpu + 1) * STRIDE + item.ordinal();
+        diffs[i] += delta;
+    }
+
+    void inc(int cpu, VmStatItem item) {
+        int i = (cpu + 1) * STRIDE + item.ordinal();
+        diffs[i]++;
+    }
+
+    /** global_node_page_state() / sum_vm_event(). */
+    public long get(VmStatItem item) {
+        if (item == VmStatItem.NR_FREE_PAGES) {
+            return zone.nrFreePages();
+        }
+        long sum = 0;
+        for (int c = 0; c < nrCpus; c++) {
+            sum += (long) LONGS.getOpaque(diffs, (c + 1) * STRIDE + item.ordinal());
+        }
+        return sum;
+    }
+
+    /** The text of /proc/vmstat: one "name value" line per item. */
+    public String procVmstat() {
+        StringBuilder sb = new StringBuilder();
+        for (VmStatItem it : ITEMS) {
+            sb.append(it.procName()).append(' ').append(get(it)).append('\n');
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,155 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.TaskFlags;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+import static dev.reclaimlab.mm.Gfp.GFP_ATOMIC;
+import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
+import static dev.reclaimlab.mm.Gfp.GFP_NOFS;
+import static dev.reclaimlab.mm.Gfp.GFP_NOWAIT;
+import static dev.reclaimlab.mm.Gfp.__GFP_NORETRY;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class WatermarkTest {
+
+    /** Records the hook calls; reclaim frees pages the test parked in {@code reclaimable}. */
+    private static final class RecordingHooks implements ReclaimHooks {
+        final List<Long> wakeupsAtFree = new ArrayList<>();
+        final List<Integer> reclaimGfps = new ArrayList<>();
+        final List<Integer> reclaimFlags = new ArrayList<>();
+        final Deque<Integer> reclaimable = new ArrayDeque<>();
+        PageAlloc pa;
+
+        @Override
+        public void wakeupKswapd(int order, int gfp) {
+            wakeupsAtFree.add(pa.nrFreePages());
+        }
+
+        @Override
+        public long tryToFreePages(int gfp, int order) {
+            reclaimGfps.add(gfp);
+            reclaimFlags.add(Task.current().flags());
+            long n = 0;
+            while (!reclaimable.isEmpty() && n < 32) {
+                pa.freePages(reclaimable.pop(), 0);
+                n++;
+            }
+            pa.drainAllPages();
+            return n;
+        }
+    }
+
+    private static RecordingHooks install(Kernel k) {
+        RecordingHooks h = new RecordingHooks();
+        h.pa = k.mm().pageAlloc();
+        h.pa.setReclaimHooks(h);
+        return h;
+    }
+
+    /** Allocates order-0 pages with {@code gfp} until the next one would take free memory to {@code stop}. */
+    private static List<Integer> fillTo(PageAlloc pa, long stop, int gfp) {
+        List<Integer> got = new ArrayList<>();
+        while (pa.nrFreePages() + pa.pcpPages() > stop) {
+            int pfn = pa.allocPages(gfp, 0);
+            if (pfn == PageAlloc.NULL_PAGE) {
+                break;
+            }
+            got.add(pfn);
+        }
+        return got;
+    }
+
+    @Test
+    void kswapdIsWokenOnlyOnceFreeMemoryFallsBelowTheLowWatermark() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
+            RecordingHooks h = install(k);
+            PageAlloc pa = k.mm().pageAlloc();
+            fillTo(pa, pa.lowWmark() + 64, GFP_KERNEL);
+            assertThat(h.wakeupsAtFree).as("no wakeup above the low watermark").isEmpty();
+            fillTo(pa, pa.lowWmark() - 16, GFP_KERNEL);
+            assertThat(h.wakeupsAtFree).isNotEmpty();
+            assertThat(h.wakeupsAtFree.get(0)).as("first wakeup happens at the low watermark")
+                    .isLessThanOrEqualTo(pa.lowWmark()).isGreaterThan(pa.lowWmark() - pa.pcpBatch() - 2);
+            assertThat(h.reclaimGfps).as("between low and min no one reclaims directly").isEmpty();
+        }
+    }
+
+    @Test
+    void belowMinAnAtomicAllocationFailsWithoutReclaimAndSaysWhy() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
+            RecordingHooks h = install(k);
+            PageAlloc pa = k.mm().pageAlloc();
+            fillTo(pa, 0, GFP_NOWAIT);
+            assertThat(pa.nrFreePages()).isLessThanOrEqualTo(pa.minWmark() + 1);
+            assertThat(pa.allocPages(GFP_NOWAIT, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+            AllocFailure f = AllocFailure.of(k.currentTask());
+            assertThat(f.reason()).isEqualTo(AllocFailure.Reason.NO_DIRECT_RECLAIM);
+            assertThat(f.warnAlloc()).contains("page allocation failure: order:0, mode:0x800(GFP_NOWAIT)");
+            // __GFP_HIGH may use half of the min reserve.
+            assertThat(pa.allocPages(GFP_ATOMIC, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(h.reclaimGfps).isEmpty();
+        }
+    }
+
+    @Test
+    void directReclaimRunsUnderPfMemallocWithTheCallersScopedGfpAndCountsAllocstall() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
+            RecordingHooks h = install(k);
+            PageAlloc pa = k.mm().pageAlloc();
+            h.reclaimable.addAll(fillTo(pa, 0, GFP_NOWAIT));
+            long before = k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL);
+            int pfn;
+            try (var scope = SchedMm.nofsScope()) {
+                pfn = pa.allocPages(GFP_KERNEL, 0);
+            }
+            assertThat(pfn).isNotEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(h.reclaimGfps).isNotEmpty().allMatch(g -> g == GFP_NOFS);
+            assertThat(h.reclaimFlags).allMatch(f -> (f & TaskFlags.PF_MEMALLOC) != 0);
+            assertThat(k.currentTask().flags() & TaskFlags.PF_MEMALLOC).as("PF_MEMALLOC is dropped after").isZero();
+            assertThat(k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL)).isGreaterThan(before);
+        }
+    }
+
+    @Test
+    void withNothingReclaimableGfpKernelFailsAfterItsRetriesAndNoretryAfterOne() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
+            RecordingHooks h = install(k);
+            PageAlloc pa = k.mm().pageAlloc();
+            fillTo(pa, 0, GFP_NOWAIT);
+            assertThat(pa.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
+            int calls = h.reclaimGfps.size();
+            assertThat(calls).isBetween(1, 2);
+            assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NO_PROGRESS);
+            assertThat(h.reclaimGfps.size() - calls).isGreaterThan(PageAlloc.MAX_RECLAIM_RETRIES);
+        }
+    }
+
+    @Test
+    void aTaskAlreadyInReclaimDipsIntoTheReservesButNeverRecurses() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
+            RecordingHooks h = install(k);
+            PageAlloc pa = k.mm().pageAlloc();
+            fillTo(pa, 0, GFP_NOWAIT);
+            int saved = SchedMm.memallocNoreclaimSave();
+            try {
+                List<Integer> reserve = fillTo(pa, 0, GFP_KERNEL);
+                assertThat(reserve).as("PF_MEMALLOC may take pages below min").isNotEmpty();
+                assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+                assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.RECLAIM_RECURSION);
+            } finally {
+                SchedMm.memallocNoreclaimRestore(saved);
+            }
+            assertThat(h.reclaimGfps).as("no direct reclaim from inside reclaim").isEmpty();
+        }
+    }
+}
