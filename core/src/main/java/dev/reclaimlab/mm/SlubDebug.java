@@ -21,6 +21,8 @@ final class SlubDebug {
     static final int POISON_END = 0xa5;
 
     private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final java.util.Set<String> ALLOCATOR = java.util.Set.of(Mm.class.getName(),
+            Slub.class.getName(), SlubDebug.class.getName(), KmallocCaches.class.getName(), PageAlloc.class.getName());
 
     private final Kernel kernel;
     private final PhysMem mem;
@@ -40,7 +42,7 @@ final class SlubDebug {
     /** The first frame outside the allocator: who called kfree()/kmem_cache_free(). */
     static String caller() {
         Optional<String> f = WALKER.walk(s -> s
-                .filter(fr -> !fr.getClassName().startsWith("dev.reclaimlab.mm."))
+                .filter(fr -> !ALLOCATOR.contains(fr.getClassName()))
                 .findFirst()
                 .map(fr -> fr.getClassName().substring(fr.getClassName().lastIndexOf('.') + 1) + "."
                         + fr.getMethodName() + "(" + fr.getFileName() + ":" + fr.getLineNumber() + ")"));
@@ -111,13 +113,14 @@ final class SlubDebug {
 
     /** free_debug_processing(): an allocated object's red zones must be intact; then it is poisoned. */
     void freeDebug(KmemCache s, int slab, long obj) {
-        String r = checkBytes(s, obj, slotOf(s, obj), s.objOffset, SLUB_RED_ACTIVE, "Left Redzone overwritten");
+        String bug = "Left Redzone overwritten";
+        String r = checkBytes(s, obj, slotOf(s, obj), s.objOffset, SLUB_RED_ACTIVE, bug);
         if (r == null) {
-            r = checkBytes(s, obj, obj + s.objectSize, rightRedzone(s), SLUB_RED_ACTIVE, "Right Redzone overwritten");
+            bug = "Right Redzone overwritten";
+            r = checkBytes(s, obj, obj + s.objectSize, rightRedzone(s), SLUB_RED_ACTIVE, bug);
         }
         if (r != null) {
-            throw new SlabError(r.substring(0, r.indexOf('\n')), r + String.format(
-                    "FIX %s: Object at 0x%x not freed%n", s, obj));
+            throw new SlabError(bug, r + String.format("FIX %s: Object at 0x%x not freed%n", s, obj));
         }
         restoreFree(s, obj);
     }

@@ -1,0 +1,146 @@
+package dev.reclaimlab.kernel;
+
+import dev.reclaimlab.mm.Gfp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class KernelTest {
+
+    @Test
+    void closeFreesEveryOffHeapByteEvenWithObjectsStillAllocated() {
+        Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build());
+        assertThat(k.mm().offHeapBytes()).isGreaterThan(32L << 20);
+        k.mm().kmalloc(100, Gfp.GFP_KERNEL);
+        k.mm().allocPages(Gfp.GFP_KERNEL, 5);
+        k.close();
+        assertThat(k.mm().offHeapBytes()).isZero();
+        assertThat(k.isClosed()).isTrue();
+        assertThatThrownBy(() -> k.mm().mem().getLong(0xffff888000000000L)).hasMessageContaining("kernel closed");
+        assertThatThrownBy(() -> k.mm().kmalloc(8, Gfp.GFP_KERNEL)).isInstanceOf(IllegalStateException.class);
+        k.close();
+    }
+
+    @Test
+    void manyKernelsLiveInOneJvmAndATaskBelongsToOne() {
+        try (Kernel a = Kernel.boot(KernelConfig.builder().memory("8m").build());
+             Kernel b = Kernel.boot(KernelConfig.builder().memory("8m").cpus(4).build())) {
+            Task ta = a.currentTask();
+            Task tb = b.currentTask();
+            assertThat(ta).isNotSameAs(tb);
+            assertThat(ta.kernel()).isSameAs(a);
+            assertThat(a.currentTask()).isSameAs(ta);
+            long x = a.mm().kmalloc(64, Gfp.GFP_KERNEL);
+            long y = b.mm().kmalloc(64, Gfp.GFP_KERNEL);
+            a.mm().kfree(x);
+            b.mm().kfree(y);
+            assertThat(b.nrCpus()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void kthreadsRunAsKernelTasksAndStopOnClose() throws Exception {
+        CountDownLatch running = new CountDownLatch(2);
+        AtomicInteger stopped = new AtomicInteger();
+        Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build());
+        for (String name : new String[] {"kswapd0", "kloopd1"}) {
+            k.kthreadRun(name, TaskFlags.PF_MEMALLOC, self -> {
+                assertThat(Task.current()).isSameAs(self);
+                assertThat(self.isKthread()).isTrue();
+                running.countDown();
+                while (!self.kthreadShouldStop()) {
+                    self.schedule();
+                }
+                stopped.incrementAndGet();
+            });
+        }
+        assertThat(running.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(k.tasks()).extracting(Task::comm).contains("kswapd0", "kloopd1");
+        k.close();
+        assertThat(stopped).hasValue(2);
+        assertThat(k.oopses()).isEmpty();
+    }
+
+    @Test
+    @Timeout(20)
+    void closePanicsAKthreadThatWillNotStopAndStillFreesMemory() {
+        CountDownLatch asleep = new CountDownLatch(1);
+        Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build());
+        Task stuck = k.kthreadRun("xfs-cil/loop1", self -> {
+            asleep.countDown();
+            for (;;) {
+                self.schedule();
+            }
+        });
+        try {
+            asleep.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        k.close();
+        assertThat(k.panicked()).isTrue();
+        assertThat(k.panicReason()).contains("xfs-cil/loop1");
+        assertThat(stuck.thread().isAlive()).isFalse();
+        assertThat(k.mm().offHeapBytes()).isZero();
+    }
+
+    @Test
+    void aKthreadThatThrowsIsKeptAsAnOops() throws Exception {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
+            Task t = k.kthreadRun("bad", self -> {
+                throw new IllegalStateException("BUG at bad.c:1");
+            });
+            t.thread().join(5000);
+            assertThat(k.oopses()).hasSize(1);
+            assertThat(k.oopses().get(0)).hasMessage("BUG at bad.c:1");
+        }
+    }
+
+    @Test
+    void sleepingWhileHoldingACpuIsABug() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
+            Task t = k.currentTask();
+            t.getCpu();
+            try {
+                assertThatThrownBy(t::schedule).hasMessageContaining("scheduling while atomic");
+            } finally {
+                t.putCpu();
+            }
+            assertThatThrownBy(t::putCpu).hasMessageContaining("put_cpu() without get_cpu()");
+        }
+    }
+
+    @Test
+    void aThreadOutsideAnyKernelHasNoCurrentTask() throws Exception {
+        Thread th = new Thread(() -> assertThatThrownBy(Task::current).hasMessageContaining("not a kernel task"));
+        th.start();
+        th.join();
+    }
+
+    @Test
+    void commIsTruncatedAsSetTaskCommDoes() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
+            Task t = k.kthreadRun("a-very-long-kernel-thread-name", self -> { });
+            assertThat(t.comm()).isEqualTo("a-very-long-ker").hasSize(Task.TASK_COMM_LEN - 1);
+        }
+    }
+
+    @Test
+    void configRejectsBadSizesWithTheReason() {
+        assertThat(KernelConfig.memparse("64m")).isEqualTo(64L << 20);
+        assertThat(KernelConfig.memparse("1G")).isEqualTo(1L << 30);
+        assertThat(KernelConfig.memparse("4096")).isEqualTo(4096);
+        assertThatThrownBy(() -> KernelConfig.memparse("lots")).hasMessageContaining("'lots' is not a size");
+        assertThatThrownBy(() -> KernelConfig.builder().memory("1m").build()).hasMessageContaining("outside");
+        assertThatThrownBy(() -> KernelConfig.builder().memory(5_000_000).build()).hasMessageContaining("page size");
+        assertThatThrownBy(() -> KernelConfig.builder().cpus(0).build()).hasMessageContaining("nr_cpus 0");
+        assertThat(KernelConfig.defaults().toBuilder().cpus(3).build().nrCpus()).isEqualTo(3);
+    }
+}
