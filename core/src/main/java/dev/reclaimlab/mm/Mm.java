@@ -17,6 +17,7 @@ public final class Mm {
     private final VmStat vmstat;
     private final Slub slub;
     private final KmallocCaches kmalloc;
+    private final ShrinkerList shrinkers = new ShrinkerList();
 
     public Mm(Kernel kernel) {
         this.kernel = kernel;
@@ -94,6 +95,21 @@ public final class Mm {
 
     public void kmemCacheFree(KmemCache s, long addr) {
         slub.kmemCacheFree(s, addr);
+    }
+
+    /** The registered shrinkers (register_shrinker()/unregister_shrinker()). */
+    public ShrinkerList shrinkers() {
+        return shrinkers;
+    }
+
+    /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
+    public long shrinkSlab(int gfp, int priority) {
+        return shrinkers.shrinkSlab(gfp, priority, n -> {
+            var t = kernel.currentTask();
+            int cpu = t.getCpu();
+            vmstat.mod(cpu, VmStatItem.SLABS_SCANNED, n);
+            t.putCpu();
+        });
     }
 
     /** SLUB debug reports made so far (double frees, overwritten red zones and poison). */

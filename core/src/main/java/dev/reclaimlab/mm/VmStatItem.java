@@ -13,7 +13,8 @@ public enum VmStatItem {
     NR_SLAB_UNRECLAIMABLE_B(Kind.NODE),
     PGALLOC_NORMAL(Kind.EVENT),
     PGFREE(Kind.EVENT),
-    ALLOCSTALL_NORMAL(Kind.EVENT);
+    ALLOCSTALL_NORMAL(Kind.EVENT),
+    SLABS_SCANNED(Kind.EVENT);
 
     enum Kind { ZONE, NODE, EVENT }
 

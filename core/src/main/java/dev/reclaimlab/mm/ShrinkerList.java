@@ -1,0 +1,104 @@
+package dev.reclaimlab.mm;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * mm/shrinker.c: the registered shrinkers and shrink_slab(). The list is read without a lock, as the
+ * kernel walks it under RCU since 6.x; work a shrinker could not do is deferred to the next call
+ * (nr_deferred), so a shrinker that was skipped for lack of __GFP_FS catches up later.
+ */
+public final class ShrinkerList {
+    private final List<Shrinker> shrinkers = new CopyOnWriteArrayList<>();
+    private final Map<Shrinker, AtomicLong> nrDeferred = new ConcurrentHashMap<>();
+
+    public void registerShrinker(Shrinker s) {
+        if (nrDeferred.putIfAbsent(s, new AtomicLong()) != null) {
+            throw new IllegalStateException("register_shrinker(" + s.name() + "): already registered");
+        }
+        shrinkers.add(s);
+    }
+
+    public void unregisterShrinker(Shrinker s) {
+        if (nrDeferred.remove(s) == null) {
+            throw new IllegalStateException("unregister_shrinker(" + s.name() + "): not registered");
+        }
+        shrinkers.remove(s);
+    }
+
+    public List<Shrinker> shrinkers() {
+        return List.copyOf(shrinkers);
+    }
+
+    /**
+     * shrink_slab(): asks every shrinker to scan a share of its freeable objects that grows as
+     * {@code priority} falls from DEF_PRIORITY (12) to 0. Returns the objects freed; counts
+     * {@code slabs_scanned} on {@code vmstat} when given.
+     */
+    public long shrinkSlab(int gfp, int priority, SlabsScannedCounter counter) {
+        if (priority < 0 || priority > 12) {
+            throw new IllegalArgumentException("shrink_slab: priority " + priority + " is outside [0, 12]");
+        }
+        long freed = 0;
+        for (Shrinker s : shrinkers) {
+            AtomicLong deferred = nrDeferred.get(s);
+            if (deferred == null) {
+                continue;
+            }
+            freed += doShrinkSlab(s, gfp, priority, deferred, counter);
+        }
+        return freed;
+    }
+
+    /** Where shrink_slab() counts scanned objects (vmstat's slabs_scanned). */
+    public interface SlabsScannedCounter {
+        void slabsScanned(long n);
+    }
+
+    /** do_shrink_slab(). */
+    static long doShrinkSlab(Shrinker s, int gfp, int priority, AtomicLong deferred, SlabsScannedCounter counter) {
+        ShrinkControl sc = new ShrinkControl(gfp);
+        long freeable = s.countObjects(sc);
+        if (freeable == 0 || freeable == Shrinker.SHRINK_EMPTY) {
+            return 0;
+        }
+        long nr = deferred.getAndSet(0);
+        long delta;
+        if (s.seeks() > 0) {
+            delta = (freeable >> priority) * 4 / s.seeks();
+        } else {
+            delta = freeable / 2;
+        }
+        long totalScan = Math.min((nr >> priority) + delta, 2 * freeable);
+        long batch = s.batch() > 0 ? s.batch() : Shrinker.SHRINK_BATCH;
+        long freed = 0;
+        long scanned = 0;
+        while (totalScan >= batch || totalScan >= freeable) {
+            long toScan = Math.min(batch, totalScan);
+            sc.nrToScan = toScan;
+            sc.nrScanned = toScan;
+            long ret = s.scanObjects(sc);
+            if (ret == Shrinker.SHRINK_STOP) {
+                break;
+            }
+            freed += ret;
+            if (counter != null) {
+                counter.slabsScanned(sc.nrScanned);
+            }
+            totalScan -= sc.nrScanned;
+            scanned += sc.nrScanned;
+            if (sc.nrScanned == 0) {
+                break;
+            }
+        }
+        // New work not done is owed to the next call, old deferred work done is paid off; at most 2 x freeable.
+        long next = Math.min(Math.max(nr + delta - scanned, 0), 2 * freeable);
+        if (next > 0) {
+            deferred.addAndGet(next);
+        }
+        return freed;
+    }
+}

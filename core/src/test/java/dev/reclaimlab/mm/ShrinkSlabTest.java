@@ -1,0 +1,94 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
+import static dev.reclaimlab.mm.Gfp.GFP_NOFS;
+import static dev.reclaimlab.mm.Gfp.__GFP_FS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ShrinkSlabTest {
+
+    /** A superblock-like shrinker over a kmem cache: bails out without __GFP_FS as super_cache_scan() does. */
+    private static final class CacheShrinker implements Shrinker {
+        final Mm mm;
+        final KmemCache cache;
+        final List<Long> objects = new ArrayList<>();
+        final List<Long> scanRequests = new ArrayList<>();
+
+        CacheShrinker(Mm mm, int n) {
+            this.mm = mm;
+            this.cache = mm.kmemCacheCreate("inode_cache", 600, 0, SlabFlags.SLAB_RECLAIM_ACCOUNT);
+            for (int i = 0; i < n; i++) {
+                objects.add(mm.kmemCacheAlloc(cache, GFP_KERNEL));
+            }
+        }
+
+        @Override
+        public String name() {
+            return "super_cache_scan-test";
+        }
+
+        @Override
+        public long countObjects(ShrinkControl sc) {
+            return objects.size();
+        }
+
+        @Override
+        public long scanObjects(ShrinkControl sc) {
+            if ((sc.gfpMask & __GFP_FS) == 0) {
+                return SHRINK_STOP;
+            }
+            scanRequests.add(sc.nrToScan);
+            long freed = 0;
+            while (freed < sc.nrToScan && !objects.isEmpty()) {
+                mm.kmemCacheFree(cache, objects.remove(objects.size() - 1));
+                freed++;
+            }
+            return freed;
+        }
+    }
+
+    @Test
+    void fsShrinkerFreesNothingUnderGfpNofsAndCatchesUpLater() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build())) {
+            Mm mm = k.mm();
+            CacheShrinker s = new CacheShrinker(mm, 4096);
+            mm.shrinkers().registerShrinker(s);
+            assertThat(mm.shrinkSlab(GFP_NOFS, 0)).isZero();
+            assertThat(s.objects).hasSize(4096);
+            assertThat(s.scanRequests).isEmpty();
+            long freed = mm.shrinkSlab(GFP_KERNEL, 6);
+            // priority 6: (4096 >> 6) * 4 / 2 = 128 new, plus (8192 deferred >> 6) = 128 owed from GFP_NOFS.
+            assertThat(freed).isEqualTo(256);
+            assertThat(s.scanRequests).allMatch(n -> n <= Shrinker.SHRINK_BATCH);
+            assertThat(mm.vmstat().get(VmStatItem.SLABS_SCANNED)).isEqualTo(freed);
+            mm.shrinkers().unregisterShrinker(s);
+        }
+    }
+
+    @Test
+    void lowerPriorityScansMore() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build())) {
+            Mm mm = k.mm();
+            CacheShrinker s = new CacheShrinker(mm, 8192);
+            mm.shrinkers().registerShrinker(s);
+            long atDef = mm.shrinkSlab(GFP_KERNEL, 12);
+            long at6 = mm.shrinkSlab(GFP_KERNEL, 6);
+            long at0 = mm.shrinkSlab(GFP_KERNEL, 0);
+            assertThat(atDef).isLessThan(at6);
+            assertThat(at6).isLessThan(at0);
+            assertThat(s.objects).isEmpty();
+            assertThat(mm.slub().kmemCacheShrink(s.cache)).isGreaterThan(0);
+            assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)).isZero();
+            assertThatThrownBy(() -> mm.shrinkers().registerShrinker(s)).hasMessageContaining("already registered");
+            assertThatThrownBy(() -> mm.shrinkSlab(GFP_KERNEL, 13)).hasMessageContaining("priority 13");
+        }
+    }
+}
