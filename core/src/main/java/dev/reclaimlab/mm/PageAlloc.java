@@ -199,6 +199,7 @@ public final class PageAlloc {
             checkOrder(order, "allocPages");
         }
         gfp = SchedMm.currentGfpContext(t, gfp);
+        mightAlloc(t, gfp);
         int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
         if (pfn == NO_PFN) {
             pfn = allocPagesSlowpath(t, gfp, order);
@@ -208,6 +209,18 @@ public final class PageAlloc {
         }
         prepNewPage(pfn, order, gfp);
         return pfn;
+    }
+
+    /**
+     * might_alloc(): an allocation that may block must not come from atomic context, whether or not it
+     * would block this time; the kernel's might_sleep_if() catches the bug on the first call, not the
+     * first time memory is short.
+     */
+    static void mightAlloc(Task t, int gfp) {
+        if ((gfp & __GFP_DIRECT_RECLAIM) != 0 && t.preemptCount() != 0) {
+            throw new IllegalStateException("BUG: sleeping function called from invalid context: " + t
+                    + " allocates with " + Gfp.format(gfp) + " at preempt_count " + t.preemptCount());
+        }
     }
 
     /** __get_free_pages(): the kernel address of a new block, or 0. */

@@ -49,8 +49,9 @@ public final class PhysMem {
         return (int) ((addr - PAGE_OFFSET) >>> PAGE_SHIFT);
     }
 
-    public boolean isKernelAddress(long addr) {
-        return addr - PAGE_OFFSET >= 0 && addr - PAGE_OFFSET < size && Long.compareUnsigned(addr, PAGE_OFFSET) >= 0;
+    /** virt_addr_valid(): whether {@code addr} lies in this kernel's memory. */
+    public boolean virtAddrValid(long addr) {
+        return Long.compareUnsigned(addr, PAGE_OFFSET) >= 0 && addr - PAGE_OFFSET < size;
     }
 
     // Unchecked translation for allocator internals whose addresses are already known good.

@@ -95,4 +95,23 @@ class GfpTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kmalloc-64");
         }
     }
+
+    @Test
+    void aBlockingAllocationFromAtomicContextIsABugEvenWhenMemoryIsPlentiful() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
+            Task t = k.currentTask();
+            t.getCpu();
+            try {
+                assertThatThrownBy(() -> k.mm().kmalloc(32, GFP_KERNEL))
+                        .hasMessageContaining("sleeping function called from invalid context");
+                assertThatThrownBy(() -> k.mm().allocPages(GFP_NOFS, 0))
+                        .hasMessageContaining("GFP_NOFS");
+                long ok = k.mm().kmalloc(32, GFP_ATOMIC);
+                assertThat(ok).isNotZero();
+                k.mm().kfree(ok);
+            } finally {
+                t.putCpu();
+            }
+        }
+    }
 }
