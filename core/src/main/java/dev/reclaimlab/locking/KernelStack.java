@@ -2,6 +2,7 @@ package dev.reclaimlab.locking;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Java stacks trimmed to kernel frames (dev.reclaimlab.*), printed as the kernel prints a call trace:
@@ -9,10 +10,13 @@ import java.util.List;
  */
 public final class KernelStack {
     private static final String KERNEL_PACKAGE = "dev.reclaimlab.";
-    private static final String[] INTERNAL = {
-        "dev.reclaimlab.locking.Lockdep", "dev.reclaimlab.locking.KernelStack", "dev.reclaimlab.locking.HeldLocks",
-        "dev.reclaimlab.locking.WaitRecord", "dev.reclaimlab.kernel.Task."
-    };
+    /** Lockdep's bookkeeping: not part of the call path a reader wants to see. */
+    private static final Set<String> INTERNAL = Set.of(
+        "dev.reclaimlab.locking.KernelStack", "dev.reclaimlab.locking.WaitRecord",
+        "dev.reclaimlab.locking.HeldLocks", "dev.reclaimlab.locking.LockdepGraph",
+        "dev.reclaimlab.locking.Lockdep.lockAcquire", "dev.reclaimlab.locking.Lockdep.lockRelease",
+        "dev.reclaimlab.locking.Lockdep.lockDowngrade", "dev.reclaimlab.locking.Lockdep.validateChain",
+        "dev.reclaimlab.locking.Lockdep.addReport");
 
     private KernelStack() {
     }
@@ -31,21 +35,13 @@ public final class KernelStack {
         List<String> out = new ArrayList<>();
         for (StackTraceElement f : frames) {
             String c = f.getClassName();
-            if (!c.startsWith(KERNEL_PACKAGE) || internal(c)) {
+            if (!c.startsWith(KERNEL_PACKAGE) || f.getFileName() == null || INTERNAL.contains(c)
+                    || INTERNAL.contains(c + "." + f.getMethodName())) {
                 continue;
             }
             out.add(f.getMethodName() + " (" + f.getFileName() + ":" + f.getLineNumber() + ")");
         }
         return List.copyOf(out);
-    }
-
-    private static boolean internal(String cls) {
-        for (String p : INTERNAL) {
-            if (cls.startsWith(p)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Appends the frames with the kernel's indentation. */

@@ -82,7 +82,7 @@ class WatchdogTest {
 
     @Test
     void sequentialAbbaIsReportedByLockdepButNotByWatchdog() {
-        try (Kernel k = Kernel.boot(config(200, true))) {
+        try (Kernel k = Kernel.boot(config(60_000, true))) {
             Task me = k.currentTask();
             Mutex a = new Mutex("a", LOCK_A);
             Mutex b = new Mutex("b", LOCK_B);
