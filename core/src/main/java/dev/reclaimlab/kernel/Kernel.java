@@ -1,6 +1,8 @@
 package dev.reclaimlab.kernel;
 
+import dev.reclaimlab.locking.Lockdep;
 import dev.reclaimlab.mm.Mm;
+import dev.reclaimlab.watchdog.Watchdog;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,6 +29,8 @@ public final class Kernel implements AutoCloseable {
     private final KernelConfig config;
     private final Cpus cpus;
     private final Mm mm;
+    private final Lockdep lockdep;
+    private final Watchdog watchdog;
     private final AtomicInteger lastPid = new AtomicInteger();
     private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
@@ -41,12 +45,18 @@ public final class Kernel implements AutoCloseable {
     private Kernel(KernelConfig config) {
         this.config = config;
         this.cpus = new Cpus(config.nrCpus());
+        this.lockdep = new Lockdep(this);
+        this.watchdog = new Watchdog(this);
         this.mm = new Mm(this);
     }
 
     /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
     public static Kernel boot(KernelConfig config) {
-        return new Kernel(config);
+        Kernel k = new Kernel(config);
+        if (config.watchdog()) {
+            k.watchdog.start();
+        }
+        return k;
     }
 
     public static Kernel boot() {
@@ -78,6 +88,16 @@ public final class Kernel implements AutoCloseable {
     /** dmesg: the kernel log. */
     public String dmesg() {
         return printk.dmesg();
+    }
+
+    /** The lock validator (lockdep); {@link Lockdep#enabled()} follows {@link KernelConfig#lockdep()}. */
+    public Lockdep lockdep() {
+        return lockdep;
+    }
+
+    /** khungtaskd and the wait-for graph; started at boot unless {@link KernelConfig#watchdog()} is off. */
+    public Watchdog watchdog() {
+        return watchdog;
     }
 
     /** The calling thread's task in this kernel, attached on first use for threads that are not kthreads. */

@@ -20,6 +20,8 @@ public final class KernelConfig {
     private final boolean lockdep;
     private final long hungTaskTimeoutMillis;
     private final long hungTaskScanMillis;
+    private final boolean watchdog;
+    private final boolean hungTaskPanic;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -29,6 +31,8 @@ public final class KernelConfig {
         this.lockdep = b.lockdep;
         this.hungTaskTimeoutMillis = b.hungTaskTimeoutMillis;
         this.hungTaskScanMillis = b.hungTaskScanMillis;
+        this.watchdog = b.watchdog;
+        this.hungTaskPanic = b.hungTaskPanic;
     }
 
     public static Builder builder() {
@@ -49,6 +53,8 @@ public final class KernelConfig {
         b.lockdep = lockdep;
         b.hungTaskTimeoutMillis = hungTaskTimeoutMillis;
         b.hungTaskScanMillis = hungTaskScanMillis;
+        b.watchdog = watchdog;
+        b.hungTaskPanic = hungTaskPanic;
         return b;
     }
 
@@ -84,11 +90,22 @@ public final class KernelConfig {
         return hungTaskScanMillis;
     }
 
+    /** Whether boot starts khungtaskd (the watchdog can still be run by hand when off). */
+    public boolean watchdog() {
+        return watchdog;
+    }
+
+    /** kernel.hung_task_panic: panic after a watchdog report (the emulator's default), else report only. */
+    public boolean hungTaskPanic() {
+        return hungTaskPanic;
+    }
+
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
-                        + " hung_task_timeout=%dms", memoryBytes >> 10, nrCpus, minFreeKbytes,
-                slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis);
+                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d", memoryBytes >> 10, nrCpus,
+                minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis,
+                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0);
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -127,6 +144,8 @@ public final class KernelConfig {
         private boolean lockdep = true;
         private long hungTaskTimeoutMillis = 2_000;
         private long hungTaskScanMillis = 250;
+        private boolean watchdog = true;
+        private boolean hungTaskPanic = true;
 
         private Builder() {
         }
@@ -167,6 +186,16 @@ public final class KernelConfig {
 
         public Builder hungTaskScanMillis(long ms) {
             this.hungTaskScanMillis = ms;
+            return this;
+        }
+
+        public Builder watchdog(boolean on) {
+            this.watchdog = on;
+            return this;
+        }
+
+        public Builder hungTaskPanic(boolean on) {
+            this.hungTaskPanic = on;
             return this;
         }
 

@@ -1,5 +1,8 @@
 package dev.reclaimlab.kernel;
 
+import dev.reclaimlab.locking.HeldLocks;
+import dev.reclaimlab.locking.WaitRecord;
+
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -39,6 +42,10 @@ public final class Task {
     private int allocFailGfp;
     private int allocFailOrder;
     private int allocFailReason;
+
+    // dev.reclaimlab.locking: lockdep's held-lock stack and what the task sleeps on (for the watchdog).
+    private final HeldLocks heldLocks = new HeldLocks();
+    private final WaitRecord waitRecord = new WaitRecord(this);
 
     Task(Kernel kernel, int pid, String comm, Thread thread, int flags, int cpu) {
         this.kernel = kernel;
@@ -235,6 +242,16 @@ public final class Task {
 
     public int allocFailReason() {
         return allocFailReason;
+    }
+
+    /** Lockdep's held-lock stack (task_struct::held_locks). */
+    public HeldLocks heldLocks() {
+        return heldLocks;
+    }
+
+    /** What the task sleeps on and since when; the watchdog builds its wait-for graph from these. */
+    public WaitRecord waitRecord() {
+        return waitRecord;
     }
 
     @Override

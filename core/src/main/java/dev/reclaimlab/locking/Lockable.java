@@ -1,0 +1,16 @@
+package dev.reclaimlab.locking;
+
+/** A lock lockdep tracks: it carries a {@link LockdepMap}, as kernel locks carry a dep_map. */
+public interface Lockable extends Waitable {
+    LockdepMap depMap();
+
+    /** lockdep_set_class(): moves this lock to another class, e.g. a separate class for reclaimable inodes. */
+    default void lockdepSetClass(LockClassKey key) {
+        depMap().setClass(key);
+    }
+
+    @Override
+    default String name() {
+        return depMap().name();
+    }
+}
