@@ -2,6 +2,7 @@ package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Lockdep;
 import dev.reclaimlab.locking.RawSpinLock;
 
 import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
@@ -43,6 +44,7 @@ public final class PageAlloc {
     private static final int PCP_PAD = 16;
 
     private final Kernel kernel;
+    private final Lockdep lockdep;
     private final PhysMem mem;
     private final MemMap map;
     private VmStat vmstat;
@@ -64,6 +66,7 @@ public final class PageAlloc {
 
     PageAlloc(Kernel kernel, PhysMem mem, MemMap map) {
         this.kernel = kernel;
+        this.lockdep = kernel.lockdep();
         this.mem = mem;
         this.map = map;
         this.managedPages = mem.nrPages();
@@ -213,14 +216,17 @@ public final class PageAlloc {
 
     /**
      * might_alloc(): an allocation that may block must not come from atomic context, whether or not it
-     * would block this time; the kernel's might_sleep_if() catches the bug on the first call, not the
-     * first time memory is short.
+     * would block this time, and lockdep records "held locks -> fs_reclaim" for every allocation that could
+     * enter filesystem reclaim: both catch the bug on the first call, not the first time memory is short.
+     * {@code gfp} is after current_gfp_context().
      */
-    static void mightAlloc(Task t, int gfp) {
-        if ((gfp & __GFP_DIRECT_RECLAIM) != 0 && t.preemptCount() != 0) {
+    void mightAlloc(Task t, int gfp) {
+        boolean direct = (gfp & __GFP_DIRECT_RECLAIM) != 0;
+        if (direct && t.preemptCount() != 0) {
             throw new IllegalStateException("BUG: sleeping function called from invalid context: " + t
                     + " allocates with " + Gfp.format(gfp) + " at preempt_count " + t.preemptCount());
         }
+        lockdep.fsReclaimMightLock(t, direct, (gfp & Gfp.__GFP_FS) != 0);
     }
 
     /** __get_free_pages(): the kernel address of a new block, or 0. */
@@ -426,17 +432,25 @@ public final class PageAlloc {
         }
     }
 
-    /** __alloc_pages_direct_reclaim(): PF_MEMALLOC for the duration, counted as an allocstall. */
+    /**
+     * __perform_reclaim(): holds fs_reclaim for lockdep when the gfp may enter fs reclaim, so every lock
+     * reclaim takes is recorded after it, and runs with PF_MEMALLOC (no recursion). Counted as an allocstall.
+     */
     private long directReclaim(Task t, int gfp, int order) {
         int cpu = t.getCpu();
         vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
         t.putCpu();
-        int saved = t.flags() & PF_MEMALLOC;
-        t.setFlags(t.flags() | PF_MEMALLOC);
+        boolean fs = (gfp & Gfp.__GFP_FS) != 0;
+        lockdep.fsReclaimAcquire(t, true, fs);
         try {
-            return hooks.tryToFreePages(gfp, order);
+            int saved = SchedMm.memallocNoreclaimSave();
+            try {
+                return hooks.tryToFreePages(gfp, order);
+            } finally {
+                SchedMm.memallocNoreclaimRestore(saved);
+            }
         } finally {
-            t.setFlags((t.flags() & ~PF_MEMALLOC) | saved);
+            lockdep.fsReclaimRelease(t, true, fs);
         }
     }
 
