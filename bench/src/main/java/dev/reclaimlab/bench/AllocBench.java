@@ -38,16 +38,24 @@ import java.util.concurrent.TimeUnit;
     "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "-Xmx1g"})
 public class AllocBench {
 
-    /** One 256 MiB kernel with two emulated CPUs, shared by the benchmark threads. */
+    /**
+     * One 256 MiB kernel with two emulated CPUs, shared by the benchmark threads. Lockdep is off, as in a
+     * production kernel; {@link LockdepKernelState} measures what its fs_reclaim annotation adds.
+     */
     @State(Scope.Benchmark)
     public static class KernelState {
         Kernel kernel;
         Mm mm;
         KmemCache cache;
 
+        boolean lockdep() {
+            return false;
+        }
+
         @Setup(Level.Trial)
         public void boot() {
-            kernel = Kernel.boot(KernelConfig.builder().memory("256m").cpus(2).build());
+            kernel = Kernel.boot(KernelConfig.builder().memory("256m").cpus(2).lockdep(lockdep()).watchdog(false)
+                    .build());
             mm = kernel.mm();
             cache = mm.kmemCacheCreate("bench_object", 64, 0, 0);
         }
@@ -58,8 +66,22 @@ public class AllocBench {
         }
     }
 
+    /** The same kernel with lockdep on: every GFP_KERNEL allocation takes and drops fs_reclaim. */
+    @State(Scope.Benchmark)
+    public static class LockdepKernelState extends KernelState {
+        @Override
+        boolean lockdep() {
+            return true;
+        }
+    }
+
     @Benchmark
     public void kmallocKfree64(KernelState s) {
+        s.mm.kfree(s.mm.kmalloc(64, Gfp.GFP_KERNEL));
+    }
+
+    @Benchmark
+    public void kmallocKfree64LockdepOn(LockdepKernelState s) {
         s.mm.kfree(s.mm.kmalloc(64, Gfp.GFP_KERNEL));
     }
 
