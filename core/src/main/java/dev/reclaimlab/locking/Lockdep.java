@@ -140,6 +140,7 @@ public final class Lockdep {
     private void addReport(LockdepReport r) {
         if (signatures.add(r.signature())) {
             reports.add(r);
+            kernel.printk(r.text());
         }
     }
 

@@ -146,6 +146,7 @@ public final class Watchdog {
         }
         for (WatchdogReport r : found) {
             reports.add(r);
+            kernel.printk(r.text());
             for (Consumer<WatchdogReport> l : listeners) {
                 l.accept(r);
             }
