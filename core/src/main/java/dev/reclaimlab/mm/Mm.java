@@ -17,6 +17,7 @@ public final class Mm {
     private final VmStat vmstat;
     private final Slub slub;
     private final KmallocCaches kmalloc;
+    private final KmemCache radixTreeNodeCache;
     private final ShrinkerList shrinkers = new ShrinkerList();
 
     public Mm(Kernel kernel) {
@@ -33,6 +34,9 @@ public final class Mm {
         pageAlloc.setVmStat(vmstat);
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
+        // radix_tree_init(): one cache for every page cache index in this kernel.
+        this.radixTreeNodeCache = slub.kmemCacheCreate("radix_tree_node", XArray.NODE_SIZE, 0,
+                SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
     }
 
     public Kernel kernel() {
@@ -53,6 +57,11 @@ public final class Mm {
 
     public KmallocCaches kmallocCaches() {
         return kmalloc;
+    }
+
+    /** radix_tree_node_cachep: the nodes of every {@link XArray} in this kernel. */
+    public KmemCache radixTreeNodeCache() {
+        return radixTreeNodeCache;
     }
 
     public VmStat vmstat() {

@@ -63,6 +63,15 @@ public final class PhysMem {
         return base + ((long) pfn << PAGE_SHIFT);
     }
 
+    // Unchecked word access for allocator-owned structures (radix tree nodes) whose addresses are known good.
+    long getLongRaw(long addr) {
+        return UnsafeApi.getLong(nativeOf(addr));
+    }
+
+    void putLongRaw(long addr, long v) {
+        UnsafeApi.putLong(nativeOf(addr), v);
+    }
+
     static long virtOfPfn(int pfn) {
         return PAGE_OFFSET + ((long) pfn << PAGE_SHIFT);
     }
