@@ -53,6 +53,7 @@ public final class Kernel implements AutoCloseable {
     /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
     public static Kernel boot(KernelConfig config) {
         Kernel k = new Kernel(config);
+        k.mm.start();
         if (config.watchdog()) {
             k.watchdog.start();
         }
@@ -169,6 +170,11 @@ public final class Kernel implements AutoCloseable {
             kthreads.remove(t);
         }
         return done;
+    }
+
+    /** find_task_by_vpid(): the live task with {@code pid}, or null. */
+    public Task findTaskByPid(int pid) {
+        return tasks.get(pid);
     }
 
     /** Live tasks: kernel threads and attached threads. */

@@ -22,6 +22,7 @@ public final class KernelConfig {
     private final long hungTaskScanMillis;
     private final boolean watchdog;
     private final boolean hungTaskPanic;
+    private final boolean kswapd;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -33,6 +34,7 @@ public final class KernelConfig {
         this.hungTaskScanMillis = b.hungTaskScanMillis;
         this.watchdog = b.watchdog;
         this.hungTaskPanic = b.hungTaskPanic;
+        this.kswapd = b.kswapd;
     }
 
     public static Builder builder() {
@@ -55,6 +57,7 @@ public final class KernelConfig {
         b.hungTaskScanMillis = hungTaskScanMillis;
         b.watchdog = watchdog;
         b.hungTaskPanic = hungTaskPanic;
+        b.kswapd = kswapd;
         return b;
     }
 
@@ -100,12 +103,17 @@ public final class KernelConfig {
         return hungTaskPanic;
     }
 
+    /** Whether boot starts kswapd0; without it every shortage is met by direct reclaim. */
+    public boolean kswapd() {
+        return kswapd;
+    }
+
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
-                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d", memoryBytes >> 10, nrCpus,
+                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s", memoryBytes >> 10, nrCpus,
                 minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis,
-                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0);
+                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off");
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -146,6 +154,7 @@ public final class KernelConfig {
         private long hungTaskScanMillis = 250;
         private boolean watchdog = true;
         private boolean hungTaskPanic = true;
+        private boolean kswapd = true;
 
         private Builder() {
         }
@@ -196,6 +205,11 @@ public final class KernelConfig {
 
         public Builder hungTaskPanic(boolean on) {
             this.hungTaskPanic = on;
+            return this;
+        }
+
+        public Builder kswapd(boolean on) {
+            this.kswapd = on;
             return this;
         }
 

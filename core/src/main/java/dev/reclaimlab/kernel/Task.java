@@ -38,6 +38,9 @@ public final class Task {
     // kthread bookkeeping.
     private volatile boolean shouldStop;
 
+    // task->nr_dirtied: pages dirtied since balance_dirty_pages() last looked.
+    private int nrDirtied;
+
     // Why this task's last allocation failed (warn_alloc's facts); see dev.reclaimlab.mm.AllocFailure.
     private int allocFailGfp;
     private int allocFailOrder;
@@ -224,6 +227,14 @@ public final class Task {
             throw new IllegalStateException(what + " on " + this + " from another thread '"
                     + Thread.currentThread().getName() + "': only current may change its own flags");
         }
+    }
+
+    public int nrDirtied() {
+        return nrDirtied;
+    }
+
+    public void setNrDirtied(int n) {
+        this.nrDirtied = n;
     }
 
     public void recordAllocFailure(int gfp, int order, int reason) {

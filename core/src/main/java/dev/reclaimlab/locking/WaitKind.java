@@ -9,7 +9,9 @@ public enum WaitKind {
     COMPLETION("completion"),
     WAITQUEUE("waitqueue"),
     /** A timed sleep in a throttle (congestion_wait, balance_dirty_pages): the task will run again. */
-    THROTTLE("throttle");
+    THROTTLE("throttle"),
+    /** TASK_INTERRUPTIBLE idling for work (kswapd, a flusher): neither blocked nor busy. */
+    IDLE("idle");
 
     private final String label;
 
@@ -23,6 +25,6 @@ public enum WaitKind {
 
     /** Whether a task sleeping on this kind is blocked until someone else acts (a hung-task candidate). */
     public boolean blocks() {
-        return this != THROTTLE;
+        return this != THROTTLE && this != IDLE;
     }
 }

@@ -49,17 +49,29 @@ public final class WaitQueue implements Waitable {
 
     /** wait_event_timeout(): false if {@code nanos} passed with the condition still false; negative = forever. */
     public boolean waitEventTimeout(BooleanSupplier condition, long nanos) {
+        return waitEventCommon(condition, nanos, WaitKind.WAITQUEUE, Task.TASK_UNINTERRUPTIBLE);
+    }
+
+    /**
+     * wait_event_interruptible_timeout() for a thread idling until there is work (kswapd, a flusher): the
+     * watchdog counts it neither as blocked nor as busy. Negative {@code nanos} waits for ever.
+     */
+    public boolean waitEventInterruptibleTimeout(BooleanSupplier condition, long nanos) {
+        return waitEventCommon(condition, nanos, WaitKind.IDLE, Task.TASK_INTERRUPTIBLE);
+    }
+
+    private boolean waitEventCommon(BooleanSupplier condition, long nanos, WaitKind kind, int state) {
         if (condition.getAsBoolean()) {
             return true;
         }
         Task t = Task.current();
         long deadline = nanos < 0 ? 0 : System.nanoTime() + nanos;
         WaitRecord rec = t.waitRecord();
-        rec.publish(this, WaitKind.WAITQUEUE);
+        rec.publish(this, kind);
         waiters.add(t);
         try {
             for (;;) {
-                t.setState(Task.TASK_UNINTERRUPTIBLE);
+                t.setState(state);
                 if (condition.getAsBoolean()) {
                     return true;
                 }

@@ -14,7 +14,8 @@ public record AllocFailure(String task, int pid, int gfp, int order, Reason reas
         NO_DIRECT_RECLAIM("free pages are below the min watermark and the gfp mask does not allow direct reclaim"),
         RECLAIM_RECURSION("the task is already reclaiming (PF_MEMALLOC) and the reserves are exhausted"),
         NORETRY("__GFP_NORETRY: gave up after one round of direct reclaim"),
-        NO_PROGRESS("direct reclaim made no progress in " + PageAlloc.MAX_RECLAIM_RETRIES + " tries");
+        NO_PROGRESS("direct reclaim made no progress in " + PageAlloc.MAX_RECLAIM_RETRIES + " tries"),
+        OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)");
 
         private final String text;
 

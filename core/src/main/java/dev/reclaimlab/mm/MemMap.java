@@ -176,6 +176,52 @@ final class MemMap {
         UnsafeApi.putInt(p(pfn) + SLAB_CACHE, id);
     }
 
+    /** page_ref_freeze(): takes the count from {@code expected} to 0 atomically, as remove_mapping() needs. */
+    boolean refFreeze(int pfn, int expected) {
+        return UnsafeApi.compareAndSetInt(null, p(pfn) + REFCOUNT, expected, 0);
+    }
+
+    /** get_page_unless_zero(): a reference, unless the page is being freed. */
+    boolean getPageUnlessZero(int pfn) {
+        long a = p(pfn) + REFCOUNT;
+        for (;;) {
+            int c = UnsafeApi.getIntVolatile(null, a);
+            if (c <= 0) {
+                return false;
+            }
+            if (UnsafeApi.compareAndSetInt(null, a, c, c + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** page->mapping of a page-cache page: the AddressSpace id, 0 for none. */
+    int mapping(int pfn) {
+        return UnsafeApi.getIntVolatile(null, p(pfn) + SLAB_CACHE);
+    }
+
+    void setMapping(int pfn, int id) {
+        UnsafeApi.putIntVolatile(null, p(pfn) + SLAB_CACHE, id);
+    }
+
+    /** The pid holding PG_locked, for the watchdog (the kernel does not track it). */
+    int lockOwner(int pfn) {
+        return UnsafeApi.getIntVolatile(null, p(pfn) + OBJECTS);
+    }
+
+    void setLockOwner(int pfn, int pid) {
+        UnsafeApi.putIntVolatile(null, p(pfn) + OBJECTS, pid);
+    }
+
+    /** The pid owed the end of this page's writeback (who holds its bio), 0 when unknown. */
+    int writebackOwner(int pfn) {
+        return UnsafeApi.getIntVolatile(null, p(pfn) + INUSE);
+    }
+
+    void setWritebackOwner(int pfn, int pid) {
+        UnsafeApi.putIntVolatile(null, p(pfn) + INUSE, pid);
+    }
+
     int inuse(int pfn) {
         return UnsafeApi.getInt(p(pfn) + INUSE);
     }

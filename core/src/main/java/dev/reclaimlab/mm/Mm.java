@@ -1,6 +1,8 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.RawSpinLock;
 
 import java.util.List;
 
@@ -19,6 +21,15 @@ public final class Mm {
     private final KmallocCaches kmalloc;
     private final KmemCache radixTreeNodeCache;
     private final ShrinkerList shrinkers = new ShrinkerList();
+    private final Lru lru;
+    private final Filemap filemap;
+    private final Vmscan vmscan;
+    private final Kswapd kswapd;
+    private final Writeback writeback;
+    private final Oom oom;
+    private final RawSpinLock mappingsLock = new RawSpinLock("mappings");
+    private volatile AddressSpace[] mappings = new AddressSpace[64];
+    private int nextMappingId = 1;
 
     public Mm(Kernel kernel) {
         this.kernel = kernel;
@@ -30,13 +41,52 @@ public final class Mm {
             throw e;
         }
         this.pageAlloc = new PageAlloc(kernel, mem, map);
-        this.vmstat = new VmStat(kernel.nrCpus(), pageAlloc);
+        this.vmstat = new VmStat(kernel.nrCpus());
+        vmstat.setGauge(VmStatItem.NR_FREE_PAGES, pageAlloc::nrFreePages);
         pageAlloc.setVmStat(vmstat);
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
         // radix_tree_init(): one cache for every page cache index in this kernel.
         this.radixTreeNodeCache = slub.kmemCacheCreate("radix_tree_node", XArray.NODE_SIZE, 0,
                 SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
+        this.lru = new Lru(this, map);
+        pageAlloc.setLru(lru);
+        vmstat.setGauge(VmStatItem.NR_INACTIVE_FILE, () -> lru.size(Lru.LRU_INACTIVE_FILE));
+        vmstat.setGauge(VmStatItem.NR_ACTIVE_FILE, () -> lru.size(Lru.LRU_ACTIVE_FILE));
+        vmstat.setGauge(VmStatItem.NR_ISOLATED_FILE, lru::isolated);
+        this.filemap = new Filemap(kernel, this, map, new PageWait(kernel, map), lru);
+        this.vmscan = new Vmscan(kernel, this, map, lru, filemap);
+        this.kswapd = new Kswapd(kernel, this, pageAlloc, vmscan);
+        this.writeback = new Writeback(kernel, this);
+        this.oom = new Oom(kernel, this);
+        pageAlloc.setReclaimHooks(new ReclaimHooks() {
+            @Override
+            public void wakeupKswapd(int order, int gfp) {
+                kswapd.wakeupKswapd(order, gfp);
+            }
+
+            @Override
+            public long tryToFreePages(int gfp, int order) {
+                long progress = vmscan.tryToFreePages(gfp, order);
+                if (progress > 0) {
+                    kswapd.resetFailures();
+                }
+                return progress;
+            }
+
+            @Override
+            public void outOfMemory(Task t, int gfp, int order) {
+                oom.outOfMemory(t, gfp, order);
+            }
+        });
+    }
+
+    /** Starts kswapd0 and the flusher; Kernel.boot() calls it once the kernel is built. */
+    public void start() {
+        if (kernel.config().kswapd()) {
+            kswapd.start();
+        }
+        writeback.start();
     }
 
     public Kernel kernel() {
@@ -106,6 +156,85 @@ public final class Mm {
         slub.kmemCacheFree(s, addr);
     }
 
+    public Filemap filemap() {
+        return filemap;
+    }
+
+    public Writeback writeback() {
+        return writeback;
+    }
+
+    /** kswapd0's task, once started. */
+    public Task kswapdTask() {
+        return kswapd.task();
+    }
+
+    /** How often the allocator woke kswapd. */
+    public long kswapdWakeups() {
+        return kswapd.wakeups();
+    }
+
+    /** try_to_free_pages() as the allocator calls it, for tests and tools that reclaim by hand. */
+    public long tryToFreePages(int gfp) {
+        return vmscan.tryToFreePages(gfp, 0);
+    }
+
+    /** A new inode's page cache (inode_init_always()'s mapping set-up). */
+    public AddressSpace addressSpaceCreate(String host, AddressSpaceOperations aops) {
+        if (host == null || aops == null) {
+            throw new IllegalArgumentException("addressSpaceCreate: host and aops are required");
+        }
+        mappingsLock.lock();
+        try {
+            int id = nextMappingId++;
+            AddressSpace m = new AddressSpace(this, id, host, aops);
+            AddressSpace[] ms = mappings;
+            if (id >= ms.length) {
+                ms = java.util.Arrays.copyOf(ms, ms.length * 2);
+            }
+            ms[id] = m;
+            mappings = ms;
+            return m;
+        } finally {
+            mappingsLock.unlock();
+        }
+    }
+
+    /** evict(): truncates the cache, frees its index and forgets the mapping. */
+    public void addressSpaceDestroy(AddressSpace m) {
+        if (m.destroyed()) {
+            throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
+        }
+        filemap.truncateInodePages(m, 0);
+        m.markDestroyed();
+        writeback.forget(m);
+        m.pages.xaDestroy();
+        mappingsLock.lock();
+        try {
+            mappings[m.id] = null;
+        } finally {
+            mappingsLock.unlock();
+        }
+    }
+
+    AddressSpace mappingById(int id) {
+        AddressSpace[] ms = mappings;
+        return id > 0 && id < ms.length ? ms[id] : null;
+    }
+
+    /** __mod_node_page_state() from any context. */
+    void modState(VmStatItem item, long delta) {
+        Task t = kernel.currentTask();
+        int cpu = t.getCpu();
+        vmstat.mod(cpu, item, delta);
+        t.putCpu();
+    }
+
+    /** count_vm_events() from any context. */
+    void countEvent(VmStatItem item, long n) {
+        modState(item, n);
+    }
+
     /** The registered shrinkers (register_shrinker()/unregister_shrinker()). */
     public ShrinkerList shrinkers() {
         return shrinkers;
@@ -113,12 +242,7 @@ public final class Mm {
 
     /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
     public long shrinkSlab(int gfp, int priority) {
-        return shrinkers.shrinkSlab(gfp, priority, n -> {
-            var t = kernel.currentTask();
-            int cpu = t.getCpu();
-            vmstat.mod(cpu, VmStatItem.SLABS_SCANNED, n);
-            t.putCpu();
-        });
+        return shrinkers.shrinkSlab(gfp, priority, n -> countEvent(VmStatItem.SLABS_SCANNED, n));
     }
 
     /** SLUB debug reports made so far (double frees, overwritten red zones and poison). */
@@ -135,11 +259,18 @@ public final class Mm {
         long wmarkLow = pageAlloc.lowWmark();
         // si_mem_available(): free above the reserves plus the reclaimable part of what is in use.
         long reclaimable = sRecl / kb;
-        long available = Math.max(0, free - pageAlloc.highWmark() + reclaimable - Math.min(reclaimable / 2, wmarkLow));
+        long pagecache = vmstat.get(VmStatItem.NR_ACTIVE_FILE) + vmstat.get(VmStatItem.NR_INACTIVE_FILE);
+        long available = Math.max(0, free - pageAlloc.highWmark() + pagecache - Math.min(pagecache / 2, wmarkLow)
+                + reclaimable - Math.min(reclaimable / 2, wmarkLow));
         StringBuilder sb = new StringBuilder();
         line(sb, "MemTotal", pageAlloc.managedPages() * kb);
         line(sb, "MemFree", free * kb);
         line(sb, "MemAvailable", available * kb);
+        line(sb, "Cached", vmstat.get(VmStatItem.NR_FILE_PAGES) * kb);
+        line(sb, "Active(file)", vmstat.get(VmStatItem.NR_ACTIVE_FILE) * kb);
+        line(sb, "Inactive(file)", vmstat.get(VmStatItem.NR_INACTIVE_FILE) * kb);
+        line(sb, "Dirty", vmstat.get(VmStatItem.NR_DIRTY) * kb);
+        line(sb, "Writeback", vmstat.get(VmStatItem.NR_WRITEBACK) * kb);
         line(sb, "Slab", sRecl + sUnrecl);
         line(sb, "SReclaimable", sRecl);
         line(sb, "SUnreclaim", sUnrecl);

@@ -48,6 +48,7 @@ public final class PageAlloc {
     private final PhysMem mem;
     private final MemMap map;
     private VmStat vmstat;
+    private Lru lru;
     private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
 
     private final RawSpinLock zoneLock = new RawSpinLock("zone->lock");
@@ -85,6 +86,10 @@ public final class PageAlloc {
 
     void setVmStat(VmStat v) {
         this.vmstat = v;
+    }
+
+    void setLru(Lru l) {
+        this.lru = l;
     }
 
     /** Installs kswapd and direct reclaim (the reclaim subsystem does this at boot). */
@@ -424,6 +429,10 @@ public final class PageAlloc {
             noProgress = progress > 0 ? 0 : noProgress + 1;
             if (noProgress > MAX_RECLAIM_RETRIES) {
                 if ((gfp & __GFP_NOFAIL) == 0) {
+                    if (Oom.wouldOom(gfp, order)) {
+                        hooks.outOfMemory(t, gfp, order);
+                        return fail(t, gfp, order, AllocFailure.Reason.OOM);
+                    }
                     return fail(t, gfp, order, AllocFailure.Reason.NO_PROGRESS);
                 }
                 // __GFP_NOFAIL loops for ever, throttled; the watchdog sees the stall.
@@ -537,6 +546,10 @@ public final class PageAlloc {
 
     /** free_unref_page() for order 0, __free_pages_ok() otherwise. */
     void freeUnrefPages(int pfn, int order) {
+        if (lru != null && map.testFlag(pfn, PageFlags.PG_lru)) {
+            // __page_cache_release(): the last reference to a page still on the LRU.
+            lru.delFromLru(pfn);
+        }
         int n = 1 << order;
         for (int i = 1; i < n; i++) {
             map.setState(pfn + i, STATE_NONE);

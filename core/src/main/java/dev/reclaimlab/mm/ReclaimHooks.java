@@ -15,6 +15,10 @@ public interface ReclaimHooks {
      */
     long tryToFreePages(int gfp, int order);
 
+    /** out_of_memory(): reclaim gave up on an allocation the kernel would OOM-kill for. Must not fail. */
+    default void outOfMemory(dev.reclaimlab.kernel.Task t, int gfp, int order) {
+    }
+
     ReclaimHooks NONE = new ReclaimHooks() {
         @Override
         public void wakeupKswapd(int order, int gfp) {

@@ -2,6 +2,7 @@ package dev.reclaimlab.mm;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.LongSupplier;
 
 /**
  * mm/vmstat.c: per-CPU counter diffs, written by the CPU's holder without atomics (the emulator's
@@ -15,12 +16,19 @@ public final class VmStat {
 
     private final long[] diffs;
     private final int nrCpus;
-    private final PageAlloc zone;
+    private final LongSupplier[] gauges = new LongSupplier[ITEMS.length];
 
-    VmStat(int nrCpus, PageAlloc zone) {
+    VmStat(int nrCpus) {
         this.nrCpus = nrCpus;
-        this.zone = zone;
         this.diffs = new long[(nrCpus + 1) * STRIDE];
+    }
+
+    /** Where a GAUGE item is read from. */
+    void setGauge(VmStatItem item, LongSupplier source) {
+        if (item.kind() != VmStatItem.Kind.GAUGE) {
+            throw new IllegalArgumentException(item + " is not a gauge");
+        }
+        gauges[item.ordinal()] = source;
     }
 
     /** __mod_node_page_state()/__count_vm_events(): the caller holds {@code cpu}. */
@@ -36,8 +44,9 @@ public final class VmStat {
 
     /** global_node_page_state() / sum_vm_event(). */
     public long get(VmStatItem item) {
-        if (item == VmStatItem.NR_FREE_PAGES) {
-            return zone.nrFreePages();
+        if (item.kind() == VmStatItem.Kind.GAUGE) {
+            LongSupplier g = gauges[item.ordinal()];
+            return g == null ? 0 : g.getAsLong();
         }
         long sum = 0;
         for (int c = 0; c < nrCpus; c++) {

@@ -7,16 +7,34 @@ import java.util.Locale;
  * order /proc/vmstat prints them. Later subsystems add theirs here.
  */
 public enum VmStatItem {
-    /** Zone gauge kept by the buddy allocator under zone->lock; per-CPU pcp pages are not free. */
-    NR_FREE_PAGES(Kind.ZONE),
+    /** Kept by the buddy allocator under zone->lock; per-CPU pcp pages are not free. */
+    NR_FREE_PAGES(Kind.GAUGE),
+    /** The LRU sizes, kept under lru_lock. */
+    NR_INACTIVE_FILE(Kind.GAUGE),
+    NR_ACTIVE_FILE(Kind.GAUGE),
+    NR_ISOLATED_FILE(Kind.GAUGE),
     NR_SLAB_RECLAIMABLE_B(Kind.NODE),
     NR_SLAB_UNRECLAIMABLE_B(Kind.NODE),
+    NR_FILE_PAGES(Kind.NODE),
+    NR_DIRTY(Kind.NODE),
+    NR_WRITEBACK(Kind.NODE),
+    NR_DIRTIED(Kind.NODE),
+    NR_WRITTEN(Kind.NODE),
     PGALLOC_NORMAL(Kind.EVENT),
     PGFREE(Kind.EVENT),
-    ALLOCSTALL_NORMAL(Kind.EVENT),
-    SLABS_SCANNED(Kind.EVENT);
+    PGACTIVATE(Kind.EVENT),
+    PGDEACTIVATE(Kind.EVENT),
+    PGROTATED(Kind.EVENT),
+    PGSCAN_KSWAPD(Kind.EVENT),
+    PGSCAN_DIRECT(Kind.EVENT),
+    PGSTEAL_KSWAPD(Kind.EVENT),
+    PGSTEAL_DIRECT(Kind.EVENT),
+    SLABS_SCANNED(Kind.EVENT),
+    PAGEOUTRUN(Kind.EVENT),
+    ALLOCSTALL_NORMAL(Kind.EVENT);
 
-    enum Kind { ZONE, NODE, EVENT }
+    /** GAUGE items are read from the structure that keeps them; the rest are per-CPU diffs. */
+    enum Kind { GAUGE, NODE, EVENT }
 
     private final Kind kind;
     private final String procName;

@@ -40,6 +40,7 @@ public final class XArray {
     public static final int NODE_SIZE = NODE_SLOTS + XA_CHUNK_SIZE * 8;
 
     public static final int ENOMEM = 12;
+    public static final int EEXIST = 17;
 
     private final Mm mm;
     private final PhysMem mem;
@@ -133,24 +134,28 @@ public final class XArray {
         xaLock.lock();
         try {
             checkAlive("xaLoad");
-            if (!headIsNode) {
-                return index == 0 ? head : 0;
-            }
-            long node = head;
-            int shift = shift(node);
-            if (index > maxIndex(shift)) {
-                return 0;
-            }
-            for (;;) {
-                long entry = slot(node, (int) (index >>> shift) & XA_CHUNK_MASK);
-                if (shift == 0 || entry == 0) {
-                    return entry;
-                }
-                node = entry;
-                shift -= XA_CHUNK_SHIFT;
-            }
+            return loadLocked(index);
         } finally {
             xaLock.unlock();
+        }
+    }
+
+    private long loadLocked(long index) {
+        if (!headIsNode) {
+            return index == 0 ? head : 0;
+        }
+        long node = head;
+        int shift = shift(node);
+        if (index > maxIndex(shift)) {
+            return 0;
+        }
+        for (;;) {
+            long entry = slot(node, (int) (index >>> shift) & XA_CHUNK_MASK);
+            if (shift == 0 || entry == 0) {
+                return entry;
+            }
+            node = entry;
+            shift -= XA_CHUNK_SHIFT;
         }
     }
 
@@ -161,13 +166,25 @@ public final class XArray {
      * when the nodes it needs could not be allocated with {@code gfp}; then the tree is unchanged.
      */
     public int xaStore(long index, long value, int gfp) {
-        checkIndex(index, "xaStore");
+        return store(index, value, gfp, false, "xaStore");
+    }
+
+    /**
+     * xa_insert(): as {@link #xaStore} but only into an empty slot: -EEXIST if {@code index} holds an
+     * entry, which then stays. The page cache inserts this way, so two tasks filling one index race safely.
+     */
+    public int xaInsert(long index, long value, int gfp) {
+        return store(index, value, gfp, true, "xaInsert");
+    }
+
+    private int store(long index, long value, int gfp, boolean insert, String op) {
+        checkIndex(index, op);
         if (value == 0) {
-            throw new IllegalArgumentException(who("xaStore") + ": value 0 at index " + index
+            throw new IllegalArgumentException(who(op) + ": value 0 at index " + index
                     + " is the empty slot; use xaErase to remove an entry");
         }
         if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
-            Gfp.check(gfp, who("xaStore"));
+            Gfp.check(gfp, who(op));
         }
         long spares = 0;
         int nrSpares = 0;
@@ -175,7 +192,10 @@ public final class XArray {
             for (;;) {
                 xaLock.lock();
                 try {
-                    checkAlive("xaStore");
+                    checkAlive(op);
+                    if (insert && loadLocked(index) != 0) {
+                        return -EEXIST;
+                    }
                     int needed = nodesNeeded(index);
                     if (needed <= nrSpares) {
                         xaAlloc = spares;

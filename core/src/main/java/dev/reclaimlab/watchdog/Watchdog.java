@@ -4,6 +4,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.KernelStack;
+import dev.reclaimlab.locking.WaitKind;
 import dev.reclaimlab.locking.WaitRecord;
 
 import java.util.ArrayList;
@@ -111,7 +112,7 @@ public final class Watchdog {
                 }
             } else if (s.kind().blocks()) {
                 blocked.put(t, s);
-            } else {
+            } else if (s.kind() == WaitKind.THROTTLE) {
                 throttled.add(s);
             }
         }

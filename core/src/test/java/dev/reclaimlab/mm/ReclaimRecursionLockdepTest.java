@@ -61,7 +61,8 @@ class ReclaimRecursionLockdepTest {
     }
 
     private static Kernel boot() {
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").watchdog(false).build());
+        // No kswapd: the edges must come from this task's own allocation and direct reclaim.
+        Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").watchdog(false).kswapd(false).build());
         k.currentTask();
         return k;
     }

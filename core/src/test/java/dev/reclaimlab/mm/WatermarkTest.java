@@ -119,7 +119,7 @@ class WatermarkTest {
     }
 
     @Test
-    void withNothingReclaimableGfpKernelFailsAfterItsRetriesAndNoretryAfterOne() {
+    void withNothingReclaimableNofsFailsAfterItsRetriesGfpKernelOomsAndNoretryGivesUpAfterOne() {
         try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
             RecordingHooks h = install(k);
             PageAlloc pa = k.mm().pageAlloc();
@@ -128,9 +128,12 @@ class WatermarkTest {
             assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
             int calls = h.reclaimGfps.size();
             assertThat(calls).isBetween(1, 2);
-            assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(pa.allocPages(GFP_NOFS, 0)).isEqualTo(PageAlloc.NULL_PAGE);
             assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NO_PROGRESS);
             assertThat(h.reclaimGfps.size() - calls).isGreaterThan(PageAlloc.MAX_RECLAIM_RETRIES);
+            // Only an allocation that may enter the filesystem invokes the OOM killer.
+            assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.OOM);
         }
     }
 

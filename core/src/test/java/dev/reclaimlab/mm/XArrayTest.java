@@ -364,4 +364,19 @@ class XArrayTest {
             assertThat(k.mm().radixTreeNodeCache().activeObjects()).isZero();
         }
     }
+
+    @Test
+    void insertFillsOnlyAnEmptySlotAndLeavesAnExistingEntry() {
+        try (Kernel k = boot()) {
+            XArray xa = new XArray(k.mm(), "insert");
+            assertThat(xa.xaInsert(70_000, 5, Gfp.GFP_KERNEL)).isZero();
+            assertThat(xa.xaInsert(70_000, 6, Gfp.GFP_KERNEL)).isEqualTo(-XArray.EEXIST);
+            assertThat(xa.xaLoad(70_000)).isEqualTo(5);
+            assertThat(xa.nrEntries()).isEqualTo(1);
+            xa.xaErase(70_000);
+            assertThat(xa.xaInsert(70_000, 6, Gfp.GFP_KERNEL)).isZero();
+            assertThat(xa.xaLoad(70_000)).isEqualTo(6);
+            xa.xaDestroy();
+        }
+    }
 }

@@ -1,0 +1,378 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+
+import static dev.reclaimlab.mm.MemMap.NO_PFN;
+import static dev.reclaimlab.mm.PageFlags.PG_dirty;
+import static dev.reclaimlab.mm.PageFlags.PG_locked;
+import static dev.reclaimlab.mm.PageFlags.PG_private;
+import static dev.reclaimlab.mm.PageFlags.PG_reclaim;
+import static dev.reclaimlab.mm.PageFlags.PG_uptodate;
+import static dev.reclaimlab.mm.PageFlags.PG_writeback;
+
+/**
+ * mm/filemap.c and the page-state half of mm/page-writeback.c: page lock, dirty and writeback state,
+ * inserting pages into and finding them in an inode's cache, reading a page through the filesystem, and
+ * truncation. Page numbers are pfns; functions that can fail return a negative errno.
+ */
+public final class Filemap {
+    public static final int EIO = 5;
+    public static final int ENOMEM = 12;
+    public static final int EEXIST = 17;
+
+    private final Kernel kernel;
+    private final Mm mm;
+    private final MemMap map;
+    private final PageWait pageWait;
+    private final Lru lru;
+
+    Filemap(Kernel kernel, Mm mm, MemMap map, PageWait pageWait, Lru lru) {
+        this.kernel = kernel;
+        this.mm = mm;
+        this.map = map;
+        this.pageWait = pageWait;
+        this.lru = lru;
+    }
+
+    private void checkCachePage(int pfn, String who) {
+        mm.pageAlloc().checkAllocated(pfn, 0, who);
+    }
+
+    // ---------------------------------------------------------------- page lock
+
+    /** trylock_page(). */
+    public boolean trylockPage(int pfn) {
+        checkCachePage(pfn, "trylockPage");
+        if (map.testAndSetFlag(pfn, PG_locked)) {
+            map.setLockOwner(pfn, kernel.currentTask().pid());
+            return true;
+        }
+        return false;
+    }
+
+    /** lock_page(): sleeps in D state until the page lock is ours. */
+    public void lockPage(int pfn) {
+        if (!trylockPage(pfn)) {
+            kernel.currentTask();
+            pageWait.waitOnPageBit(pfn, PG_locked, true);
+        }
+    }
+
+    /** unlock_page(). */
+    public void unlockPage(int pfn) {
+        checkCachePage(pfn, "unlockPage");
+        if (!map.testFlag(pfn, PG_locked)) {
+            throw new IllegalStateException("unlock_page(pfn " + pfn + "): page is not locked");
+        }
+        map.setLockOwner(pfn, 0);
+        map.clearFlag(pfn, PG_locked);
+        pageWait.wakeUpPage(pfn);
+    }
+
+    public boolean pageLocked(int pfn) {
+        return map.testFlag(pfn, PG_locked);
+    }
+
+    // ---------------------------------------------------------------- page state
+
+    public boolean pageUptodate(int pfn) {
+        return map.testFlag(pfn, PG_uptodate);
+    }
+
+    public void setPageUptodate(int pfn) {
+        map.setFlag(pfn, PG_uptodate);
+    }
+
+    public boolean pageDirty(int pfn) {
+        return map.testFlag(pfn, PG_dirty);
+    }
+
+    public boolean pageWriteback(int pfn) {
+        return map.testFlag(pfn, PG_writeback);
+    }
+
+    /** SetPagePrivate(): the filesystem keeps data on the page; reclaim must call releasepage(). */
+    public void setPagePrivate(int pfn) {
+        map.setFlag(pfn, PG_private);
+    }
+
+    public void clearPagePrivate(int pfn) {
+        map.clearFlag(pfn, PG_private);
+    }
+
+    public boolean pagePrivate(int pfn) {
+        return map.testFlag(pfn, PG_private);
+    }
+
+    /** The page's mapping, or null for a page not in any page cache (truncated). */
+    public AddressSpace pageMapping(int pfn) {
+        return mm.mappingById(map.mapping(pfn));
+    }
+
+    public long pageIndex(int pfn) {
+        return map.index(pfn);
+    }
+
+    /** __set_page_dirty_nobuffers(): counts nr_dirty and puts the inode on the dirty list. */
+    public boolean setPageDirty(int pfn) {
+        if (!map.testAndSetFlag(pfn, PG_dirty)) {
+            return false;
+        }
+        mm.modState(VmStatItem.NR_DIRTY, 1);
+        mm.modState(VmStatItem.NR_DIRTIED, 1);
+        AddressSpace m = pageMapping(pfn);
+        if (m != null) {
+            mm.writeback().markInodeDirty(m);
+        }
+        return true;
+    }
+
+    /** clear_page_dirty_for_io(): the caller holds the page lock and is about to write the page. */
+    public boolean clearPageDirtyForIo(int pfn) {
+        if (!map.testFlag(pfn, PG_dirty)) {
+            return false;
+        }
+        map.clearFlag(pfn, PG_dirty);
+        mm.modState(VmStatItem.NR_DIRTY, -1);
+        return true;
+    }
+
+    /**
+     * set_page_writeback(): IO on the page has started; {@code owner} is the task that will complete it
+     * (the one holding the bio), so the watchdog can follow a wait on this page to it. Null if unknown.
+     */
+    public void setPageWriteback(int pfn, Task owner) {
+        if (map.testAndSetFlag(pfn, PG_writeback)) {
+            map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
+            mm.modState(VmStatItem.NR_WRITEBACK, 1);
+        }
+    }
+
+    /** The task now owed the page's writeback completion changed (the bio moved to another worker). */
+    public void setPageWritebackOwner(int pfn, Task owner) {
+        map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
+    }
+
+    /**
+     * end_page_writeback(): a page reclaim wanted (PG_reclaim) goes to the inactive tail so the next scan
+     * frees it; waiters wake.
+     */
+    public void endPageWriteback(int pfn) {
+        if (!map.testFlag(pfn, PG_writeback)) {
+            throw new IllegalStateException("end_page_writeback(pfn " + pfn + "): page is not under writeback");
+        }
+        if (map.testFlag(pfn, PG_reclaim)) {
+            map.clearFlag(pfn, PG_reclaim);
+            lru.rotateReclaimablePage(pfn);
+        }
+        map.setWritebackOwner(pfn, 0);
+        map.clearFlag(pfn, PG_writeback);
+        mm.modState(VmStatItem.NR_WRITEBACK, -1);
+        mm.modState(VmStatItem.NR_WRITTEN, 1);
+        pageWait.wakeUpPage(pfn);
+    }
+
+    /** wait_on_page_writeback(). */
+    public void waitOnPageWriteback(int pfn) {
+        if (map.testFlag(pfn, PG_writeback)) {
+            kernel.currentTask();
+            pageWait.waitOnPageBit(pfn, PG_writeback, false);
+        }
+    }
+
+    /** mark_page_accessed(). */
+    public void markPageAccessed(int pfn) {
+        lru.markPageAccessed(pfn);
+    }
+
+    // ---------------------------------------------------------------- the cache
+
+    /**
+     * add_to_page_cache_lru(): inserts the new, locked-by-us page at {@code index}. The index's tree nodes
+     * are allocated with {@code gfp}, so this is where a page-cache fill can enter reclaim. On success
+     * the cache holds its own reference; the caller keeps theirs. Returns 0, -EEXIST or -ENOMEM.
+     */
+    public int addToPageCacheLru(int pfn, AddressSpace mapping, long index, int gfp) {
+        checkCachePage(pfn, "addToPageCacheLru");
+        if (index < 0) {
+            throw new IllegalArgumentException("addToPageCacheLru(" + mapping + "): negative index " + index);
+        }
+        if (mapping.destroyed()) {
+            throw new IllegalStateException("addToPageCacheLru(" + mapping + "): mapping was destroyed");
+        }
+        map.testAndSetFlag(pfn, PG_locked);
+        map.setLockOwner(pfn, kernel.currentTask().pid());
+        map.setMapping(pfn, mapping.id);
+        map.setIndex(pfn, index);
+        map.addRefcount(pfn, 1);
+        int err = mapping.pages.xaInsert(index, pfn + 1L, gfp);
+        if (err != 0) {
+            map.addRefcount(pfn, -1);
+            map.setMapping(pfn, 0);
+            map.setLockOwner(pfn, 0);
+            map.clearFlag(pfn, PG_locked);
+            return err;
+        }
+        mm.modState(VmStatItem.NR_FILE_PAGES, 1);
+        lru.lruCacheAdd(pfn);
+        return 0;
+    }
+
+    /** find_get_page(): the page at {@code index} with a reference, or -1. */
+    public int findGetPage(AddressSpace mapping, long index) {
+        for (;;) {
+            long v = mapping.pages.xaLoad(index);
+            if (v == 0) {
+                return NO_PFN;
+            }
+            int pfn = (int) (v - 1);
+            if (!map.getPageUnlessZero(pfn)) {
+                continue;
+            }
+            if (map.mapping(pfn) == mapping.id && map.index(pfn) == index) {
+                return pfn;
+            }
+            mm.pageAlloc().putPage(pfn);
+        }
+    }
+
+    /** find_lock_page(): as {@link #findGetPage}, locked, still in this mapping. */
+    public int findLockPage(AddressSpace mapping, long index) {
+        for (;;) {
+            int pfn = findGetPage(mapping, index);
+            if (pfn == NO_PFN) {
+                return NO_PFN;
+            }
+            lockPage(pfn);
+            if (map.mapping(pfn) == mapping.id && map.index(pfn) == index) {
+                return pfn;
+            }
+            unlockPage(pfn);
+            mm.pageAlloc().putPage(pfn);
+        }
+    }
+
+    /**
+     * grab_cache_page_write_begin(): the locked page at {@code index}, allocated with the mapping's gfp
+     * mask if absent. Returns the pfn or -ENOMEM.
+     */
+    public int grabCachePageWriteBegin(AddressSpace mapping, long index) {
+        for (;;) {
+            int pfn = findLockPage(mapping, index);
+            if (pfn != NO_PFN) {
+                return pfn;
+            }
+            int gfp = mapping.mappingGfpMask();
+            pfn = mm.allocPages(gfp, 0);
+            if (pfn == NO_PFN) {
+                return -ENOMEM;
+            }
+            int err = addToPageCacheLru(pfn, mapping, index, gfp);
+            if (err == 0) {
+                return pfn;
+            }
+            mm.pageAlloc().putPage(pfn);
+            if (err != -EEXIST) {
+                return err;
+            }
+        }
+    }
+
+    /**
+     * page_cache_read() + lock/wait: the uptodate page at {@code index} with a reference, reading it
+     * through the filesystem if absent. {@code gfp} is what the new page and its tree nodes are
+     * allocated with: GFP_KERNEL in the 2015 mpage_readpages(), the mapping's mask once fixed.
+     * Returns the pfn, -ENOMEM or -EIO.
+     */
+    public int readCachePage(AddressSpace mapping, long index, int gfp) {
+        for (;;) {
+            int pfn = findGetPage(mapping, index);
+            if (pfn == NO_PFN) {
+                pfn = mm.allocPages(gfp, 0);
+                if (pfn == NO_PFN) {
+                    return -ENOMEM;
+                }
+                int err = addToPageCacheLru(pfn, mapping, index, gfp);
+                if (err != 0) {
+                    mm.pageAlloc().putPage(pfn);
+                    if (err == -EEXIST) {
+                        continue;
+                    }
+                    return err;
+                }
+                err = mapping.aops().readpage(mapping, pfn);
+                if (err < 0) {
+                    mm.pageAlloc().putPage(pfn);
+                    return err;
+                }
+            }
+            if (!pageUptodate(pfn)) {
+                lockPage(pfn);
+                if (map.mapping(pfn) != mapping.id) {
+                    unlockPage(pfn);
+                    mm.pageAlloc().putPage(pfn);
+                    continue;
+                }
+                boolean ok = pageUptodate(pfn);
+                unlockPage(pfn);
+                if (!ok) {
+                    mm.pageAlloc().putPage(pfn);
+                    return -EIO;
+                }
+            }
+            markPageAccessed(pfn);
+            return pfn;
+        }
+    }
+
+    /** put_page() for a page-cache page reference. */
+    public void putPage(int pfn) {
+        mm.pageAlloc().putPage(pfn);
+    }
+
+    /**
+     * __remove_mapping(): reclaim's removal of a clean, unlocked-by-others page: succeeds only when the
+     * cache's and reclaim's references are the only ones, taking the count to zero so nobody can find it.
+     */
+    boolean removeMapping(AddressSpace mapping, int pfn) {
+        if (!map.refFreeze(pfn, 2)) {
+            return false;
+        }
+        if (map.testFlag(pfn, PG_dirty)) {
+            map.setRefcount(pfn, 2);
+            return false;
+        }
+        mapping.pages.xaErase(map.index(pfn));
+        map.setMapping(pfn, 0);
+        mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+        return true;
+    }
+
+    /**
+     * truncate_inode_pages_range(): removes every page from {@code from} on, waiting for each page's lock
+     * and writeback as the kernel does.
+     */
+    public void truncateInodePages(AddressSpace mapping, long from) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            int pfn = findLockPage(mapping, index);
+            if (pfn == NO_PFN) {
+                continue;
+            }
+            waitOnPageWriteback(pfn);
+            if (clearPageDirtyForIo(pfn)) {
+                map.clearFlag(pfn, PG_reclaim);
+            }
+            if (pagePrivate(pfn)) {
+                mapping.aops().invalidatepage(mapping, pfn);
+                clearPagePrivate(pfn);
+            }
+            mapping.pages.xaErase(index);
+            map.setMapping(pfn, 0);
+            mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+            unlockPage(pfn);
+            putPage(pfn);
+            putPage(pfn);
+        }
+    }
+}

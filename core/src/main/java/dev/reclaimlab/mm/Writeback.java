@@ -1,0 +1,220 @@
+package dev.reclaimlab.mm;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.TaskFlags;
+import dev.reclaimlab.locking.Throttle;
+import dev.reclaimlab.locking.WaitQueue;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.reclaimlab.mm.MemMap.NO_PFN;
+
+/**
+ * Dirty-page limits and the flusher (mm/page-writeback.c, fs/fs-writeback.c). Writers that dirty pages
+ * call {@link #balanceDirtyPagesRatelimited}; above the dirty threshold they sleep in
+ * balance_dirty_pages() until writeback catches up. PF_LESS_THROTTLE raises a task's thresholds by a
+ * quarter, as the 2014 kernel did for nfsd, so a writer that reclaim depends on is not held back with
+ * everyone else. The flusher ("kworker/u:flush", wb_workfn()) writes dirty inodes back when woken for
+ * background writeback and every {@link #DIRTY_WRITEBACK_INTERVAL_NANOS}.
+ */
+public final class Writeback {
+    public static final int DIRTY_BACKGROUND_RATIO = 10;
+    public static final int DIRTY_RATIO = 20;
+    /** Pages a task dirties between looks at the limits (ratelimit_pages, simplified). */
+    static final int RATELIMIT_PAGES = 32;
+    /** dirty_writeback_centisecs in emulator time. */
+    static final long DIRTY_WRITEBACK_INTERVAL_NANOS = 100_000_000L;
+    static final long PAUSE_NANOS = 5_000_000L;
+    private static final long WRITEBACK_CHUNK = 1024;
+
+    private final Kernel kernel;
+    private final Mm mm;
+    private final Set<AddressSpace> dirtyInodes = ConcurrentHashMap.newKeySet();
+    private final WaitQueue flushWait = new WaitQueue("wb->dwork");
+    private final Throttle dirtyThrottle = new Throttle("balance_dirty_pages");
+    private final AtomicLong pauses = new AtomicLong();
+    private volatile boolean backgroundPending;
+    private Task flusher;
+
+    Writeback(Kernel kernel, Mm mm) {
+        this.kernel = kernel;
+        this.mm = mm;
+    }
+
+    void start() {
+        flusher = kernel.kthreadRun("kworker/u:flush", this::wbWorkfn);
+    }
+
+    /** The flusher task, which owes the writeback it starts. */
+    public Task flusher() {
+        return flusher;
+    }
+
+    /** How many times writers slept in balance_dirty_pages(). */
+    public long dirtyThrottlePauses() {
+        return pauses.get();
+    }
+
+    /** __mark_inode_dirty(): the inode goes on the flusher's dirty list. */
+    void markInodeDirty(AddressSpace m) {
+        dirtyInodes.add(m);
+    }
+
+    void forget(AddressSpace m) {
+        dirtyInodes.remove(m);
+    }
+
+    /** Memory the dirty limits are a share of (global_dirtyable_memory()). */
+    private long dirtyableMemory() {
+        VmStat v = mm.vmstat();
+        long x = mm.pageAlloc().nrFreePages() + v.get(VmStatItem.NR_INACTIVE_FILE) + v.get(VmStatItem.NR_ACTIVE_FILE)
+                - mm.pageAlloc().highWmark();
+        return Math.max(x, 1);
+    }
+
+    /** domain_dirty_limits(): {background, dirty} thresholds in pages for {@code t}. */
+    public long[] dirtyLimits(Task t) {
+        long dirtyable = dirtyableMemory();
+        long bg = dirtyable * DIRTY_BACKGROUND_RATIO / 100;
+        long thresh = dirtyable * DIRTY_RATIO / 100;
+        if ((t.flags() & TaskFlags.PF_LESS_THROTTLE) != 0) {
+            bg += bg / 4;
+            thresh += thresh / 4;
+        }
+        return new long[] {bg, thresh};
+    }
+
+    /** balance_dirty_pages_ratelimited(): after a page was dirtied. */
+    public void balanceDirtyPagesRatelimited(AddressSpace mapping) {
+        Task t = kernel.currentTask();
+        int n = t.nrDirtied() + 1;
+        if (n < RATELIMIT_PAGES) {
+            t.setNrDirtied(n);
+            return;
+        }
+        t.setNrDirtied(0);
+        balanceDirtyPages(t);
+    }
+
+    /**
+     * balance_dirty_pages(): below the midpoint of the background and dirty thresholds the writer runs
+     * free; above the background threshold the flusher is kicked; above the dirty threshold the writer
+     * pauses until writeback brings the dirty and writeback pages back under it.
+     */
+    public void balanceDirtyPages(Task t) {
+        for (;;) {
+            VmStat v = mm.vmstat();
+            long nrReclaimable = v.get(VmStatItem.NR_DIRTY);
+            long nrDirty = nrReclaimable + v.get(VmStatItem.NR_WRITEBACK);
+            long[] lim = dirtyLimits(t);
+            if (nrDirty <= (lim[0] + lim[1]) / 2) {
+                return;
+            }
+            if (nrReclaimable > lim[0]) {
+                wakeupFlusher();
+            }
+            if (nrDirty <= lim[1]) {
+                return;
+            }
+            pauses.incrementAndGet();
+            dirtyThrottle.throttle(PAUSE_NANOS);
+        }
+    }
+
+    /** wb_start_background_writeback(). */
+    public void wakeupFlusher() {
+        backgroundPending = true;
+        flushWait.wakeUp();
+    }
+
+    private void wbWorkfn(Task self) {
+        while (!self.kthreadShouldStop()) {
+            flushWait.waitEventInterruptibleTimeout(() -> backgroundPending || self.kthreadShouldStop(),
+                    DIRTY_WRITEBACK_INTERVAL_NANOS);
+            if (self.kthreadShouldStop()) {
+                return;
+            }
+            backgroundPending = false;
+            writebackInodes(self);
+        }
+    }
+
+    /** wb_writeback(): every dirty inode's dirty pages, a chunk at a time. */
+    private void writebackInodes(Task self) {
+        for (AddressSpace m : dirtyInodes) {
+            if (self.kthreadShouldStop()) {
+                return;
+            }
+            dirtyInodes.remove(m);
+            WritebackControl wbc = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, true,
+                    WRITEBACK_CHUNK);
+            if (writeCachePages(m, wbc) > 0 || wbc.nrToWrite <= 0) {
+                dirtyInodes.add(m);
+            }
+        }
+    }
+
+    /**
+     * write_cache_pages(): writes {@code mapping}'s dirty pages through its writepage(). Returns how many
+     * dirty pages it left behind (pages locked by others, or beyond wbc.nrToWrite).
+     */
+    public long writeCachePages(AddressSpace mapping, WritebackControl wbc) {
+        Filemap fm = mm.filemap();
+        long skipped = 0;
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            int pfn = fm.findGetPage(mapping, index);
+            if (pfn == NO_PFN) {
+                continue;
+            }
+            try {
+                if (!fm.pageDirty(pfn)) {
+                    continue;
+                }
+                if (wbc.nrToWrite <= 0) {
+                    skipped++;
+                    continue;
+                }
+                if (wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_ALL) {
+                    fm.lockPage(pfn);
+                } else if (!fm.trylockPage(pfn)) {
+                    skipped++;
+                    continue;
+                }
+                if (fm.pageMapping(pfn) != mapping || fm.pageWriteback(pfn) || !fm.clearPageDirtyForIo(pfn)) {
+                    if (fm.pageDirty(pfn)) {
+                        skipped++;
+                    }
+                    fm.unlockPage(pfn);
+                    continue;
+                }
+                int res = mapping.aops().writepage(mapping, pfn, wbc);
+                if (res == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE) {
+                    fm.setPageDirty(pfn);
+                    fm.unlockPage(pfn);
+                    skipped++;
+                }
+                wbc.nrToWrite--;
+            } finally {
+                fm.putPage(pfn);
+            }
+        }
+        return skipped;
+    }
+
+    /** filemap_write_and_wait(): writes every dirty page of {@code mapping} and waits for the IO. */
+    public void filemapWriteAndWait(AddressSpace mapping) {
+        writeCachePages(mapping, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false, false,
+                Long.MAX_VALUE));
+        Filemap fm = mm.filemap();
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            int pfn = fm.findGetPage(mapping, index);
+            if (pfn != NO_PFN) {
+                fm.waitOnPageWriteback(pfn);
+                fm.putPage(pfn);
+            }
+        }
+    }
+}
