@@ -174,6 +174,11 @@ public final class Mm {
         return kswapd.wakeups();
     }
 
+    /** How often reclaimers were throttled (too many isolated pages, or a batch all under writeback). */
+    public long reclaimThrottled() {
+        return vmscan.throttled();
+    }
+
     /** try_to_free_pages() as the allocator calls it, for tests and tools that reclaim by hand. */
     public long tryToFreePages(int gfp) {
         return vmscan.tryToFreePages(gfp, 0);

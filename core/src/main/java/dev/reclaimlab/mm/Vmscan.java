@@ -5,6 +5,8 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Throttle;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 import static dev.reclaimlab.mm.PageFlags.PG_active;
 import static dev.reclaimlab.mm.PageFlags.PG_dirty;
 import static dev.reclaimlab.mm.PageFlags.PG_locked;
@@ -36,6 +38,7 @@ final class Vmscan {
     private final Filemap filemap;
     private final Throttle isolatedThrottle = new Throttle("reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
     private final Throttle congestionThrottle = new Throttle("congestion_wait(BLK_RW_ASYNC)");
+    private final AtomicLong throttled = new AtomicLong();
 
     Vmscan(Kernel kernel, Mm mm, MemMap map, Lru lru, Filemap filemap) {
         this.kernel = kernel;
@@ -43,6 +46,11 @@ final class Vmscan {
         this.map = map;
         this.lru = lru;
         this.filemap = filemap;
+    }
+
+    /** How often reclaimers slept in reclaim_throttle() or congestion_wait(). */
+    long throttled() {
+        return throttled.get();
     }
 
     /**
@@ -111,6 +119,7 @@ final class Vmscan {
                 return;
             }
             stalled = true;
+            throttled.incrementAndGet();
             isolatedThrottle.throttle(THROTTLE_NANOS);
         }
         int[] batch = new int[SWAP_CLUSTER_MAX];
@@ -128,6 +137,7 @@ final class Vmscan {
             mm.countEvent(sc.kswapd ? VmStatItem.PGSTEAL_KSWAPD : VmStatItem.PGSTEAL_DIRECT, reclaimed);
             if (sc.nrWriteback - writebackBefore == n && currentMayThrottle(t)) {
                 // The whole batch is under writeback: wait for the device rather than rescan it at once.
+                throttled.incrementAndGet();
                 congestionThrottle.throttle(THROTTLE_NANOS);
             }
         }

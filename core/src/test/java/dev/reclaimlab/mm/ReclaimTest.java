@@ -278,4 +278,39 @@ class ReclaimTest {
             mm.addressSpaceDestroy(cold);
         }
     }
+
+    @Test
+    @Timeout(60)
+    void directReclaimFindingOnlyWritebackThrottlesButAPfLessThrottleReclaimerDoesNot() throws Exception {
+        try (Kernel k = boot(KernelConfig.builder().memory("16m").kswapd(false).hungTaskTimeoutMillis(30_000).build())) {
+            Mm mm = k.mm();
+            TestFs fs = new TestFs(k);
+            AddressSpace m = mm.addressSpaceCreate("stuck", fs);
+            Completion gate = fs.closeIoGate();
+            long n = mm.pageAlloc().managedPages() / 2;
+            for (long i = 0; i < n; i++) {
+                int pfn = mm.filemap().grabCachePageWriteBegin(m, i);
+                TestFs.fill(mm.mem(), mm.pageAddress(pfn), i);
+                mm.filemap().setPageDirty(pfn);
+                mm.filemap().unlockPage(pfn);
+                mm.filemap().putPage(pfn);
+            }
+            // Every cached page goes under writeback that cannot complete.
+            mm.writeback().writeCachePages(m, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false,
+                    false, Long.MAX_VALUE));
+            assertThat(mm.vmstat().get(VmStatItem.NR_WRITEBACK)).isEqualTo(n);
+            Task me = k.currentTask();
+            int saved = me.flags();
+            me.setFlags(saved | TaskFlags.PF_LESS_THROTTLE);
+            long before = mm.reclaimThrottled();
+            mm.tryToFreePages(GFP_KERNEL);
+            assertThat(mm.reclaimThrottled()).as("PF_LESS_THROTTLE is not made to wait").isEqualTo(before);
+            me.setFlags(saved);
+            mm.tryToFreePages(GFP_KERNEL);
+            assertThat(mm.reclaimThrottled()).as("an ordinary reclaimer waits for the device").isGreaterThan(before);
+            fs.openIoGate(gate);
+            mm.writeback().filemapWriteAndWait(m);
+            mm.addressSpaceDestroy(m);
+        }
+    }
 }
