@@ -2,6 +2,7 @@ package dev.reclaimlab.stress.mm;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.locking.RawSpinLock;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PageAlloc;
 import org.openjdk.jcstress.annotations.Actor;
@@ -46,13 +47,27 @@ public class BuddyMergeOfConcurrentFreesTest {
     static final Kernel KERNEL = Kernel.boot(KernelConfig.builder().memory("256m").cpus(2).build());
     static final PageAlloc PAGES = KERNEL.mm().pageAlloc();
     static final int MAX_TRIES = 1024;
+    // jcstress builds states on both actor threads at once; interleaved, each thread's order-1 blocks would
+    // be every other half of each split, and its buddies always in the other thread's stash.
+    static final RawSpinLock SETUP = new RawSpinLock("jcstress buddy setup");
 
     final int a;
     final int b;
 
     public BuddyMergeOfConcurrentFreesTest() {
-        // Order-1 blocks until two are buddies: usually the first two, the halves of one split.
-        int[] stash = new int[MAX_TRIES];
+        SETUP.lock();
+        try {
+            int[] pair = findBuddies();
+            a = pair[0];
+            b = pair[1];
+        } finally {
+            SETUP.unlock();
+        }
+    }
+
+    /** Order-1 blocks until two are buddies: usually the first two, the halves of one split. */
+    private static int[] findBuddies() {
+        int[] stash = new int[16];
         int n = 0;
         int first = -1;
         int second = -1;
@@ -61,7 +76,8 @@ public class BuddyMergeOfConcurrentFreesTest {
                 throw new IllegalStateException("no order-1 buddies in " + MAX_TRIES + " allocations: "
                         + PAGES.buddyinfo());
             }
-            int pfn = PAGES.allocPages(Gfp.GFP_KERNEL, 1);
+            // GFP_NOWAIT: nothing sleeps under a spinlock.
+            int pfn = PAGES.allocPages(Gfp.GFP_NOWAIT, 1);
             if (pfn == PageAlloc.NULL_PAGE) {
                 throw new IllegalStateException("order-1 allocation failed: " + PAGES.buddyinfo());
             }
@@ -74,14 +90,16 @@ public class BuddyMergeOfConcurrentFreesTest {
                 }
             }
             if (first < 0) {
+                if (n == stash.length) {
+                    stash = Arrays.copyOf(stash, n * 2);
+                }
                 stash[n++] = pfn;
             }
         }
         for (int pfn : Arrays.copyOf(stash, n)) {
             PAGES.freePages(pfn, 1);
         }
-        a = first;
-        b = second;
+        return new int[] {first, second};
     }
 
     @Actor

@@ -14,6 +14,8 @@ import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.II_Result;
 
+import java.util.Arrays;
+
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -64,16 +66,24 @@ public class RemoteFreeIsNeverLostTest {
 
         public Victim() {
             KERNEL.currentTask().runOnCpu(OWNER_CPU, () -> {
+                // Partial slabs with one free object each would hand out a, b from two slabs for ever if a
+                // went back each time (LIFO partial list): hold the misses until the pair is found.
+                long[] missed = new long[8];
+                int n = 0;
                 long a = alloc();
-                for (;;) {
-                    long b = alloc();
-                    if (slabOf(a) == slabOf(b)) {
-                        x = a;
-                        pin = b;
-                        return;
+                long b = alloc();
+                while (slabOf(a) != slabOf(b)) {
+                    if (n == missed.length) {
+                        missed = Arrays.copyOf(missed, n * 2);
                     }
-                    SLUB.kmemCacheFree(CACHE, a);
+                    missed[n++] = a;
                     a = b;
+                    b = alloc();
+                }
+                x = a;
+                pin = b;
+                for (int i = 0; i < n; i++) {
+                    SLUB.kmemCacheFree(CACHE, missed[i]);
                 }
             });
         }
