@@ -97,6 +97,11 @@ public final class Mm {
         return mem;
     }
 
+    /** mem_map, for white-box tests in this package. */
+    MemMap memMap() {
+        return map;
+    }
+
     public PageAlloc pageAlloc() {
         return pageAlloc;
     }

@@ -665,6 +665,53 @@ public final class PageAlloc {
         nrFree[order]--;
     }
 
+    /**
+     * is_free_buddy_page(), telling the order: the order of the buddy free block that holds {@code pfn}, or
+     * -1 when the page is allocated or on a per-CPU list. Read-only, under zone->lock. Throws when that
+     * block's buddy is a free block of the same order: __free_one_page() must have merged the two.
+     */
+    public int freeBlockOrderContaining(int pfn) {
+        mem.checkPfn(pfn, "freeBlockOrderContaining");
+        zoneLock.lock();
+        try {
+            for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+                int head = pfn & -(1 << o);
+                if (map.state(head) != STATE_BUDDY || map.order(head) < o) {
+                    continue;
+                }
+                int order = map.order(head);
+                int buddy = head ^ (1 << order);
+                if (order < MAX_PAGE_ORDER && buddy < mem.nrPages() && map.state(buddy) == STATE_BUDDY
+                        && map.order(buddy) == order) {
+                    throw new IllegalStateException(String.format("BUG: free order-%d blocks at pfn %d and %d are"
+                            + " buddies but were not merged", order, head, buddy));
+                }
+                return order;
+            }
+            return -1;
+        } finally {
+            zoneLock.unlock();
+        }
+    }
+
+    /**
+     * Cross-checks the free area under zone->lock: the pages the free lists count, sum(nr_free[order] <<
+     * order), must be NR_FREE_PAGES. Read-only. Returns null when they agree, else both numbers.
+     */
+    public String checkFreeArea() {
+        zoneLock.lock();
+        try {
+            long listed = 0;
+            for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+                listed += nrFree[o] << o;
+            }
+            return listed == nrFreePages ? null
+                    : "free area: the free lists hold " + listed + " pages but nr_free_pages is " + nrFreePages;
+        } finally {
+            zoneLock.unlock();
+        }
+    }
+
     /** /proc/buddyinfo's line for this zone. */
     public String buddyinfo() {
         StringBuilder sb = new StringBuilder("Node 0, zone   Normal ");

@@ -30,6 +30,12 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * back to the page allocator. Free lists are object indexes (see {@link KmemCache}).
  */
 public final class Slub {
+    /** {@link #onFreelist} answers. */
+    public static final int OBJECT_ALLOCATED = 0;
+    public static final int OBJECT_ON_FREELIST = 1;
+    public static final int OBJECT_LOST = 2;
+    public static final int FREELIST_CORRUPT = 3;
+
     private final Kernel kernel;
     private final PhysMem mem;
     private final MemMap map;
@@ -590,6 +596,87 @@ public final class Slub {
             s.listLock.unlock();
         }
         return found;
+    }
+
+    /**
+     * on_freelist() for one object, read-only: {@link #OBJECT_ON_FREELIST} when {@code addr} is free and its
+     * slab's freelists reach it (the CPU freelist of the CPU the slab is frozen to, and the slab's own),
+     * {@link #OBJECT_ALLOCATED} when it is allocated, {@link #OBJECT_LOST} when its metadata says free but no
+     * freelist reaches it, {@link #FREELIST_CORRUPT} when a freelist reaches an allocated object or loops, or
+     * the slab's own freelist does not hold objects - inuse. Looks while holding slab_lock and, for a frozen
+     * slab, its CPU, so no alloc or free moves objects meanwhile. The caller keeps the slab alive by holding
+     * another of its objects.
+     */
+    public int onFreelist(KmemCache s, long addr) {
+        Task t = kernel.currentTask();
+        int slab = slabOf(addr, "onFreelist(" + s + ")");
+        if (caches[map.slabCache(slab)] != s) {
+            throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): object is from %s", s, addr,
+                    caches[map.slabCache(slab)]));
+        }
+        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset);
+        if (idx < 0) {
+            throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): not the start of an object", s,
+                    addr));
+        }
+        int[] found = {-1};
+        // A frozen slab may be unfrozen and frozen to another CPU while we go round the CPUs: bounded retries.
+        for (int tries = 0; tries < 64; tries++) {
+            map.bitSpinLock(slab, PageFlags.PG_locked);
+            try {
+                if (!map.frozen(slab)) {
+                    return checkFreelists(s, slab, idx, -1);
+                }
+            } finally {
+                map.bitSpinUnlock(slab, PageFlags.PG_locked);
+            }
+            for (int c = 0; c < kernel.nrCpus() && found[0] < 0; c++) {
+                int b = (c + 1) * PC_STRIDE;
+                t.runOnCpu(c, () -> {
+                    if (s.percpu[b + PC_SLAB] == slab) {
+                        map.bitSpinLock(slab, PageFlags.PG_locked);
+                        try {
+                            found[0] = checkFreelists(s, slab, idx, s.percpu[b + PC_FREELIST]);
+                        } finally {
+                            map.bitSpinUnlock(slab, PageFlags.PG_locked);
+                        }
+                    }
+                });
+            }
+            if (found[0] >= 0) {
+                return found[0];
+            }
+        }
+        return FREELIST_CORRUPT;
+    }
+
+    /** Walks {@code cpuFree} (-1 for none) and the slab's own freelist. slab_lock held, and the CPU if frozen. */
+    private int checkFreelists(KmemCache s, int slab, int idx, long cpuFree) {
+        long meta = mem.nativeOfPfn(slab) + s.metaOffset;
+        boolean reached = false;
+        int walked = 0;
+        for (int list = 0; list < 2; list++) {
+            int onList = 0;
+            for (long i = list == 0 ? cpuFree : map.freelist(slab); i >= 0; onList++) {
+                int m = UnsafeApi.getInt(meta + i * META_SIZE);
+                if ((m & 3) != META_FREE_TAG || ++walked > s.objects) {
+                    return FREELIST_CORRUPT;
+                }
+                reached |= i == idx;
+                i = (m >> 2) - 1;
+            }
+            if (list == 1 && onList != s.objects - map.inuse(slab)) {
+                return FREELIST_CORRUPT;
+            }
+        }
+        int m = UnsafeApi.getInt(meta + (long) idx * META_SIZE);
+        if (reached) {
+            return OBJECT_ON_FREELIST;
+        }
+        if (m == META_ALLOCATED) {
+            return OBJECT_ALLOCATED;
+        }
+        return (m & 3) == META_FREE_TAG ? OBJECT_LOST : FREELIST_CORRUPT;
     }
 
     /** /proc/slabinfo. */
