@@ -37,6 +37,7 @@ public final class Kernel implements AutoCloseable {
     private final List<Task> kthreads = new CopyOnWriteArrayList<>();
     private final List<Throwable> oopses = new CopyOnWriteArrayList<>();
     private final List<Runnable> panicNotifiers = new CopyOnWriteArrayList<>();
+    private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
     private final Printk printk = new Printk();
     private final AtomicReference<String> panicReason = new AtomicReference<>();
     private final AtomicBoolean closing = new AtomicBoolean();
@@ -187,6 +188,14 @@ public final class Kernel implements AutoCloseable {
         return Collections.unmodifiableList(oopses);
     }
 
+    /**
+     * Runs {@code r} in {@link #close()} after every kernel thread has ended and before kernel memory is
+     * freed, newest first: devices free their own storage here.
+     */
+    public void addCloseHook(Runnable r) {
+        closeHooks.add(r);
+    }
+
     /** Runs {@code r} when the kernel panics, before blocked tasks are woken (panic_notifier_list). */
     public void addPanicNotifier(Runnable r) {
         panicNotifiers.add(r);
@@ -257,6 +266,15 @@ public final class Kernel implements AutoCloseable {
             }
         }
         kthreads.clear();
+        List<Runnable> hooks = new ArrayList<>(closeHooks);
+        Collections.reverse(hooks);
+        for (Runnable r : hooks) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                oopses.add(e);
+            }
+        }
         cpus.offlineAll();
         closed = true;
         mm.release();

@@ -1,0 +1,7 @@
+package dev.reclaimlab.block;
+
+/** bio_end_io_t. */
+@FunctionalInterface
+public interface BioEndIo {
+    void bioEndIo(Bio bio);
+}

@@ -1,0 +1,32 @@
+package dev.reclaimlab.block;
+
+/**
+ * struct block_device with its queue's submit path (block/blk-core.c): submitBio() queues the IO and
+ * returns; the device's own task completes it with {@link Bio#bioEndio}. Data moves between the device
+ * and the bio's pages in kernel memory.
+ */
+public interface BlockDevice {
+    /** "ram0", "loop1". */
+    String name();
+
+    /** Capacity in 512-byte sectors. */
+    long nrSectors();
+
+    /** submit_bio(): the device takes the bio (calling bio.setOwner with the task that will end it). */
+    void submitBio(Bio bio);
+
+    /** submit_bio_wait(): submits and sleeps until the bio ends; returns its status. */
+    default int submitBioWait(Bio bio) {
+        submitBio(bio);
+        return bio.waitForCompletion();
+    }
+
+    /** Checks that a bio lies inside the device; throws naming both otherwise. */
+    default void checkBio(Bio bio) {
+        long sectors = bio.size() >> Bio.SECTOR_SHIFT;
+        if (bio.sector() + sectors > nrSectors()) {
+            throw new IllegalArgumentException(name() + ": " + bio + " ends beyond the device's " + nrSectors()
+                    + " sectors");
+        }
+    }
+}
