@@ -70,8 +70,9 @@ final class MemMap {
         return UnsafeApi.getLongVolatile(null, p(pfn) + FLAGS);
     }
 
+    /** Sets the whole flag word of a page nobody else can see yet (being handed out or freed). */
     void setFlagsPlain(int pfn, long flags) {
-        UnsafeApi.putLongVolatile(null, p(pfn) + FLAGS, flags);
+        UnsafeApi.putLongRelease(null, p(pfn) + FLAGS, flags);
     }
 
     boolean testFlag(int pfn, int bit) {
@@ -119,8 +120,9 @@ final class MemMap {
         return UnsafeApi.getIntVolatile(null, p(pfn) + REFCOUNT);
     }
 
+    /** set_page_count() on a page this task owns alone (new, or frozen at zero). */
     void setRefcount(int pfn, int v) {
-        UnsafeApi.putIntVolatile(null, p(pfn) + REFCOUNT, v);
+        UnsafeApi.putIntRelease(null, p(pfn) + REFCOUNT, v);
     }
 
     /** page_ref_add_return(). */

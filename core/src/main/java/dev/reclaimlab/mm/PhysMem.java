@@ -49,6 +49,10 @@ public final class PhysMem {
         return (int) ((addr - PAGE_OFFSET) >>> PAGE_SHIFT);
     }
 
+    boolean released() {
+        return released;
+    }
+
     /** virt_addr_valid(): whether {@code addr} lies in this kernel's memory. */
     public boolean virtAddrValid(long addr) {
         return Long.compareUnsigned(addr, PAGE_OFFSET) >= 0 && addr - PAGE_OFFSET < size;

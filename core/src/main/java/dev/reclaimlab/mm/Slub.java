@@ -355,7 +355,7 @@ public final class Slub {
     /** kmem_cache_free(): throws, naming cache and object, for a pointer that is not a live object of s. */
     public void kmemCacheFree(KmemCache s, long addr) {
         Task t = kernel.currentTask();
-        int slab = slabOf(addr, "kmem_cache_free(" + s + ")");
+        int slab = slabOf(addr, "kmem_cache_free", s);
         KmemCache owner = caches[map.slabCache(slab)];
         if (owner != s) {
             throw new IllegalArgumentException(String.format("kmem_cache_free(%s, 0x%x): Wrong slab cache. %s but"
@@ -364,14 +364,19 @@ public final class Slub {
         slabFree(t, s, slab, addr);
     }
 
-    /** The head pfn of the slab holding {@code addr}; throws when it is not a slab page. */
-    int slabOf(long addr, String who) {
-        mem.checkRange(addr, 1, who);
+    /**
+     * The head pfn of the slab holding {@code addr}; throws, naming {@code op} on cache {@code s}, when it
+     * is not a slab page. The message is built only on that path: this runs on every free.
+     */
+    int slabOf(long addr, String op, KmemCache s) {
+        if (mem.released() || !mem.virtAddrValid(addr)) {
+            mem.checkRange(addr, 1, op + "(" + s + ")");
+        }
         int pfn = (int) ((addr - PhysMem.PAGE_OFFSET) >>> PhysMem.PAGE_SHIFT);
         int head = map.compoundHead(pfn);
         if (!map.testFlag(head, PageFlags.PG_slab)) {
-            throw new IllegalArgumentException(String.format("%s: 0x%x is not a slab object (pfn %d is %s)", who, addr,
-                    pfn, describePage(head)));
+            throw new IllegalArgumentException(String.format("%s(%s): 0x%x is not a slab object (pfn %d is %s)", op,
+                    s, addr, pfn, describePage(head)));
         }
         return head;
     }
@@ -609,7 +614,7 @@ public final class Slub {
      */
     public int onFreelist(KmemCache s, long addr) {
         Task t = kernel.currentTask();
-        int slab = slabOf(addr, "onFreelist(" + s + ")");
+        int slab = slabOf(addr, "onFreelist", s);
         if (caches[map.slabCache(slab)] != s) {
             throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): object is from %s", s, addr,
                     caches[map.slabCache(slab)]));
