@@ -105,6 +105,14 @@ public final class Json {
         return this;
     }
 
+    /** Inserts an already-serialised JSON value as an array element. */
+    public Json rawValue(String json) {
+        comma();
+        sb.append(json);
+        needComma = true;
+        return this;
+    }
+
     private void key(String name) {
         comma();
         string(name);

@@ -25,15 +25,25 @@ public final class WatchdogReport {
     private final long formedToDetectedNanos;
     private final String text;
     private final String json;
+    private final String cycleJson;
 
     private WatchdogReport(Type type, String headline, List<String> tasks, long formedToDetectedNanos,
-                           String text, String json) {
+                           String text, String json, String cycleJson) {
         this.type = type;
         this.headline = headline;
         this.tasks = List.copyOf(tasks);
         this.formedToDetectedNanos = formedToDetectedNanos;
         this.text = text;
         this.json = json;
+        this.cycleJson = cycleJson;
+    }
+
+    /**
+     * For a deadlock, the cycle as a JSON array of {task, holds, waitsFor, stack}, in cycle order;
+     * "[]" for other reports.
+     */
+    public String cycleJson() {
+        return cycleJson;
     }
 
     public Type type() {
@@ -82,6 +92,7 @@ public final class WatchdogReport {
         List<String> names = new ArrayList<>();
         Json j = new Json().beginObject().field("type", "deadlock").field("detectedAtNanos", nowNanos)
                 .field("formedToDetectedMillis", latency / 1e6).beginArray("cycle");
+        Json cj = new Json().beginArray();
         for (int i = 0; i < cycle.size(); i++) {
             WaitRecord.Snapshot s = cycle.get(i);
             Task next = cycle.get((i + 1) % cycle.size()).task();
@@ -94,6 +105,9 @@ public final class WatchdogReport {
             j.beginObject();
             taskJson(j, s, nowNanos);
             j.field("waitsFor", next.toString()).endObject();
+            cj.beginObject().field("task", s.task().toString()).strings("holds", heldLocks(s))
+                    .field("waitsFor", s.describe() + " -> " + next).strings("stack", KernelStack.of(s.task().thread()))
+                    .endObject();
         }
         j.endArray().beginArray("edges");
         sb.append(" Wait-for cycle:\n");
@@ -107,7 +121,8 @@ public final class WatchdogReport {
         }
         sb.append("\n *** DEADLOCK ***\n");
         j.endArray().endObject();
-        return new WatchdogReport(Type.DEADLOCK, headline, names, latency, sb.toString(), j.toString());
+        return new WatchdogReport(Type.DEADLOCK, headline, names, latency, sb.toString(), j.toString(),
+                cj.endArray().toString());
     }
 
     static WatchdogReport hungTask(WaitRecord.Snapshot s, long timeoutMillis, long nowNanos) {
@@ -127,7 +142,7 @@ public final class WatchdogReport {
         taskJson(j, s, nowNanos);
         j.endObject().endObject();
         return new WatchdogReport(Type.HUNG_TASK, headline, List.of(s.task().toString()), 0, sb.toString(),
-                j.toString());
+                j.toString(), "[]");
     }
 
     static WatchdogReport stall(ProgressCounter pc, long stalledNanos, List<Task> busy,
@@ -158,7 +173,7 @@ public final class WatchdogReport {
             j.endObject();
         }
         j.endArray().endObject();
-        return new WatchdogReport(Type.STALL, headline, names, 0, sb.toString(), j.toString());
+        return new WatchdogReport(Type.STALL, headline, names, 0, sb.toString(), j.toString(), "[]");
     }
 
     /** Held locks and the kernel-frame stack, as sched_show_task() and debug_show_held_locks() print them. */

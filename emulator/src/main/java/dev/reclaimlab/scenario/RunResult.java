@@ -1,0 +1,56 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.locking.Json;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one run showed: the outcome against the variant's expected one, when and what the watchdog found,
+ * lockdep's reports, and the counters that prove memory pressure was there. {@link #toJson()} is the
+ * machine-readable form CI and scripts check.
+ */
+public record RunResult(String scenario, String variant, long seed, Outcome expected, Outcome outcome,
+                        long durationMs, long detectedAfterMs, long formedToDetectedMs, String watchdogType,
+                        String watchdogText, String cycleJson, List<String> lockdepTexts,
+                        List<String> lockdepJsons, List<String> errors, Map<String, Long> vmstat,
+                        String lockdepStats, String progress) {
+
+    public boolean asExpected() {
+        return outcome == expected;
+    }
+
+    public String toJson() {
+        Json j = new Json().beginObject()
+                .field("scenario", scenario).field("variant", variant).field("seed", seed)
+                .field("expected", expected.name()).field("outcome", outcome.name())
+                .field("asExpected", asExpected()).field("durationMs", durationMs);
+        if (detectedAfterMs >= 0) {
+            j.field("detectedAfterMs", detectedAfterMs).field("formedToDetectedMs", formedToDetectedMs);
+        }
+        if (watchdogType != null) {
+            j.field("watchdog", watchdogType);
+        }
+        j.raw("cycle", cycleJson == null ? "[]" : cycleJson);
+        j.beginArray("lockdep");
+        for (String r : lockdepJsons) {
+            j.rawValue(r);
+        }
+        j.endArray();
+        j.strings("errors", errors);
+        j.beginObject("vmstat");
+        for (Map.Entry<String, Long> e : vmstat.entrySet()) {
+            j.field(e.getKey(), e.getValue());
+        }
+        j.endObject();
+        j.field("progress", progress);
+        return j.endObject().toString();
+    }
+
+    /** The closing summary line. */
+    public String summary() {
+        String detected = detectedAfterMs >= 0 ? " after " + detectedAfterMs + " ms" : "";
+        return String.format("%s/%s: %s%s (expected %s) in %d ms: %s", scenario, variant, outcome, detected, expected,
+                durationMs, asExpected() ? "OK" : "UNEXPECTED");
+    }
+}

@@ -1,0 +1,33 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.kernel.Kernel;
+
+import java.util.List;
+
+/** A seed thread made runnable: a workload and the kernel variants it runs on. */
+public interface Scenario {
+    /** The command-line name, e.g. "xfs-on-loop". */
+    String name();
+
+    /** One line on what happens. */
+    String description();
+
+    /** The files in shared/seeds/ this scenario comes from. */
+    List<String> seeds();
+
+    /** The variants; the first is the default. */
+    List<Variant> variants();
+
+    /** Sets up devices and filesystems in {@code kernel} and starts the workload. */
+    Workload start(Kernel kernel, Variant variant, long seed);
+
+    default Variant variant(String name) {
+        for (Variant v : variants()) {
+            if (v.name().equals(name)) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("scenario " + name() + " has no variant '" + name + "'; it has "
+                + variants().stream().map(Variant::name).toList());
+    }
+}

@@ -1,0 +1,15 @@
+package dev.reclaimlab.scenario;
+
+import java.util.List;
+
+/** A scenario's running workload: kernel threads doing IO until stopped or until the kernel panics. */
+public interface Workload {
+    /** One line for the progress display, e.g. "writes 1234 reads 567". */
+    String progress();
+
+    /** Failures the workload itself saw (data mismatches, unexpected errors); empty when healthy. */
+    List<String> errors();
+
+    /** Asks the workload's tasks to finish; the kernel's close() stops whatever remains. */
+    void stop();
+}

@@ -1,0 +1,148 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Completion;
+import dev.reclaimlab.locking.LockClassKey;
+import dev.reclaimlab.locking.Mutex;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The runner end to end on a test scenario: two kthreads and two locks, in three variants. */
+class ScenarioRunnerTest {
+    private static final LockClassKey LOCK_A = new LockClassKey("test_lock_a");
+    private static final LockClassKey LOCK_B = new LockClassKey("test_lock_b");
+
+    /** "abba" deadlocks for real, "sequential" takes the same orders one after the other, "ordered" never inverts. */
+    private static final class AbbaScenario implements Scenario {
+        @Override
+        public String name() {
+            return "abba-test";
+        }
+
+        @Override
+        public String description() {
+            return "two kthreads take two mutexes";
+        }
+
+        @Override
+        public List<String> seeds() {
+            return List.of();
+        }
+
+        @Override
+        public List<Variant> variants() {
+            return List.of(
+                    new Variant("abba", "opposite orders, concurrently", Outcome.DEADLOCK, List.of(), b -> b),
+                    new Variant("sequential", "opposite orders, one after the other", Outcome.LOCKDEP, List.of(),
+                            b -> b),
+                    new Variant("ordered", "the same order", Outcome.CLEAN, List.of(), b -> b));
+        }
+
+        @Override
+        public Workload start(Kernel k, Variant v, long seed) {
+            Mutex a = new Mutex("a", LOCK_A);
+            Mutex b = new Mutex("b", LOCK_B);
+            Completion bothHoldOne = new Completion("both hold one");
+            Completion firstDone = new Completion("first done");
+            AtomicLong rounds = new AtomicLong();
+            List<String> errors = new ArrayList<>();
+            boolean concurrent = v.name().equals("abba");
+            boolean invert = !v.name().equals("ordered");
+            Task t1 = k.kthreadRun("worker1", self -> {
+                a.mutexLock();
+                if (concurrent) {
+                    bothHoldOne.complete();
+                    bothHoldOne.waitForCompletion();
+                }
+                b.mutexLock();
+                rounds.incrementAndGet();
+                b.mutexUnlock();
+                a.mutexUnlock();
+                firstDone.completeAll();
+            });
+            Task t2 = k.kthreadRun("worker2", self -> {
+                if (!concurrent) {
+                    firstDone.waitForCompletion();
+                }
+                Mutex first = invert ? b : a;
+                Mutex second = invert ? a : b;
+                first.mutexLock();
+                if (concurrent) {
+                    bothHoldOne.complete();
+                    bothHoldOne.waitForCompletion();
+                }
+                second.mutexLock();
+                rounds.incrementAndGet();
+                second.mutexUnlock();
+                first.mutexUnlock();
+            });
+            bothHoldOne.expectWakers(t1, t2);
+            firstDone.expectWaker(t1);
+            return new Workload() {
+                @Override
+                public String progress() {
+                    return "rounds " + rounds.get();
+                }
+
+                @Override
+                public List<String> errors() {
+                    return errors;
+                }
+
+                @Override
+                public void stop() {
+                }
+            };
+        }
+    }
+
+    private static RunResult run(String variant, long seconds) {
+        AbbaScenario s = new AbbaScenario();
+        return ScenarioRunner.run(s, s.variant(variant), new RunOptions(seconds, 1, 16L << 20, 2000, null));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRealDeadlockEndsTheRunAsDeadlockWithTheCycleInTheJson() {
+        RunResult r = run("abba", 30);
+        assertThat(r.outcome()).isEqualTo(Outcome.DEADLOCK);
+        assertThat(r.asExpected()).isTrue();
+        assertThat(r.detectedAfterMs()).isBetween(0L, 10_000L);
+        assertThat(r.watchdogText()).contains("proven deadlock").contains("worker1").contains("worker2");
+        String json = r.toJson();
+        assertThat(json).contains("\"scenario\":\"abba-test\"", "\"variant\":\"abba\"", "\"outcome\":\"DEADLOCK\"",
+                "\"expected\":\"DEADLOCK\"", "\"detectedAfterMs\":", "\"cycle\":[{\"task\":\"worker",
+                "\"holds\":[", "\"waitsFor\":\"", "\"stack\":[", "\"vmstat\":{\"nr_free_pages\":");
+        assertThat(r.summary()).contains("abba-test/abba: DEADLOCK after").endsWith("OK");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void theSameOrderTakenOneAfterTheOtherIsALockdepReportNotADeadlock() {
+        RunResult r = run("sequential", 2);
+        assertThat(r.outcome()).isEqualTo(Outcome.LOCKDEP);
+        assertThat(r.lockdepTexts()).hasSize(1);
+        assertThat(r.lockdepTexts().get(0)).contains("possible circular locking dependency");
+        assertThat(r.toJson()).contains("\"lockdep\":[{").contains("\"cycle\":[]");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aCleanRunIsCleanAndAWrongExpectationIsReported() {
+        RunResult r = run("ordered", 1);
+        assertThat(r.outcome()).isEqualTo(Outcome.CLEAN);
+        assertThat(r.progress()).isEqualTo("rounds 2");
+        Variant wrong = new Variant("ordered", "expects a deadlock", Outcome.DEADLOCK, List.of(), b -> b);
+        RunResult r2 = ScenarioRunner.run(new AbbaScenario(), wrong, new RunOptions(1, 1, 16L << 20, 2000, null));
+        assertThat(r2.asExpected()).isFalse();
+        assertThat(r2.summary()).endsWith("UNEXPECTED");
+    }
+}
