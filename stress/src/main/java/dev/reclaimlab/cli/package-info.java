@@ -1,2 +1,2 @@
-/** The {@code reclaimlab} command line: scenarios, stress campaigns, reports. */
+/** The {@code reclaimlab} command line: scenarios, runs, reports. */
 package dev.reclaimlab.cli;

@@ -1,0 +1,106 @@
+package dev.reclaimlab.cli;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.scenario.Outcome;
+import dev.reclaimlab.scenario.Scenario;
+import dev.reclaimlab.scenario.Variant;
+import dev.reclaimlab.scenario.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MainTest {
+    /** A scenario whose workload idles: every variant runs clean; "deadlocks" expects otherwise. */
+    private static final Scenario IDLE = new Scenario() {
+        @Override
+        public String name() {
+            return "idle";
+        }
+
+        @Override
+        public String description() {
+            return "nothing happens";
+        }
+
+        @Override
+        public List<String> seeds() {
+            return List.of("none.txt");
+        }
+
+        @Override
+        public List<Variant> variants() {
+            return List.of(new Variant("quiet", "clean", Outcome.CLEAN, List.of(), b -> b),
+                    new Variant("deadlocks", "claims a deadlock", Outcome.DEADLOCK, List.of("noSuchFix"), b -> b));
+        }
+
+        @Override
+        public Workload start(Kernel kernel, Variant variant, long seed) {
+            return new Workload() {
+                @Override
+                public String progress() {
+                    return "idle";
+                }
+
+                @Override
+                public List<String> errors() {
+                    return List.of();
+                }
+
+                @Override
+                public void stop() {
+                }
+            };
+        }
+    };
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int main(String... args) {
+        return new Main(List.of(IDLE), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+    }
+
+    @Test
+    void listShowsEveryScenarioVariantItsExpectedOutcomeAndSeeds() {
+        assertThat(main("list")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("idle", "seeds: none.txt", "quiet", "CLEAN",
+                "deadlocks", "DEADLOCK", "noSuchFix");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void runWritesTheJsonAndExitsZeroOnlyForTheExpectedOutcome(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("run.json");
+        assertThat(main("run", "idle", "--seconds", "1", "--seed", "7", "--memory", "16m", "--json", json.toString()))
+                .isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("idle/quiet: CLEAN (expected CLEAN)");
+        assertThat(Files.readString(json)).contains("\"scenario\":\"idle\"", "\"variant\":\"quiet\"", "\"seed\":7",
+                "\"outcome\":\"CLEAN\"", "\"expected\":\"CLEAN\"", "\"cycle\":[]", "\"lockdep\":[]", "\"vmstat\":{");
+        assertThat(main("run", "idle", "--variant", "deadlocks", "--seconds", "1", "--memory", "16m")).isEqualTo(1);
+    }
+
+    @Test
+    void badArgumentsGetOneLineAndTheUsageWithExitTwo() {
+        String[][] bad = {{}, {"frobnicate"}, {"run"}, {"run", "nope"}, {"run", "idle", "--seconds", "0"},
+            {"run", "idle", "--seconds"}, {"run", "idle", "--memory", "lots"}, {"run", "idle", "--memory", "1m"},
+            {"run", "idle", "--variant", "nope"}, {"run", "idle", "--colour", "red"}, {"list", "x"}};
+        for (String[] args : bad) {
+            err.reset();
+            assertThat(main(args)).as(String.join(" ", args)).isEqualTo(2);
+            String e = err.toString(StandardCharsets.UTF_8);
+            assertThat(e).startsWith("reclaimlab: ").contains("usage: reclaimlab list");
+            assertThat(e.lines().count()).isEqualTo(4);
+        }
+    }
+}
