@@ -143,19 +143,7 @@ public final class Slub {
         try {
             long[] pc = s.percpu;
             int b = (cpu + 1) * PC_STRIDE;
-            long idx = pc[b + PC_FREELIST];
-            if (idx < 0) {
-                return 0;
-            }
-            long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
-            int m = UnsafeApi.getInt(meta);
-            if ((m & 3) != META_FREE_TAG) {
-                throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
-            }
-            pc[b + PC_FREELIST] = (m >> 2) - 1;
-            UnsafeApi.putInt(meta, META_ALLOCATED);
-            pc[b + PC_ALLOC]++;
-            return pc[b + PC_SLAB_VA] + idx * s.size + s.objOffset;
+            return pc[b + PC_FREELIST] < 0 ? 0 : popLocked(s, pc, b);
         } finally {
             t.putCpu();
         }
@@ -207,6 +195,7 @@ public final class Slub {
         }
     }
 
+    /** Pops the CPU freelist of the CPU whose words start at {@code b}; the caller holds that CPU. */
     private long popLocked(KmemCache s, long[] pc, int b) {
         long idx = pc[b + PC_FREELIST];
         long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
