@@ -21,15 +21,8 @@ class WorkqueueTest {
         return Kernel.boot(KernelConfig.builder().memory("16m").build());
     }
 
-    /** Spins (no sleep) until {@code t} sleeps in a blocking wait; returns that wait. */
     static WaitRecord.Snapshot awaitBlocked(Task t) {
-        for (;;) {
-            WaitRecord.Snapshot s = t.waitRecord().snapshot();
-            if (s != null && s.kind().blocks()) {
-                return s;
-            }
-            Thread.onSpinWait();
-        }
+        return WorkqueueTestSupport.awaitBlocked(t);
     }
 
     /** A work that tells the test it started and then waits for the gate (owed by the test task). */
