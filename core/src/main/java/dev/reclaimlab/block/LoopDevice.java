@@ -40,6 +40,7 @@ public final class LoopDevice implements BlockDevice {
     private final ArrayDeque<Bio> writeCmdHead = new ArrayDeque<>();
     private boolean writeStarted;
     private Task writeWorker;
+    private volatile boolean cleared;
 
     /** loop_add() + loop_set_fd() with {@link #DEFAULT_WORKERS} workers. */
     public LoopDevice(Kernel kernel, int number, LoopBackingFile file) {
@@ -102,6 +103,9 @@ public final class LoopDevice implements BlockDevice {
     @Override
     public void submitBio(Bio bio) {
         checkBio(bio);
+        if (cleared) {
+            throw new IllegalStateException(name + ": " + bio + " submitted after loop_clr_fd()");
+        }
         loopQueueRq(bio);
     }
 
@@ -250,6 +254,7 @@ public final class LoopDevice implements BlockDevice {
 
     /** loop_clr_fd(): finishes queued IO and stops kloopd; later submissions throw. */
     public void loopClrFd() {
+        cleared = true;
         wq.destroyWorkqueue();
     }
 

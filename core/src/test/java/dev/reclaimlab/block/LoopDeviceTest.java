@@ -22,6 +22,7 @@ import static dev.reclaimlab.block.RamDiskTest.allocPages;
 import static dev.reclaimlab.block.RamDiskTest.bios;
 import static dev.reclaimlab.block.RamDiskTest.crc;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(30)
 class LoopDeviceTest {
@@ -237,6 +238,68 @@ class LoopDeviceTest {
             assertThat(loop.writeWorker()).isNull();
             assertThat(loop.submitBioWait(bio(Bio.Op.READ, 0, r))).isZero();
             assertThat(mem.getByte(mem.pageAddress(r))).isEqualTo((byte) 0xbb);
+        }
+    }
+
+    @Test
+    void aQueuedReadIsOwedByEveryWorkerUntilOneTakesIt() throws Exception {
+        try (Kernel k = boot(false)) {
+            Task me = k.currentTask();
+            PhysMem mem = k.mm().mem();
+            MapBackingFile file = new MapBackingFile(mem, FILE_SIZE);
+            LoopDevice loop = new LoopDevice(k, 1, file);
+            Completion gate = new Completion("read gate").expectWaker(me);
+            CountDownLatch inside = new CountDownLatch(2);
+            file.beforeRead = () -> {
+                if (inside.getCount() > 0) {
+                    inside.countDown();
+                    gate.waitForCompletion();
+                }
+            };
+            // Both workers are inside the backing file, so a third read stays queued.
+            loop.submitBio(bio(Bio.Op.READ, 0, allocPages(k, 1)[0]));
+            loop.submitBio(bio(Bio.Op.READ, 8, allocPages(k, 1)[0]));
+            assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+            Bio queued = bio(Bio.Op.READ, 16, allocPages(k, 1)[0]);
+            CountDownLatch done = new CountDownLatch(1);
+            Task reader = k.kthreadRun("reader", t -> {
+                loop.submitBioWait(queued);
+                done.countDown();
+            });
+            WaitRecord.Snapshot s = WorkqueueTestSupport.awaitBlocked(reader);
+            assertThat(s.wakers()).containsExactlyInAnyOrder(loop.workqueue().workers());
+            gate.completeAll();
+            assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(queued.status()).isZero();
+            assertThat(loop.workqueue().isWorker(queued.owner())).isTrue();
+        }
+    }
+
+    @Test
+    void clrFdFinishesQueuedWritesThenRefusesIo() {
+        try (Kernel k = boot(false)) {
+            k.currentTask();
+            PhysMem mem = k.mm().mem();
+            MapBackingFile file = new MapBackingFile(mem, FILE_SIZE);
+            LoopDevice loop = new LoopDevice(k, 5, file);
+            int pfn = allocPages(k, 1)[0];
+            List<Bio> writes = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                Bio b = bio(Bio.Op.WRITE, 8L * i, pfn);
+                writes.add(b);
+                loop.submitBio(b);
+            }
+            loop.loopClrFd();
+            assertThat(writes).allSatisfy(b -> assertThat(b.ended()).isTrue());
+            assertThat(file.calls("write")).hasSize(10);
+            for (Task w : loop.workqueue().workers()) {
+                assertThat(w.thread().isAlive()).isFalse();
+            }
+            assertThatThrownBy(() -> loop.submitBio(bio(Bio.Op.READ, 0, pfn)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("loop5");
+            Bio past = new Bio(Bio.Op.READ, FILE_SIZE >> 9, 1);
+            past.addPage(pfn, PAGE, 0);
+            assertThatThrownBy(() -> loop.submitBio(past)).hasMessageContaining("loop5");
         }
     }
 }
