@@ -211,4 +211,27 @@ class WorkqueueTest {
             assertThat(caught.get("e")).hasMessageContaining("from inside the work");
         }
     }
+
+    @Test
+    void aPanicUnwindsAWorkerStuckInAWork() throws Exception {
+        Kernel kernel;
+        Task[] ws;
+        try (Kernel k = boot()) {
+            kernel = k;
+            k.currentTask();
+            Workqueue wq = Workqueue.allocWorkqueue(k, "stuck", 1);
+            ws = wq.workers();
+            Completion never = new Completion("never");
+            CountDownLatch started = new CountDownLatch(1);
+            wq.queueWork(new WorkStruct("waits forever", () -> {
+                started.countDown();
+                never.waitForCompletion();
+            }));
+            assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+            awaitBlocked(ws[0]);
+            k.panic("test: unwind the stuck worker");
+        }
+        assertThat(ws[0].thread().isAlive()).isFalse();
+        assertThat(kernel.oopses()).isEmpty();
+    }
 }
