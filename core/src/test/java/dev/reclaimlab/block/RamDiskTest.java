@@ -133,6 +133,15 @@ class RamDiskTest {
             assertThatThrownBy(() -> rd.submitBio(bad)).hasMessageContaining("outside this kernel's memory");
             assertThatThrownBy(() -> new RamDisk(k, 4, 1000)).hasMessageContaining("ram4");
             assertThatThrownBy(() -> rd.injectIoError(0, 1000)).hasMessageContaining("ram3");
+            // The native copies check the kernel side before touching anything.
+            PhysMem mem = k.mm().mem();
+            long end = PhysMem.PAGE_OFFSET + mem.size();
+            assertThatThrownBy(() -> mem.copyToNative(end - 8, 4096, 16)).hasMessageContaining("copyToNative")
+                    .hasMessageContaining("outside kernel memory");
+            assertThatThrownBy(() -> mem.copyFromNative(4096, PhysMem.PAGE_OFFSET - 1, 1))
+                    .hasMessageContaining("copyFromNative");
+            assertThatThrownBy(() -> mem.copyFromNative(0, mem.pageAddress(pfn), 8))
+                    .hasMessageContaining("native address is null");
         }
     }
 
