@@ -16,6 +16,9 @@ public final class Bio {
 
     public static final int SECTOR_SHIFT = 9;
     public static final int SECTOR_SIZE = 1 << SECTOR_SHIFT;
+    /** EIO: a failed bio ends with -EIO. */
+    public static final int EIO = 5;
+    private static final Task[] NO_TASKS = new Task[0];
 
     private final Op op;
     private final long sector;
@@ -126,9 +129,29 @@ public final class Bio {
     public void setOwner(Task t) {
         owner = t;
         done.expectWaker(t);
+        // Drop a set declared by setOwners(); a reader in between sees both, never none.
+        done.expectWakers(NO_TASKS);
         Consumer<Task> l = ownerListener;
         if (l != null) {
             l.accept(t);
+        }
+    }
+
+    /**
+     * The bio waits in a queue that any of {@code ts} may take it from (a workqueue's workers): waits for it
+     * are owed by all of them. {@link #owner()} then names the first; the one that takes it calls
+     * {@link #setOwner}.
+     */
+    public void setOwners(Task... ts) {
+        if (ts.length == 0) {
+            throw new IllegalArgumentException("setOwners(" + this + "): at least one task must owe the bio");
+        }
+        owner = ts[0];
+        done.expectWakers(ts);
+        done.expectWaker(null);
+        Consumer<Task> l = ownerListener;
+        if (l != null) {
+            l.accept(ts[0]);
         }
     }
 

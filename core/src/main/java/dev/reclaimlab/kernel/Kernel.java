@@ -183,7 +183,15 @@ public final class Kernel implements AutoCloseable {
         return Collections.unmodifiableCollection(tasks.values());
     }
 
-    /** Exceptions that killed a kernel thread (the emulator's oopses). */
+    /**
+     * Records an oops that did not kill its thread (a work item that threw, as the kernel's worker prints
+     * the oops and carries on).
+     */
+    public void oops(Throwable e) {
+        oopses.add(e);
+    }
+
+    /** Exceptions that killed a kernel thread or a work item (the emulator's oopses). */
     public List<Throwable> oopses() {
         return Collections.unmodifiableList(oopses);
     }

@@ -23,6 +23,7 @@ public final class KernelConfig {
     private final boolean watchdog;
     private final boolean hungTaskPanic;
     private final boolean kswapd;
+    private final boolean loopMemallocNoio;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -35,6 +36,7 @@ public final class KernelConfig {
         this.watchdog = b.watchdog;
         this.hungTaskPanic = b.hungTaskPanic;
         this.kswapd = b.kswapd;
+        this.loopMemallocNoio = b.loopMemallocNoio;
     }
 
     public static Builder builder() {
@@ -58,6 +60,7 @@ public final class KernelConfig {
         b.watchdog = watchdog;
         b.hungTaskPanic = hungTaskPanic;
         b.kswapd = kswapd;
+        b.loopMemallocNoio = loopMemallocNoio;
         return b;
     }
 
@@ -108,12 +111,21 @@ public final class KernelConfig {
         return kswapd;
     }
 
+    /**
+     * Fix switch: loop workers run each work under memalloc_noio_save(), so no allocation in the backing
+     * file's read or write path can recurse into filesystem or IO reclaim. Off is the 2015 kernel.
+     */
+    public boolean loopMemallocNoio() {
+        return loopMemallocNoio;
+    }
+
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
-                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s", memoryBytes >> 10, nrCpus,
-                minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis,
-                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off");
+                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s loop_memalloc_noio=%s",
+                memoryBytes >> 10, nrCpus, minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off",
+                hungTaskTimeoutMillis, watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off",
+                loopMemallocNoio ? "on" : "off");
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -155,6 +167,7 @@ public final class KernelConfig {
         private boolean watchdog = true;
         private boolean hungTaskPanic = true;
         private boolean kswapd = true;
+        private boolean loopMemallocNoio;
 
         private Builder() {
         }
@@ -210,6 +223,11 @@ public final class KernelConfig {
 
         public Builder kswapd(boolean on) {
             this.kswapd = on;
+            return this;
+        }
+
+        public Builder loopMemallocNoio(boolean on) {
+            this.loopMemallocNoio = on;
             return this;
         }
 

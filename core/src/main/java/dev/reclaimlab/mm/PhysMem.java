@@ -156,6 +156,30 @@ public final class PhysMem {
         UnsafeApi.copyMemory(nativeOf(src), nativeOf(dst), len);
     }
 
+    /**
+     * Copies {@code len} bytes of kernel memory at {@code kernelAddr} to {@code nativeAddr}, native memory a
+     * device owns outside the kernel's budget (a RAM disk's storage). Only the kernel side can be checked
+     * here; the device checks its own range.
+     */
+    public void copyToNative(long kernelAddr, long nativeAddr, long len) {
+        checkRange(kernelAddr, len, "copyToNative");
+        checkNative(nativeAddr, "copyToNative");
+        UnsafeApi.copyMemory(nativeOf(kernelAddr), nativeAddr, len);
+    }
+
+    /** Copies {@code len} bytes from a device's native memory at {@code nativeAddr} into kernel memory. */
+    public void copyFromNative(long nativeAddr, long kernelAddr, long len) {
+        checkRange(kernelAddr, len, "copyFromNative");
+        checkNative(nativeAddr, "copyFromNative");
+        UnsafeApi.copyMemory(nativeAddr, nativeOf(kernelAddr), len);
+    }
+
+    private static void checkNative(long nativeAddr, String who) {
+        if (nativeAddr == 0) {
+            throw new IllegalArgumentException(who + ": native address is null");
+        }
+    }
+
     private static void checkArray(int length, int off, int len, String who) {
         if (off < 0 || len < 0 || off > length - len) {
             throw new IndexOutOfBoundsException(who + ": range [" + off + ", " + off + "+" + len

@@ -1,0 +1,165 @@
+package dev.reclaimlab.block;
+
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.WorkStruct;
+import dev.reclaimlab.kernel.Workqueue;
+import dev.reclaimlab.mm.PhysMem;
+import org.agrona.UnsafeApi;
+
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A RAM disk (drivers/block/brd.c), "ramN". Its storage is native memory outside the kernel's budget: it
+ * is the disk, not kernel memory, so filling it never causes reclaim. IO completes on the disk's own
+ * worker "ramdisk/N" (brd completes inline; a worker makes the bio's completion owed by a real task the
+ * watchdog can name). Storage is freed by a kernel close hook, after every kthread stopped.
+ */
+public final class RamDisk implements BlockDevice {
+    private final PhysMem mem;
+    private final String name;
+    private final long capacity;
+    private final long nrSectors;
+    // 0 once freed; written only at construction and in the close hook.
+    private volatile long storage;
+    private final AtomicLong nativeBytes = new AtomicLong();
+    private final Workqueue wq;
+    private final Task worker;
+    private final WorkStruct work;
+    private final ConcurrentLinkedQueue<Bio> queue = new ConcurrentLinkedQueue<>();
+    private final List<long[]> ioErrors = new CopyOnWriteArrayList<>();
+
+    /** brd_alloc(): a zeroed disk of {@code capacityBytes} (whole sectors) named "ram{number}". */
+    public RamDisk(Kernel kernel, int number, long capacityBytes) {
+        this.name = "ram" + number;
+        if (capacityBytes <= 0 || (capacityBytes & (Bio.SECTOR_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("brd_alloc(" + name + "): capacity " + capacityBytes
+                    + " bytes is not a positive number of " + Bio.SECTOR_SIZE + "-byte sectors");
+        }
+        this.mem = kernel.mm().mem();
+        this.capacity = capacityBytes;
+        this.nrSectors = capacityBytes >> Bio.SECTOR_SHIFT;
+        long addr;
+        try {
+            addr = UnsafeApi.allocateMemory(capacityBytes);
+        } catch (OutOfMemoryError e) {
+            throw new IllegalStateException("brd_alloc(" + name + "): cannot allocate " + capacityBytes
+                    + " bytes of native storage", e);
+        }
+        UnsafeApi.setMemory(addr, capacityBytes, (byte) 0);
+        nativeBytes.addAndGet(capacityBytes);
+        this.storage = addr;
+        kernel.addCloseHook(this::brdFree);
+        this.wq = Workqueue.allocWorkqueue(kernel, "ramdisk/" + number, 1);
+        this.worker = wq.workers()[0];
+        this.work = new WorkStruct(name + " bio work", this::brdWorkfn);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long nrSectors() {
+        return nrSectors;
+    }
+
+    /** The task that completes every IO of this disk. */
+    public Task worker() {
+        return worker;
+    }
+
+    /** Native bytes this disk holds (its ledger): the capacity until the kernel is closed, then 0. */
+    public long nativeBytes() {
+        return nativeBytes.get();
+    }
+
+    /**
+     * Makes every later bio overlapping sectors [fromSector, toSector) end with -EIO without moving data,
+     * a failing medium for tests.
+     */
+    public void injectIoError(long fromSector, long toSector) {
+        if (fromSector < 0 || toSector <= fromSector || toSector > nrSectors) {
+            throw new IllegalArgumentException(name + ": injectIoError(" + fromSector + ", " + toSector
+                    + ") is not a non-empty sector range inside the disk's " + nrSectors + " sectors");
+        }
+        ioErrors.add(new long[] {fromSector, toSector});
+    }
+
+    /** Removes every injected error. */
+    public void clearIoErrors() {
+        ioErrors.clear();
+    }
+
+    /** brd_submit_bio(): hands the bio to the disk's worker, which now owes its completion. */
+    @Override
+    public void submitBio(Bio bio) {
+        checkBio(bio);
+        for (int i = 0; i < bio.vcnt(); i++) {
+            mem.pageAddress(bio.pfn(i));
+        }
+        if (storage == 0) {
+            throw new IllegalStateException(name + ": " + bio + " submitted after the disk's storage was freed");
+        }
+        bio.setOwner(worker);
+        queue.add(bio);
+        wq.queueWork(work);
+    }
+
+    private void brdWorkfn() {
+        Task self = Task.current();
+        for (Bio bio = queue.poll(); bio != null; bio = queue.poll()) {
+            bio.setOwner(self);
+            bio.bioEndio(brdDoBvecs(bio));
+        }
+    }
+
+    private int brdDoBvecs(Bio bio) {
+        if (bio.op() == Bio.Op.FLUSH) {
+            return 0;
+        }
+        long first = bio.sector();
+        long end = first + (bio.size() >> Bio.SECTOR_SHIFT);
+        for (long[] r : ioErrors) {
+            if (first < r[1] && end > r[0]) {
+                return -Bio.EIO;
+            }
+        }
+        long base = storage;
+        long pos = first << Bio.SECTOR_SHIFT;
+        for (int i = 0; i < bio.vcnt(); i++) {
+            int len = bio.len(i);
+            if (pos < 0 || pos + len > capacity) {
+                throw new IllegalStateException(name + ": " + bio + " segment " + i + " at byte " + pos
+                        + " leaves the disk's " + capacity + " bytes");
+            }
+            long kaddr = mem.pageAddress(bio.pfn(i)) + bio.offset(i);
+            if (bio.op() == Bio.Op.WRITE) {
+                mem.copyToNative(kaddr, base + pos, len);
+            } else {
+                mem.copyFromNative(base + pos, kaddr, len);
+            }
+            pos += len;
+        }
+        return 0;
+    }
+
+    /** brd_free(): runs in Kernel.close() after the worker stopped. */
+    private void brdFree() {
+        long addr = storage;
+        if (addr != 0) {
+            storage = 0;
+            UnsafeApi.freeMemory(addr);
+            nativeBytes.addAndGet(-capacity);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + capacity + " bytes, " + (storage == 0 ? "freed" : "live") + ")";
+    }
+}
