@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,15 +33,39 @@ final class WaitForGraph {
         this.blocked = blocked;
     }
 
-    /** Finds one simple cycle per cyclic component (Tarjan's algorithm, then a walk inside the component). */
+    /**
+     * Finds one simple cycle per cyclic component (Tarjan's algorithm, then a walk inside the component)
+     * among the tasks that are provably stuck: see {@link #stuck}.
+     */
     static WaitForGraph build(Map<Task, WaitRecord.Snapshot> blocked) {
-        WaitForGraph g = new WaitForGraph(blocked);
-        for (Task t : blocked.keySet()) {
+        WaitForGraph g = new WaitForGraph(stuck(blocked));
+        for (Task t : g.blocked.keySet()) {
             if (!g.index.containsKey(t)) {
                 g.strongConnect(t);
             }
         }
         return g;
+    }
+
+    /**
+     * Any one of a waiter's declared wakers can end its wait (a queued bio is owed by every worker of its
+     * queue), so a waiter is stuck only if every one of them is stuck too; a waiter nobody is declared to
+     * owe proves nothing. The greatest set with that property, found by removing waiters until none has a
+     * waker outside the set.
+     */
+    static Map<Task, WaitRecord.Snapshot> stuck(Map<Task, WaitRecord.Snapshot> blocked) {
+        Map<Task, WaitRecord.Snapshot> set = new LinkedHashMap<>(blocked);
+        for (boolean changed = true; changed; ) {
+            changed = false;
+            for (Iterator<Map.Entry<Task, WaitRecord.Snapshot>> it = set.entrySet().iterator(); it.hasNext(); ) {
+                List<Task> wakers = it.next().getValue().wakers();
+                if (wakers.isEmpty() || !set.keySet().containsAll(wakers)) {
+                    it.remove();
+                    changed = true;
+                }
+            }
+        }
+        return set;
     }
 
     List<List<WaitRecord.Snapshot>> cycles() {

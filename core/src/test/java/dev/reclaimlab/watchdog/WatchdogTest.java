@@ -193,4 +193,38 @@ class WatchdogTest {
             gate.complete();
         }
     }
+
+    @Test
+    void aWaiterWithOneWakerStillRunnableIsNotADeadlockEvenInsideACycle() throws Exception {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").watchdog(false).hungTaskPanic(false)
+                .hungTaskTimeoutMillis(60_000).build())) {
+            Completion cDone = new Completion("c_done");
+            Completion xDone = new Completion("x_done");
+            dev.reclaimlab.locking.WaitQueue idle = new dev.reclaimlab.locking.WaitQueue("y_idle");
+            java.util.concurrent.atomic.AtomicBoolean go = new java.util.concurrent.atomic.AtomicBoolean();
+            Task y = k.kthreadRun("any-worker-y", t -> {
+                idle.waitEventInterruptibleTimeout(go::get, -1);
+                cDone.complete();
+            });
+            Task c = k.kthreadRun("waiter-c", t -> {
+                cDone.waitForCompletion();
+                xDone.complete();
+            });
+            Task x = k.kthreadRun("worker-x", t -> xDone.waitForCompletion());
+            cDone.expectWakers(x, y);
+            xDone.expectWaker(c);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!(c.waitRecord().waiting() && x.waitRecord().waiting() && y.waitRecord().waiting())) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+            // c -> {x, y} and x -> c form a cycle, but y is idle, not blocked: it can still end c's wait.
+            k.watchdog().checkHungUninterruptibleTasks();
+            assertThat(k.watchdog().checkHungUninterruptibleTasks()).isEmpty();
+            go.set(true);
+            idle.wakeUp();
+            x.thread().join(10_000);
+            assertThat(x.thread().isAlive()).isFalse();
+        }
+    }
 }
