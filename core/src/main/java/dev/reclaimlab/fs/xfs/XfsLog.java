@@ -172,7 +172,7 @@ public final class XfsLog {
         }
         forces.incrementAndGet();
         XlogCilCtx c = cil.xlogCilForce();
-        if (c != null && !c.done.completionDone()) {
+        if (c != null) {
             forceWaits.incrementAndGet();
             c.done.waitForCompletion();
         }
@@ -467,7 +467,7 @@ public final class XfsLog {
         return cil.spaceLimit();
     }
 
-    /** Checkpoints xfs-cil has written into iclogs. */
+    /** Checkpoints xfs-cil has taken from the CIL to write into iclogs. */
     public long checkpointsPushed() {
         return cil.checkpointsPushed();
     }
@@ -482,7 +482,7 @@ public final class XfsLog {
         return forces.get();
     }
 
-    /** Sync log forces that had to sleep for a push or for log IO. */
+    /** Sync log forces that found a checkpoint not yet on disk and waited for it. */
     public long forceWaits() {
         return forceWaits.get();
     }
