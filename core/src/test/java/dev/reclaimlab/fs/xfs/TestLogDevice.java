@@ -48,6 +48,7 @@ final class TestLogDevice implements BlockDevice {
     private final List<Write> writes = new CopyOnWriteArrayList<>();
     private volatile Completion gate;
     private volatile Mutex lockBeforeCompleting;
+    private volatile int failWith;
 
     TestLogDevice(Kernel k, String name, long nrSectors) {
         this.name = name;
@@ -85,6 +86,11 @@ final class TestLogDevice implements BlockDevice {
     /** The device kthread takes {@code m} before it completes each bio. */
     void lockBeforeCompleting(Mutex m) {
         lockBeforeCompleting = m;
+    }
+
+    /** Ends every later bio with {@code err} (a negative errno), like a failing disk. */
+    void failBios(int err) {
+        failWith = err;
     }
 
     /** Waits (on the test thread) until {@code n} more bios were submitted since the last call. */
@@ -143,7 +149,7 @@ final class TestLogDevice implements BlockDevice {
                 }
                 pos += b.len(i);
             }
-            b.bioEndio(0);
+            b.bioEndio(failWith);
         } finally {
             if (m != null) {
                 m.mutexUnlock();

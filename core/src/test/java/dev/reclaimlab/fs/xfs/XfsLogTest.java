@@ -79,8 +79,7 @@ class XfsLogTest {
     }
 
     private static WaitRecord.Snapshot waitOf(Task t) {
-        WaitRecord.Snapshot s = t.waitRecord().snapshot();
-        return s;
+        return t.waitRecord().snapshot();
     }
 
     private static boolean waitsOn(Task t, String namePrefix, Task waker) {
@@ -125,6 +124,7 @@ class XfsLogTest {
             assertThat(log.checkpointsPushed()).isEqualTo(2);
             log.xfsLogUnmount();
             assertThat(k.oopses()).isEmpty();
+            assertThat(k.lockdep().reports()).isEmpty();
         }
     }
 
@@ -264,6 +264,7 @@ class XfsLogTest {
             assertThat(log.iclogsWritten()).isEqualTo(3);
             log.xfsLogUnmount();
             assertThat(k.oopses()).isEmpty();
+            assertThat(k.lockdep().reports()).isEmpty();
         }
     }
 
@@ -321,6 +322,22 @@ class XfsLogTest {
             assertThat(log.forces()).isZero();
             log.xfsLogUnmount();
             assertThat(k.oopses()).isEmpty();
+        }
+    }
+
+    @Test
+    void aLogWriteErrorIsReturnedByTheForceAndTheItemsAreStillUnpinned() {
+        try (Kernel k = boot()) {
+            k.currentTask();
+            TestLogDevice dev = new TestLogDevice(k, "loop1", 4096);
+            XfsLog log = new XfsLog(k, dev, 0, 2048, 4, 8192, "loop1");
+            dev.failBios(-5);
+            FakeItem item = new FakeItem("inode 131", 100);
+            log.xfsLogCommitCil(List.of(item));
+            assertThat(log.xfsLogForce()).isEqualTo(-5);
+            assertThat(item.unpins).hasValue(1);
+            assertThat(k.dmesg()).contains("XFS (loop1): log I/O error -5");
+            log.xfsLogUnmount();
         }
     }
 
