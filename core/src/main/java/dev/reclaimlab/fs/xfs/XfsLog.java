@@ -49,7 +49,6 @@ public final class XfsLog {
     public static final int XLOG_CONTINUE_TRANS = 0x04;
     public static final int XLOG_WAS_CONT_TRANS = 0x08;
     static final int XFS_TRANSACTION = 0x69;
-    static final int EIO = 5;
 
     private static final LockClassKey L_ICLOGLOCK = new LockClassKey("&log->l_icloglock");
     private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
@@ -80,6 +79,7 @@ public final class XfsLog {
     private volatile long logNoiclogs;
     private final AtomicLong forces = new AtomicLong();
     private final AtomicLong forceWaits = new AtomicLong();
+    /** The first failed log write's negative errno; the kernel would shut the filesystem down. */
     private volatile int ioError;
     private volatile boolean unmounted;
 
@@ -162,7 +162,7 @@ public final class XfsLog {
 
     /**
      * xfs_log_force(mp, XFS_LOG_SYNC): pushes the CIL and sleeps in D state until every item committed
-     * before the call is on disk and unpinned. Returns 0, or -EIO once a log write failed.
+     * before the call is on disk and unpinned. Returns 0, or the first failed log write's negative errno.
      */
     public int xfsLogForce() {
         checkMounted("xfsLogForce");
@@ -176,7 +176,7 @@ public final class XfsLog {
             forceWaits.incrementAndGet();
             c.done.waitForCompletion();
         }
-        return -ioError;
+        return ioError;
     }
 
     /** xfs_log_force(mp, 0): asks xfs-cil to push the current checkpoint; does not wait. */
@@ -384,8 +384,8 @@ public final class XfsLog {
                 icloglock.spinUnlock();
             }
             if (ic.ioError != 0 && ioError == 0) {
-                ioError = -ic.ioError;
-                kernel.printk("XFS (" + devName + "): log I/O error " + ic.ioError + "\n");
+                ioError = ic.ioError;
+                kernel.printk("XFS (" + devName + "): log I/O error " + ic.ioError);
             }
             for (XlogCilCtx c : ic.callbacks) {
                 cil.xlogCilCommitted(c);
