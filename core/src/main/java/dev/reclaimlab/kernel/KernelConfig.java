@@ -23,6 +23,8 @@ public final class KernelConfig {
     private final boolean watchdog;
     private final boolean hungTaskPanic;
     private final boolean kswapd;
+    private final boolean pagecacheObeysMappingGfp;
+    private final boolean xfsNonblockingInodeReclaim;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -35,6 +37,8 @@ public final class KernelConfig {
         this.watchdog = b.watchdog;
         this.hungTaskPanic = b.hungTaskPanic;
         this.kswapd = b.kswapd;
+        this.pagecacheObeysMappingGfp = b.pagecacheObeysMappingGfp;
+        this.xfsNonblockingInodeReclaim = b.xfsNonblockingInodeReclaim;
     }
 
     public static Builder builder() {
@@ -58,6 +62,8 @@ public final class KernelConfig {
         b.watchdog = watchdog;
         b.hungTaskPanic = hungTaskPanic;
         b.kswapd = kswapd;
+        b.pagecacheObeysMappingGfp = pagecacheObeysMappingGfp;
+        b.xfsNonblockingInodeReclaim = xfsNonblockingInodeReclaim;
         return b;
     }
 
@@ -108,12 +114,30 @@ public final class KernelConfig {
         return kswapd;
     }
 
+    /**
+     * Fix switch: page-cache reads allocate with the mapping's gfp mask (mpage_readpages() after
+     * "mm: do not ignore mapping_gfp_mask in page cache allocation paths", 2015) instead of GFP_KERNEL.
+     */
+    public boolean pagecacheObeysMappingGfp() {
+        return pagecacheObeysMappingGfp;
+    }
+
+    /**
+     * Fix switch: XFS inode reclaim from the shrinker skips pinned inodes instead of forcing the log and
+     * waiting for them to be unpinned (non-blocking inode reclaim).
+     */
+    public boolean xfsNonblockingInodeReclaim() {
+        return xfsNonblockingInodeReclaim;
+    }
+
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
                         + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s", memoryBytes >> 10, nrCpus,
                 minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis,
-                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off");
+                watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off")
+                + (pagecacheObeysMappingGfp ? " pagecache_obeys_mapping_gfp" : "")
+                + (xfsNonblockingInodeReclaim ? " xfs_nonblocking_inode_reclaim" : "");
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -155,6 +179,8 @@ public final class KernelConfig {
         private boolean watchdog = true;
         private boolean hungTaskPanic = true;
         private boolean kswapd = true;
+        private boolean pagecacheObeysMappingGfp;
+        private boolean xfsNonblockingInodeReclaim;
 
         private Builder() {
         }
@@ -210,6 +236,16 @@ public final class KernelConfig {
 
         public Builder kswapd(boolean on) {
             this.kswapd = on;
+            return this;
+        }
+
+        public Builder pagecacheObeysMappingGfp(boolean on) {
+            this.pagecacheObeysMappingGfp = on;
+            return this;
+        }
+
+        public Builder xfsNonblockingInodeReclaim(boolean on) {
+            this.xfsNonblockingInodeReclaim = on;
             return this;
         }
 
