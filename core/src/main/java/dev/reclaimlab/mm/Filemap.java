@@ -375,4 +375,35 @@ public final class Filemap {
             putPage(pfn);
         }
     }
+
+    /**
+     * invalidate_mapping_pages(): drops the clean, unlocked pages nobody else uses from {@code from} on,
+     * never waiting; dirty, locked, mapped-elsewhere and writeback pages stay. Returns the pages left.
+     */
+    public long invalidateMappingPages(AddressSpace mapping, long from) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            int pfn = findGetPage(mapping, index);
+            if (pfn == NO_PFN) {
+                continue;
+            }
+            if (!trylockPage(pfn)) {
+                putPage(pfn);
+                continue;
+            }
+            if (map.mapping(pfn) != mapping.id || map.testFlag(pfn, PG_dirty) || map.testFlag(pfn, PG_writeback)
+                    || (pagePrivate(pfn) && !mapping.aops().releasepage(mapping, pfn, 0))) {
+                unlockPage(pfn);
+                putPage(pfn);
+                continue;
+            }
+            clearPagePrivate(pfn);
+            mapping.pages.xaErase(index);
+            map.setMapping(pfn, 0);
+            mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+            unlockPage(pfn);
+            putPage(pfn);
+            putPage(pfn);
+        }
+        return mapping.nrpages();
+    }
 }
