@@ -191,4 +191,28 @@ class XfsDataTest {
             xfs.umount();
         }
     }
+
+    @Test
+    void aFileLargerThanMemoryIsWrittenAndReadBackUnderMemoryPressure() {
+        try (Kernel k = boot()) {
+            MemBlockDevice dev = new MemBlockDevice(k, "ram0", 64 << 20);
+            Xfs xfs = Xfs.mount(k, dev);
+            Vfs vfs = xfs.vfs();
+            Inode f = vfs.create("/", "big");
+            int chunk = 64 << 10;
+            int chunks = 48 << 20 >> 16;
+            for (int i = 0; i < chunks; i++) {
+                assertThat(vfs.write(f, (long) i * chunk, random(100 + i, chunk))).isEqualTo(chunk);
+            }
+            for (int i = 0; i < chunks; i++) {
+                byte[] got = vfs.read(f, (long) i * chunk, chunk);
+                assertThat(crc(got)).as("chunk %d", i).isEqualTo(crc(random(100 + i, chunk)));
+            }
+            assertThat(dev.reads.get()).as("evicted pages came back from the device").isPositive();
+            vfs.close(f);
+            xfs.umount();
+            assertThat(k.oopses()).isEmpty();
+            assertThat(k.dmesg()).doesNotContain("WARNING");
+        }
+    }
 }

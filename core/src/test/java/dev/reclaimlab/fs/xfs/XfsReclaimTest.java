@@ -126,6 +126,7 @@ class XfsReclaimTest {
             xfs.vfs().close(f);
             xfs.umount();
             assertThat(k.oopses()).isEmpty();
+            assertThat(k.dmesg()).doesNotContain("WARNING");
         }
     }
 
@@ -163,6 +164,28 @@ class XfsReclaimTest {
             assertThat(xfs.nrReclaimableInodes()).isZero();
             assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
             xfs.vfs().close(f);
+            xfs.umount();
+        }
+    }
+
+    @Test
+    void lockdepNamesXfsIlockWhenItIsHeldAcrossAGfpKernelAllocationThatReclaimCouldRecurseFrom() {
+        try (Kernel k = boot(KernelConfig.builder())) {
+            Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+            long ino = pinnedUnusedInode(xfs);
+            Task t = k.currentTask();
+            k.lockdep().fsReclaimAcquire(t);
+            assertThat(scan(xfs.sb())).isPositive();
+            k.lockdep().fsReclaimRelease(t);
+            assertThat(xfs.peekInode(ino)).isNull();
+            assertThat(k.lockdep().reports()).isEmpty();
+            Inode root = xfs.sb().root().inode();
+            XfsInode dp = (XfsInode) root;
+            dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
+            k.mm().kfree(k.mm().kmalloc(64, Gfp.GFP_KERNEL));
+            dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+            assertThat(k.lockdep().reports()).hasSize(1);
+            assertThat(k.lockdep().reports().get(0).classes()).contains("XFS_ILOCK", "fs_reclaim");
             xfs.umount();
         }
     }
