@@ -49,7 +49,6 @@ public final class XfsLog {
     public static final int XLOG_CONTINUE_TRANS = 0x04;
     public static final int XLOG_WAS_CONT_TRANS = 0x08;
     static final int XFS_TRANSACTION = 0x69;
-    static final int EIO = 5;
 
     private static final LockClassKey L_ICLOGLOCK = new LockClassKey("&log->l_icloglock");
     private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
@@ -80,6 +79,7 @@ public final class XfsLog {
     private volatile long logNoiclogs;
     private final AtomicLong forces = new AtomicLong();
     private final AtomicLong forceWaits = new AtomicLong();
+    /** The first failed log write's negative errno; the kernel would shut the filesystem down. */
     private volatile int ioError;
     private volatile boolean unmounted;
 
@@ -162,7 +162,7 @@ public final class XfsLog {
 
     /**
      * xfs_log_force(mp, XFS_LOG_SYNC): pushes the CIL and sleeps in D state until every item committed
-     * before the call is on disk and unpinned. Returns 0, or -EIO once a log write failed.
+     * before the call is on disk and unpinned. Returns 0, or the first failed log write's negative errno.
      */
     public int xfsLogForce() {
         checkMounted("xfsLogForce");
@@ -172,11 +172,11 @@ public final class XfsLog {
         }
         forces.incrementAndGet();
         XlogCilCtx c = cil.xlogCilForce();
-        if (c != null && !c.done.completionDone()) {
+        if (c != null) {
             forceWaits.incrementAndGet();
             c.done.waitForCompletion();
         }
-        return -ioError;
+        return ioError;
     }
 
     /** xfs_log_force(mp, 0): asks xfs-cil to push the current checkpoint; does not wait. */
@@ -384,8 +384,8 @@ public final class XfsLog {
                 icloglock.spinUnlock();
             }
             if (ic.ioError != 0 && ioError == 0) {
-                ioError = -ic.ioError;
-                kernel.printk("XFS (" + devName + "): log I/O error " + ic.ioError + "\n");
+                ioError = ic.ioError;
+                kernel.printk("XFS (" + devName + "): log I/O error " + ic.ioError);
             }
             for (XlogCilCtx c : ic.callbacks) {
                 cil.xlogCilCommitted(c);
@@ -467,7 +467,7 @@ public final class XfsLog {
         return cil.spaceLimit();
     }
 
-    /** Checkpoints xfs-cil has written into iclogs. */
+    /** Checkpoints xfs-cil has taken from the CIL to write into iclogs. */
     public long checkpointsPushed() {
         return cil.checkpointsPushed();
     }
@@ -482,7 +482,7 @@ public final class XfsLog {
         return forces.get();
     }
 
-    /** Sync log forces that had to sleep for a push or for log IO. */
+    /** Sync log forces that found a checkpoint not yet on disk and waited for it. */
     public long forceWaits() {
         return forceWaits.get();
     }

@@ -158,11 +158,11 @@ final class XlogCil {
             next.done.expectWakers(self);
             committing.add(c);
             ctx = next;
+            checkpointsPushed++;
         } finally {
             ctxLock.upWrite();
         }
         log.xlogWrite(c);
-        checkpointsPushed++;
     }
 
     /**

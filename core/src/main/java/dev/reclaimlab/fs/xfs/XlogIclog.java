@@ -39,6 +39,7 @@ final class XlogIclog {
     static final Bio[] NO_BIOS = new Bio[0];
 
     volatile Bio[] bios = NO_BIOS;
+    /** Bios of this write not yet ended, and the first one's error; under l_icloglock. */
     int pendingBios;
     int ioError;
     /** ic_callbacks: checkpoints whose commit record is in this iclog, oldest first. */
