@@ -333,7 +333,6 @@ public final class SuperBlock {
 
     /** sync_filesystem(): writes every dirty page and waits, then the filesystem's sync_fs(). */
     public int syncFilesystem() {
-        int err = 0;
         for (Inode inode : grabAll()) {
             try {
                 AddressSpace m = inode.mapping();
@@ -344,8 +343,7 @@ public final class SuperBlock {
                 iput(inode);
             }
         }
-        int e = sops.syncFs(this);
-        return err != 0 ? err : e;
+        return sops.syncFs(this);
     }
 
     /**

@@ -189,4 +189,17 @@ class XfsReclaimTest {
             xfs.umount();
         }
     }
+
+    @Test
+    void theFixSwitchesDefaultOffAndSurviveToBuilder() {
+        KernelConfig d = KernelConfig.defaults();
+        assertThat(d.pagecacheObeysMappingGfp()).isFalse();
+        assertThat(d.xfsNonblockingInodeReclaim()).isFalse();
+        KernelConfig fixed = d.toBuilder().pagecacheObeysMappingGfp(true).xfsNonblockingInodeReclaim(true).build()
+                .toBuilder().build();
+        assertThat(fixed.pagecacheObeysMappingGfp()).isTrue();
+        assertThat(fixed.xfsNonblockingInodeReclaim()).isTrue();
+        assertThat(fixed.toString()).contains("pagecache_obeys_mapping_gfp", "xfs_nonblocking_inode_reclaim");
+        assertThat(d.toString()).doesNotContain("pagecache_obeys_mapping_gfp");
+    }
 }
