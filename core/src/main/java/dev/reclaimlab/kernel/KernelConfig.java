@@ -24,6 +24,8 @@ public final class KernelConfig {
     private final boolean hungTaskPanic;
     private final boolean kswapd;
     private final boolean loopMemallocNoio;
+    private final boolean pagecacheObeysMappingGfp;
+    private final boolean xfsNonblockingInodeReclaim;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -37,6 +39,8 @@ public final class KernelConfig {
         this.hungTaskPanic = b.hungTaskPanic;
         this.kswapd = b.kswapd;
         this.loopMemallocNoio = b.loopMemallocNoio;
+        this.pagecacheObeysMappingGfp = b.pagecacheObeysMappingGfp;
+        this.xfsNonblockingInodeReclaim = b.xfsNonblockingInodeReclaim;
     }
 
     public static Builder builder() {
@@ -61,6 +65,8 @@ public final class KernelConfig {
         b.hungTaskPanic = hungTaskPanic;
         b.kswapd = kswapd;
         b.loopMemallocNoio = loopMemallocNoio;
+        b.pagecacheObeysMappingGfp = pagecacheObeysMappingGfp;
+        b.xfsNonblockingInodeReclaim = xfsNonblockingInodeReclaim;
         return b;
     }
 
@@ -119,13 +125,31 @@ public final class KernelConfig {
         return loopMemallocNoio;
     }
 
+    /**
+     * Fix switch: page-cache reads allocate with the mapping's gfp mask (mpage_readpages() after
+     * "mm: do not ignore mapping_gfp_mask in page cache allocation paths", 2015) instead of GFP_KERNEL.
+     */
+    public boolean pagecacheObeysMappingGfp() {
+        return pagecacheObeysMappingGfp;
+    }
+
+    /**
+     * Fix switch: XFS inode reclaim from the shrinker skips pinned inodes instead of forcing the log and
+     * waiting for them to be unpinned (non-blocking inode reclaim).
+     */
+    public boolean xfsNonblockingInodeReclaim() {
+        return xfsNonblockingInodeReclaim;
+    }
+
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
                         + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s loop_memalloc_noio=%s",
                 memoryBytes >> 10, nrCpus, minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off",
                 hungTaskTimeoutMillis, watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off",
-                loopMemallocNoio ? "on" : "off");
+                loopMemallocNoio ? "on" : "off")
+                + (pagecacheObeysMappingGfp ? " pagecache_obeys_mapping_gfp" : "")
+                + (xfsNonblockingInodeReclaim ? " xfs_nonblocking_inode_reclaim" : "");
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -168,6 +192,8 @@ public final class KernelConfig {
         private boolean hungTaskPanic = true;
         private boolean kswapd = true;
         private boolean loopMemallocNoio;
+        private boolean pagecacheObeysMappingGfp;
+        private boolean xfsNonblockingInodeReclaim;
 
         private Builder() {
         }
@@ -228,6 +254,16 @@ public final class KernelConfig {
 
         public Builder loopMemallocNoio(boolean on) {
             this.loopMemallocNoio = on;
+            return this;
+        }
+
+        public Builder pagecacheObeysMappingGfp(boolean on) {
+            this.pagecacheObeysMappingGfp = on;
+            return this;
+        }
+
+        public Builder xfsNonblockingInodeReclaim(boolean on) {
+            this.xfsNonblockingInodeReclaim = on;
             return this;
         }
 

@@ -282,13 +282,14 @@ public final class Filemap {
     /**
      * page_cache_read() + lock/wait: the uptodate page at {@code index} with a reference, reading it
      * through the filesystem if absent. {@code gfp} is what the new page and its tree nodes are
-     * allocated with: GFP_KERNEL in the 2015 mpage_readpages(), the mapping's mask once fixed.
-     * Returns the pfn, -ENOMEM or -EIO.
+     * allocated with: GFP_KERNEL in the 2015 mpage_readpages(), the mapping's mask once fixed. A cached
+     * page that an earlier failed read left !uptodate is read again. Returns the pfn, -ENOMEM or -EIO.
      */
     public int readCachePage(AddressSpace mapping, long index, int gfp) {
         for (;;) {
             int pfn = findGetPage(mapping, index);
-            if (pfn == NO_PFN) {
+            boolean fresh = pfn == NO_PFN;
+            if (fresh) {
                 pfn = mm.allocPages(gfp, 0);
                 if (pfn == NO_PFN) {
                     return -ENOMEM;
@@ -313,6 +314,15 @@ public final class Filemap {
                     unlockPage(pfn);
                     mm.pageAlloc().putPage(pfn);
                     continue;
+                }
+                if (!fresh && !pageUptodate(pfn)) {
+                    // An earlier read of this page failed: read it again (do_generic_file_read()'s readpage:).
+                    int err = mapping.aops().readpage(mapping, pfn);
+                    if (err < 0) {
+                        mm.pageAlloc().putPage(pfn);
+                        return err;
+                    }
+                    lockPage(pfn);
                 }
                 boolean ok = pageUptodate(pfn);
                 unlockPage(pfn);
@@ -374,5 +384,36 @@ public final class Filemap {
             putPage(pfn);
             putPage(pfn);
         }
+    }
+
+    /**
+     * invalidate_mapping_pages(): drops the clean, unlocked pages nobody else uses from {@code from} on,
+     * never waiting; dirty, locked, mapped-elsewhere and writeback pages stay. Returns the pages left.
+     */
+    public long invalidateMappingPages(AddressSpace mapping, long from) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            int pfn = findGetPage(mapping, index);
+            if (pfn == NO_PFN) {
+                continue;
+            }
+            if (!trylockPage(pfn)) {
+                putPage(pfn);
+                continue;
+            }
+            if (map.mapping(pfn) != mapping.id || map.testFlag(pfn, PG_dirty) || map.testFlag(pfn, PG_writeback)
+                    || (pagePrivate(pfn) && !mapping.aops().releasepage(mapping, pfn, 0))) {
+                unlockPage(pfn);
+                putPage(pfn);
+                continue;
+            }
+            clearPagePrivate(pfn);
+            mapping.pages.xaErase(index);
+            map.setMapping(pfn, 0);
+            mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+            unlockPage(pfn);
+            putPage(pfn);
+            putPage(pfn);
+        }
+        return mapping.nrpages();
     }
 }

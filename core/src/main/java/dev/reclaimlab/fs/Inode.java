@@ -1,0 +1,159 @@
+package dev.reclaimlab.fs;
+
+import dev.reclaimlab.locking.RwSemaphore;
+import dev.reclaimlab.mm.AddressSpace;
+import dev.reclaimlab.mm.AddressSpaceOperations;
+
+/**
+ * struct inode (include/linux/fs.h, fs/inode.c). Filesystems extend it as they embed it (struct
+ * xfs_inode holds i_vnode). {@link #iCount} and {@link #state} change only under the superblock's
+ * {@code inode lock}; an inode whose count falls to zero goes on the superblock's unused LRU, from where
+ * the superblock shrinker evicts it. Each inode owns one object of its filesystem's inode kmem cache, so
+ * inodes cost kernel memory.
+ */
+public abstract class Inode {
+    public static final int S_IFREG = 0100000;
+    public static final int S_IFDIR = 0040000;
+
+    /** inode_i_mutex_lock_class subclasses. */
+    public static final int I_MUTEX_NORMAL = 0;
+    public static final int I_MUTEX_PARENT = 1;
+
+    /** i_state bits (the kernel's values). */
+    public static final int I_DIRTY_PAGES = 1 << 2;
+    public static final int I_NEW = 1 << 3;
+    public static final int I_WILL_FREE = 1 << 4;
+    public static final int I_FREEING = 1 << 5;
+    public static final int I_CLEAR = 1 << 6;
+    public static final int I_REFERENCED = 1 << 8;
+
+    private final SuperBlock sb;
+    private final long ino;
+    private final int mode;
+    private final RwSemaphore iRwsem;
+    private volatile long size;
+    private volatile int nlink;
+    private volatile AddressSpace mapping;
+    // Guarded by sb.inodeLock.
+    int iCount;
+    int state;
+    boolean onLru;
+
+    protected Inode(SuperBlock sb, long ino, int mode) {
+        if ((mode & (S_IFREG | S_IFDIR)) == 0) {
+            throw new IllegalArgumentException(sb + ": inode " + ino + " has mode 0" + Integer.toOctalString(mode)
+                    + ", neither a regular file nor a directory");
+        }
+        this.sb = sb;
+        this.ino = ino;
+        this.mode = mode;
+        FileSystemType type = sb.type();
+        this.iRwsem = new RwSemaphore("&inode->i_rwsem", isDir() ? type.iMutexDirKey : type.iMutexKey);
+    }
+
+    public SuperBlock sb() {
+        return sb;
+    }
+
+    public long ino() {
+        return ino;
+    }
+
+    public int mode() {
+        return mode;
+    }
+
+    public boolean isDir() {
+        return (mode & S_IFDIR) != 0;
+    }
+
+    public boolean isReg() {
+        return (mode & S_IFREG) != 0;
+    }
+
+    /** i_size_read(). */
+    public long iSize() {
+        return size;
+    }
+
+    /** i_size_write(): the caller holds what serialises size changes (i_rwsem or the fs's own lock). */
+    public void iSizeWrite(long newSize) {
+        if (newSize < 0) {
+            throw new IllegalArgumentException(this + ": negative size " + newSize);
+        }
+        this.size = newSize;
+    }
+
+    public int nlink() {
+        return nlink;
+    }
+
+    /** set_nlink(). */
+    public void setNlink(int n) {
+        this.nlink = n;
+    }
+
+    /** i_rwsem: inode_lock()/inode_unlock() (i_mutex in the 2015 kernel). */
+    public RwSemaphore iRwsem() {
+        return iRwsem;
+    }
+
+    /** inode_lock(). */
+    public void inodeLock() {
+        iRwsem.downWrite();
+    }
+
+    /** inode_lock_nested(): {@link #I_MUTEX_PARENT} for a directory whose child is locked next. */
+    public void inodeLockNested(int subclass) {
+        iRwsem.downWriteNested(subclass);
+    }
+
+    /** inode_unlock(). */
+    public void inodeUnlock() {
+        iRwsem.upWrite();
+    }
+
+    /** i_mapping: the page cache of a regular file (null for directories, whose data is metadata). */
+    public AddressSpace mapping() {
+        return mapping;
+    }
+
+    /** inode_init_always()'s mapping set-up; filesystems call it when they (re)initialise an inode. */
+    protected void initMapping(AddressSpaceOperations aops, int gfpMask) {
+        AddressSpace m = sb.kernel().mm().addressSpaceCreate(sb.id() + ":" + ino, aops);
+        m.mappingSetGfpMask(gfpMask);
+        this.mapping = m;
+    }
+
+    /** Forgets the mapping after evict() destroyed it. */
+    void clearMapping() {
+        this.mapping = null;
+    }
+
+    /** i_count, racily, for reports and tests. */
+    public int iCount() {
+        return iCount;
+    }
+
+    /** i_state, racily, for reports and tests. */
+    public int iState() {
+        return state;
+    }
+
+    /** inode_init_always() again for an inode a filesystem recycles from its own cache. */
+    protected void reinitVfsInode() {
+        sb.inodeLock.spinLock();
+        try {
+            iCount = 0;
+            state = 0;
+            onLru = false;
+        } finally {
+            sb.inodeLock.spinUnlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return sb.type().name() + " inode " + ino + " on " + sb.id();
+    }
+}

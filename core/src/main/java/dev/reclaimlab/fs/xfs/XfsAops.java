@@ -1,0 +1,164 @@
+package dev.reclaimlab.fs.xfs;
+
+import dev.reclaimlab.block.Bio;
+import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.TaskFlags;
+import dev.reclaimlab.mm.AddressSpace;
+import dev.reclaimlab.mm.AddressSpaceOperations;
+import dev.reclaimlab.mm.Filemap;
+import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.mm.WritebackControl;
+
+/**
+ * xfs_address_space_operations (fs/xfs/xfs_aops.c) for one inode: readpage reads the page's block
+ * with a bio (a hole reads as zeros) whose completion sets it uptodate and unlocks it; writepage maps
+ * the page to a block, allocating one in a logged transaction if needed, and writes it with a bio whose
+ * holder owes the page's writeback. File data is real: every byte goes through the device.
+ */
+final class XfsAops implements AddressSpaceOperations {
+    /** mapping_set_gfp_mask() in xfs_setup_inode(): page-cache allocations must not recurse into the fs. */
+    static final int XFS_MAPPING_GFP = Gfp.GFP_NOFS;
+    static final int BLOCK_SHIFT = PhysMem.PAGE_SHIFT;
+    static final int SECTORS_PER_BLOCK = 1 << (BLOCK_SHIFT - Bio.SECTOR_SHIFT);
+
+    private final Xfs mp;
+    private final XfsInode ip;
+    private final Filemap fm;
+
+    XfsAops(Xfs mp, XfsInode ip) {
+        this.mp = mp;
+        this.ip = ip;
+        this.fm = mp.kernel().mm().filemap();
+    }
+
+    @Override
+    public int readpage(AddressSpace mapping, int page) {
+        return xfsVmReadpage(page);
+    }
+
+    @Override
+    public int writepage(AddressSpace mapping, int page, WritebackControl wbc) {
+        return xfsVmWritepage(page, wbc);
+    }
+
+    /** xfs_vm_readpage() -> mpage_readpage(): the locked page is unlocked when its read ends. */
+    int xfsVmReadpage(int page) {
+        long block = xfsBmapiRead(fm.pageIndex(page));
+        if (block == XfsDinode.HOLE) {
+            PhysMem mem = mp.kernel().mm().mem();
+            mem.memset(mp.kernel().mm().pageAddress(page), 0, PhysMem.PAGE_SIZE);
+            fm.setPageUptodate(page);
+            fm.unlockPage(page);
+            return 0;
+        }
+        Bio bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
+        bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+        bio.setEndIo(b -> mpageEndIo(b, page));
+        mp.bdev().submitBio(bio);
+        return 0;
+    }
+
+    /** mpage_end_io() for a read: uptodate only if the device returned the data. */
+    private void mpageEndIo(Bio bio, int page) {
+        if (bio.status() == 0) {
+            fm.setPageUptodate(page);
+        } else {
+            mp.readErrors.incrementAndGet();
+        }
+        fm.unlockPage(page);
+    }
+
+    /**
+     * block_write_begin()'s read of a partly overwritten page: the caller holds the page lock and fills
+     * the page from its block, or zeroes it for a hole. Returns 0 or -EIO.
+     */
+    int xfsReadBlockSync(int page, long index) {
+        long block = xfsBmapiRead(index);
+        if (block == XfsDinode.HOLE) {
+            mp.kernel().mm().mem().memset(mp.kernel().mm().pageAddress(page), 0, PhysMem.PAGE_SIZE);
+            return 0;
+        }
+        Bio bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
+        bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+        if (mp.bdev().submitBioWait(bio) != 0) {
+            mp.readErrors.incrementAndGet();
+            return -Errno.EIO;
+        }
+        return 0;
+    }
+
+    /** xfs_bmapi_read() under XFS_ILOCK_SHARED (xfs_ilock_data_map_shared()). */
+    long xfsBmapiRead(long index) {
+        ip.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
+        try {
+            return ip.dinode().bmapRead(index);
+        } finally {
+            ip.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+        }
+    }
+
+    /**
+     * xfs_vm_writepage(): refuses direct reclaim and transaction context (redirty), maps or allocates the
+     * block, sets writeback owed by the submitting task, unlocks the page and submits the write. The
+     * bio's holder becomes the writeback owner as the bio moves; its completion ends writeback and
+     * records an IO error for fsync.
+     */
+    int xfsVmWritepage(int page, WritebackControl wbc) {
+        Task t = Task.current();
+        int f = t.flags();
+        if ((f & (TaskFlags.PF_MEMALLOC | TaskFlags.PF_KSWAPD)) == TaskFlags.PF_MEMALLOC
+                || (f & TaskFlags.PF_MEMALLOC_NOFS) != 0) {
+            return AOP_WRITEPAGE_ACTIVATE;
+        }
+        long index = fm.pageIndex(page);
+        long block = xfsBmapiRead(index);
+        if (block == XfsDinode.HOLE) {
+            block = xfsIomapWriteAllocate(index);
+            if (block < 0) {
+                ip.setWbErr((int) block);
+                fm.unlockPage(page);
+                return 0;
+            }
+        }
+        fm.setPageWriteback(page, t);
+        fm.unlockPage(page);
+        Bio bio = new Bio(Bio.Op.WRITE, mp.blockToSector(block), 1);
+        bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+        bio.setOwnerListener(owner -> fm.setPageWritebackOwner(page, owner));
+        bio.setEndIo(b -> xfsEndIo(b, page));
+        mp.bdev().submitBio(bio);
+        return 0;
+    }
+
+    /** xfs_end_io() for a data write. */
+    private void xfsEndIo(Bio bio, int page) {
+        if (bio.status() != 0) {
+            ip.setWbErr(bio.status());
+            mp.writeErrors.incrementAndGet();
+        }
+        fm.endPageWriteback(page);
+    }
+
+    /** xfs_iomap_write_allocate(): a block for file block {@code index} in a logged transaction; or -ENOSPC. */
+    long xfsIomapWriteAllocate(long index) {
+        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
+        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+        long block = ip.dinode().bmapRead(index);
+        if (block != XfsDinode.HOLE) {
+            tp.xfsTransCancel();
+            return block;
+        }
+        block = mp.xfsAllocVextent();
+        if (block < 0) {
+            tp.xfsTransCancel();
+            return block;
+        }
+        ip.dinode().bmapSet(index, block);
+        tp.xfsTransLogInode(ip);
+        tp.xfsTransCommit();
+        return block;
+    }
+}

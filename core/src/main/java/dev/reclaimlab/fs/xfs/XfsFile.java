@@ -1,0 +1,168 @@
+package dev.reclaimlab.fs.xfs;
+
+import dev.reclaimlab.fs.FileOperations;
+import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.mm.AddressSpace;
+import dev.reclaimlab.mm.Filemap;
+import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.PhysMem;
+
+import java.util.function.IntConsumer;
+
+/**
+ * xfs_file_operations (fs/xfs/xfs_file.c): buffered reads under XFS_IOLOCK_SHARED, buffered writes under
+ * XFS_IOLOCK_EXCL, fsync. The read allocates its page-cache pages with GFP_KERNEL as the 2015
+ * mpage_readpages() did, ignoring the mapping's GFP_NOFS; with
+ * {@link dev.reclaimlab.kernel.KernelConfig#pagecacheObeysMappingGfp()} it uses the mapping's mask.
+ */
+final class XfsFile implements FileOperations {
+    private final Xfs mp;
+    private final Kernel kernel;
+    private final Filemap fm;
+    private final PhysMem mem;
+    /** Told the gfp of every page-cache read before it is made; for tests. */
+    volatile IntConsumer readGfpHook;
+
+    XfsFile(Xfs mp) {
+        this.mp = mp;
+        this.kernel = mp.kernel();
+        this.fm = kernel.mm().filemap();
+        this.mem = kernel.mm().mem();
+    }
+
+    @Override
+    public long readIter(Inode inode, long pos, byte[] out, int off, int len) {
+        return xfsFileIterRead((XfsInode) inode, pos, out, off, len);
+    }
+
+    @Override
+    public long writeIter(Inode inode, long pos, byte[] data, int off, int len) {
+        return xfsFileWriteIter((XfsInode) inode, pos, data, off, len);
+    }
+
+    @Override
+    public int fsync(Inode inode) {
+        return xfsFileFsync((XfsInode) inode);
+    }
+
+    /** The gfp a page-cache read fill uses: GFP_KERNEL in 2015, GFP_KERNEL & mapping_gfp_mask() once fixed. */
+    int readaheadGfp(AddressSpace mapping) {
+        return kernel.config().pagecacheObeysMappingGfp() ? Gfp.GFP_KERNEL & mapping.mappingGfpMask() : Gfp.GFP_KERNEL;
+    }
+
+    /**
+     * xfs_file_read_iter() -> generic_file_read_iter(): up to {@code len} bytes at {@code pos}, short at
+     * EOF. Returns the bytes copied, or a negative errno if the first page failed.
+     */
+    long xfsFileIterRead(XfsInode ip, long pos, byte[] out, int off, int len) {
+        ip.xfsIlock(XfsInode.XFS_IOLOCK_SHARED);
+        try {
+            AddressSpace mapping = ip.mapping();
+            long size = ip.iSize();
+            if (pos >= size || len == 0) {
+                return 0;
+            }
+            int todo = (int) Math.min(len, size - pos);
+            int gfp = readaheadGfp(mapping);
+            int done = 0;
+            while (done < todo) {
+                long p = pos + done;
+                long index = p >>> PhysMem.PAGE_SHIFT;
+                int pageOff = (int) (p & (PhysMem.PAGE_SIZE - 1));
+                int n = Math.min(PhysMem.PAGE_SIZE - pageOff, todo - done);
+                IntConsumer hook = readGfpHook;
+                if (hook != null) {
+                    hook.accept(gfp);
+                }
+                int page = fm.readCachePage(mapping, index, gfp);
+                if (page < 0) {
+                    return done > 0 ? done : page;
+                }
+                mem.copyOut(kernel.mm().pageAddress(page) + pageOff, out, off + done, n);
+                fm.putPage(page);
+                done += n;
+            }
+            return done;
+        } finally {
+            ip.xfsIunlock(XfsInode.XFS_IOLOCK_SHARED);
+        }
+    }
+
+    /**
+     * xfs_file_write_iter() -> xfs_file_buffered_aio_write(): under XFS_IOLOCK_EXCL (and i_rwsem), copies
+     * into page-cache pages allocated with the mapping's GFP_NOFS, dirties them, throttles in
+     * balance_dirty_pages(), and logs the new size. Returns the bytes written or a negative errno.
+     */
+    long xfsFileWriteIter(XfsInode ip, long pos, byte[] data, int off, int len) {
+        ip.xfsIlock(XfsInode.XFS_IOLOCK_EXCL);
+        try {
+            AddressSpace mapping = ip.mapping();
+            XfsAops aops = (XfsAops) mapping.aops();
+            int done = 0;
+            int err = 0;
+            while (done < len) {
+                long p = pos + done;
+                long index = p >>> PhysMem.PAGE_SHIFT;
+                int pageOff = (int) (p & (PhysMem.PAGE_SIZE - 1));
+                int n = Math.min(PhysMem.PAGE_SIZE - pageOff, len - done);
+                int page = fm.grabCachePageWriteBegin(mapping, index);
+                if (page < 0) {
+                    err = page;
+                    break;
+                }
+                try {
+                    if (!fm.pageUptodate(page) && n != PhysMem.PAGE_SIZE) {
+                        err = aops.xfsReadBlockSync(page, index);
+                        if (err < 0) {
+                            break;
+                        }
+                    }
+                    mem.copyIn(kernel.mm().pageAddress(page) + pageOff, data, off + done, n);
+                    fm.setPageUptodate(page);
+                    fm.setPageDirty(page);
+                    if (p + n > ip.iSize()) {
+                        ip.iSizeWrite(p + n);
+                    }
+                } finally {
+                    fm.unlockPage(page);
+                    fm.putPage(page);
+                }
+                done += n;
+                kernel.mm().writeback().balanceDirtyPagesRatelimited(mapping);
+            }
+            if (ip.iSize() > ip.dinode().size) {
+                xfsSetfilesize(ip);
+            }
+            return done > 0 ? done : err;
+        } finally {
+            ip.xfsIunlock(XfsInode.XFS_IOLOCK_EXCL);
+        }
+    }
+
+    /** xfs_setfilesize(): logs the in-core size as di_size, pinning the inode until the log is forced. */
+    void xfsSetfilesize(XfsInode ip) {
+        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
+        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+        ip.dinode().size = Math.max(ip.dinode().size, ip.iSize());
+        tp.xfsTransLogInode(ip);
+        tp.xfsTransCommit();
+    }
+
+    /**
+     * xfs_file_fsync(): writes and waits for the data, then forces the log if the inode is pinned.
+     * Returns the first writeback error since the last fsync, or the log's.
+     */
+    int xfsFileFsync(XfsInode ip) {
+        kernel.mm().writeback().filemapWriteAndWait(ip.mapping());
+        int err = ip.takeWbErr();
+        if (ip.pincount() > 0) {
+            int logErr = mp.log().xfsLogForce();
+            if (err == 0) {
+                err = logErr;
+            }
+        }
+        return err;
+    }
+}
