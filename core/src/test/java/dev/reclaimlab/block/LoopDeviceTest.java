@@ -235,6 +235,11 @@ class LoopDeviceTest {
             assertThat(first.waitForCompletion()).isZero();
             assertThat(secondDone.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(secondStatus[0]).isZero();
+            // The write work clears its worker after ending the last bio: wait for that, not for the bio.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (loop.writeWorker() != null && System.nanoTime() < deadline) {
+                Thread.yield();
+            }
             assertThat(loop.writeWorker()).isNull();
             assertThat(loop.submitBioWait(bio(Bio.Op.READ, 0, r))).isZero();
             assertThat(mem.getByte(mem.pageAddress(r))).isEqualTo((byte) 0xbb);
