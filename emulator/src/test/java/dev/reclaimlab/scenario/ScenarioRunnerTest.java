@@ -50,7 +50,8 @@ class ScenarioRunnerTest {
         public Workload start(Kernel k, Variant v, long seed) {
             Mutex a = new Mutex("a", LOCK_A);
             Mutex b = new Mutex("b", LOCK_B);
-            Completion bothHoldOne = new Completion("both hold one");
+            Completion oneHolds = new Completion("worker1 holds its first");
+            Completion twoHolds = new Completion("worker2 holds its first");
             Completion firstDone = new Completion("first done");
             AtomicLong rounds = new AtomicLong();
             List<String> errors = new ArrayList<>();
@@ -59,8 +60,8 @@ class ScenarioRunnerTest {
             Task t1 = k.kthreadRun("worker1", self -> {
                 a.mutexLock();
                 if (concurrent) {
-                    bothHoldOne.complete();
-                    bothHoldOne.waitForCompletion();
+                    oneHolds.complete();
+                    twoHolds.waitForCompletion();
                 }
                 b.mutexLock();
                 rounds.incrementAndGet();
@@ -76,15 +77,16 @@ class ScenarioRunnerTest {
                 Mutex second = invert ? a : b;
                 first.mutexLock();
                 if (concurrent) {
-                    bothHoldOne.complete();
-                    bothHoldOne.waitForCompletion();
+                    twoHolds.complete();
+                    oneHolds.waitForCompletion();
                 }
                 second.mutexLock();
                 rounds.incrementAndGet();
                 second.mutexUnlock();
                 first.mutexUnlock();
             });
-            bothHoldOne.expectWakers(t1, t2);
+            oneHolds.expectWaker(t1);
+            twoHolds.expectWaker(t2);
             firstDone.expectWaker(t1);
             return new Workload() {
                 @Override
