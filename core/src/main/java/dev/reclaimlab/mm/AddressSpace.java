@@ -11,13 +11,45 @@ public final class AddressSpace {
     final XArray pages;
     private final AddressSpaceOperations aops;
     private volatile int gfpMask = Gfp.GFP_HIGHUSER_MOVABLE;
+    private volatile BackingDevInfo bdi;
     private volatile boolean destroyed;
+    // I_SYNC: tasks inside write_cache_pages() on this cache; eviction waits for them to leave.
+    private final java.util.concurrent.atomic.AtomicInteger iSync = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean dying;
+    private final dev.reclaimlab.locking.WaitQueue iSyncWait;
 
     AddressSpace(Mm mm, int id, String host, AddressSpaceOperations aops) {
+        this.bdi = mm.noopBdi();
         this.id = id;
         this.host = host;
         this.aops = aops;
         this.pages = new XArray(mm, host + "->i_pages");
+        this.iSyncWait = new dev.reclaimlab.locking.WaitQueue(host + "->I_SYNC");
+    }
+
+    /** Enters writeback of this cache; false once eviction has begun (the inode is going away). */
+    boolean beginWriteback() {
+        iSync.incrementAndGet();
+        if (dying) {
+            endWriteback();
+            return false;
+        }
+        return true;
+    }
+
+    void endWriteback() {
+        if (iSync.decrementAndGet() == 0 && dying) {
+            iSyncWait.wakeUp();
+        }
+    }
+
+    /** inode_wait_for_writeback(): no new writeback starts; waits for the running one, owed by {@code flusher}. */
+    void waitForWriteback(dev.reclaimlab.kernel.Task flusher) {
+        dying = true;
+        if (flusher != null) {
+            iSyncWait.expectWaker(flusher);
+        }
+        iSyncWait.waitEvent(() -> iSync.get() == 0);
     }
 
     /** The inode this cache belongs to, for reports. */
@@ -38,6 +70,19 @@ public final class AddressSpace {
     public void mappingSetGfpMask(int gfp) {
         Gfp.check(gfp, "mapping_set_gfp_mask(" + host + ")");
         this.gfpMask = gfp;
+    }
+
+    /** inode_to_bdi(): the device this cache writes to. */
+    public BackingDevInfo bdi() {
+        return bdi;
+    }
+
+    /** Sets the device this cache writes to (the superblock's s_bdi); before the cache has dirty pages. */
+    public void setBdi(BackingDevInfo b) {
+        if (b == null) {
+            throw new IllegalArgumentException("setBdi(" + host + "): null");
+        }
+        this.bdi = b;
     }
 
     /** Pages in this cache. */

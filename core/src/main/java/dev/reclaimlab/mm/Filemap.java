@@ -70,6 +70,16 @@ public final class Filemap {
         pageWait.wakeUpPage(pfn);
     }
 
+    /**
+     * A page locked for IO is unlocked by the IO's completion: {@code owner}, the task now holding the bio,
+     * owes the unlock, and waiters on the page lock name it to the watchdog.
+     */
+    public void setPageLockOwner(int pfn, Task owner) {
+        if (map.testFlag(pfn, PG_locked)) {
+            map.setLockOwner(pfn, owner == null ? 0 : owner.pid());
+        }
+    }
+
     public boolean pageLocked(int pfn) {
         return map.testFlag(pfn, PG_locked);
     }
@@ -123,6 +133,7 @@ public final class Filemap {
         mm.modState(VmStatItem.NR_DIRTIED, 1);
         AddressSpace m = pageMapping(pfn);
         if (m != null) {
+            m.bdi().dirty.incrementAndGet();
             mm.writeback().markInodeDirty(m);
         }
         return true;
@@ -135,6 +146,10 @@ public final class Filemap {
         }
         map.clearFlag(pfn, PG_dirty);
         mm.modState(VmStatItem.NR_DIRTY, -1);
+        AddressSpace m = pageMapping(pfn);
+        if (m != null) {
+            m.bdi().dirty.decrementAndGet();
+        }
         return true;
     }
 
@@ -146,6 +161,10 @@ public final class Filemap {
         if (map.testAndSetFlag(pfn, PG_writeback)) {
             map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
             mm.modState(VmStatItem.NR_WRITEBACK, 1);
+            AddressSpace m = pageMapping(pfn);
+            if (m != null) {
+                m.bdi().writeback.incrementAndGet();
+            }
         }
     }
 
@@ -165,6 +184,10 @@ public final class Filemap {
         if (map.testFlag(pfn, PG_reclaim)) {
             map.clearFlag(pfn, PG_reclaim);
             lru.rotateReclaimablePage(pfn);
+        }
+        AddressSpace m = pageMapping(pfn);
+        if (m != null) {
+            m.bdi().writeback.decrementAndGet();
         }
         map.setWritebackOwner(pfn, 0);
         map.clearFlag(pfn, PG_writeback);

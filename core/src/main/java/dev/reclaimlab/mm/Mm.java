@@ -30,6 +30,9 @@ public final class Mm {
     private final RawSpinLock mappingsLock = new RawSpinLock("mappings");
     private volatile AddressSpace[] mappings = new AddressSpace[64];
     private int nextMappingId = 1;
+    private final BackingDevInfo noopBdi = new BackingDevInfo("noop");
+    private final java.util.List<BackingDevInfo> bdis = new java.util.concurrent.CopyOnWriteArrayList<>(
+            java.util.List.of(noopBdi));
 
     public Mm(Kernel kernel) {
         this.kernel = kernel;
@@ -189,6 +192,22 @@ public final class Mm {
         return vmscan.tryToFreePages(gfp, 0);
     }
 
+    /** bdi_alloc() + bdi_register(): the writeback accounting of one device. */
+    public BackingDevInfo bdiCreate(String name) {
+        BackingDevInfo b = new BackingDevInfo(name);
+        bdis.add(b);
+        return b;
+    }
+
+    /** noop_backing_dev_info: what a cache writes to until its filesystem says otherwise. */
+    public BackingDevInfo noopBdi() {
+        return noopBdi;
+    }
+
+    java.util.List<BackingDevInfo> bdis() {
+        return bdis;
+    }
+
     /** A new inode's page cache (inode_init_always()'s mapping set-up). */
     public AddressSpace addressSpaceCreate(String host, AddressSpaceOperations aops) {
         if (host == null || aops == null) {
@@ -215,6 +234,7 @@ public final class Mm {
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }
+        m.waitForWriteback(writeback.flusher());
         filemap.truncateInodePages(m, 0);
         m.markDestroyed();
         writeback.forget(m);
@@ -253,6 +273,12 @@ public final class Mm {
     /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
     public long shrinkSlab(int gfp, int priority) {
         return shrinkers.shrinkSlab(gfp, priority, n -> countEvent(VmStatItem.SLABS_SCANNED, n));
+    }
+
+    /** shrink_slab() with the 4.3 kernel's pressure: {@code nrScanned} of {@code nrEligible} LRU pages. */
+    long shrinkSlabProportional(int gfp, long nrScanned, long nrEligible) {
+        return shrinkers.shrinkSlabProportional(gfp, nrScanned, nrEligible,
+                n -> countEvent(VmStatItem.SLABS_SCANNED, n));
     }
 
     /** SLUB debug reports made so far (double frees, overwritten red zones and poison). */

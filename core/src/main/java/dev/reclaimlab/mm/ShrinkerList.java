@@ -42,13 +42,30 @@ public final class ShrinkerList {
         if (priority < 0 || priority > 12) {
             throw new IllegalArgumentException("shrink_slab: priority " + priority + " is outside [0, 12]");
         }
+        return shrinkAll(gfp, priority, 0, 0, counter);
+    }
+
+    /**
+     * shrink_slab() as Linux 3.x-4.x had it (the seeds' kernels): each shrinker scans a share of its
+     * freeable objects proportional to the share of LRU pages reclaim just scanned,
+     * {@code 4 * nrScanned / seeks * freeable / nrEligible}, and deferred work is carried over whole, so
+     * even a small cache is scanned by a few reclaim passes.
+     */
+    public long shrinkSlabProportional(int gfp, long nrScanned, long nrEligible, SlabsScannedCounter counter) {
+        if (nrScanned < 0 || nrEligible < 0) {
+            throw new IllegalArgumentException("shrink_slab: negative pages scanned or eligible");
+        }
+        return shrinkAll(gfp, -1, nrScanned, nrEligible, counter);
+    }
+
+    private long shrinkAll(int gfp, int priority, long nrScanned, long nrEligible, SlabsScannedCounter counter) {
         long freed = 0;
         for (Shrinker s : shrinkers) {
             AtomicLong deferred = nrDeferred.get(s);
             if (deferred == null) {
                 continue;
             }
-            freed += doShrinkSlab(s, gfp, priority, deferred, counter);
+            freed += doShrinkSlab(s, gfp, priority, nrScanned, nrEligible, deferred, counter);
         }
         return freed;
     }
@@ -58,8 +75,9 @@ public final class ShrinkerList {
         void slabsScanned(long n);
     }
 
-    /** do_shrink_slab(). */
-    static long doShrinkSlab(Shrinker s, int gfp, int priority, AtomicLong deferred, SlabsScannedCounter counter) {
+    /** do_shrink_slab(); {@code priority} -1 means the proportional (pre-4.16) form. */
+    static long doShrinkSlab(Shrinker s, int gfp, int priority, long nrScanned, long nrEligible, AtomicLong deferred,
+                             SlabsScannedCounter counter) {
         ShrinkControl sc = new ShrinkControl(gfp);
         long freeable = s.countObjects(sc);
         if (freeable == 0 || freeable == Shrinker.SHRINK_EMPTY) {
@@ -67,12 +85,15 @@ public final class ShrinkerList {
         }
         long nr = deferred.getAndSet(0);
         long delta;
-        if (s.seeks() > 0) {
-            delta = (freeable >> priority) * 4 / s.seeks();
+        long totalScan;
+        if (priority >= 0) {
+            delta = s.seeks() > 0 ? (freeable >> priority) * 4 / s.seeks() : freeable / 2;
+            totalScan = Math.min((nr >> priority) + delta, 2 * freeable);
         } else {
-            delta = freeable / 2;
+            int seeks = Math.max(1, s.seeks());
+            delta = (long) ((4.0 * nrScanned / seeks) * freeable / (nrEligible + 1));
+            totalScan = Math.min(nr + delta, 2 * freeable);
         }
-        long totalScan = Math.min((nr >> priority) + delta, 2 * freeable);
         long batch = s.batch() > 0 ? s.batch() : Shrinker.SHRINK_BATCH;
         long freed = 0;
         long scanned = 0;

@@ -74,15 +74,22 @@ final class Vmscan {
         sc.priority = 0;
     }
 
-    /** shrink_node(): one pass at sc.priority over the LRU lists and the shrinkers. */
+    /**
+     * shrink_node() (shrink_zone() in the seeds' kernels): one pass at sc.priority over the LRU lists, then
+     * the shrinkers, pressed in proportion to the LRU pages this pass scanned, as 4.3's shrink_slab() was.
+     */
     void shrinkNode(ScanControl sc) {
         long inactive = lru.size(Lru.LRU_INACTIVE_FILE);
         long active = lru.size(Lru.LRU_ACTIVE_FILE);
+        long scannedBefore = sc.nrScanned;
         if (active > inactive) {
             shrinkActiveList(scanCount(active, sc.priority), sc);
         }
         shrinkInactiveList(scanCount(inactive, sc.priority), sc);
-        sc.slabFreed += mm.shrinkSlab(sc.gfpMask, sc.priority);
+        long scanned = sc.nrScanned - scannedBefore;
+        // With nothing on the LRU there is no proportion to keep: press the shrinkers by priority.
+        sc.slabFreed += inactive + active == 0 ? mm.shrinkSlab(sc.gfpMask, sc.priority)
+                : mm.shrinkSlabProportional(sc.gfpMask, Math.max(scanned, 1), inactive + active);
     }
 
     /** get_scan_count(): size >> priority, but never less than a batch of what there is. */

@@ -96,15 +96,17 @@ public final class Writeback {
             return;
         }
         t.setNrDirtied(0);
-        balanceDirtyPages(t);
+        balanceDirtyPages(t, mapping.bdi());
     }
 
     /**
      * balance_dirty_pages(): below the midpoint of the background and dirty thresholds the writer runs
      * free; above the background threshold the flusher is kicked; above the dirty threshold the writer
-     * pauses until writeback brings the dirty and writeback pages back under it.
+     * pauses until writeback brings the dirty and writeback pages back under it, unless the device it
+     * dirties ({@code bdi}) holds no more than its share of them (wb_thresh: the threshold split among the
+     * devices that have dirty or writeback pages).
      */
-    public void balanceDirtyPages(Task t) {
+    public void balanceDirtyPages(Task t, BackingDevInfo bdi) {
         for (;;) {
             VmStat v = mm.vmstat();
             long nrReclaimable = v.get(VmStatItem.NR_DIRTY);
@@ -116,12 +118,23 @@ public final class Writeback {
             if (nrReclaimable > lim[0]) {
                 wakeupFlusher();
             }
-            if (nrDirty <= lim[1]) {
+            if (nrDirty <= lim[1] || bdi.nrDirty() + bdi.nrWriteback() <= wbThresh(lim[1])) {
                 return;
             }
             pauses.incrementAndGet();
             dirtyThrottle.throttle(PAUSE_NANOS);
         }
+    }
+
+    /** wb_thresh, simplified: the dirty threshold shared equally by the devices with dirty or writeback pages. */
+    private long wbThresh(long thresh) {
+        int active = 0;
+        for (BackingDevInfo b : mm.bdis()) {
+            if (b.nrDirty() + b.nrWriteback() > 0) {
+                active++;
+            }
+        }
+        return thresh / Math.max(1, active);
     }
 
     /** wb_start_background_writeback(). */
@@ -162,6 +175,17 @@ public final class Writeback {
      * dirty pages it left behind (pages locked by others, or beyond wbc.nrToWrite).
      */
     public long writeCachePages(AddressSpace mapping, WritebackControl wbc) {
+        if (!mapping.beginWriteback()) {
+            return 0;
+        }
+        try {
+            return writeCachePagesLocked(mapping, wbc);
+        } finally {
+            mapping.endWriteback();
+        }
+    }
+
+    private long writeCachePagesLocked(AddressSpace mapping, WritebackControl wbc) {
         Filemap fm = mm.filemap();
         long skipped = 0;
         for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {

@@ -226,7 +226,7 @@ class ReclaimTest {
                     mm.filemap().putPage(pfn);
                 }
                 long before = wb.dirtyThrottlePauses();
-                wb.balanceDirtyPages(me);
+                wb.balanceDirtyPages(me, m.bdi());
                 assertThat(wb.dirtyThrottlePauses()).as("PF_LESS_THROTTLE runs on").isEqualTo(before);
             } finally {
                 me.setFlags(saved);
@@ -236,7 +236,7 @@ class ReclaimTest {
             long before = wb.dirtyThrottlePauses();
             k.kthreadRun("dd", self -> {
                 throttled.countDown();
-                wb.balanceDirtyPages(self);
+                wb.balanceDirtyPages(self, m.bdi());
                 finished.countDown();
             });
             assertThat(throttled.await(10, TimeUnit.SECONDS)).isTrue();

@@ -122,6 +122,7 @@ public abstract class Inode {
     protected void initMapping(AddressSpaceOperations aops, int gfpMask) {
         AddressSpace m = sb.kernel().mm().addressSpaceCreate(sb.id() + ":" + ino, aops);
         m.mappingSetGfpMask(gfpMask);
+        m.setBdi(sb.bdi());
         this.mapping = m;
     }
 

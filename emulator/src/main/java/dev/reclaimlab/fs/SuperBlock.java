@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs;
 
 import dev.reclaimlab.block.BlockDevice;
+import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.RwSemaphore;
@@ -32,6 +33,7 @@ public final class SuperBlock {
     private final Kernel kernel;
     private final FileSystemType type;
     private final BlockDevice bdev;
+    private final BackingDevInfo bdi;
     private final String id;
     private final SuperOperations sops;
     private final InodeOperations dirOps;
@@ -59,6 +61,12 @@ public final class SuperBlock {
         this.sUmount = new RwSemaphore("&type->s_umount_key", type.sUmountKey);
         this.dcache = new Dcache(this);
         this.shrinker = new SuperShrinker();
+        this.bdi = kernel.mm().bdiCreate(bdev == null ? id : bdev.name());
+    }
+
+    /** s_bdi: the writeback accounting of the device this filesystem writes to. */
+    public BackingDevInfo bdi() {
+        return bdi;
     }
 
     /**

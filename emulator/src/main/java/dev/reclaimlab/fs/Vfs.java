@@ -105,7 +105,7 @@ public final class Vfs {
         if (pos < 0) {
             throw new VfsException(-Errno.EINVAL, "write(" + inode + ", pos " + pos + ")");
         }
-        long n = sb.fileOps().writeIter(inode, pos, data, 0, data.length);
+        long n = sb.fileOps().writeIter(inode, pos, IovIter.ofArray(data, 0), data.length);
         if (n < 0) {
             throw new VfsException((int) n, "write(" + inode + ", pos " + pos + ", " + data.length + " bytes)");
         }
@@ -119,7 +119,7 @@ public final class Vfs {
             throw new VfsException(-Errno.EINVAL, "read(" + inode + ", pos " + pos + ", len " + len + ")");
         }
         byte[] out = new byte[len];
-        long n = sb.fileOps().readIter(inode, pos, out, 0, len);
+        long n = sb.fileOps().readIter(inode, pos, IovIter.ofArray(out, 0), len);
         if (n < 0) {
             throw new VfsException((int) n, "read(" + inode + ", pos " + pos + ", " + len + " bytes)");
         }

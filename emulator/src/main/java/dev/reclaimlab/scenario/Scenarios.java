@@ -8,7 +8,7 @@ public final class Scenarios {
     }
 
     public static List<Scenario> all() {
-        return List.of();
+        return List.of(new XfsOnLoop());
     }
 
     public static Scenario byName(String name) {

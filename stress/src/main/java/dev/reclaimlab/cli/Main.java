@@ -26,6 +26,12 @@ public final class Main {
             "       reclaimlab run SCENARIO [--variant V] [--seconds N] [--seed S] [--memory 64m] [--json FILE]",
             "       reclaimlab help");
 
+    /**
+     * hung_task_timeout for scenario runs: a proven cycle is reported within two scans whatever this is;
+     * it only bounds how long a task may wait without one before the run counts as a stall.
+     */
+    static final long HUNG_TASK_TIMEOUT_MS = 10_000;
+
     private final List<Scenario> scenarios;
     private final PrintStream out;
     private final PrintStream err;
@@ -102,7 +108,8 @@ public final class Main {
         }
         out.printf("reclaimlab: running %s, variant %s (expected %s), %d s, seed %d, memory %dM%n", s.name(), v.name(),
                 v.expected(), a.seconds, a.seed, a.memory >> 20);
-        RunResult r = ScenarioRunner.run(s, v, new RunOptions(a.seconds, a.seed, a.memory, 2000, out::println));
+        RunResult r = ScenarioRunner.run(s, v, new RunOptions(a.seconds, a.seed, a.memory, HUNG_TASK_TIMEOUT_MS,
+                out::println));
         if (r.watchdogText() != null) {
             out.println();
             out.print(r.watchdogText());

@@ -56,6 +56,8 @@ final class XfsAops implements AddressSpaceOperations {
         Bio bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
         bio.addPage(page, PhysMem.PAGE_SIZE, 0);
         bio.setEndIo(b -> mpageEndIo(b, page));
+        // The page stays locked until the read ends: whoever holds the bio owes the unlock.
+        bio.setOwnerListener(t -> fm.setPageLockOwner(page, t));
         mp.bdev().submitBio(bio);
         return 0;
     }

@@ -2,6 +2,7 @@ package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.fs.FileOperations;
 import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.fs.IovIter;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.Filemap;
@@ -32,13 +33,13 @@ final class XfsFile implements FileOperations {
     }
 
     @Override
-    public long readIter(Inode inode, long pos, byte[] out, int off, int len) {
-        return xfsFileIterRead((XfsInode) inode, pos, out, off, len);
+    public long readIter(Inode inode, long pos, IovIter to, int len) {
+        return xfsFileIterRead((XfsInode) inode, pos, to, len);
     }
 
     @Override
-    public long writeIter(Inode inode, long pos, byte[] data, int off, int len) {
-        return xfsFileWriteIter((XfsInode) inode, pos, data, off, len);
+    public long writeIter(Inode inode, long pos, IovIter from, int len) {
+        return xfsFileWriteIter((XfsInode) inode, pos, from, len);
     }
 
     @Override
@@ -55,7 +56,7 @@ final class XfsFile implements FileOperations {
      * xfs_file_read_iter() -> generic_file_read_iter(): up to {@code len} bytes at {@code pos}, short at
      * EOF. Returns the bytes copied, or a negative errno if the first page failed.
      */
-    long xfsFileIterRead(XfsInode ip, long pos, byte[] out, int off, int len) {
+    long xfsFileIterRead(XfsInode ip, long pos, IovIter to, int len) {
         ip.xfsIlock(XfsInode.XFS_IOLOCK_SHARED);
         try {
             AddressSpace mapping = ip.mapping();
@@ -79,7 +80,7 @@ final class XfsFile implements FileOperations {
                 if (page < 0) {
                     return done > 0 ? done : page;
                 }
-                mem.copyOut(kernel.mm().pageAddress(page) + pageOff, out, off + done, n);
+                to.copyPageToIter(mem, kernel.mm().pageAddress(page) + pageOff, n);
                 fm.putPage(page);
                 done += n;
             }
@@ -94,7 +95,7 @@ final class XfsFile implements FileOperations {
      * into page-cache pages allocated with the mapping's GFP_NOFS, dirties them, throttles in
      * balance_dirty_pages(), and logs the new size. Returns the bytes written or a negative errno.
      */
-    long xfsFileWriteIter(XfsInode ip, long pos, byte[] data, int off, int len) {
+    long xfsFileWriteIter(XfsInode ip, long pos, IovIter from, int len) {
         ip.xfsIlock(XfsInode.XFS_IOLOCK_EXCL);
         try {
             AddressSpace mapping = ip.mapping();
@@ -118,7 +119,7 @@ final class XfsFile implements FileOperations {
                             break;
                         }
                     }
-                    mem.copyIn(kernel.mm().pageAddress(page) + pageOff, data, off + done, n);
+                    from.copyPageFromIter(mem, kernel.mm().pageAddress(page) + pageOff, n);
                     fm.setPageUptodate(page);
                     fm.setPageDirty(page);
                     if (p + n > ip.iSize()) {
