@@ -121,6 +121,10 @@ public final class Writeback {
             if (nrDirty <= lim[1] || bdi.nrDirty() + bdi.nrWriteback() <= wbThresh(lim[1])) {
                 return;
             }
+            if (t.kthreadShouldStop()) {
+                // fatal_signal_pending(): a task being stopped leaves the throttle.
+                return;
+            }
             pauses.incrementAndGet();
             dirtyThrottle.throttle(PAUSE_NANOS);
         }

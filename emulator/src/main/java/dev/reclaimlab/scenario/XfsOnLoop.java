@@ -32,9 +32,9 @@ public final class XfsOnLoop implements Scenario {
     static final long RAM_DISK_BYTES = 512L << 20;
     static final long IMAGE_BYTES = 384L << 20;
     static final int WRITERS = 2;
-    static final int READERS = 2;
+    static final int READERS = 3;
     /** Files each writer keeps before it unlinks its oldest. */
-    static final int FILES_PER_WRITER = 160;
+    static final int FILES_PER_WRITER = 400;
     static final int MIN_FILE = 16 << 10;
     static final int MAX_FILE = 192 << 10;
     static final long UPPER_LOG_SECTORS = 16384;

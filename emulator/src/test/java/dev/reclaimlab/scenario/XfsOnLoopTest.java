@@ -1,0 +1,134 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.block.LoopDevice;
+import dev.reclaimlab.block.RamDisk;
+import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.fs.LoopFile;
+import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.xfs.Xfs;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Seed 001 end to end, and the stacked filesystems it runs on. */
+class XfsOnLoopTest {
+    private static final XfsOnLoop SCENARIO = new XfsOnLoop();
+
+    private static RunResult run(String variant, long seconds) {
+        return ScenarioRunner.run(SCENARIO, SCENARIO.variant(variant),
+                new RunOptions(seconds, 1, 64L << 20, 10_000, null));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void theTwentyFifteenKernelDeadlocksThroughReclaimAndTheWatchdogNamesTheSeedsCycle() {
+        RunResult r = run("linux-4.3-rc3", 60);
+        assertThat(r.outcome()).as(r.summary()).isEqualTo(Outcome.DEADLOCK);
+        assertThat(r.errors()).isEmpty();
+        // The seed's three parties: kloopd1's read work in reclaim forcing the log, xfs-cil waiting for iclog
+        // space under IO, kloopd1's write work waiting for the image's IOLOCK.
+        assertThat(r.watchdogText()).contains("proven deadlock", "kloopd1", "xfs-cil/loop1",
+                "loopQueueReadWork", "xfsFileIterRead", "xfsLogForce", "xlogStateGetIclogSpace",
+                "loopQueueWriteWork", "xfsFileWriteIter", "XFS_IOLOCK");
+        assertThat(r.cycleJson()).contains("\"task\":\"kloopd1:", "\"task\":\"xfs-cil/loop1:", "\"holds\":[",
+                "(XFS_IOLOCK)", "\"stack\":[");
+        assertThat(r.vmstat().get("allocstall_normal")).isPositive();
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void withPageCacheReadsObeyingTheMappingsGfpTheSameWorkloadRunsCleanUnderPressure() {
+        RunResult r = run("mapping-gfp", 8);
+        assertThat(r.outcome()).as(r.summary() + " " + r.errors()).isEqualTo(Outcome.CLEAN);
+        assertThat(r.vmstat().get("allocstall_normal")).as("direct reclaim happened").isPositive();
+        assertThat(r.vmstat().get("pgsteal_kswapd") + r.vmstat().get("pgsteal_direct")).isPositive();
+        assertThat(r.progress()).containsPattern("read [1-9]\\d*M");
+    }
+
+    private static Kernel boot() {
+        Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").hungTaskTimeoutMillis(30_000).build());
+        k.currentTask();
+        return k;
+    }
+
+    /** XFS on loop1 on XFS on ram0, as the scenario builds it. */
+    private record Stack(RamDisk ram, Xfs lower, LoopDevice loop, Xfs upper) {
+        static Stack build(Kernel k) {
+            RamDisk ram = new RamDisk(k, 0, 128L << 20);
+            Xfs lower = Xfs.mount(k, ram);
+            Inode image = lower.vfs().create("/", "loop1.img");
+            lower.vfs().write(image, (64L << 20) - 4096, new byte[4096]);
+            LoopFile backing = new LoopFile(lower.sb(), image);
+            lower.vfs().close(image);
+            LoopDevice loop = new LoopDevice(k, 1, backing);
+            return new Stack(ram, lower, loop, Xfs.mount(k, loop));
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void bytesWrittenThroughTheStackedFilesystemsReadBackExactlyAfterEveryCacheIsDropped() {
+        try (Kernel k = boot()) {
+            Stack s = Stack.build(k);
+            byte[][] data = new byte[24][];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = new byte[40_000 + i * 4099];
+                new SplittableRandom(i).nextBytes(data[i]);
+                Inode f = s.upper().vfs().create("/", "f" + i);
+                s.upper().vfs().write(f, 0, data[i]);
+                s.upper().vfs().fsync(f);
+                s.upper().vfs().close(f);
+            }
+            // More than memory holds of another file pushes every cached page of both filesystems out.
+            Inode big = s.upper().vfs().create("/", "big");
+            byte[] chunk = new byte[1 << 20];
+            for (int mb = 0; mb < 48; mb++) {
+                s.upper().vfs().write(big, (long) mb << 20, chunk);
+            }
+            s.upper().vfs().close(big);
+            assertThat(s.upper().inodesReclaimed()).as("the upper inodes were reclaimed too").isPositive();
+            for (int i = 0; i < data.length; i++) {
+                Inode f = s.upper().vfs().open("/f" + i);
+                assertThat(s.upper().vfs().read(f, 0, data[i].length)).as("f%d", i).isEqualTo(data[i]);
+                s.upper().vfs().close(f);
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void anIoErrorOnTheLowerDeviceReachesTheUpperFilesystemAsAnErrorAndNothingHangs() {
+        try (Kernel k = boot()) {
+            Stack s = Stack.build(k);
+            byte[] data = new byte[256 << 10];
+            new SplittableRandom(7).nextBytes(data);
+            Inode f = s.upper().vfs().create("/", "victim");
+            s.upper().vfs().write(f, 0, data);
+            s.upper().vfs().fsync(f);
+            s.upper().vfs().close(f);
+            // Drop every clean page of both page caches, then make the lower disk fail.
+            Inode held = s.upper().vfs().open("/victim");
+            k.mm().filemap().invalidateMappingPages(held.mapping(), 0);
+            s.upper().vfs().close(held);
+            Inode image = s.lower().vfs().open("/loop1.img");
+            k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
+            s.lower().vfs().close(image);
+            s.ram().injectIoError(0, Long.MAX_VALUE);
+            Inode again = s.upper().vfs().open("/victim");
+            assertThatThrownBy(() -> s.upper().vfs().read(again, 0, data.length))
+                    .isInstanceOf(VfsException.class)
+                    .satisfies(e -> assertThat(((VfsException) e).errno()).isEqualTo(Errno.EIO));
+            s.ram().clearIoErrors();
+            assertThat(s.upper().vfs().read(again, 0, data.length)).isEqualTo(data);
+            s.upper().vfs().close(again);
+        }
+    }
+}
