@@ -259,14 +259,25 @@ public final class Kernel implements AutoCloseable {
         if (!closing.compareAndSet(false, true)) {
             return;
         }
+        // Newest first, each joined before the next is asked: a workload thread finishing its last IO
+        // still has the device workers and kswapd it needs, as processes die before devices go away.
         List<Task> ks = new ArrayList<>(kthreads);
         Collections.reverse(ks);
-        for (Task t : ks) {
+        long deadline = System.nanoTime() + STOP_GRACE_NANOS;
+        List<Task> stuck = new ArrayList<>();
+        for (int i = 0; i < ks.size(); i++) {
+            Task t = ks.get(i);
             t.requestStop();
+            if (!join(t.thread(), Math.max(1, deadline - System.nanoTime()))) {
+                stuck.addAll(ks.subList(i, ks.size()));
+                break;
+            }
         }
-        List<Task> stuck = joinAll(ks);
         if (!stuck.isEmpty()) {
-            panic("Kernel.close(): " + stuck + " did not stop");
+            panic("Kernel.close(): " + stuck.get(0) + " did not stop");
+            for (Task t : stuck) {
+                t.requestStop();
+            }
             stuck = joinAll(stuck);
             if (!stuck.isEmpty()) {
                 throw new IllegalStateException("Kernel.close(): " + stuck

@@ -32,6 +32,7 @@ public record RunResult(String scenario, String variant, long seed, Outcome expe
             j.field("watchdog", watchdogType);
         }
         j.raw("cycle", cycleJson == null ? "[]" : cycleJson);
+        j.field("lockdepNote", lockdepNote());
         j.beginArray("lockdep");
         for (String r : lockdepJsons) {
             j.rawValue(r);
@@ -45,6 +46,22 @@ public record RunResult(String scenario, String variant, long seed, Outcome expe
         j.endObject();
         j.field("progress", progress);
         return j.endObject().toString();
+    }
+
+    /**
+     * Lockdep's view of the run, in a sentence: a deadlock lockdep did not predict went through a wait it
+     * cannot see (a completion, IO, a page lock), which is worth saying rather than hiding.
+     */
+    public String lockdepNote() {
+        if (!lockdepTexts.isEmpty()) {
+            return "lockdep reported " + lockdepTexts.size() + " possible deadlock"
+                    + (lockdepTexts.size() == 1 ? "" : "s");
+        }
+        if (outcome == Outcome.DEADLOCK) {
+            return "lockdep reported nothing: the cycle runs through waits it does not track (log IO completion,"
+                    + " a bio owed by another task), only the watchdog can prove it";
+        }
+        return "lockdep reported nothing";
     }
 
     /** The closing summary line. */

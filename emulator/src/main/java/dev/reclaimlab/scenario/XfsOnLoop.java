@@ -38,6 +38,8 @@ public final class XfsOnLoop implements Scenario {
     static final int MIN_FILE = 16 << 10;
     static final int MAX_FILE = 192 << 10;
     static final long UPPER_LOG_SECTORS = 16384;
+    /** mount -o logbufs=2: a push of a large checkpoint soon has every iclog under IO, as in the seed. */
+    static final int UPPER_LOGBUFS = 2;
 
     @Override
     public String name() {
@@ -79,7 +81,7 @@ public final class XfsOnLoop implements Scenario {
         LoopDevice loop = new LoopDevice(k, 1, backing);
         // An 8 MiB log, as mkfs gives a few-hundred-MiB fs: the CIL holds about 1 MiB before a background
         // push, so logged inodes stay pinned long enough for reclaim to meet them.
-        Xfs upper = Xfs.mount(k, loop, new XfsMountOptions(UPPER_LOG_SECTORS, 8, 32 << 10));
+        Xfs upper = Xfs.mount(k, loop, new XfsMountOptions(UPPER_LOG_SECTORS, UPPER_LOGBUFS, 32 << 10));
         Run run = new Run(upper, seed);
         for (int w = 0; w < WRITERS; w++) {
             upper.vfs().mkdir("/", "w" + w);

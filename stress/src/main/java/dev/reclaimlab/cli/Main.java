@@ -122,6 +122,7 @@ public final class Main {
             out.println("error: " + e);
         }
         out.println();
+        out.println(r.lockdepNote());
         out.println(r.summary());
         if (a.json != null) {
             try {
