@@ -5,12 +5,14 @@ import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import org.agrona.UnsafeApi;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The read-only inspections the jcstress suite judges with: freeBlockOrderContaining, checkFreeArea, onFreelist. */
+@Timeout(60)
 class AllocatorInspectionTest {
 
     @Test

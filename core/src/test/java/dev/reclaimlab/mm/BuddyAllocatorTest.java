@@ -3,6 +3,7 @@ package dev.reclaimlab.mm;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -15,6 +16,7 @@ import static dev.reclaimlab.mm.Gfp.__GFP_ZERO;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Timeout(60)
 class BuddyAllocatorTest {
 
     private static final long TAG = 0x7a67000000000000L;

@@ -5,6 +5,7 @@ import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import static dev.reclaimlab.mm.Gfp.GFP_ATOMIC;
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
@@ -18,6 +19,7 @@ import static dev.reclaimlab.mm.Gfp.__GFP_ZERO;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Timeout(60)
 class GfpTest {
 
     @Test

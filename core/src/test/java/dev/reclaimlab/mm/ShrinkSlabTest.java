@@ -3,6 +3,7 @@ package dev.reclaimlab.mm;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import static dev.reclaimlab.mm.Gfp.__GFP_FS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Timeout(60)
 class ShrinkSlabTest {
 
     /** A superblock-like shrinker over a kmem cache: bails out without __GFP_FS as super_cache_scan() does. */

@@ -3,11 +3,13 @@ package dev.reclaimlab.mm;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Timeout(60)
 class SlubDebugTest {
 
     private static Kernel bootDebug() {

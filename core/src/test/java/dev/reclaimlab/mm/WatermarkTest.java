@@ -5,6 +5,7 @@ import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import static dev.reclaimlab.mm.Gfp.GFP_NOWAIT;
 import static dev.reclaimlab.mm.Gfp.__GFP_NORETRY;
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Timeout(60)
 class WatermarkTest {
 
     /** Records the hook calls; reclaim frees pages the test parked in {@code reclaimable}. */
