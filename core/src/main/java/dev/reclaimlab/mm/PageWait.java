@@ -20,7 +20,7 @@ final class PageWait {
 
     private final Kernel kernel;
     private final MemMap map;
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private final ConcurrentLinkedQueue<Task>[] table = new ConcurrentLinkedQueue[1 << PAGE_WAIT_TABLE_BITS];
 
     PageWait(Kernel kernel, MemMap map) {
