@@ -76,11 +76,6 @@ final class Cpus {
         SLOTS.setRelease(slots, (cpu + 1) * PAD, FREE);
     }
 
-    /** The pid running on {@code cpu}, 0 when idle. */
-    long runningOn(int cpu) {
-        return (long) SLOTS.getVolatile(slots, (cpu + 1) * PAD);
-    }
-
     /** Takes every CPU offline for good; waits for their holders to leave. Used by Kernel.close(). */
     void offlineAll() {
         for (int c = 0; c < nrCpus; c++) {

@@ -21,6 +21,7 @@ public final class Mm {
     private final KmallocCaches kmalloc;
     private final KmemCache radixTreeNodeCache;
     private final ShrinkerList shrinkers = new ShrinkerList();
+    private final ShrinkerList.SlabsScannedCounter slabsScanned = n -> countEvent(VmStatItem.SLABS_SCANNED, n);
     private final Lru lru;
     private final Filemap filemap;
     private final Vmscan vmscan;
@@ -272,13 +273,12 @@ public final class Mm {
 
     /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
     public long shrinkSlab(int gfp, int priority) {
-        return shrinkers.shrinkSlab(gfp, priority, n -> countEvent(VmStatItem.SLABS_SCANNED, n));
+        return shrinkers.shrinkSlab(gfp, priority, slabsScanned);
     }
 
     /** shrink_slab() with the 4.3 kernel's pressure: {@code nrScanned} of {@code nrEligible} LRU pages. */
     long shrinkSlabProportional(int gfp, long nrScanned, long nrEligible) {
-        return shrinkers.shrinkSlabProportional(gfp, nrScanned, nrEligible,
-                n -> countEvent(VmStatItem.SLABS_SCANNED, n));
+        return shrinkers.shrinkSlabProportional(gfp, nrScanned, nrEligible, slabsScanned);
     }
 
     /** SLUB debug reports made so far (double frees, overwritten red zones and poison). */
