@@ -1,12 +1,19 @@
 package dev.reclaimlab.kernel;
 
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * Boot parameters of one emulated kernel: the command line and Kconfig in one immutable object.
- * Fix switches that later subsystems add live here too (DESIGN.md rule 4), so a scenario variant is a
- * KernelConfig and nothing else.
+ * Boot parameters of one emulated kernel: the command line and Kconfig in one immutable object, the
+ * Linux release it behaves as, and the {@link Fix}es applied on top. A fix is declared where it acts;
+ * this only holds the set (DESIGN.md rules 4, 9 and 11), so a scenario variant is a KernelConfig and
+ * nothing else. The default release is Linux 4.3.
  */
 public final class KernelConfig {
     public static final long MIN_MEMORY = 4L << 20;
@@ -23,9 +30,12 @@ public final class KernelConfig {
     private final boolean watchdog;
     private final boolean hungTaskPanic;
     private final boolean kswapd;
-    private final boolean loopMemallocNoio;
-    private final boolean pagecacheObeysMappingGfp;
-    private final boolean xfsNonblockingInodeReclaim;
+    private final KernelVersion version;
+    private final Set<Fix> with;
+    private final Set<Fix> without;
+    // By Fix.id(): has() is two bit tests and a compare, no allocation.
+    private final BitSet withBits;
+    private final BitSet withoutBits;
 
     private KernelConfig(Builder b) {
         this.memoryBytes = b.memoryBytes;
@@ -38,16 +48,26 @@ public final class KernelConfig {
         this.watchdog = b.watchdog;
         this.hungTaskPanic = b.hungTaskPanic;
         this.kswapd = b.kswapd;
-        this.loopMemallocNoio = b.loopMemallocNoio;
-        this.pagecacheObeysMappingGfp = b.pagecacheObeysMappingGfp;
-        this.xfsNonblockingInodeReclaim = b.xfsNonblockingInodeReclaim;
+        this.version = b.version;
+        this.with = Set.copyOf(b.with);
+        this.without = Set.copyOf(b.without);
+        this.withBits = bits(b.with);
+        this.withoutBits = bits(b.without);
+    }
+
+    private static BitSet bits(Set<Fix> fixes) {
+        BitSet s = new BitSet();
+        for (Fix f : fixes) {
+            s.set(f.id());
+        }
+        return s;
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The defaults: 64 MiB, two CPUs, lockdep on, slub_debug off. */
+    /** The defaults: Linux 4.3, no extra fixes, 64 MiB, two CPUs, lockdep on, slub_debug off. */
     public static KernelConfig defaults() {
         return builder().build();
     }
@@ -64,9 +84,9 @@ public final class KernelConfig {
         b.watchdog = watchdog;
         b.hungTaskPanic = hungTaskPanic;
         b.kswapd = kswapd;
-        b.loopMemallocNoio = loopMemallocNoio;
-        b.pagecacheObeysMappingGfp = pagecacheObeysMappingGfp;
-        b.xfsNonblockingInodeReclaim = xfsNonblockingInodeReclaim;
+        b.version = version;
+        b.with.addAll(with);
+        b.without.addAll(without);
         return b;
     }
 
@@ -117,39 +137,53 @@ public final class KernelConfig {
         return kswapd;
     }
 
-    /**
-     * Fix switch: loop workers run each work under memalloc_noio_save(), so no allocation in the backing
-     * file's read or write path can recurse into filesystem or IO reclaim. Off is the 2015 kernel.
-     */
-    public boolean loopMemallocNoio() {
-        return loopMemallocNoio;
+    /** The Linux release this kernel behaves as. */
+    public KernelVersion version() {
+        return version;
     }
 
     /**
-     * Fix switch: page-cache reads allocate with the mapping's gfp mask (mpage_readpages() after
-     * "mm: do not ignore mapping_gfp_mask in page cache allocation paths", 2015) instead of GFP_KERNEL.
+     * Whether this kernel has {@code fix}: named by {@link Builder#with}, or landed in {@link #version()}
+     * or earlier and not taken out by {@link Builder#without}.
      */
-    public boolean pagecacheObeysMappingGfp() {
-        return pagecacheObeysMappingGfp;
+    public boolean has(Fix fix) {
+        int id = fix.id();
+        if (withBits.get(id)) {
+            return true;
+        }
+        return !withoutBits.get(id) && fix.inVersion(version);
     }
 
-    /**
-     * Fix switch: XFS inode reclaim from the shrinker skips pinned inodes instead of forcing the log and
-     * waiting for them to be unpinned (non-blocking inode reclaim).
-     */
-    public boolean xfsNonblockingInodeReclaim() {
-        return xfsNonblockingInodeReclaim;
+    /** The fixes named on top of the release, by name. */
+    public List<Fix> fixes() {
+        return sorted(with);
+    }
+
+    /** Fixes of the release that were taken out, by name. */
+    public List<Fix> withoutFixes() {
+        return sorted(without);
+    }
+
+    private static List<Fix> sorted(Set<Fix> s) {
+        List<Fix> l = new ArrayList<>(s);
+        l.sort(Comparator.comparing(Fix::name));
+        return List.copyOf(l);
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "mem=%dK nr_cpus=%d min_free_kbytes=%d slub_debug=%s lockdep=%s"
-                        + " hung_task_timeout=%dms khungtaskd=%s hung_task_panic=%d kswapd=%s loop_memalloc_noio=%s",
-                memoryBytes >> 10, nrCpus, minFreeKbytes, slubDebug ? "FZP" : "off", lockdep ? "on" : "off",
-                hungTaskTimeoutMillis, watchdog ? "on" : "off", hungTaskPanic ? 1 : 0, kswapd ? "on" : "off",
-                loopMemallocNoio ? "on" : "off")
-                + (pagecacheObeysMappingGfp ? " pagecache_obeys_mapping_gfp" : "")
-                + (xfsNonblockingInodeReclaim ? " xfs_nonblocking_inode_reclaim" : "");
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "linux-%s mem=%dK nr_cpus=%d"
+                        + " min_free_kbytes=%d slub_debug=%s lockdep=%s hung_task_timeout=%dms khungtaskd=%s"
+                        + " hung_task_panic=%d kswapd=%s", version, memoryBytes >> 10, nrCpus, minFreeKbytes,
+                slubDebug ? "FZP" : "off", lockdep ? "on" : "off", hungTaskTimeoutMillis, watchdog ? "on" : "off",
+                hungTaskPanic ? 1 : 0, kswapd ? "on" : "off"));
+        for (Fix f : fixes()) {
+            sb.append(" +").append(f.name());
+        }
+        for (Fix f : withoutFixes()) {
+            sb.append(" -").append(f.name());
+        }
+        return sb.toString();
     }
 
     /** Parses a size the way the kernel's memparse() does: 64m, 1g, 512k, or bytes. */
@@ -191,9 +225,9 @@ public final class KernelConfig {
         private boolean watchdog = true;
         private boolean hungTaskPanic = true;
         private boolean kswapd = true;
-        private boolean loopMemallocNoio;
-        private boolean pagecacheObeysMappingGfp;
-        private boolean xfsNonblockingInodeReclaim;
+        private KernelVersion version = KernelVersion.V4_3;
+        private final Set<Fix> with = new LinkedHashSet<>();
+        private final Set<Fix> without = new LinkedHashSet<>();
 
         private Builder() {
         }
@@ -252,18 +286,34 @@ public final class KernelConfig {
             return this;
         }
 
-        public Builder loopMemallocNoio(boolean on) {
-            this.loopMemallocNoio = on;
+        /** The release to behave as; its landed fixes come with it. */
+        public Builder version(KernelVersion v) {
+            this.version = Objects.requireNonNull(v, "kernel version");
             return this;
         }
 
-        public Builder pagecacheObeysMappingGfp(boolean on) {
-            this.pagecacheObeysMappingGfp = on;
+        /** Applies {@code fixes} on top of the release (wins over an earlier {@link #without}). */
+        public Builder with(Fix... fixes) {
+            for (Fix f : fixes) {
+                Objects.requireNonNull(f, "fix");
+                without.remove(f);
+                with.add(f);
+            }
             return this;
         }
 
-        public Builder xfsNonblockingInodeReclaim(boolean on) {
-            this.xfsNonblockingInodeReclaim = on;
+        /** Applies {@code fixes} if {@code on}; fix on/off tests read best this way. */
+        public Builder with(Fix fix, boolean on) {
+            return on ? with(fix) : without(fix);
+        }
+
+        /** Takes {@code fixes} out: a release that has them behaves as if they never landed. */
+        public Builder without(Fix... fixes) {
+            for (Fix f : fixes) {
+                Objects.requireNonNull(f, "fix");
+                with.remove(f);
+                without.add(f);
+            }
             return this;
         }
 

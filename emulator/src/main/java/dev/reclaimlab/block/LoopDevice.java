@@ -1,5 +1,6 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.Task;
@@ -21,10 +22,16 @@ import java.util.List;
  * drains in submission order. That split is the seed's deadlock: a read work reclaiming can wait for IO
  * that only the write work can finish.
  *
- * <p>With {@code KernelConfig.loopMemallocNoio} (the fix) each work runs under memalloc_noio_save(), so
- * every allocation in the backing file's path loses __GFP_IO and __GFP_FS.
+ * <p>With {@link #LOOP_MEMALLOC_NOIO} each work runs under memalloc_noio_save(), so every allocation in
+ * the backing file's path loses __GFP_IO and __GFP_FS.
  */
 public final class LoopDevice implements BlockDevice {
+    /** The loop worker runs under memalloc_noio, as later kernels run it with PF_MEMALLOC_NOIO. */
+    public static final Fix LOOP_MEMALLOC_NOIO = Fix.declare("loop_memalloc_noio",
+            "loop workers run each work under memalloc_noio_save(): the backing file's allocations cannot"
+                    + " recurse into fs or IO reclaim",
+            "argued for in the seed 001 thread (Andrew Morton: pass the gfp via the task_struct); later loop"
+                    + " workers run with PF_MEMALLOC_NOIO", null);
     public static final int DEFAULT_WORKERS = 2;
     private static final LockClassKey LO_LOCK = new LockClassKey("&lo->lo_lock");
 
@@ -142,7 +149,7 @@ public final class LoopDevice implements BlockDevice {
 
     /** loop_queue_read_work(). */
     private void loopQueueReadWork(Bio bio) {
-        boolean noio = kernel.config().loopMemallocNoio();
+        boolean noio = kernel.config().has(LOOP_MEMALLOC_NOIO);
         int saved = noio ? SchedMm.memallocNoioSave() : 0;
         try {
             bio.setOwner(Task.current());
@@ -157,7 +164,7 @@ public final class LoopDevice implements BlockDevice {
     /** loop_queue_write_work(): drains the write list in order until it stays empty. */
     private void loopQueueWriteWork() {
         Task self = Task.current();
-        boolean noio = kernel.config().loopMemallocNoio();
+        boolean noio = kernel.config().has(LOOP_MEMALLOC_NOIO);
         int saved = noio ? SchedMm.memallocNoioSave() : 0;
         try {
             List<Bio> cmds = new ArrayList<>();

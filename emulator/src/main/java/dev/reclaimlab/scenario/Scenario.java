@@ -1,6 +1,7 @@
 package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 
 import java.util.List;
 
@@ -11,6 +12,9 @@ public interface Scenario {
 
     /** One line on what happens. */
     String description();
+
+    /** The Linux release the scenario models (DESIGN.md rule 9); every variant boots as it. */
+    KernelVersion version();
 
     /** The files in shared/seeds/ this scenario comes from. */
     List<String> seeds();

@@ -26,6 +26,7 @@ public final class ScenarioRunner {
 
     public static RunResult run(Scenario s, Variant v, RunOptions o) {
         KernelConfig config = v.configure(KernelConfig.builder()
+                .version(s.version())
                 .memory(o.memoryBytes())
                 .hungTaskTimeoutMillis(o.hungTaskTimeoutMillis())
                 .hungTaskScanMillis(Math.max(50, Math.min(250, o.hungTaskTimeoutMillis() / 4)))

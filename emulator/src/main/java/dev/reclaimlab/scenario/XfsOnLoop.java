@@ -7,9 +7,12 @@ import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.fs.xfs.Xfs;
+import dev.reclaimlab.fs.xfs.XfsFile;
+import dev.reclaimlab.fs.xfs.XfsIcache;
 import dev.reclaimlab.fs.xfs.XfsMountOptions;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelPanic;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 
 import java.util.ArrayList;
@@ -52,6 +55,11 @@ public final class XfsOnLoop implements Scenario {
     }
 
     @Override
+    public KernelVersion version() {
+        return KernelVersion.V4_3;
+    }
+
+    @Override
     public List<String> seeds() {
         return List.of("001_7f964bd8eb8e2950.txt");
     }
@@ -59,13 +67,13 @@ public final class XfsOnLoop implements Scenario {
     @Override
     public List<Variant> variants() {
         return List.of(
-                new Variant("linux-4.3-rc3", "the 2015 kernel", Outcome.DEADLOCK, List.of(), b -> b),
+                Variant.release("linux-4.3-rc3", "the 2015 kernel", Outcome.DEADLOCK),
                 new Variant("mapping-gfp", "page-cache reads obey the mapping's GFP_NOFS", Outcome.CLEAN,
-                        List.of("pagecacheObeysMappingGfp"), b -> b.pagecacheObeysMappingGfp(true)),
+                        List.of(XfsFile.OBEY_MAPPING_GFP)),
                 new Variant("loop-noio", "the loop worker runs under memalloc_noio", Outcome.CLEAN,
-                        List.of("loopMemallocNoio"), b -> b.loopMemallocNoio(true)),
+                        List.of(LoopDevice.LOOP_MEMALLOC_NOIO)),
                 new Variant("nonblocking-inode-reclaim", "inode reclaim skips pinned inodes", Outcome.CLEAN,
-                        List.of("xfsNonblockingInodeReclaim"), b -> b.xfsNonblockingInodeReclaim(true)));
+                        List.of(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)));
     }
 
     @Override

@@ -30,7 +30,8 @@ class LoopDeviceTest {
     private static final long FILE_SIZE = 1L << 20;
 
     private static Kernel boot(boolean loopMemallocNoio) {
-        return Kernel.boot(KernelConfig.builder().memory("16m").loopMemallocNoio(loopMemallocNoio).build());
+        return Kernel.boot(KernelConfig.builder().memory("16m").with(LoopDevice.LOOP_MEMALLOC_NOIO, loopMemallocNoio)
+                .build());
     }
 
     private static void fill(PhysMem mem, int pfn, int value) {
@@ -167,8 +168,8 @@ class LoopDeviceTest {
         for (boolean noio : new boolean[] {false, true}) {
             try (Kernel k = boot(noio)) {
                 k.currentTask();
-                assertThat(k.config().toString()).contains("loop_memalloc_noio=" + (noio ? "on" : "off"));
-                assertThat(k.config().toBuilder().build().loopMemallocNoio()).isEqualTo(noio);
+                assertThat(k.config().toString()).contains((noio ? "+" : "-") + "loop_memalloc_noio");
+                assertThat(k.config().toBuilder().build().has(LoopDevice.LOOP_MEMALLOC_NOIO)).isEqualTo(noio);
                 PhysMem mem = k.mm().mem();
                 MapBackingFile file = new MapBackingFile(mem, FILE_SIZE);
                 LoopDevice loop = new LoopDevice(k, 1, file);

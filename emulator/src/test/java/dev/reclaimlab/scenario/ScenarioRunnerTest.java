@@ -1,6 +1,7 @@
 package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
@@ -33,6 +34,11 @@ class ScenarioRunnerTest {
         }
 
         @Override
+        public KernelVersion version() {
+            return KernelVersion.V4_3;
+        }
+
+        @Override
         public List<String> seeds() {
             return List.of();
         }
@@ -40,10 +46,9 @@ class ScenarioRunnerTest {
         @Override
         public List<Variant> variants() {
             return List.of(
-                    new Variant("abba", "opposite orders, concurrently", Outcome.DEADLOCK, List.of(), b -> b),
-                    new Variant("sequential", "opposite orders, one after the other", Outcome.LOCKDEP, List.of(),
-                            b -> b),
-                    new Variant("ordered", "the same order", Outcome.CLEAN, List.of(), b -> b));
+                    Variant.release("abba", "opposite orders, concurrently", Outcome.DEADLOCK),
+                    Variant.release("sequential", "opposite orders, one after the other", Outcome.LOCKDEP),
+                    Variant.release("ordered", "the same order", Outcome.CLEAN));
         }
 
         @Override
@@ -142,7 +147,7 @@ class ScenarioRunnerTest {
         RunResult r = run("ordered", 1);
         assertThat(r.outcome()).isEqualTo(Outcome.CLEAN);
         assertThat(r.progress()).isEqualTo("rounds 2");
-        Variant wrong = new Variant("ordered", "expects a deadlock", Outcome.DEADLOCK, List.of(), b -> b);
+        Variant wrong = Variant.release("ordered", "expects a deadlock", Outcome.DEADLOCK);
         RunResult r2 = ScenarioRunner.run(new AbbaScenario(), wrong, new RunOptions(1, 1, 16L << 20, 2000, null));
         assertThat(r2.asExpected()).isFalse();
         assertThat(r2.summary()).endsWith("UNEXPECTED");

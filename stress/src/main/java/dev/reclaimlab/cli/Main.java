@@ -81,7 +81,7 @@ public final class Main {
             out.printf("%-26s %s (seeds: %s)%n", s.name(), s.description(), String.join(", ", s.seeds()));
             for (Variant v : s.variants()) {
                 out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(),
-                        v.switchNames().isEmpty() ? "(the buggy kernel)" : String.join(" ", v.switchNames()));
+                        v.fixes().isEmpty() ? "(linux-" + s.version() + " as released)" : String.join(" ", v.fixNames()));
             }
         }
         if (scenarios.isEmpty()) {

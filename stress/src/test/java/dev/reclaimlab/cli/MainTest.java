@@ -1,6 +1,8 @@
 package dev.reclaimlab.cli;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.Scenario;
 import dev.reclaimlab.scenario.Variant;
@@ -20,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class MainTest {
+    private static final Fix NO_SUCH_FIX = Fix.declare("no_such_fix", "a fix of the test scenario only",
+            "none: a test declaration", null);
     /** A scenario whose workload idles: every variant runs clean; "deadlocks" expects otherwise. */
     private static final Scenario IDLE = new Scenario() {
         @Override
@@ -33,14 +37,19 @@ class MainTest {
         }
 
         @Override
+        public KernelVersion version() {
+            return KernelVersion.V4_3;
+        }
+
+        @Override
         public List<String> seeds() {
             return List.of("none.txt");
         }
 
         @Override
         public List<Variant> variants() {
-            return List.of(new Variant("quiet", "clean", Outcome.CLEAN, List.of(), b -> b),
-                    new Variant("deadlocks", "claims a deadlock", Outcome.DEADLOCK, List.of("noSuchFix"), b -> b));
+            return List.of(Variant.release("quiet", "clean", Outcome.CLEAN),
+                    new Variant("deadlocks", "claims a deadlock", Outcome.DEADLOCK, List.of(NO_SUCH_FIX)));
         }
 
         @Override
@@ -75,7 +84,7 @@ class MainTest {
     void listShowsEveryScenarioVariantItsExpectedOutcomeAndSeeds() {
         assertThat(main("list")).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("idle", "seeds: none.txt", "quiet", "CLEAN",
-                "deadlocks", "DEADLOCK", "noSuchFix");
+                "deadlocks", "DEADLOCK", "no_such_fix");
     }
 
     @Test

@@ -3,7 +3,9 @@ package dev.reclaimlab.fs.xfs;
 import dev.reclaimlab.fs.FileOperations;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.IovIter;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.Filemap;
 import dev.reclaimlab.mm.Gfp;
@@ -14,10 +16,14 @@ import java.util.function.IntConsumer;
 /**
  * xfs_file_operations (fs/xfs/xfs_file.c): buffered reads under XFS_IOLOCK_SHARED, buffered writes under
  * XFS_IOLOCK_EXCL, fsync. The read allocates its page-cache pages with GFP_KERNEL as the 2015
- * mpage_readpages() did, ignoring the mapping's GFP_NOFS; with
- * {@link dev.reclaimlab.kernel.KernelConfig#pagecacheObeysMappingGfp()} it uses the mapping's mask.
+ * mpage_readpages() did, ignoring the mapping's GFP_NOFS; with {@link #OBEY_MAPPING_GFP} it uses the
+ * mapping's mask.
  */
-final class XfsFile implements FileOperations {
+public final class XfsFile implements FileOperations {
+    /** Michal Hocko's fix from the seed 001 thread, merged for 4.4. */
+    public static final Fix OBEY_MAPPING_GFP = Fix.declare("obey_mapping_gfp",
+            "page-cache fills on the read path allocate with mapping_gfp_constraint(mapping, GFP_KERNEL)",
+            "c62d25556be6 mm, fs: obey gfp_mapping for add_to_page_cache()", new KernelVersion(4, 4));
     private final Xfs mp;
     private final Kernel kernel;
     private final Filemap fm;
@@ -49,7 +55,7 @@ final class XfsFile implements FileOperations {
 
     /** The gfp a page-cache read fill uses: GFP_KERNEL in 2015, GFP_KERNEL & mapping_gfp_mask() once fixed. */
     int readaheadGfp(AddressSpace mapping) {
-        return kernel.config().pagecacheObeysMappingGfp() ? Gfp.GFP_KERNEL & mapping.mappingGfpMask() : Gfp.GFP_KERNEL;
+        return kernel.config().has(OBEY_MAPPING_GFP) ? Gfp.GFP_KERNEL & mapping.mappingGfpMask() : Gfp.GFP_KERNEL;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.reclaimlab.fs.xfs;
 import dev.reclaimlab.fs.Errno;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
@@ -21,10 +22,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * unused inode and hands it back with destroy_inode(), which only tags it XFS_IRECLAIMABLE; the
  * superblock shrinker then frees reclaimable inodes through {@link #xfsReclaimInodesNr}. A pinned inode
  * cannot be freed: the 2015 reclaim (SYNC_WAIT) forces the log and sleeps until the checkpoint IO
- * unpins it; with {@link dev.reclaimlab.kernel.KernelConfig#xfsNonblockingInodeReclaim()} it skips the
- * inode and leaves it for a later pass.
+ * unpins it; with {@link #XFS_NONBLOCKING_INODE_RECLAIM} it skips the inode and leaves it for a later pass.
  */
-final class XfsIcache {
+public final class XfsIcache {
+    /** Reclaim never waits on a pinned inode: the direction XFS took in later kernels. */
+    public static final Fix XFS_NONBLOCKING_INODE_RECLAIM = Fix.declare("xfs_nonblocking_inode_reclaim",
+            "inode reclaim from the shrinker skips pinned inodes instead of forcing the log and waiting for"
+                    + " the unpin",
+            "argued for in the seed 001 thread (reclaim must not wait on log IO); later XFS inode reclaim"
+                    + " is non-blocking", null);
     /** sizeof(struct xfs_inode) on x86-64, roughly, with the VFS inode inside. */
     static final int XFS_INODE_SIZE = 960;
     private static final LockClassKey ICI_LOCK_KEY = new LockClassKey("&pag->pag_ici_lock");
@@ -150,7 +156,7 @@ final class XfsIcache {
      * pinned ones (2015, SYNC_WAIT) unless reclaim is non-blocking. Returns the inodes freed.
      */
     long xfsReclaimInodesNr(long nrToScan) {
-        return xfsReclaimInodesAg(nrToScan, !kernel.config().xfsNonblockingInodeReclaim());
+        return xfsReclaimInodesAg(nrToScan, !kernel.config().has(XFS_NONBLOCKING_INODE_RECLAIM));
     }
 
     /** xfs_reclaim_inodes(mp, SYNC_WAIT) at unmount: every reclaimable inode, waiting for pins. */

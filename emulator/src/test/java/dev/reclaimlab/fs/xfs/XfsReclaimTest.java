@@ -5,7 +5,9 @@ import dev.reclaimlab.fs.MemBlockDevice;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.ShrinkControl;
@@ -63,7 +65,7 @@ class XfsReclaimTest {
     @Test
     void pageCacheReadsUseGfpKernelIn2015AndTheMappingsGfpNofsWithTheFix() {
         for (boolean fix : new boolean[] {false, true}) {
-            try (Kernel k = boot(KernelConfig.builder().pagecacheObeysMappingGfp(fix))) {
+            try (Kernel k = boot(KernelConfig.builder().with(XfsFile.OBEY_MAPPING_GFP, fix))) {
                 Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
                 List<Integer> gfps = new CopyOnWriteArrayList<>();
                 xfs.setReadGfpHook(gfps::add);
@@ -132,7 +134,7 @@ class XfsReclaimTest {
 
     @Test
     void nonblockingReclaimSkipsPinnedInodesAndFreesThemOnceUnpinned() {
-        try (Kernel k = boot(KernelConfig.builder().xfsNonblockingInodeReclaim(true))) {
+        try (Kernel k = boot(KernelConfig.builder().with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM))) {
             MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
             Xfs xfs = Xfs.mount(k, dev);
             long ino = pinnedUnusedInode(xfs);
@@ -154,7 +156,7 @@ class XfsReclaimTest {
 
     @Test
     void aReclaimableInodeLookedUpAgainIsRecycledWithItsData() {
-        try (Kernel k = boot(KernelConfig.builder().xfsNonblockingInodeReclaim(true))) {
+        try (Kernel k = boot(KernelConfig.builder().with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM))) {
             Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
             long ino = pinnedUnusedInode(xfs);
             XfsInode before = xfs.peekInode(ino);
@@ -191,15 +193,19 @@ class XfsReclaimTest {
     }
 
     @Test
-    void theFixSwitchesDefaultOffAndSurviveToBuilder() {
+    void theXfsFixesAreOffIn43AndTheMappingGfpFixComesWith44() {
         KernelConfig d = KernelConfig.defaults();
-        assertThat(d.pagecacheObeysMappingGfp()).isFalse();
-        assertThat(d.xfsNonblockingInodeReclaim()).isFalse();
-        KernelConfig fixed = d.toBuilder().pagecacheObeysMappingGfp(true).xfsNonblockingInodeReclaim(true).build()
-                .toBuilder().build();
-        assertThat(fixed.pagecacheObeysMappingGfp()).isTrue();
-        assertThat(fixed.xfsNonblockingInodeReclaim()).isTrue();
-        assertThat(fixed.toString()).contains("pagecache_obeys_mapping_gfp", "xfs_nonblocking_inode_reclaim");
-        assertThat(d.toString()).doesNotContain("pagecache_obeys_mapping_gfp");
+        assertThat(d.version()).isEqualTo(KernelVersion.V4_3);
+        assertThat(d.has(XfsFile.OBEY_MAPPING_GFP)).isFalse();
+        assertThat(d.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isFalse();
+        KernelConfig fixed = d.toBuilder().with(XfsFile.OBEY_MAPPING_GFP, XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)
+                .build().toBuilder().build();
+        assertThat(fixed.has(XfsFile.OBEY_MAPPING_GFP)).isTrue();
+        assertThat(fixed.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isTrue();
+        assertThat(fixed.fixes()).extracting(Fix::name).containsExactly("obey_mapping_gfp",
+                "xfs_nonblocking_inode_reclaim");
+        KernelConfig v44 = KernelConfig.builder().version(KernelVersion.parse("4.4")).build();
+        assertThat(v44.has(XfsFile.OBEY_MAPPING_GFP)).isTrue();
+        assertThat(v44.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isFalse();
     }
 }
