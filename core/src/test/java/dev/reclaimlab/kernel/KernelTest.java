@@ -1,8 +1,12 @@
 package dev.reclaimlab.kernel;
 
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -11,11 +15,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "8m")
 class KernelTest {
 
     @Test
-    void closeFreesEveryOffHeapByteEvenWithObjectsStillAllocated() {
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build());
+    @Boot(memory = "32m")
+    void closeFreesEveryOffHeapByteEvenWithObjectsStillAllocated(Kernel k) {
         assertThat(k.mm().offHeapBytes()).isGreaterThan(32L << 20);
         k.mm().kmalloc(100, Gfp.GFP_KERNEL);
         k.mm().allocPages(Gfp.GFP_KERNEL, 5);
@@ -28,9 +34,9 @@ class KernelTest {
     }
 
     @Test
-    void manyKernelsLiveInOneJvmAndATaskBelongsToOne() {
-        try (Kernel a = Kernel.boot(KernelConfig.builder().memory("8m").build());
-             Kernel b = Kernel.boot(KernelConfig.builder().memory("8m").cpus(4).build())) {
+    void manyKernelsLiveInOneJvmAndATaskBelongsToOne(Kernels kernels) {
+        try (Kernel a = kernels.boot(KernelConfig.builder().memory("8m").build());
+             Kernel b = kernels.boot(KernelConfig.builder().memory("8m").cpus(4).build())) {
             Task ta = a.currentTask();
             Task tb = b.currentTask();
             assertThat(ta).isNotSameAs(tb);
@@ -46,10 +52,9 @@ class KernelTest {
 
     @Test
     @Timeout(10)
-    void kthreadsRunAsKernelTasksAndStopOnClose() throws Exception {
+    void kthreadsRunAsKernelTasksAndStopOnClose(Kernel k) throws Exception {
         CountDownLatch running = new CountDownLatch(2);
         AtomicInteger stopped = new AtomicInteger();
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build());
         for (String name : new String[] {"kswapd0", "kloopd1"}) {
             k.kthreadRun(name, TaskFlags.PF_MEMALLOC, self -> {
                 assertThat(Task.current()).isSameAs(self);
@@ -70,9 +75,8 @@ class KernelTest {
 
     @Test
     @Timeout(20)
-    void closePanicsAKthreadThatWillNotStopAndStillFreesMemory() {
+    void closePanicsAKthreadThatWillNotStopAndStillFreesMemory(Kernel k) {
         CountDownLatch asleep = new CountDownLatch(1);
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build());
         Task stuck = k.kthreadRun("xfs-cil/loop1", self -> {
             asleep.countDown();
             for (;;) {
@@ -92,29 +96,25 @@ class KernelTest {
     }
 
     @Test
-    void aKthreadThatThrowsIsKeptAsAnOops() throws Exception {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.kthreadRun("bad", self -> {
-                throw new IllegalStateException("BUG at bad.c:1");
-            });
-            t.thread().join(5000);
-            assertThat(k.oopses()).hasSize(1);
-            assertThat(k.oopses().get(0)).hasMessage("BUG at bad.c:1");
-        }
+    void aKthreadThatThrowsIsKeptAsAnOops(Kernel k) throws Exception {
+        Task t = k.kthreadRun("bad", self -> {
+            throw new IllegalStateException("BUG at bad.c:1");
+        });
+        t.thread().join(5000);
+        assertThat(k.oopses()).hasSize(1);
+        assertThat(k.oopses().get(0)).hasMessage("BUG at bad.c:1");
     }
 
     @Test
-    void sleepingWhileHoldingACpuIsABug() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.currentTask();
-            t.getCpu();
-            try {
-                assertThatThrownBy(t::schedule).hasMessageContaining("scheduling while atomic");
-            } finally {
-                t.putCpu();
-            }
-            assertThatThrownBy(t::putCpu).hasMessageContaining("put_cpu() without get_cpu()");
+    void sleepingWhileHoldingACpuIsABug(Kernel k) {
+        Task t = k.currentTask();
+        t.getCpu();
+        try {
+            assertThatThrownBy(t::schedule).hasMessageContaining("scheduling while atomic");
+        } finally {
+            t.putCpu();
         }
+        assertThatThrownBy(t::putCpu).hasMessageContaining("put_cpu() without get_cpu()");
     }
 
     @Test
@@ -125,11 +125,9 @@ class KernelTest {
     }
 
     @Test
-    void commIsTruncatedAsSetTaskCommDoes() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.kthreadRun("a-very-long-kernel-thread-name", self -> { });
-            assertThat(t.comm()).isEqualTo("a-very-long-ker").hasSize(Task.TASK_COMM_LEN - 1);
-        }
+    void commIsTruncatedAsSetTaskCommDoes(Kernel k) {
+        Task t = k.kthreadRun("a-very-long-kernel-thread-name", self -> { });
+        assertThat(t.comm()).isEqualTo("a-very-long-ker").hasSize(Task.TASK_COMM_LEN - 1);
     }
 
     @Test

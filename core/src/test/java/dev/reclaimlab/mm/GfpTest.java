@@ -1,11 +1,13 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import static dev.reclaimlab.mm.Gfp.GFP_ATOMIC;
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
@@ -20,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(60)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "8m")
 class GfpTest {
 
     @Test
@@ -44,76 +48,68 @@ class GfpTest {
     }
 
     @Test
-    void noioScopeClearsIoAndFsAndNofsScopeClearsOnlyFs() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.currentTask();
-            assertThat(SchedMm.currentGfpContext(t, GFP_KERNEL)).isEqualTo(GFP_KERNEL);
-            try (var nofs = SchedMm.nofsScope()) {
-                assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOFS);
-                try (var noio = SchedMm.noioScope()) {
-                    assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOIO);
-                    assertThat(SchedMm.currentGfpContext(GFP_KERNEL | __GFP_ZERO)).isEqualTo(GFP_NOIO | __GFP_ZERO);
-                }
-                assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOFS);
+    void noioScopeClearsIoAndFsAndNofsScopeClearsOnlyFs(Kernel k) {
+        Task t = k.currentTask();
+        assertThat(SchedMm.currentGfpContext(t, GFP_KERNEL)).isEqualTo(GFP_KERNEL);
+        try (var nofs = SchedMm.nofsScope()) {
+            assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOFS);
+            try (var noio = SchedMm.noioScope()) {
+                assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOIO);
+                assertThat(SchedMm.currentGfpContext(GFP_KERNEL | __GFP_ZERO)).isEqualTo(GFP_NOIO | __GFP_ZERO);
             }
-            assertThat(t.flags() & (TaskFlags.PF_MEMALLOC_NOFS | TaskFlags.PF_MEMALLOC_NOIO)).isZero();
+            assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_NOFS);
         }
+        assertThat(t.flags() & (TaskFlags.PF_MEMALLOC_NOFS | TaskFlags.PF_MEMALLOC_NOIO)).isZero();
     }
 
     @Test
-    void nestedSaveRestoreRestoresExactlyThePreviousState() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.currentTask();
-            int outer = SchedMm.memallocNofsSave();
-            assertThat(outer).isZero();
-            int inner = SchedMm.memallocNofsSave();
-            assertThat(inner).isEqualTo(TaskFlags.PF_MEMALLOC_NOFS);
-            SchedMm.memallocNofsRestore(inner);
-            assertThat(t.flags() & TaskFlags.PF_MEMALLOC_NOFS).as("inner restore keeps the outer scope").isNotZero();
-            SchedMm.memallocNofsRestore(outer);
-            assertThat(t.flags() & TaskFlags.PF_MEMALLOC_NOFS).isZero();
+    void nestedSaveRestoreRestoresExactlyThePreviousState(Kernel k) {
+        Task t = k.currentTask();
+        int outer = SchedMm.memallocNofsSave();
+        assertThat(outer).isZero();
+        int inner = SchedMm.memallocNofsSave();
+        assertThat(inner).isEqualTo(TaskFlags.PF_MEMALLOC_NOFS);
+        SchedMm.memallocNofsRestore(inner);
+        assertThat(t.flags() & TaskFlags.PF_MEMALLOC_NOFS).as("inner restore keeps the outer scope").isNotZero();
+        SchedMm.memallocNofsRestore(outer);
+        assertThat(t.flags() & TaskFlags.PF_MEMALLOC_NOFS).isZero();
 
-            int noio = SchedMm.memallocNoioSave();
-            int nofs = SchedMm.memallocNofsSave();
-            SchedMm.memallocNoioRestore(noio);
-            assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).as("NOFS survives the NOIO restore").isEqualTo(GFP_NOFS);
-            SchedMm.memallocNofsRestore(nofs);
-            assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_KERNEL);
+        int noio = SchedMm.memallocNoioSave();
+        int nofs = SchedMm.memallocNofsSave();
+        SchedMm.memallocNoioRestore(noio);
+        assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).as("NOFS survives the NOIO restore").isEqualTo(GFP_NOFS);
+        SchedMm.memallocNofsRestore(nofs);
+        assertThat(SchedMm.currentGfpContext(GFP_KERNEL)).isEqualTo(GFP_KERNEL);
 
-            assertThatThrownBy(() -> SchedMm.memallocNofsRestore(0x1234))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0x1234");
-            var scope = SchedMm.nofsScope();
-            scope.close();
-            assertThatThrownBy(scope::close).isInstanceOf(IllegalStateException.class).hasMessageContaining("twice");
-        }
+        assertThatThrownBy(() -> SchedMm.memallocNofsRestore(0x1234))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0x1234");
+        var scope = SchedMm.nofsScope();
+        scope.close();
+        assertThatThrownBy(scope::close).isInstanceOf(IllegalStateException.class).hasMessageContaining("twice");
     }
 
     @Test
-    void unknownGfpBitsAreRejectedWithTheirValue() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            assertThatThrownBy(() -> k.mm().allocPages(GFP_KERNEL | (1 << 29), 0))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown bits 0x20000000");
-            assertThatThrownBy(() -> k.mm().kmalloc(64, 1 << 29))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kmalloc-64");
-        }
+    void unknownGfpBitsAreRejectedWithTheirValue(Kernel k) {
+        assertThatThrownBy(() -> k.mm().allocPages(GFP_KERNEL | (1 << 29), 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown bits 0x20000000");
+        assertThatThrownBy(() -> k.mm().kmalloc(64, 1 << 29))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kmalloc-64");
     }
 
     @Test
-    void aBlockingAllocationFromAtomicContextIsABugEvenWhenMemoryIsPlentiful() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").build())) {
-            Task t = k.currentTask();
-            t.getCpu();
-            try {
-                assertThatThrownBy(() -> k.mm().kmalloc(32, GFP_KERNEL))
-                        .hasMessageContaining("sleeping function called from invalid context");
-                assertThatThrownBy(() -> k.mm().allocPages(GFP_NOFS, 0))
-                        .hasMessageContaining("GFP_NOFS");
-                long ok = k.mm().kmalloc(32, GFP_ATOMIC);
-                assertThat(ok).isNotZero();
-                k.mm().kfree(ok);
-            } finally {
-                t.putCpu();
-            }
+    void aBlockingAllocationFromAtomicContextIsABugEvenWhenMemoryIsPlentiful(Kernel k) {
+        Task t = k.currentTask();
+        t.getCpu();
+        try {
+            assertThatThrownBy(() -> k.mm().kmalloc(32, GFP_KERNEL))
+                    .hasMessageContaining("sleeping function called from invalid context");
+            assertThatThrownBy(() -> k.mm().allocPages(GFP_NOFS, 0))
+                    .hasMessageContaining("GFP_NOFS");
+            long ok = k.mm().kmalloc(32, GFP_ATOMIC);
+            assertThat(ok).isNotZero();
+            k.mm().kfree(ok);
+        } finally {
+            t.putCpu();
         }
     }
 }

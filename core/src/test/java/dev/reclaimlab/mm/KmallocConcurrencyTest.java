@@ -1,9 +1,13 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
-import org.junit.jupiter.api.Test;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,21 +21,19 @@ import java.util.concurrent.atomic.AtomicReference;
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
 import static org.assertj.core.api.Assertions.assertThat;
 
+@ExtendWith(KernelExtension.class)
 class KmallocConcurrencyTest {
 
     private static final int THREADS = 3;
     private static final int OPS = 150_000;
 
-    @Test
+    @ParameterizedTest(name = "slub_debug={0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void threadsHammeringKmallocWithCrossThreadFreesNeverShareAnObjectAndGiveEveryByteBack() throws Exception {
-        for (boolean debug : new boolean[] {false, true}) {
-            hammer(debug);
-        }
-    }
-
-    private void hammer(boolean debug) throws Exception {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("64m").cpus(2).slubDebug(debug).build())) {
+    @Boot(memory = "64m", cpus = 2)
+    void threadsHammeringKmallocWithCrossThreadFreesNeverShareAnObjectAndGiveEveryByteBack(boolean debug, Kernels kernels)
+            throws Exception {
+        try (Kernel k = kernels.boot(b -> b.slubDebug(debug))) {
             Mm mm = k.mm();
             PhysMem mem = mm.mem();
             ConcurrentHashMap<Long, Long> live = new ConcurrentHashMap<>();

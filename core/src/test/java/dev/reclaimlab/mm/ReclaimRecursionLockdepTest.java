@@ -1,12 +1,14 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The fs_reclaim annotation wired through the real page and slab allocators and shrink_slab(). */
 @Timeout(30)
+@ExtendWith(KernelExtension.class)
+// No kswapd: the edges must come from this task's own allocation and direct reclaim.
+@Boot(memory = "16m", watchdog = false, kswapd = false)
 class ReclaimRecursionLockdepTest {
     private static final LockClassKey XFS_ILOCK = new LockClassKey("xfs_ilock");
 
@@ -60,13 +65,6 @@ class ReclaimRecursionLockdepTest {
         }
     }
 
-    private static Kernel boot() {
-        // No kswapd: the edges must come from this task's own allocation and direct reclaim.
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").watchdog(false).kswapd(false).build());
-        k.currentTask();
-        return k;
-    }
-
     /** Direct reclaim runs the shrinkers, then gives back pages the test parked. */
     private static List<Integer> pressure(Kernel k) {
         Mm mm = k.mm();
@@ -94,65 +92,59 @@ class ReclaimRecursionLockdepTest {
     }
 
     @Test
-    void ilockHeldAcrossGfpKernelAndTakenByTheShrinkerInReclaimIsACircularDependency() {
-        try (Kernel k = boot()) {
-            Mm mm = k.mm();
-            InodeShrinker s = new InodeShrinker(false);
-            mm.shrinkers().registerShrinker(s);
-            Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
-            ilock.mutexLock();
-            long obj = mm.kmalloc(256, GFP_KERNEL);
-            ilock.mutexUnlock();
-            mm.kfree(obj);
-            assertThat(k.lockdep().reports()).as("no reclaim yet, nothing to report").isEmpty();
+    void ilockHeldAcrossGfpKernelAndTakenByTheShrinkerInReclaimIsACircularDependency(Kernel k) {
+        Mm mm = k.mm();
+        InodeShrinker s = new InodeShrinker(false);
+        mm.shrinkers().registerShrinker(s);
+        Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
+        ilock.mutexLock();
+        long obj = mm.kmalloc(256, GFP_KERNEL);
+        ilock.mutexUnlock();
+        mm.kfree(obj);
+        assertThat(k.lockdep().reports()).as("no reclaim yet, nothing to report").isEmpty();
 
-            pressure(k);
-            int pfn = mm.allocPages(GFP_KERNEL, 0);
-            assertThat(pfn).isNotEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(s.scans).isPositive();
-            assertThat(k.lockdep().reports()).hasSize(1);
-            LockdepReport r = k.lockdep().reports().get(0);
-            assertThat(r.type()).isEqualTo(LockdepReport.Type.CIRCULAR);
-            assertThat(r.classes()).containsExactlyInAnyOrder("xfs_ilock", "fs_reclaim");
-            assertThat(r.text()).contains("WARNING: possible circular locking dependency detected")
-                    .contains("mightAlloc").contains("scanObjects");
-        }
+        pressure(k);
+        int pfn = mm.allocPages(GFP_KERNEL, 0);
+        assertThat(pfn).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(s.scans).isPositive();
+        assertThat(k.lockdep().reports()).hasSize(1);
+        LockdepReport r = k.lockdep().reports().get(0);
+        assertThat(r.type()).isEqualTo(LockdepReport.Type.CIRCULAR);
+        assertThat(r.classes()).containsExactlyInAnyOrder("xfs_ilock", "fs_reclaim");
+        assertThat(r.text()).contains("WARNING: possible circular locking dependency detected")
+                .contains("mightAlloc").contains("scanObjects");
     }
 
     @Test
-    void theSameAllocationUnderGfpNofsOrANofsScopeRecordsNothing() {
-        try (Kernel k = boot()) {
-            Mm mm = k.mm();
-            InodeShrinker s = new InodeShrinker(false);
-            mm.shrinkers().registerShrinker(s);
-            Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
-            ilock.mutexLock();
-            mm.kfree(mm.kmalloc(256, GFP_NOFS));
-            try (var nofs = SchedMm.nofsScope()) {
-                mm.kfree(mm.kmalloc(256, GFP_KERNEL));
-            }
-            ilock.mutexUnlock();
-            pressure(k);
-            assertThat(mm.allocPages(GFP_KERNEL, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(s.scans).isPositive();
-            assertThat(k.lockdep().reports()).isEmpty();
-        }
-    }
-
-    @Test
-    void aTrylockInTheShrinkerAddsNoEdge() {
-        try (Kernel k = boot()) {
-            Mm mm = k.mm();
-            InodeShrinker s = new InodeShrinker(true);
-            mm.shrinkers().registerShrinker(s);
-            Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
-            ilock.mutexLock();
+    void theSameAllocationUnderGfpNofsOrANofsScopeRecordsNothing(Kernel k) {
+        Mm mm = k.mm();
+        InodeShrinker s = new InodeShrinker(false);
+        mm.shrinkers().registerShrinker(s);
+        Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
+        ilock.mutexLock();
+        mm.kfree(mm.kmalloc(256, GFP_NOFS));
+        try (var nofs = SchedMm.nofsScope()) {
             mm.kfree(mm.kmalloc(256, GFP_KERNEL));
-            ilock.mutexUnlock();
-            pressure(k);
-            assertThat(mm.allocPages(GFP_KERNEL, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(s.scans).isPositive();
-            assertThat(k.lockdep().reports()).isEmpty();
         }
+        ilock.mutexUnlock();
+        pressure(k);
+        assertThat(mm.allocPages(GFP_KERNEL, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(s.scans).isPositive();
+        assertThat(k.lockdep().reports()).isEmpty();
+    }
+
+    @Test
+    void aTrylockInTheShrinkerAddsNoEdge(Kernel k) {
+        Mm mm = k.mm();
+        InodeShrinker s = new InodeShrinker(true);
+        mm.shrinkers().registerShrinker(s);
+        Mutex ilock = new Mutex("ip->i_ilock", XFS_ILOCK);
+        ilock.mutexLock();
+        mm.kfree(mm.kmalloc(256, GFP_KERNEL));
+        ilock.mutexUnlock();
+        pressure(k);
+        assertThat(mm.allocPages(GFP_KERNEL, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(s.scans).isPositive();
+        assertThat(k.lockdep().reports()).isEmpty();
     }
 }

@@ -1,9 +1,11 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(60)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "32m")
 class ShrinkSlabTest {
 
     /** A superblock-like shrinker over a kmem cache: bails out without __GFP_FS as super_cache_scan() does. */
@@ -58,39 +62,35 @@ class ShrinkSlabTest {
     }
 
     @Test
-    void fsShrinkerFreesNothingUnderGfpNofsAndCatchesUpLater() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build())) {
-            Mm mm = k.mm();
-            CacheShrinker s = new CacheShrinker(mm, 4096);
-            mm.shrinkers().registerShrinker(s);
-            assertThat(mm.shrinkSlab(GFP_NOFS, 0)).isZero();
-            assertThat(s.objects).hasSize(4096);
-            assertThat(s.scanRequests).isEmpty();
-            long freed = mm.shrinkSlab(GFP_KERNEL, 6);
-            // priority 6: (4096 >> 6) * 4 / 2 = 128 new, plus (8192 deferred >> 6) = 128 owed from GFP_NOFS.
-            assertThat(freed).isEqualTo(256);
-            assertThat(s.scanRequests).allMatch(n -> n <= Shrinker.SHRINK_BATCH);
-            assertThat(mm.vmstat().get(VmStatItem.SLABS_SCANNED)).isEqualTo(freed);
-            mm.shrinkers().unregisterShrinker(s);
-        }
+    void fsShrinkerFreesNothingUnderGfpNofsAndCatchesUpLater(Kernel k) {
+        Mm mm = k.mm();
+        CacheShrinker s = new CacheShrinker(mm, 4096);
+        mm.shrinkers().registerShrinker(s);
+        assertThat(mm.shrinkSlab(GFP_NOFS, 0)).isZero();
+        assertThat(s.objects).hasSize(4096);
+        assertThat(s.scanRequests).isEmpty();
+        long freed = mm.shrinkSlab(GFP_KERNEL, 6);
+        // priority 6: (4096 >> 6) * 4 / 2 = 128 new, plus (8192 deferred >> 6) = 128 owed from GFP_NOFS.
+        assertThat(freed).isEqualTo(256);
+        assertThat(s.scanRequests).allMatch(n -> n <= Shrinker.SHRINK_BATCH);
+        assertThat(mm.vmstat().get(VmStatItem.SLABS_SCANNED)).isEqualTo(freed);
+        mm.shrinkers().unregisterShrinker(s);
     }
 
     @Test
-    void lowerPriorityScansMore() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").build())) {
-            Mm mm = k.mm();
-            CacheShrinker s = new CacheShrinker(mm, 8192);
-            mm.shrinkers().registerShrinker(s);
-            long atDef = mm.shrinkSlab(GFP_KERNEL, 12);
-            long at6 = mm.shrinkSlab(GFP_KERNEL, 6);
-            long at0 = mm.shrinkSlab(GFP_KERNEL, 0);
-            assertThat(atDef).isLessThan(at6);
-            assertThat(at6).isLessThan(at0);
-            assertThat(s.objects).isEmpty();
-            assertThat(mm.slub().kmemCacheShrink(s.cache)).isGreaterThan(0);
-            assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)).isZero();
-            assertThatThrownBy(() -> mm.shrinkers().registerShrinker(s)).hasMessageContaining("already registered");
-            assertThatThrownBy(() -> mm.shrinkSlab(GFP_KERNEL, 13)).hasMessageContaining("priority 13");
-        }
+    void lowerPriorityScansMore(Kernel k) {
+        Mm mm = k.mm();
+        CacheShrinker s = new CacheShrinker(mm, 8192);
+        mm.shrinkers().registerShrinker(s);
+        long atDef = mm.shrinkSlab(GFP_KERNEL, 12);
+        long at6 = mm.shrinkSlab(GFP_KERNEL, 6);
+        long at0 = mm.shrinkSlab(GFP_KERNEL, 0);
+        assertThat(atDef).isLessThan(at6);
+        assertThat(at6).isLessThan(at0);
+        assertThat(s.objects).isEmpty();
+        assertThat(mm.slub().kmemCacheShrink(s.cache)).isGreaterThan(0);
+        assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)).isZero();
+        assertThatThrownBy(() -> mm.shrinkers().registerShrinker(s)).hasMessageContaining("already registered");
+        assertThatThrownBy(() -> mm.shrinkSlab(GFP_KERNEL, 13)).hasMessageContaining("priority 13");
     }
 }

@@ -1,11 +1,13 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,6 +22,8 @@ import static dev.reclaimlab.mm.Gfp.__GFP_NORETRY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 @Timeout(60)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "16m")
 class WatermarkTest {
 
     /** Records the hook calls; reclaim frees pages the test parked in {@code reclaimable}. */
@@ -70,91 +74,81 @@ class WatermarkTest {
     }
 
     @Test
-    void kswapdIsWokenOnlyOnceFreeMemoryFallsBelowTheLowWatermark() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
-            RecordingHooks h = install(k);
-            PageAlloc pa = k.mm().pageAlloc();
-            fillTo(pa, pa.lowWmark() + 64, GFP_KERNEL);
-            assertThat(h.wakeupsAtFree).as("no wakeup above the low watermark").isEmpty();
-            fillTo(pa, pa.lowWmark() - 16, GFP_KERNEL);
-            assertThat(h.wakeupsAtFree).isNotEmpty();
-            assertThat(h.wakeupsAtFree.get(0)).as("first wakeup happens at the low watermark")
-                    .isLessThanOrEqualTo(pa.lowWmark()).isGreaterThan(pa.lowWmark() - pa.pcpBatch() - 2);
-            assertThat(h.reclaimGfps).as("between low and min no one reclaims directly").isEmpty();
-        }
+    void kswapdIsWokenOnlyOnceFreeMemoryFallsBelowTheLowWatermark(Kernel k) {
+        RecordingHooks h = install(k);
+        PageAlloc pa = k.mm().pageAlloc();
+        fillTo(pa, pa.lowWmark() + 64, GFP_KERNEL);
+        assertThat(h.wakeupsAtFree).as("no wakeup above the low watermark").isEmpty();
+        fillTo(pa, pa.lowWmark() - 16, GFP_KERNEL);
+        assertThat(h.wakeupsAtFree).isNotEmpty();
+        assertThat(h.wakeupsAtFree.get(0)).as("first wakeup happens at the low watermark")
+                .isLessThanOrEqualTo(pa.lowWmark()).isGreaterThan(pa.lowWmark() - pa.pcpBatch() - 2);
+        assertThat(h.reclaimGfps).as("between low and min no one reclaims directly").isEmpty();
     }
 
     @Test
-    void belowMinAnAtomicAllocationFailsWithoutReclaimAndSaysWhy() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
-            RecordingHooks h = install(k);
-            PageAlloc pa = k.mm().pageAlloc();
-            fillTo(pa, 0, GFP_NOWAIT);
-            assertThat(pa.nrFreePages()).isLessThanOrEqualTo(pa.minWmark() + 1);
-            assertThat(pa.allocPages(GFP_NOWAIT, 0)).isEqualTo(PageAlloc.NULL_PAGE);
-            AllocFailure f = AllocFailure.of(k.currentTask());
-            assertThat(f.reason()).isEqualTo(AllocFailure.Reason.NO_DIRECT_RECLAIM);
-            assertThat(f.warnAlloc()).contains("page allocation failure: order:0, mode:0x800(GFP_NOWAIT)");
-            // __GFP_HIGH may use half of the min reserve.
-            assertThat(pa.allocPages(GFP_ATOMIC, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(h.reclaimGfps).isEmpty();
-        }
+    void belowMinAnAtomicAllocationFailsWithoutReclaimAndSaysWhy(Kernel k) {
+        RecordingHooks h = install(k);
+        PageAlloc pa = k.mm().pageAlloc();
+        fillTo(pa, 0, GFP_NOWAIT);
+        assertThat(pa.nrFreePages()).isLessThanOrEqualTo(pa.minWmark() + 1);
+        assertThat(pa.allocPages(GFP_NOWAIT, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+        AllocFailure f = AllocFailure.of(k.currentTask());
+        assertThat(f.reason()).isEqualTo(AllocFailure.Reason.NO_DIRECT_RECLAIM);
+        assertThat(f.warnAlloc()).contains("page allocation failure: order:0, mode:0x800(GFP_NOWAIT)");
+        // __GFP_HIGH may use half of the min reserve.
+        assertThat(pa.allocPages(GFP_ATOMIC, 0)).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(h.reclaimGfps).isEmpty();
     }
 
     @Test
-    void directReclaimRunsUnderPfMemallocWithTheCallersScopedGfpAndCountsAllocstall() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
-            RecordingHooks h = install(k);
-            PageAlloc pa = k.mm().pageAlloc();
-            h.reclaimable.addAll(fillTo(pa, 0, GFP_NOWAIT));
-            long before = k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL);
-            int pfn;
-            try (var scope = SchedMm.nofsScope()) {
-                pfn = pa.allocPages(GFP_KERNEL, 0);
-            }
-            assertThat(pfn).isNotEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(h.reclaimGfps).isNotEmpty().allMatch(g -> g == GFP_NOFS);
-            assertThat(h.reclaimFlags).allMatch(f -> (f & TaskFlags.PF_MEMALLOC) != 0);
-            assertThat(k.currentTask().flags() & TaskFlags.PF_MEMALLOC).as("PF_MEMALLOC is dropped after").isZero();
-            assertThat(k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL)).isGreaterThan(before);
+    void directReclaimRunsUnderPfMemallocWithTheCallersScopedGfpAndCountsAllocstall(Kernel k) {
+        RecordingHooks h = install(k);
+        PageAlloc pa = k.mm().pageAlloc();
+        h.reclaimable.addAll(fillTo(pa, 0, GFP_NOWAIT));
+        long before = k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL);
+        int pfn;
+        try (var scope = SchedMm.nofsScope()) {
+            pfn = pa.allocPages(GFP_KERNEL, 0);
         }
+        assertThat(pfn).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(h.reclaimGfps).isNotEmpty().allMatch(g -> g == GFP_NOFS);
+        assertThat(h.reclaimFlags).allMatch(f -> (f & TaskFlags.PF_MEMALLOC) != 0);
+        assertThat(k.currentTask().flags() & TaskFlags.PF_MEMALLOC).as("PF_MEMALLOC is dropped after").isZero();
+        assertThat(k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL)).isGreaterThan(before);
     }
 
     @Test
-    void withNothingReclaimableNofsFailsAfterItsRetriesGfpKernelOomsAndNoretryGivesUpAfterOne() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
-            RecordingHooks h = install(k);
-            PageAlloc pa = k.mm().pageAlloc();
-            fillTo(pa, 0, GFP_NOWAIT);
-            assertThat(pa.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).isEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
-            int calls = h.reclaimGfps.size();
-            assertThat(calls).isBetween(1, 2);
-            assertThat(pa.allocPages(GFP_NOFS, 0)).isEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NO_PROGRESS);
-            assertThat(h.reclaimGfps.size() - calls).isGreaterThan(PageAlloc.MAX_RECLAIM_RETRIES);
-            // Only an allocation that may enter the filesystem invokes the OOM killer.
+    void withNothingReclaimableNofsFailsAfterItsRetriesGfpKernelOomsAndNoretryGivesUpAfterOne(Kernel k) {
+        RecordingHooks h = install(k);
+        PageAlloc pa = k.mm().pageAlloc();
+        fillTo(pa, 0, GFP_NOWAIT);
+        assertThat(pa.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
+        int calls = h.reclaimGfps.size();
+        assertThat(calls).isBetween(1, 2);
+        assertThat(pa.allocPages(GFP_NOFS, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NO_PROGRESS);
+        assertThat(h.reclaimGfps.size() - calls).isGreaterThan(PageAlloc.MAX_RECLAIM_RETRIES);
+        // Only an allocation that may enter the filesystem invokes the OOM killer.
+        assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.OOM);
+    }
+
+    @Test
+    void aTaskAlreadyInReclaimDipsIntoTheReservesButNeverRecurses(Kernel k) {
+        RecordingHooks h = install(k);
+        PageAlloc pa = k.mm().pageAlloc();
+        fillTo(pa, 0, GFP_NOWAIT);
+        int saved = SchedMm.memallocNoreclaimSave();
+        try {
+            List<Integer> reserve = fillTo(pa, 0, GFP_KERNEL);
+            assertThat(reserve).as("PF_MEMALLOC may take pages below min").isNotEmpty();
             assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
-            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.OOM);
+            assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.RECLAIM_RECURSION);
+        } finally {
+            SchedMm.memallocNoreclaimRestore(saved);
         }
-    }
-
-    @Test
-    void aTaskAlreadyInReclaimDipsIntoTheReservesButNeverRecurses() {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("16m").build())) {
-            RecordingHooks h = install(k);
-            PageAlloc pa = k.mm().pageAlloc();
-            fillTo(pa, 0, GFP_NOWAIT);
-            int saved = SchedMm.memallocNoreclaimSave();
-            try {
-                List<Integer> reserve = fillTo(pa, 0, GFP_KERNEL);
-                assertThat(reserve).as("PF_MEMALLOC may take pages below min").isNotEmpty();
-                assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
-                assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.RECLAIM_RECURSION);
-            } finally {
-                SchedMm.memallocNoreclaimRestore(saved);
-            }
-            assertThat(h.reclaimGfps).as("no direct reclaim from inside reclaim").isEmpty();
-        }
+        assertThat(h.reclaimGfps).as("no direct reclaim from inside reclaim").isEmpty();
     }
 }

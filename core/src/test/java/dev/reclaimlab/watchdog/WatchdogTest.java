@@ -1,14 +1,16 @@
 package dev.reclaimlab.watchdog;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,213 +20,200 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 @Timeout(60)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "8m", hungTaskScanMillis = WatchdogTest.SCAN_MILLIS, hungTaskTimeoutMillis = 60_000)
 class WatchdogTest {
     private static final LockClassKey LOCK_A = new LockClassKey("lock_a");
     private static final LockClassKey LOCK_B = new LockClassKey("lock_b");
-    private static final long SCAN_MILLIS = 100;
+    static final long SCAN_MILLIS = 100;
     /** Timer and scheduling jitter on a loaded two-core CI machine. */
     private static final long SLACK_MILLIS = 150;
 
-    private static KernelConfig config(long timeoutMillis, boolean panic) {
-        return KernelConfig.builder().memory("8m").hungTaskScanMillis(SCAN_MILLIS)
-                .hungTaskTimeoutMillis(timeoutMillis).hungTaskPanic(panic).build();
-    }
-
     @Test
-    void watchdogReportsAbbaCycleAndPanics() throws Exception {
+    void watchdogReportsAbbaCycleAndPanics(Kernel k) throws Exception {
         CountDownLatch panicked = new CountDownLatch(1);
         List<Thread> threads = new ArrayList<>();
-        Kernel kernel;
-        try (Kernel k = Kernel.boot(config(60_000, true))) {
-            kernel = k;
-            k.addPanicNotifier(panicked::countDown);
-            Mutex a = new Mutex("a", LOCK_A);
-            Mutex b = new Mutex("b", LOCK_B);
-            Completion aHolds = new Completion("a_holds");
-            Completion bHolds = new Completion("b_holds");
-            Task ta = k.kthreadRun("abba-a", t -> {
-                a.mutexLock();
-                aHolds.complete();
-                bHolds.waitForCompletion();
-                b.mutexLock();
-            });
-            Task tb = k.kthreadRun("abba-b", t -> {
-                b.mutexLock();
-                bHolds.complete();
-                aHolds.waitForCompletion();
-                a.mutexLock();
-            });
-            threads.add(ta.thread());
-            threads.add(tb.thread());
-            threads.add(k.watchdog().khungtaskd().thread());
+        k.addPanicNotifier(panicked::countDown);
+        Mutex a = new Mutex("a", LOCK_A);
+        Mutex b = new Mutex("b", LOCK_B);
+        Completion aHolds = new Completion("a_holds");
+        Completion bHolds = new Completion("b_holds");
+        Task ta = k.kthreadRun("abba-a", t -> {
+            a.mutexLock();
+            aHolds.complete();
+            bHolds.waitForCompletion();
+            b.mutexLock();
+        });
+        Task tb = k.kthreadRun("abba-b", t -> {
+            b.mutexLock();
+            bHolds.complete();
+            aHolds.waitForCompletion();
+            a.mutexLock();
+        });
+        threads.add(ta.thread());
+        threads.add(tb.thread());
+        threads.add(k.watchdog().khungtaskd().thread());
 
-            assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
-            WatchdogReport r = k.watchdog().reports().get(0);
-            assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-            assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
-            assertThat(TimeUnit.NANOSECONDS.toMillis(r.formedToDetectedNanos()))
-                    .isLessThanOrEqualTo(2 * SCAN_MILLIS + SLACK_MILLIS);
-            assertThat(r.text()).contains("proven deadlock", "mutex a (class lock_a)", "mutex b (class lock_b)",
-                    "(lock_a){+.+.}, instance a", "Call Trace:", "lambda$watchdogReportsAbbaCycleAndPanics",
-                    "*** DEADLOCK ***");
-            assertThat(r.json()).contains("\"type\":\"deadlock\"", "\"formedToDetectedMillis\"",
-                    "\"waitsFor\":\"" + tb + "\"");
-            assertThat(k.panicReason()).contains("proven deadlock");
-            assertThat(k.lockdep().reports()).extracting(LockdepReport::type)
-                    .containsExactly(LockdepReport.Type.CIRCULAR);
-        }
-        assertThat(kernel.isClosed()).isTrue();
+        assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
+        WatchdogReport r = k.watchdog().reports().get(0);
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
+        assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
+        assertThat(TimeUnit.NANOSECONDS.toMillis(r.formedToDetectedNanos()))
+                .isLessThanOrEqualTo(2 * SCAN_MILLIS + SLACK_MILLIS);
+        assertThat(r.text()).contains("proven deadlock", "mutex a (class lock_a)", "mutex b (class lock_b)",
+                "(lock_a){+.+.}, instance a", "Call Trace:", "lambda$watchdogReportsAbbaCycleAndPanics",
+                "*** DEADLOCK ***");
+        assertThat(r.json()).contains("\"type\":\"deadlock\"", "\"formedToDetectedMillis\"",
+                "\"waitsFor\":\"" + tb + "\"");
+        assertThat(k.panicReason()).contains("proven deadlock");
+        assertThat(k.lockdep().reports()).extracting(LockdepReport::type)
+                .containsExactly(LockdepReport.Type.CIRCULAR);
+        k.close();
+        assertThat(k.isClosed()).isTrue();
         for (Thread th : threads) {
             assertThat(th.isAlive()).as(th.getName()).isFalse();
         }
-        assertThat(kernel.oopses()).isEmpty();
+        assertThat(k.oopses()).isEmpty();
     }
 
     @Test
-    void sequentialAbbaIsReportedByLockdepButNotByWatchdog() {
-        try (Kernel k = Kernel.boot(config(60_000, true))) {
-            Task me = k.currentTask();
-            Mutex a = new Mutex("a", LOCK_A);
-            Mutex b = new Mutex("b", LOCK_B);
-            Completion firstDone = new Completion("first_done");
-            Completion secondDone = new Completion("second_done");
-            k.kthreadRun("first", t -> {
-                a.mutexLock();
-                b.mutexLock();
-                b.mutexUnlock();
-                a.mutexUnlock();
-                firstDone.complete();
-            });
-            firstDone.expectWaker(me);
-            firstDone.waitForCompletion();
-            k.kthreadRun("second", t -> {
-                b.mutexLock();
-                a.mutexLock();
-                a.mutexUnlock();
-                b.mutexUnlock();
-                secondDone.complete();
-            });
-            secondDone.waitForCompletion();
+    void sequentialAbbaIsReportedByLockdepButNotByWatchdog(Kernel k) {
+        Task me = k.currentTask();
+        Mutex a = new Mutex("a", LOCK_A);
+        Mutex b = new Mutex("b", LOCK_B);
+        Completion firstDone = new Completion("first_done");
+        Completion secondDone = new Completion("second_done");
+        k.kthreadRun("first", t -> {
+            a.mutexLock();
+            b.mutexLock();
+            b.mutexUnlock();
+            a.mutexUnlock();
+            firstDone.complete();
+        });
+        firstDone.expectWaker(me);
+        firstDone.waitForCompletion();
+        k.kthreadRun("second", t -> {
+            b.mutexLock();
+            a.mutexLock();
+            a.mutexUnlock();
+            b.mutexUnlock();
+            secondDone.complete();
+        });
+        secondDone.waitForCompletion();
 
-            assertThat(k.lockdep().reports()).hasSize(1);
-            LockdepReport r = k.lockdep().reports().get(0);
-            assertThat(r.type()).isEqualTo(LockdepReport.Type.CIRCULAR);
-            assertThat(r.text()).contains("WARNING: possible circular locking dependency detected",
-                    "is trying to acquire lock:", "(lock_a)", "but task is already holding lock:",
-                    "the existing dependency chain (in reverse order) is:", "-> #1 (lock_b):", "-> #0 (lock_a):",
-                    "Possible unsafe locking scenario", "CPU0", "CPU1", "*** DEADLOCK ***",
-                    "1 lock held by second:");
-            assertThat(r.json()).contains("\"type\":\"circular\"", "\"acquiring\":\"lock_a\"");
-            assertThat(k.watchdog().checkHungUninterruptibleTasks()).isEmpty();
-            assertThat(k.watchdog().reports()).isEmpty();
-            assertThat(k.panicked()).isFalse();
-        }
+        assertThat(k.lockdep().reports()).hasSize(1);
+        LockdepReport r = k.lockdep().reports().get(0);
+        assertThat(r.type()).isEqualTo(LockdepReport.Type.CIRCULAR);
+        assertThat(r.text()).contains("WARNING: possible circular locking dependency detected",
+                "is trying to acquire lock:", "(lock_a)", "but task is already holding lock:",
+                "the existing dependency chain (in reverse order) is:", "-> #1 (lock_b):", "-> #0 (lock_a):",
+                "Possible unsafe locking scenario", "CPU0", "CPU1", "*** DEADLOCK ***",
+                "1 lock held by second:");
+        assertThat(r.json()).contains("\"type\":\"circular\"", "\"acquiring\":\"lock_a\"");
+        assertThat(k.watchdog().checkHungUninterruptibleTasks()).isEmpty();
+        assertThat(k.watchdog().reports()).isEmpty();
+        assertThat(k.panicked()).isFalse();
     }
 
     @Test
-    void watchdogNamesBothTasksAndTheEdgeThroughACompletion() throws Exception {
+    void watchdogNamesBothTasksAndTheEdgeThroughACompletion(Kernel k) throws Exception {
         CountDownLatch reported = new CountDownLatch(1);
-        try (Kernel k = Kernel.boot(config(60_000, true))) {
-            k.watchdog().addReportListener(r -> reported.countDown());
-            Mutex m = new Mutex("m", LOCK_A);
-            Completion c = new Completion("c");
-            Completion aHolds = new Completion("a_holds");
-            Task ta = k.kthreadRun("holder", t -> {
-                m.mutexLock();
-                aHolds.complete();
-                c.waitForCompletion();
-                m.mutexUnlock();
-            });
-            Task tb = k.kthreadRun("ower", t -> {
-                c.expectWaker(t);
-                aHolds.waitForCompletion();
-                m.mutexLock();
-                c.complete();
-                m.mutexUnlock();
-            });
-            assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
-            WatchdogReport r = k.watchdog().reports().get(0);
-            assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-            assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
-            assertThat(r.text()).contains(ta + " --[completion c]--> " + tb, tb + " --[mutex m (class lock_a)]--> " + ta);
-            assertThat(r.json()).contains("\"kind\":\"completion\"", "\"kind\":\"mutex\"");
-        }
+        k.watchdog().addReportListener(r -> reported.countDown());
+        Mutex m = new Mutex("m", LOCK_A);
+        Completion c = new Completion("c");
+        Completion aHolds = new Completion("a_holds");
+        Task ta = k.kthreadRun("holder", t -> {
+            m.mutexLock();
+            aHolds.complete();
+            c.waitForCompletion();
+            m.mutexUnlock();
+        });
+        Task tb = k.kthreadRun("ower", t -> {
+            c.expectWaker(t);
+            aHolds.waitForCompletion();
+            m.mutexLock();
+            c.complete();
+            m.mutexUnlock();
+        });
+        assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
+        WatchdogReport r = k.watchdog().reports().get(0);
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
+        assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
+        assertThat(r.text()).contains(ta + " --[completion c]--> " + tb, tb + " --[mutex m (class lock_a)]--> " + ta);
+        assertThat(r.json()).contains("\"kind\":\"completion\"", "\"kind\":\"mutex\"");
     }
 
     @Test
-    void taskWaitingOnAnUndeclaredCompletionIsHungNotDeadlocked() throws Exception {
+    @Boot(memory = "8m", hungTaskScanMillis = SCAN_MILLIS, hungTaskTimeoutMillis = 300)
+    void taskWaitingOnAnUndeclaredCompletionIsHungNotDeadlocked(Kernel k) throws Exception {
         CountDownLatch panicked = new CountDownLatch(1);
-        try (Kernel k = Kernel.boot(config(300, true))) {
-            k.addPanicNotifier(panicked::countDown);
-            Mutex m = new Mutex("m", LOCK_A);
-            Completion never = new Completion("never");
-            Task t = k.kthreadRun("waiter", self -> {
-                m.mutexLock();
-                never.waitForCompletion();
-            });
-            assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
-            WatchdogReport r = k.watchdog().reports().get(0);
-            assertThat(r.type()).isEqualTo(WatchdogReport.Type.HUNG_TASK);
-            assertThat(r.text()).startsWith("INFO: task waiter:" + t.pid() + " blocked for more than 0.300 seconds.")
-                    .contains("completion never", "(nobody declared)", "1 lock held by " + t, "(lock_a){+.+.}",
-                            "Call Trace:");
-            assertThat(r.json()).contains("\"type\":\"hung_task\"");
-        }
+        k.addPanicNotifier(panicked::countDown);
+        Mutex m = new Mutex("m", LOCK_A);
+        Completion never = new Completion("never");
+        Task t = k.kthreadRun("waiter", self -> {
+            m.mutexLock();
+            never.waitForCompletion();
+        });
+        assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
+        WatchdogReport r = k.watchdog().reports().get(0);
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.HUNG_TASK);
+        assertThat(r.text()).startsWith("INFO: task waiter:" + t.pid() + " blocked for more than 0.300 seconds.")
+                .contains("completion never", "(nobody declared)", "1 lock held by " + t, "(lock_a){+.+.}",
+                        "Call Trace:");
+        assertThat(r.json()).contains("\"type\":\"hung_task\"");
     }
 
     @Test
-    void showBlockedTasksListsEveryBlockedTaskWithItsWait() throws Exception {
-        try (Kernel k = Kernel.boot(config(60_000, false).toBuilder().watchdog(false).build())) {
-            Task me = k.currentTask();
-            Completion gate = new Completion("gate").expectWaker(me);
-            Completion started = new Completion("started");
-            Task t = k.kthreadRun("sleeper", self -> {
-                started.complete();
-                gate.waitForCompletion();
-            });
-            started.waitForCompletion();
-            String out = "";
-            while (!out.contains("sleeper")) {
-                out = k.watchdog().showBlockedTasks();
-                Thread.onSpinWait();
-            }
-            assertThat(out).contains("sysrq: Show Blocked State", "task:sleeper state:D pid:" + t.pid(),
-                    "completion gate", "can end the wait: [" + me + "]");
-            gate.complete();
+    @Boot(memory = "8m", hungTaskScanMillis = SCAN_MILLIS, hungTaskTimeoutMillis = 60_000, hungTaskPanic = false,
+            watchdog = false)
+    void showBlockedTasksListsEveryBlockedTaskWithItsWait(Kernel k) throws Exception {
+        Task me = k.currentTask();
+        Completion gate = new Completion("gate").expectWaker(me);
+        Completion started = new Completion("started");
+        Task t = k.kthreadRun("sleeper", self -> {
+            started.complete();
+            gate.waitForCompletion();
+        });
+        started.waitForCompletion();
+        String out = "";
+        while (!out.contains("sleeper")) {
+            out = k.watchdog().showBlockedTasks();
+            Thread.onSpinWait();
         }
+        assertThat(out).contains("sysrq: Show Blocked State", "task:sleeper state:D pid:" + t.pid(),
+                "completion gate", "can end the wait: [" + me + "]");
+        gate.complete();
     }
 
     @Test
-    void aWaiterWithOneWakerStillRunnableIsNotADeadlockEvenInsideACycle() throws Exception {
-        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").watchdog(false).hungTaskPanic(false)
-                .hungTaskTimeoutMillis(60_000).build())) {
-            Completion cDone = new Completion("c_done");
-            Completion xDone = new Completion("x_done");
-            dev.reclaimlab.locking.WaitQueue idle = new dev.reclaimlab.locking.WaitQueue("y_idle");
-            java.util.concurrent.atomic.AtomicBoolean go = new java.util.concurrent.atomic.AtomicBoolean();
-            Task y = k.kthreadRun("any-worker-y", t -> {
-                idle.waitEventInterruptibleTimeout(go::get, -1);
-                cDone.complete();
-            });
-            Task c = k.kthreadRun("waiter-c", t -> {
-                cDone.waitForCompletion();
-                xDone.complete();
-            });
-            Task x = k.kthreadRun("worker-x", t -> xDone.waitForCompletion());
-            cDone.expectWakers(x, y);
-            xDone.expectWaker(c);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!(c.waitRecord().waiting() && x.waitRecord().waiting() && y.waitRecord().waiting())) {
-                assertThat(System.nanoTime()).isLessThan(deadline);
-                Thread.onSpinWait();
-            }
-            // c -> {x, y} and x -> c form a cycle, but y is idle, not blocked: it can still end c's wait.
-            k.watchdog().checkHungUninterruptibleTasks();
-            assertThat(k.watchdog().checkHungUninterruptibleTasks()).isEmpty();
-            go.set(true);
-            idle.wakeUp();
-            x.thread().join(10_000);
-            assertThat(x.thread().isAlive()).isFalse();
+    @Boot(memory = "8m", watchdog = false, hungTaskPanic = false, hungTaskTimeoutMillis = 60_000)
+    void aWaiterWithOneWakerStillRunnableIsNotADeadlockEvenInsideACycle(Kernel k) throws Exception {
+        Completion cDone = new Completion("c_done");
+        Completion xDone = new Completion("x_done");
+        dev.reclaimlab.locking.WaitQueue idle = new dev.reclaimlab.locking.WaitQueue("y_idle");
+        java.util.concurrent.atomic.AtomicBoolean go = new java.util.concurrent.atomic.AtomicBoolean();
+        Task y = k.kthreadRun("any-worker-y", t -> {
+            idle.waitEventInterruptibleTimeout(go::get, -1);
+            cDone.complete();
+        });
+        Task c = k.kthreadRun("waiter-c", t -> {
+            cDone.waitForCompletion();
+            xDone.complete();
+        });
+        Task x = k.kthreadRun("worker-x", t -> xDone.waitForCompletion());
+        cDone.expectWakers(x, y);
+        xDone.expectWaker(c);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!(c.waitRecord().waiting() && x.waitRecord().waiting() && y.waitRecord().waiting())) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.onSpinWait();
         }
+        // c -> {x, y} and x -> c form a cycle, but y is idle, not blocked: it can still end c's wait.
+        k.watchdog().checkHungUninterruptibleTasks();
+        assertThat(k.watchdog().checkHungUninterruptibleTasks()).isEmpty();
+        go.set(true);
+        idle.wakeUp();
+        x.thread().join(10_000);
+        assertThat(x.thread().isAlive()).isFalse();
     }
 }
