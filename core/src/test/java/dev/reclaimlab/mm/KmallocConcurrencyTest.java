@@ -33,59 +33,58 @@ class KmallocConcurrencyTest {
     @Boot(memory = "64m", cpus = 2)
     void threadsHammeringKmallocWithCrossThreadFreesNeverShareAnObjectAndGiveEveryByteBack(boolean debug, Kernels kernels)
             throws Exception {
-        try (Kernel k = kernels.boot(b -> b.slubDebug(debug))) {
-            Mm mm = k.mm();
-            PhysMem mem = mm.mem();
-            ConcurrentHashMap<Long, Long> live = new ConcurrentHashMap<>();
-            ConcurrentLinkedQueue<long[]> handoff = new ConcurrentLinkedQueue<>();
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            CountDownLatch start = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(THREADS);
-            List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < THREADS; t++) {
-                int id = t;
-                Thread th = new Thread(() -> {
-                    try {
-                        start.await();
-                        work(mm, mem, id, live, handoff);
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    } finally {
-                        done.countDown();
-                    }
-                }, "hammer" + t);
-                threads.add(th);
-                th.start();
-            }
-            start.countDown();
-            assertThat(done.await(100, TimeUnit.SECONDS)).isTrue();
-            for (Thread th : threads) {
-                th.join();
-            }
-            if (failure.get() != null) {
-                throw new AssertionError("worker failed (slub_debug=" + debug + ")", failure.get());
-            }
-            for (long[] o; (o = handoff.poll()) != null; ) {
-                check(mem, o);
-                live.remove(o[0]);
-                mm.kfree(o[0]);
-            }
-            assertThat(live).isEmpty();
-            for (KmemCache c : mm.slub().caches()) {
-                assertThat(c.activeObjects()).as("%s live objects", c.name()).isZero();
-                assertThat(c.statSum(KmemCache.PC_ALLOC)).as("%s allocs == frees", c.name())
-                        .isEqualTo(c.statSum(KmemCache.PC_FREE));
-            }
-            assertThat(mm.slub().caches().stream().mapToLong(c -> c.statSum(KmemCache.PC_FREE_REMOTE)).sum())
-                    .as("cross-CPU frees were exercised").isGreaterThan(0);
-            mm.slub().shrinkAllCaches();
-            mm.pageAlloc().drainAllPages();
-            assertThat(mm.pageAlloc().nrFreePages()).isEqualTo(mem.nrPages());
-            assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)).isZero();
-            assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_UNRECLAIMABLE_B)).isZero();
-            assertThat(mm.vmstat().get(VmStatItem.PGALLOC_NORMAL)).isEqualTo(mm.vmstat().get(VmStatItem.PGFREE));
-            assertThat(mm.slabReports()).isEmpty();
+        Kernel k = kernels.boot(b -> b.slubDebug(debug));
+        Mm mm = k.mm();
+        PhysMem mem = mm.mem();
+        ConcurrentHashMap<Long, Long> live = new ConcurrentHashMap<>();
+        ConcurrentLinkedQueue<long[]> handoff = new ConcurrentLinkedQueue<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch start = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(THREADS);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            int id = t;
+            Thread th = new Thread(() -> {
+                try {
+                    start.await();
+                    work(mm, mem, id, live, handoff);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            }, "hammer" + t);
+            threads.add(th);
+            th.start();
         }
+        start.countDown();
+        assertThat(done.await(100, TimeUnit.SECONDS)).isTrue();
+        for (Thread th : threads) {
+            th.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("worker failed (slub_debug=" + debug + ")", failure.get());
+        }
+        for (long[] o; (o = handoff.poll()) != null; ) {
+            check(mem, o);
+            live.remove(o[0]);
+            mm.kfree(o[0]);
+        }
+        assertThat(live).isEmpty();
+        for (KmemCache c : mm.slub().caches()) {
+            assertThat(c.activeObjects()).as("%s live objects", c.name()).isZero();
+            assertThat(c.statSum(KmemCache.PC_ALLOC)).as("%s allocs == frees", c.name())
+                    .isEqualTo(c.statSum(KmemCache.PC_FREE));
+        }
+        assertThat(mm.slub().caches().stream().mapToLong(c -> c.statSum(KmemCache.PC_FREE_REMOTE)).sum())
+                .as("cross-CPU frees were exercised").isGreaterThan(0);
+        mm.slub().shrinkAllCaches();
+        mm.pageAlloc().drainAllPages();
+        assertThat(mm.pageAlloc().nrFreePages()).isEqualTo(mem.nrPages());
+        assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)).isZero();
+        assertThat(mm.vmstat().get(VmStatItem.NR_SLAB_UNRECLAIMABLE_B)).isZero();
+        assertThat(mm.vmstat().get(VmStatItem.PGALLOC_NORMAL)).isEqualTo(mm.vmstat().get(VmStatItem.PGFREE));
+        assertThat(mm.slabReports()).isEmpty();
     }
 
     private static void work(Mm mm, PhysMem mem, int id, ConcurrentHashMap<Long, Long> live,

@@ -11,9 +11,10 @@ import java.lang.annotation.Target;
 
 /**
  * The boot parameters {@link KernelExtension} boots a test's {@code Kernel} with. On a method it replaces
- * the one on the class whole (attributes are not merged). Every default is {@link KernelConfig#defaults()}'s (TestKitTest checks they stay
- * equal), so an attribute is written only where a test departs from a default kernel. Fixes are not
- * attributes: a test that needs one boots through {@link Kernels}, which starts from this annotation.
+ * the one on the class whole (attributes are not merged). Every default is {@link KernelConfig#defaults()}'s
+ * (TestKitTest checks they stay equal), so an attribute is written only where a test departs from a default
+ * kernel. Fixes are not attributes: a test that needs one boots through {@link Kernels}, which starts from
+ * this annotation.
  */
 @Documented
 @Inherited

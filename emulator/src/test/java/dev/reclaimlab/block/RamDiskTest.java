@@ -1,11 +1,13 @@
 package dev.reclaimlab.block;
 
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,12 +18,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(30)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "16m")
 class RamDiskTest {
     private static final int PAGE = PhysMem.PAGE_SIZE;
-
-    private static Kernel boot() {
-        return Kernel.boot(KernelConfig.builder().memory("16m").build());
-    }
 
     static long crc(PhysMem mem, int[] pfns) {
         CRC32 c = new CRC32();
@@ -56,60 +56,57 @@ class RamDiskTest {
     }
 
     @Test
-    void dataRoundTripsThroughManySectors() {
-        try (Kernel k = boot()) {
-            k.currentTask();
-            PhysMem mem = k.mm().mem();
-            RamDisk rd = new RamDisk(k, 0, 4L << 20);
-            assertThat(rd.name()).isEqualTo("ram0");
-            assertThat(rd.nrSectors()).isEqualTo(8192);
-            int n = 64;
-            int[] src = allocPages(k, n);
-            byte[] buf = new byte[PAGE];
-            Random r = new Random(42);
-            for (int pfn : src) {
-                r.nextBytes(buf);
-                mem.copyIn(mem.pageAddress(pfn), buf, 0, PAGE);
-            }
-            long sector = 1000;
-            List<Bio> writes = bios(Bio.Op.WRITE, sector, src, 5);
-            for (Bio b : writes) {
-                rd.submitBio(b);
-            }
-            for (Bio b : writes) {
-                assertThat(b.waitForCompletion()).isZero();
-                assertThat(b.owner()).isSameAs(rd.worker());
-            }
-            assertThat(rd.submitBioWait(new Bio(Bio.Op.FLUSH, 0, 0))).isZero();
-
-            int[] dst = allocPages(k, n);
-            for (Bio b : bios(Bio.Op.READ, sector, dst, 3)) {
-                assertThat(rd.submitBioWait(b)).isZero();
-            }
-            assertThat(crc(mem, dst)).isEqualTo(crc(mem, src));
-
-            // Sub-page segments: read sectors 2..5 of the first written page into the middle of a page.
-            int part = allocPages(k, 1)[0];
-            mem.memset(mem.pageAddress(part), 0, PAGE);
-            Bio b = new Bio(Bio.Op.READ, sector + 2, 1);
-            b.addPage(part, 2048, 1024);
-            assertThat(rd.submitBioWait(b)).isZero();
-            byte[] want = new byte[2048];
-            byte[] got = new byte[2048];
-            mem.copyOut(mem.pageAddress(src[0]) + 1024, want, 0, 2048);
-            mem.copyOut(mem.pageAddress(part) + 1024, got, 0, 2048);
-            assertThat(got).isEqualTo(want);
-            assertThat(mem.getLong(mem.pageAddress(part))).isZero();
-
-            // Never-written sectors read back as zeroes.
-            int fresh = allocPages(k, 1)[0];
-            mem.memset(mem.pageAddress(fresh), 0xff, PAGE);
-            Bio z = new Bio(Bio.Op.READ, 0, 1);
-            z.addPage(fresh, PAGE, 0);
-            assertThat(rd.submitBioWait(z)).isZero();
-            assertThat(crc(mem, new int[] {fresh})).isEqualTo(crc(new byte[PAGE]));
-            assertThat(k.oopses()).isEmpty();
+    void dataRoundTripsThroughManySectors(Kernel k) {
+        PhysMem mem = k.mm().mem();
+        RamDisk rd = new RamDisk(k, 0, 4L << 20);
+        assertThat(rd.name()).isEqualTo("ram0");
+        assertThat(rd.nrSectors()).isEqualTo(8192);
+        int n = 64;
+        int[] src = allocPages(k, n);
+        byte[] buf = new byte[PAGE];
+        Random r = new Random(42);
+        for (int pfn : src) {
+            r.nextBytes(buf);
+            mem.copyIn(mem.pageAddress(pfn), buf, 0, PAGE);
         }
+        long sector = 1000;
+        List<Bio> writes = bios(Bio.Op.WRITE, sector, src, 5);
+        for (Bio b : writes) {
+            rd.submitBio(b);
+        }
+        for (Bio b : writes) {
+            assertThat(b.waitForCompletion()).isZero();
+            assertThat(b.owner()).isSameAs(rd.worker());
+        }
+        assertThat(rd.submitBioWait(new Bio(Bio.Op.FLUSH, 0, 0))).isZero();
+
+        int[] dst = allocPages(k, n);
+        for (Bio b : bios(Bio.Op.READ, sector, dst, 3)) {
+            assertThat(rd.submitBioWait(b)).isZero();
+        }
+        assertThat(crc(mem, dst)).isEqualTo(crc(mem, src));
+
+        // Sub-page segments: read sectors 2..5 of the first written page into the middle of a page.
+        int part = allocPages(k, 1)[0];
+        mem.memset(mem.pageAddress(part), 0, PAGE);
+        Bio b = new Bio(Bio.Op.READ, sector + 2, 1);
+        b.addPage(part, 2048, 1024);
+        assertThat(rd.submitBioWait(b)).isZero();
+        byte[] want = new byte[2048];
+        byte[] got = new byte[2048];
+        mem.copyOut(mem.pageAddress(src[0]) + 1024, want, 0, 2048);
+        mem.copyOut(mem.pageAddress(part) + 1024, got, 0, 2048);
+        assertThat(got).isEqualTo(want);
+        assertThat(mem.getLong(mem.pageAddress(part))).isZero();
+
+        // Never-written sectors read back as zeroes.
+        int fresh = allocPages(k, 1)[0];
+        mem.memset(mem.pageAddress(fresh), 0xff, PAGE);
+        Bio z = new Bio(Bio.Op.READ, 0, 1);
+        z.addPage(fresh, PAGE, 0);
+        assertThat(rd.submitBioWait(z)).isZero();
+        assertThat(crc(mem, new int[] {fresh})).isEqualTo(crc(new byte[PAGE]));
+        assertThat(k.oopses()).isEmpty();
     }
 
     private static long crc(byte[] b) {
@@ -119,62 +116,54 @@ class RamDiskTest {
     }
 
     @Test
-    void outOfRangeBiosThrowAtSubmit() {
-        try (Kernel k = boot()) {
-            k.currentTask();
-            RamDisk rd = new RamDisk(k, 3, 64 * 1024);
-            int pfn = allocPages(k, 1)[0];
-            Bio b = new Bio(Bio.Op.WRITE, rd.nrSectors() - 4, 1);
-            b.addPage(pfn, PAGE, 0);
-            assertThatThrownBy(() -> rd.submitBio(b)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("ram3").hasMessageContaining("128 sectors");
-            Bio bad = new Bio(Bio.Op.READ, 0, 1);
-            bad.addPage(1 << 30, PAGE, 0);
-            assertThatThrownBy(() -> rd.submitBio(bad)).hasMessageContaining("outside this kernel's memory");
-            assertThatThrownBy(() -> new RamDisk(k, 4, 1000)).hasMessageContaining("ram4");
-            assertThatThrownBy(() -> rd.injectIoError(0, 1000)).hasMessageContaining("ram3");
-            // The native copies check the kernel side before touching anything.
-            PhysMem mem = k.mm().mem();
-            long end = PhysMem.PAGE_OFFSET + mem.size();
-            assertThatThrownBy(() -> mem.copyToNative(end - 8, 4096, 16)).hasMessageContaining("copyToNative")
-                    .hasMessageContaining("outside kernel memory");
-            assertThatThrownBy(() -> mem.copyFromNative(4096, PhysMem.PAGE_OFFSET - 1, 1))
-                    .hasMessageContaining("copyFromNative");
-            assertThatThrownBy(() -> mem.copyFromNative(0, mem.pageAddress(pfn), 8))
-                    .hasMessageContaining("native address is null");
-        }
+    void outOfRangeBiosThrowAtSubmit(Kernel k) {
+        RamDisk rd = new RamDisk(k, 3, 64 * 1024);
+        int pfn = allocPages(k, 1)[0];
+        Bio b = new Bio(Bio.Op.WRITE, rd.nrSectors() - 4, 1);
+        b.addPage(pfn, PAGE, 0);
+        assertThatThrownBy(() -> rd.submitBio(b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ram3").hasMessageContaining("128 sectors");
+        Bio bad = new Bio(Bio.Op.READ, 0, 1);
+        bad.addPage(1 << 30, PAGE, 0);
+        assertThatThrownBy(() -> rd.submitBio(bad)).hasMessageContaining("outside this kernel's memory");
+        assertThatThrownBy(() -> new RamDisk(k, 4, 1000)).hasMessageContaining("ram4");
+        assertThatThrownBy(() -> rd.injectIoError(0, 1000)).hasMessageContaining("ram3");
+        // The native copies check the kernel side before touching anything.
+        PhysMem mem = k.mm().mem();
+        long end = PhysMem.PAGE_OFFSET + mem.size();
+        assertThatThrownBy(() -> mem.copyToNative(end - 8, 4096, 16)).hasMessageContaining("copyToNative")
+                .hasMessageContaining("outside kernel memory");
+        assertThatThrownBy(() -> mem.copyFromNative(4096, PhysMem.PAGE_OFFSET - 1, 1))
+                .hasMessageContaining("copyFromNative");
+        assertThatThrownBy(() -> mem.copyFromNative(0, mem.pageAddress(pfn), 8))
+                .hasMessageContaining("native address is null");
     }
 
     @Test
-    void injectedErrorsComeBackAsEio() {
-        try (Kernel k = boot()) {
-            k.currentTask();
-            RamDisk rd = new RamDisk(k, 0, 1L << 20);
-            int pfn = allocPages(k, 1)[0];
-            rd.injectIoError(8, 16);
-            Bio ok = new Bio(Bio.Op.WRITE, 0, 1);
-            ok.addPage(pfn, PAGE, 0);
-            assertThat(rd.submitBioWait(ok)).isZero();
-            Bio overlapping = new Bio(Bio.Op.WRITE, 12, 1);
-            overlapping.addPage(pfn, PAGE, 0);
-            assertThat(rd.submitBioWait(overlapping)).isEqualTo(-Bio.EIO);
-            Bio read = new Bio(Bio.Op.READ, 15, 1);
-            read.addPage(pfn, Bio.SECTOR_SIZE, 0);
-            assertThat(rd.submitBioWait(read)).isEqualTo(-5);
-            Bio after = new Bio(Bio.Op.READ, 16, 1);
-            after.addPage(pfn, PAGE, 0);
-            assertThat(rd.submitBioWait(after)).isZero();
-            rd.clearIoErrors();
-            Bio healed = new Bio(Bio.Op.READ, 8, 1);
-            healed.addPage(pfn, PAGE, 0);
-            assertThat(rd.submitBioWait(healed)).isZero();
-        }
+    void injectedErrorsComeBackAsEio(Kernel k) {
+        RamDisk rd = new RamDisk(k, 0, 1L << 20);
+        int pfn = allocPages(k, 1)[0];
+        rd.injectIoError(8, 16);
+        Bio ok = new Bio(Bio.Op.WRITE, 0, 1);
+        ok.addPage(pfn, PAGE, 0);
+        assertThat(rd.submitBioWait(ok)).isZero();
+        Bio overlapping = new Bio(Bio.Op.WRITE, 12, 1);
+        overlapping.addPage(pfn, PAGE, 0);
+        assertThat(rd.submitBioWait(overlapping)).isEqualTo(-Bio.EIO);
+        Bio read = new Bio(Bio.Op.READ, 15, 1);
+        read.addPage(pfn, Bio.SECTOR_SIZE, 0);
+        assertThat(rd.submitBioWait(read)).isEqualTo(-5);
+        Bio after = new Bio(Bio.Op.READ, 16, 1);
+        after.addPage(pfn, PAGE, 0);
+        assertThat(rd.submitBioWait(after)).isZero();
+        rd.clearIoErrors();
+        Bio healed = new Bio(Bio.Op.READ, 8, 1);
+        healed.addPage(pfn, PAGE, 0);
+        assertThat(rd.submitBioWait(healed)).isZero();
     }
 
     @Test
-    void storageIsOutsideTheKernelBudgetAndFreedByClose() {
-        Kernel k = boot();
-        k.currentTask();
+    void storageIsOutsideTheKernelBudgetAndFreedByClose(Kernel k) {
         long before = k.mm().offHeapBytes();
         RamDisk a = new RamDisk(k, 0, 8L << 20);
         RamDisk b = new RamDisk(k, 1, 1L << 20);

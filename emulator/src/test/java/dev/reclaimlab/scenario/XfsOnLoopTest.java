@@ -8,9 +8,11 @@ import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Seed 001 end to end, and the stacked filesystems it runs on. */
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "32m", hungTaskTimeoutMillis = 30_000)
 class XfsOnLoopTest {
     private static final XfsOnLoop SCENARIO = new XfsOnLoop();
 
@@ -53,12 +57,6 @@ class XfsOnLoopTest {
         assertThat(r.progress()).containsPattern("read [1-9]\\d*M");
     }
 
-    private static Kernel boot() {
-        Kernel k = Kernel.boot(KernelConfig.builder().memory("32m").hungTaskTimeoutMillis(30_000).build());
-        k.currentTask();
-        return k;
-    }
-
     /** XFS on loop1 on XFS on ram0, as the scenario builds it. */
     private record Stack(RamDisk ram, Xfs lower, LoopDevice loop, Xfs upper) {
         static Stack build(Kernel k) {
@@ -75,66 +73,62 @@ class XfsOnLoopTest {
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void bytesWrittenThroughTheStackedFilesystemsReadBackExactlyAfterEveryCacheIsDropped() {
-        try (Kernel k = boot()) {
-            Stack s = Stack.build(k);
-            byte[][] data = new byte[24][];
-            for (int i = 0; i < data.length; i++) {
-                data[i] = new byte[40_000 + i * 4099];
-                new SplittableRandom(i).nextBytes(data[i]);
-                Inode f = s.upper().vfs().create("/", "f" + i);
-                s.upper().vfs().write(f, 0, data[i]);
-                s.upper().vfs().fsync(f);
-                s.upper().vfs().close(f);
-            }
-            // echo 1 > drop_caches on both filesystems: every byte must now come up through loop1 from ram0.
-            for (int i = 0; i < data.length; i++) {
-                Inode f = s.upper().vfs().open("/f" + i);
-                k.mm().filemap().invalidateMappingPages(f.mapping(), 0);
-                assertThat(f.mapping().nrpages()).isZero();
-                s.upper().vfs().close(f);
-            }
-            // The upper log or the flusher may dirty a page of the image again meanwhile; the upper files'
-            // pages, which are what is read back, are gone for certain.
-            Inode image = s.lower().vfs().open("/loop1.img");
-            s.lower().vfs().fsync(image);
-            k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
-            s.lower().vfs().close(image);
-            for (int i = 0; i < data.length; i++) {
-                Inode f = s.upper().vfs().open("/f" + i);
-                assertThat(s.upper().vfs().read(f, 0, data[i].length)).as("f%d", i).isEqualTo(data[i]);
-                s.upper().vfs().close(f);
-            }
+    void bytesWrittenThroughTheStackedFilesystemsReadBackExactlyAfterEveryCacheIsDropped(Kernel k) {
+        Stack s = Stack.build(k);
+        byte[][] data = new byte[24][];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = new byte[40_000 + i * 4099];
+            new SplittableRandom(i).nextBytes(data[i]);
+            Inode f = s.upper().vfs().create("/", "f" + i);
+            s.upper().vfs().write(f, 0, data[i]);
+            s.upper().vfs().fsync(f);
+            s.upper().vfs().close(f);
+        }
+        // echo 1 > drop_caches on both filesystems: every byte must now come up through loop1 from ram0.
+        for (int i = 0; i < data.length; i++) {
+            Inode f = s.upper().vfs().open("/f" + i);
+            k.mm().filemap().invalidateMappingPages(f.mapping(), 0);
+            assertThat(f.mapping().nrpages()).isZero();
+            s.upper().vfs().close(f);
+        }
+        // The upper log or the flusher may dirty a page of the image again meanwhile; the upper files'
+        // pages, which are what is read back, are gone for certain.
+        Inode image = s.lower().vfs().open("/loop1.img");
+        s.lower().vfs().fsync(image);
+        k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
+        s.lower().vfs().close(image);
+        for (int i = 0; i < data.length; i++) {
+            Inode f = s.upper().vfs().open("/f" + i);
+            assertThat(s.upper().vfs().read(f, 0, data[i].length)).as("f%d", i).isEqualTo(data[i]);
+            s.upper().vfs().close(f);
         }
     }
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void anIoErrorOnTheLowerDeviceReachesTheUpperFilesystemAsAnErrorAndNothingHangs() {
-        try (Kernel k = boot()) {
-            Stack s = Stack.build(k);
-            byte[] data = new byte[256 << 10];
-            new SplittableRandom(7).nextBytes(data);
-            Inode f = s.upper().vfs().create("/", "victim");
-            s.upper().vfs().write(f, 0, data);
-            s.upper().vfs().fsync(f);
-            s.upper().vfs().close(f);
-            // Drop every clean page of both page caches, then make the lower disk fail.
-            Inode held = s.upper().vfs().open("/victim");
-            k.mm().filemap().invalidateMappingPages(held.mapping(), 0);
-            s.upper().vfs().close(held);
-            Inode image = s.lower().vfs().open("/loop1.img");
-            s.lower().vfs().fsync(image);
-            k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
-            s.lower().vfs().close(image);
-            s.ram().injectIoError(0, s.ram().nrSectors());
-            Inode again = s.upper().vfs().open("/victim");
-            assertThatThrownBy(() -> s.upper().vfs().read(again, 0, data.length))
-                    .isInstanceOf(VfsException.class)
-                    .satisfies(e -> assertThat(((VfsException) e).errno()).isEqualTo(Errno.EIO));
-            s.ram().clearIoErrors();
-            assertThat(s.upper().vfs().read(again, 0, data.length)).isEqualTo(data);
-            s.upper().vfs().close(again);
-        }
+    void anIoErrorOnTheLowerDeviceReachesTheUpperFilesystemAsAnErrorAndNothingHangs(Kernel k) {
+        Stack s = Stack.build(k);
+        byte[] data = new byte[256 << 10];
+        new SplittableRandom(7).nextBytes(data);
+        Inode f = s.upper().vfs().create("/", "victim");
+        s.upper().vfs().write(f, 0, data);
+        s.upper().vfs().fsync(f);
+        s.upper().vfs().close(f);
+        // Drop every clean page of both page caches, then make the lower disk fail.
+        Inode held = s.upper().vfs().open("/victim");
+        k.mm().filemap().invalidateMappingPages(held.mapping(), 0);
+        s.upper().vfs().close(held);
+        Inode image = s.lower().vfs().open("/loop1.img");
+        s.lower().vfs().fsync(image);
+        k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
+        s.lower().vfs().close(image);
+        s.ram().injectIoError(0, s.ram().nrSectors());
+        Inode again = s.upper().vfs().open("/victim");
+        assertThatThrownBy(() -> s.upper().vfs().read(again, 0, data.length))
+                .isInstanceOf(VfsException.class)
+                .satisfies(e -> assertThat(((VfsException) e).errno()).isEqualTo(Errno.EIO));
+        s.ram().clearIoErrors();
+        assertThat(s.upper().vfs().read(again, 0, data.length)).isEqualTo(data);
+        s.upper().vfs().close(again);
     }
 }

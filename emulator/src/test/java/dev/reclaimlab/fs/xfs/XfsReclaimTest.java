@@ -11,9 +11,17 @@ import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.ShrinkControl;
+import dev.reclaimlab.testkit.Await;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,12 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 @Timeout(60)
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "32m")
 class XfsReclaimTest {
-    private static Kernel boot(KernelConfig.Builder b) {
-        Kernel k = Kernel.boot(b.memory("32m").build());
-        k.currentTask();
-        return k;
-    }
+    private static final Duration BLOCKED = Duration.ofSeconds(10);
 
     private static long scan(SuperBlock sb) {
         ShrinkControl sc = new ShrinkControl(Gfp.GFP_KERNEL);
@@ -53,143 +59,124 @@ class XfsReclaimTest {
         return ino;
     }
 
-    /** Spins (no sleep) until the task sleeps in D state or the deadline passes. */
-    private static void awaitBlocked(Task t) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (t.state() != Task.TASK_UNINTERRUPTIBLE && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        assertThat(t.state()).as(t + " blocked").isEqualTo(Task.TASK_UNINTERRUPTIBLE);
+    @ParameterizedTest(name = "obey_mapping_gfp={0}")
+    @ValueSource(booleans = {false, true})
+    void pageCacheReadsUseGfpKernelIn2015AndTheMappingsGfpNofsWithTheFix(boolean fix, Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(XfsFile.OBEY_MAPPING_GFP, fix));
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        List<Integer> gfps = new CopyOnWriteArrayList<>();
+        xfs.setReadGfpHook(gfps::add);
+        Inode f = xfs.vfs().create("/", "f");
+        xfs.vfs().write(f, 0, new byte[10_000]);
+        assertThat(f.mapping().mappingGfpMask()).isEqualTo(Gfp.GFP_NOFS);
+        xfs.vfs().read(f, 0, 10_000);
+        assertThat(gfps).hasSize(3).containsOnly(fix ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL);
+        xfs.vfs().close(f);
+        xfs.umount();
     }
 
     @Test
-    void pageCacheReadsUseGfpKernelIn2015AndTheMappingsGfpNofsWithTheFix() {
-        for (boolean fix : new boolean[] {false, true}) {
-            try (Kernel k = boot(KernelConfig.builder().with(XfsFile.OBEY_MAPPING_GFP, fix))) {
-                Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
-                List<Integer> gfps = new CopyOnWriteArrayList<>();
-                xfs.setReadGfpHook(gfps::add);
-                Inode f = xfs.vfs().create("/", "f");
-                xfs.vfs().write(f, 0, new byte[10_000]);
-                assertThat(f.mapping().mappingGfpMask()).isEqualTo(Gfp.GFP_NOFS);
-                xfs.vfs().read(f, 0, 10_000);
-                assertThat(gfps).hasSize(3).containsOnly(fix ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL);
-                xfs.vfs().close(f);
-                xfs.umount();
-            }
-        }
+    void aWriteThatChangesTheSizePinsTheInodeUntilTheLogIsForced(Kernel k) {
+        MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
+        Xfs xfs = Xfs.mount(k, dev);
+        Vfs vfs = xfs.vfs();
+        Inode f = vfs.create("/", "f");
+        xfs.log().xfsLogForce();
+        XfsInode ip = (XfsInode) f;
+        assertThat(ip.pincount()).isZero();
+        vfs.write(f, 0, new byte[100]);
+        assertThat(ip.pincount()).isEqualTo(1);
+        vfs.write(f, 0, new byte[50]);
+        assertThat(ip.pincount()).as("no size change, nothing logged").isEqualTo(1);
+        long iclogs = xfs.log().iclogsWritten();
+        assertThat(xfs.log().xfsLogForce()).isZero();
+        assertThat(ip.pincount()).isZero();
+        assertThat(xfs.log().iclogsWritten()).isGreaterThan(iclogs);
+        vfs.close(f);
+        xfs.umount();
     }
 
     @Test
-    void aWriteThatChangesTheSizePinsTheInodeUntilTheLogIsForced() {
-        try (Kernel k = boot(KernelConfig.builder())) {
-            MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
-            Xfs xfs = Xfs.mount(k, dev);
-            Vfs vfs = xfs.vfs();
-            Inode f = vfs.create("/", "f");
-            xfs.log().xfsLogForce();
-            XfsInode ip = (XfsInode) f;
-            assertThat(ip.pincount()).isZero();
-            vfs.write(f, 0, new byte[100]);
-            assertThat(ip.pincount()).isEqualTo(1);
-            vfs.write(f, 0, new byte[50]);
-            assertThat(ip.pincount()).as("no size change, nothing logged").isEqualTo(1);
-            long iclogs = xfs.log().iclogsWritten();
-            assertThat(xfs.log().xfsLogForce()).isZero();
-            assertThat(ip.pincount()).isZero();
-            assertThat(xfs.log().iclogsWritten()).isGreaterThan(iclogs);
-            vfs.close(f);
-            xfs.umount();
-        }
+    void reclaimOfAPinnedInodeForcesTheLogAndWaitsForTheLogIo2015(Kernel k) {
+        MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
+        Xfs xfs = Xfs.mount(k, dev);
+        long ino = pinnedUnusedInode(xfs);
+        long forces = xfs.log().forces();
+        dev.closeGate();
+        AtomicLong freed = new AtomicLong(-1);
+        Task reclaimer = k.kthreadRun("reclaimer", t -> freed.set(scan(xfs.sb())));
+        Await.blocked(reclaimer, BLOCKED);
+        assertThat(xfs.log().forces()).as("reclaim forced the log").isGreaterThan(forces);
+        assertThat(xfs.peekInode(ino)).as("still waiting for the log IO").isNotNull();
+        dev.openGate();
+        assertThat(k.kthreadStop(reclaimer)).isTrue();
+        assertThat(freed.get()).isPositive();
+        assertThat(xfs.peekInode(ino)).isNull();
+        assertThat(xfs.reclaimUnpinWaits()).isEqualTo(1);
+        assertThat(xfs.reclaimSkippedPinned()).isZero();
+        Inode f = xfs.vfs().open("/image");
+        assertThat(f.iSize()).isEqualTo(8292);
+        assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
+        xfs.vfs().close(f);
+        xfs.umount();
+        assertThat(k.oopses()).isEmpty();
+        assertThat(k.dmesg()).doesNotContain("WARNING");
     }
 
     @Test
-    void reclaimOfAPinnedInodeForcesTheLogAndWaitsForTheLogIo2015() {
-        try (Kernel k = boot(KernelConfig.builder())) {
-            MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
-            Xfs xfs = Xfs.mount(k, dev);
-            long ino = pinnedUnusedInode(xfs);
-            long forces = xfs.log().forces();
-            dev.closeGate();
-            AtomicLong freed = new AtomicLong(-1);
-            Task reclaimer = k.kthreadRun("reclaimer", t -> freed.set(scan(xfs.sb())));
-            awaitBlocked(reclaimer);
-            assertThat(xfs.log().forces()).as("reclaim forced the log").isGreaterThan(forces);
-            assertThat(xfs.peekInode(ino)).as("still waiting for the log IO").isNotNull();
-            dev.openGate();
-            assertThat(k.kthreadStop(reclaimer)).isTrue();
-            assertThat(freed.get()).isPositive();
-            assertThat(xfs.peekInode(ino)).isNull();
-            assertThat(xfs.reclaimUnpinWaits()).isEqualTo(1);
-            assertThat(xfs.reclaimSkippedPinned()).isZero();
-            Inode f = xfs.vfs().open("/image");
-            assertThat(f.iSize()).isEqualTo(8292);
-            assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
-            xfs.vfs().close(f);
-            xfs.umount();
-            assertThat(k.oopses()).isEmpty();
-            assertThat(k.dmesg()).doesNotContain("WARNING");
-        }
+    void nonblockingReclaimSkipsPinnedInodesAndFreesThemOnceUnpinned(Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM));
+        MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
+        Xfs xfs = Xfs.mount(k, dev);
+        long ino = pinnedUnusedInode(xfs);
+        long forces = xfs.log().forces();
+        dev.closeGate();
+        scan(xfs.sb());
+        dev.openGate();
+        assertThat(xfs.log().forces()).as("no log force from reclaim").isEqualTo(forces);
+        assertThat(xfs.reclaimSkippedPinned()).isEqualTo(1);
+        assertThat(xfs.peekInode(ino)).isNotNull();
+        assertThat(xfs.nrReclaimableInodes()).isEqualTo(1);
+        xfs.log().xfsLogForce();
+        assertThat(scan(xfs.sb())).isEqualTo(1);
+        assertThat(xfs.peekInode(ino)).isNull();
+        assertThat(xfs.reclaimUnpinWaits()).isZero();
+        xfs.umount();
     }
 
     @Test
-    void nonblockingReclaimSkipsPinnedInodesAndFreesThemOnceUnpinned() {
-        try (Kernel k = boot(KernelConfig.builder().with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM))) {
-            MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
-            Xfs xfs = Xfs.mount(k, dev);
-            long ino = pinnedUnusedInode(xfs);
-            long forces = xfs.log().forces();
-            dev.closeGate();
-            scan(xfs.sb());
-            dev.openGate();
-            assertThat(xfs.log().forces()).as("no log force from reclaim").isEqualTo(forces);
-            assertThat(xfs.reclaimSkippedPinned()).isEqualTo(1);
-            assertThat(xfs.peekInode(ino)).isNotNull();
-            assertThat(xfs.nrReclaimableInodes()).isEqualTo(1);
-            xfs.log().xfsLogForce();
-            assertThat(scan(xfs.sb())).isEqualTo(1);
-            assertThat(xfs.peekInode(ino)).isNull();
-            assertThat(xfs.reclaimUnpinWaits()).isZero();
-            xfs.umount();
-        }
+    void aReclaimableInodeLookedUpAgainIsRecycledWithItsData(Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM));
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        long ino = pinnedUnusedInode(xfs);
+        XfsInode before = xfs.peekInode(ino);
+        Inode f = xfs.vfs().open("/image");
+        assertThat(f).isSameAs(before);
+        assertThat(before.iFlags() & XfsInode.XFS_IRECLAIMABLE).isZero();
+        assertThat(xfs.nrReclaimableInodes()).isZero();
+        assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
+        xfs.vfs().close(f);
+        xfs.umount();
     }
 
     @Test
-    void aReclaimableInodeLookedUpAgainIsRecycledWithItsData() {
-        try (Kernel k = boot(KernelConfig.builder().with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM))) {
-            Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
-            long ino = pinnedUnusedInode(xfs);
-            XfsInode before = xfs.peekInode(ino);
-            Inode f = xfs.vfs().open("/image");
-            assertThat(f).isSameAs(before);
-            assertThat(before.iFlags() & XfsInode.XFS_IRECLAIMABLE).isZero();
-            assertThat(xfs.nrReclaimableInodes()).isZero();
-            assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
-            xfs.vfs().close(f);
-            xfs.umount();
-        }
-    }
-
-    @Test
-    void lockdepNamesXfsIlockWhenItIsHeldAcrossAGfpKernelAllocationThatReclaimCouldRecurseFrom() {
-        try (Kernel k = boot(KernelConfig.builder())) {
-            Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
-            long ino = pinnedUnusedInode(xfs);
-            Task t = k.currentTask();
-            k.lockdep().fsReclaimAcquire(t);
-            assertThat(scan(xfs.sb())).isPositive();
-            k.lockdep().fsReclaimRelease(t);
-            assertThat(xfs.peekInode(ino)).isNull();
-            assertThat(k.lockdep().reports()).isEmpty();
-            Inode root = xfs.sb().root().inode();
-            XfsInode dp = (XfsInode) root;
-            dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
-            k.mm().kfree(k.mm().kmalloc(64, Gfp.GFP_KERNEL));
-            dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
-            assertThat(k.lockdep().reports()).hasSize(1);
-            assertThat(k.lockdep().reports().get(0).classes()).contains("XFS_ILOCK", "fs_reclaim");
-            xfs.umount();
-        }
+    void lockdepNamesXfsIlockWhenItIsHeldAcrossAGfpKernelAllocationThatReclaimCouldRecurseFrom(Kernel k) {
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        long ino = pinnedUnusedInode(xfs);
+        Task t = k.currentTask();
+        k.lockdep().fsReclaimAcquire(t);
+        assertThat(scan(xfs.sb())).isPositive();
+        k.lockdep().fsReclaimRelease(t);
+        assertThat(xfs.peekInode(ino)).isNull();
+        assertThat(k.lockdep().reports()).isEmpty();
+        Inode root = xfs.sb().root().inode();
+        XfsInode dp = (XfsInode) root;
+        dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
+        k.mm().kfree(k.mm().kmalloc(64, Gfp.GFP_KERNEL));
+        dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+        assertThat(k.lockdep().reports()).hasSize(1);
+        assertThat(k.lockdep().reports().get(0).classes()).contains("XFS_ILOCK", "fs_reclaim");
+        xfs.umount();
     }
 
     @Test
