@@ -1,0 +1,21 @@
+/**
+ * mm/: physical memory and mem_map off-heap, the buddy allocator with per-CPU lists, SLUB and kmalloc, the
+ * page cache with its XArray index, the LRU, reclaim, kswapd, writeback and their counters.
+ *
+ * <p>Conventions.
+ * <ul>
+ * <li>A page is its pfn, an int; {@code -1} ({@link dev.reclaimlab.mm.PageAlloc#NULL_PAGE}) is NULL. A
+ *     kernel address is a long in the 0xffff888000000000 direct map; 0 is NULL. Every pfn and address
+ *     that comes from a caller is checked against this kernel's memory before Unsafe sees it.</li>
+ * <li>Functions that can fail return a negative {@link dev.reclaimlab.kernel.Errno} (or NULL for
+ *     allocations, with {@link dev.reclaimlab.mm.AllocFailure} saying why), as the kernel does.</li>
+ * <li>Per-CPU data (pcp lists, SLUB's CPU slabs, vmstat diffs) is touched only between getCpu() and
+ *     putCpu() by the CPU's holder.</li>
+ * <li>Lock order, outermost first: the page lock (PG_locked, sleeping); zone->lock, kmem_cache_node
+ *     list_lock, then a slab's slab_lock (bit spin lock), then lru_lock and xa_lock (raw spinlocks, never
+ *     held across an allocation or a sleep). Direct reclaim runs under PF_MEMALLOC and, for lockdep, the
+ *     fs_reclaim map.</li>
+ * <li>Allocation fast paths allocate nothing on the Java heap and take no lock.</li>
+ * </ul>
+ */
+package dev.reclaimlab.mm;
