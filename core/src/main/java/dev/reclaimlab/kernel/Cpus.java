@@ -29,65 +29,74 @@ final class Cpus {
         return nrCpus;
     }
 
-    /** Takes a CPU for {@code pid}, trying {@code preferred} first. Spins while all are taken. */
-    int acquire(int preferred, long pid) {
-        if (SLOTS.compareAndSet(slots, (preferred + 1) * PAD, FREE, pid)) {
-            return preferred;
-        }
-        return acquireSlow(preferred, pid);
+    /** One CAS for {@code preferred}: the fast path of get_cpu(). */
+    boolean tryAcquire(int preferred, long pid) {
+        return SLOTS.compareAndSet(slots, (preferred + 1) * PAD, FREE, pid);
     }
 
-    private int acquireSlow(int preferred, long pid) {
-        for (int spins = 0; ; spins++) {
-            for (int i = 1; i <= nrCpus; i++) {
-                int c = (preferred + i) % nrCpus;
-                long v = (long) SLOTS.getVolatile(slots, (c + 1) * PAD);
-                if (v == OFFLINE) {
-                    throw new IllegalStateException("kernel is closed: CPU" + c + " is offline (pid " + pid + ")");
-                }
-                if (v == FREE && SLOTS.compareAndSet(slots, (c + 1) * PAD, FREE, pid)) {
-                    return c;
-                }
+    /** Whether {@code cpu} (or, for -1, any CPU) is free now; throws once the kernel is closed. */
+    boolean looksFree(int cpu, long pid) {
+        for (int i = cpu < 0 ? 0 : cpu; i < (cpu < 0 ? nrCpus : cpu + 1); i++) {
+            long v = (long) SLOTS.getVolatile(slots, (i + 1) * PAD);
+            if (v == OFFLINE) {
+                throw new IllegalStateException("kernel is closed: CPU" + i + " is offline (pid " + pid + ")");
             }
-            // The holder is inside a short non-preemptible section; let the host run it.
-            if (spins < 64) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
+            if (v == FREE) {
+                return true;
             }
         }
+        return false;
     }
 
-    /** Takes exactly {@code cpu}, waiting while another task holds it. */
-    void acquireExact(int cpu, long pid) {
-        for (int spins = 0; !SLOTS.compareAndSet(slots, (cpu + 1) * PAD, FREE, pid); spins++) {
-            if ((long) SLOTS.getVolatile(slots, (cpu + 1) * PAD) == OFFLINE) {
-                throw new IllegalStateException("kernel is closed: CPU" + cpu + " is offline (pid " + pid + ")");
-            }
-            if (spins < 64) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
+    /** Takes {@code cpu}, or for -1 any free CPU starting after {@code preferred}; the CPU or -1. */
+    int tryAcquireAny(int cpu, int preferred, long pid) {
+        if (cpu >= 0) {
+            return SLOTS.compareAndSet(slots, (cpu + 1) * PAD, FREE, pid) ? cpu : -1;
+        }
+        for (int i = 1; i <= nrCpus; i++) {
+            int c = (preferred + i) % nrCpus;
+            if ((long) SLOTS.getVolatile(slots, (c + 1) * PAD) == FREE
+                    && SLOTS.compareAndSet(slots, (c + 1) * PAD, FREE, pid)) {
+                return c;
             }
         }
+        return -1;
     }
 
     void release(int cpu) {
         SLOTS.setRelease(slots, (cpu + 1) * PAD, FREE);
     }
 
-    /** Takes every CPU offline for good; waits for their holders to leave. Used by Kernel.close(). */
-    void offlineAll() {
+    /**
+     * Takes every CPU offline for good; waits for their holders to leave. A CPU whose holder can no longer
+     * give it back ({@code gone}: its thread ended, or it is the closing thread itself) is taken at once.
+     * Used by Kernel.close(). Returns the CPUs taken from a holder that was gone.
+     */
+    int offlineAll(java.util.function.LongPredicate gone) {
+        int taken = 0;
         for (int c = 0; c < nrCpus; c++) {
-            int spins = 0;
-            while (!SLOTS.compareAndSet(slots, (c + 1) * PAD, FREE, OFFLINE)) {
-                if ((long) SLOTS.getVolatile(slots, (c + 1) * PAD) == OFFLINE) {
+            int i = (c + 1) * PAD;
+            for (int spins = 0; ; spins++) {
+                long v = (long) SLOTS.getVolatile(slots, i);
+                if (v == OFFLINE) {
                     break;
                 }
-                if (++spins > 64) {
+                if (v == FREE ? SLOTS.compareAndSet(slots, i, FREE, OFFLINE)
+                        : gone.test(v) && SLOTS.compareAndSet(slots, i, v, OFFLINE)) {
+                    taken += v == FREE ? 0 : 1;
+                    break;
+                }
+                if (spins > 64) {
                     Thread.yield();
                 }
             }
         }
+        return taken;
+    }
+
+    /** The pid holding CPU {@code c}, or 0. */
+    long holder(int c) {
+        long v = (long) SLOTS.getVolatile(slots, (c + 1) * PAD);
+        return v == OFFLINE ? 0 : v;
     }
 }

@@ -34,6 +34,7 @@ public final class Kernel implements AutoCloseable {
     private final AtomicInteger lastPid = new AtomicInteger();
     private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
+    private final ConcurrentMap<Thread, Task> byThread = new ConcurrentHashMap<>();
     private final List<Task> kthreads = new CopyOnWriteArrayList<>();
     private final List<Throwable> oopses = new CopyOnWriteArrayList<>();
     private final List<Runnable> panicNotifiers = new CopyOnWriteArrayList<>();
@@ -123,6 +124,7 @@ public final class Kernel implements AutoCloseable {
         int pid = lastPid.incrementAndGet();
         Task t = new Task(this, pid, comm, thread, flags, pid % cpus.nrCpus());
         tasks.put(pid, t);
+        byThread.put(thread, t);
         return t;
     }
 
@@ -158,8 +160,13 @@ public final class Kernel implements AutoCloseable {
         } catch (Throwable e) {
             oopses.add(e);
         } finally {
+            int pc = t.exitCpu();
+            if (pc > 0) {
+                printk("note: " + t.comm() + "[" + t.pid() + "] exited with preempt_count " + pc);
+            }
             t.setState(Task.TASK_DEAD);
             tasks.remove(t.pid());
+            byThread.remove(t.thread(), t);
         }
     }
 
@@ -171,6 +178,11 @@ public final class Kernel implements AutoCloseable {
             kthreads.remove(t);
         }
         return done;
+    }
+
+    /** The live task that runs on {@code th}, or null. */
+    public Task taskOfThread(Thread th) {
+        return th == null ? null : byThread.get(th);
     }
 
     /** find_task_by_vpid(): the live task with {@code pid}, or null. */
@@ -294,7 +306,14 @@ public final class Kernel implements AutoCloseable {
                 oopses.add(e);
             }
         }
-        cpus.offlineAll();
+        Task closer = Task.currentIn(this);
+        int taken = cpus.offlineAll(pid -> {
+            Task h = tasks.get((int) pid);
+            return h == null || h == closer || !h.thread().isAlive();
+        });
+        if (taken > 0) {
+            printk("Kernel.close(): took " + taken + " CPU(s) from tasks that can no longer give them back");
+        }
         closed = true;
         mm.release();
         for (Task t : attached.values()) {
@@ -302,6 +321,7 @@ public final class Kernel implements AutoCloseable {
         }
         attached.clear();
         tasks.clear();
+        byThread.clear();
     }
 
     private static List<Task> joinAll(List<Task> ts) {

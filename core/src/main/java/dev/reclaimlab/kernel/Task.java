@@ -1,7 +1,12 @@
 package dev.reclaimlab.kernel;
 
 import dev.reclaimlab.locking.HeldLocks;
+import dev.reclaimlab.locking.Sleep;
+import dev.reclaimlab.locking.ThrottleAccount;
+import dev.reclaimlab.locking.WaitKind;
 import dev.reclaimlab.locking.WaitRecord;
+import dev.reclaimlab.locking.Waitable;
+import dev.reclaimlab.locking.WakerSink;
 
 import java.util.concurrent.locks.LockSupport;
 
@@ -20,7 +25,11 @@ public final class Task {
     public static final int TASK_RUNNING = 0;
     public static final int TASK_INTERRUPTIBLE = 1;
     public static final int TASK_UNINTERRUPTIBLE = 2;
-    public static final int TASK_DEAD = 0x80;
+    public static final int TASK_DEAD = 64;
+    /** Wake on a fatal signal. */
+    public static final int TASK_WAKEKILL = 128;
+    /** TASK_WAKEKILL | TASK_UNINTERRUPTIBLE: D state that SIGKILL ends (wait_on_bit_killable()). */
+    public static final int TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
 
     private static final ThreadLocal<Task> CURRENT = new ThreadLocal<>();
 
@@ -37,6 +46,11 @@ public final class Task {
 
     // kthread bookkeeping.
     private volatile boolean shouldStop;
+    private volatile boolean fatalSignal;
+    // nvcsw: voluntary context switches, as khungtaskd's switch count reads them.
+    private volatile long nvcsw;
+    // print_worker_info(): "wq-name work" while a workqueue worker runs a work.
+    private volatile String currentWork;
 
     // task->nr_dirtied: pages dirtied since balance_dirty_pages() last looked.
     private int nrDirtied;
@@ -49,6 +63,7 @@ public final class Task {
     // dev.reclaimlab.locking: lockdep's held-lock stack and what the task sleeps on (for the watchdog).
     private final HeldLocks heldLocks = new HeldLocks();
     private final WaitRecord waitRecord = new WaitRecord(this);
+    private final ThrottleAccount throttleAccount = new ThrottleAccount();
 
     Task(Kernel kernel, int pid, String comm, Thread thread, int flags, int cpu) {
         this.kernel = kernel;
@@ -76,6 +91,11 @@ public final class Task {
     static Task currentIn(Kernel k) {
         Task t = CURRENT.get();
         return t != null && t.kernel == k ? t : null;
+    }
+
+    /** The calling thread's task if it is bound to any kernel, else null (for spinners that may be outside one). */
+    public static Task currentOrNull() {
+        return CURRENT.get();
     }
 
     static void bind(Task t) {
@@ -121,6 +141,21 @@ public final class Task {
         this.state = s;
     }
 
+    /** The workqueue and work this worker runs now ("kloopd1 loop_queue_read_work"), or null. */
+    public String currentWork() {
+        return currentWork;
+    }
+
+    /** Set by a workqueue worker around each work it runs. */
+    public void setCurrentWork(String wqAndWork) {
+        this.currentWork = wqAndWork;
+    }
+
+    /** nvcsw: how often the task went to sleep and ran again. */
+    public long nvcsw() {
+        return nvcsw;
+    }
+
     /** smp_processor_id(): the CPU this task runs (or last ran) on. */
     public int cpu() {
         return cpu;
@@ -135,12 +170,62 @@ public final class Task {
      * needs a {@link #putCpu()}. The task must not sleep until the matching put.
      */
     public int getCpu() {
-        if (preemptCount++ > 0) {
+        if (preemptCount > 0) {
+            preemptCount++;
             return cpu;
         }
-        int c = kernel.cpus().acquire(cpu, pid);
-        cpu = c;
-        return c;
+        if (!kernel.cpus().tryAcquire(cpu, pid)) {
+            cpu = waitForCpu(-1);
+        }
+        preemptCount = 1;
+        return cpu;
+    }
+
+    /**
+     * Spins, with a wait record naming the CPUs' holders, until {@code want} (or any CPU for -1) is free:
+     * the holders are inside short non-preemptible sections, unless one of them is deadlocked.
+     */
+    private int waitForCpu(int want) {
+        Cpus cpus = kernel.cpus();
+        int[] got = {-1};
+        Sleep.spin(this, new CpuWait(want), WaitKind.CPU, new Sleep.SpinCondition() {
+            @Override
+            public boolean looksFree() {
+                return cpus.looksFree(want, pid);
+            }
+
+            @Override
+            public boolean tryAcquire() {
+                got[0] = cpus.tryAcquireAny(want, cpu, pid);
+                return got[0] >= 0;
+            }
+        });
+        return got[0];
+    }
+
+    /** An emulated CPU as something to wait for: its holder (or, for any CPU, every holder) can free it. */
+    private final class CpuWait implements Waitable {
+        private final int want;
+
+        CpuWait(int want) {
+            this.want = want;
+        }
+
+        @Override
+        public String name() {
+            return want < 0 ? "any CPU" : "CPU" + want;
+        }
+
+        @Override
+        public void wakers(WakerSink out) {
+            Cpus cpus = kernel.cpus();
+            for (int c = want < 0 ? 0 : want; c < (want < 0 ? cpus.nrCpus() : want + 1); c++) {
+                long h = cpus.holder(c);
+                if (h != 0) {
+                    out.add(kernel.findTaskByPid((int) h));
+                }
+            }
+        }
     }
 
     /** put_cpu(): enables preemption again. */
@@ -165,7 +250,9 @@ public final class Task {
         if (preemptCount != 0) {
             throw new IllegalStateException("BUG: runOnCpu(" + c + ") from atomic context in " + this);
         }
-        kernel.cpus().acquireExact(c, pid);
+        if (!kernel.cpus().tryAcquire(c, pid)) {
+            waitForCpu(c);
+        }
         int last = cpu;
         cpu = c;
         preemptCount = 1;
@@ -195,6 +282,7 @@ public final class Task {
     public void schedule() {
         checkMaySleep();
         LockSupport.park(this);
+        nvcsw++;
         kernel.checkPanic();
     }
 
@@ -202,12 +290,41 @@ public final class Task {
     public void scheduleTimeout(long nanos) {
         checkMaySleep();
         LockSupport.parkNanos(this, nanos);
+        nvcsw++;
         kernel.checkPanic();
     }
 
-    /** wake_up_process(). */
+    /**
+     * wake_up_process() / try_to_wake_up(): the task is runnable again (TASK_RUNNING) until it sets its
+     * state to sleep once more, so a woken task that has not run yet is never seen as stuck.
+     */
     public void wakeUpProcess() {
+        if (state != TASK_DEAD) {
+            state = TASK_RUNNING;
+        }
         LockSupport.unpark(thread);
+    }
+
+    /**
+     * might_sleep(): a sleeping acquisition from atomic context is a bug even when it would not have to
+     * wait this time.
+     */
+    public void mightSleep(String what) {
+        if (preemptCount != 0) {
+            throw new IllegalStateException("BUG: sleeping function called from invalid context: " + what + " by "
+                    + comm + "/" + pid + " at preempt_count " + preemptCount);
+        }
+    }
+
+    /** send_sig(SIGKILL): killable waits of this task end with -EINTR from now on. */
+    public void sendFatalSignal() {
+        fatalSignal = true;
+        wakeUpProcess();
+    }
+
+    /** fatal_signal_pending(current). */
+    public boolean fatalSignalPending() {
+        return fatalSignal;
     }
 
     private void checkMaySleep() {
@@ -258,6 +375,25 @@ public final class Task {
     /** Lockdep's held-lock stack (task_struct::held_locks). */
     public HeldLocks heldLocks() {
         return heldLocks;
+    }
+
+    /** Where the task slept in throttles, and for how long. */
+    public ThrottleAccount throttleAccount() {
+        return throttleAccount;
+    }
+
+    /**
+     * do_exit()'s "exited with preempt_count": a task that ends (an oops, a panic's unwinding) while it
+     * holds an emulated CPU gives the CPU back, so the other tasks and close() can go on. Returns the
+     * preempt count it had.
+     */
+    int exitCpu() {
+        int pc = preemptCount;
+        if (pc > 0) {
+            preemptCount = 0;
+            kernel.cpus().release(cpu);
+        }
+        return pc;
     }
 
     /** What the task sleeps on and since when; the watchdog builds its wait-for graph from these. */

@@ -190,6 +190,7 @@ public final class Workqueue {
         w.current = self;
         w.flushWait.expectWakers(self);
         w.pending.set(false);
+        self.setCurrentWork(name + " " + w.name());
         try {
             w.func().run();
         } catch (KernelPanic p) {
@@ -198,6 +199,7 @@ public final class Workqueue {
             kernel.printk("BUG: workqueue " + name + ": work " + w.name() + " oopsed on " + self + ": " + e);
             kernel.oops(e);
         } finally {
+            self.setCurrentWork(null);
             if (w.current == self) {
                 w.current = null;
             }

@@ -4,12 +4,11 @@ import dev.reclaimlab.kernel.Task;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * struct completion (kernel/sched/completion.c): a counted event. Waiters sleep uninterruptibly; the code
- * declares who owes the completion with {@link #expectWaker}, so the watchdog can follow the wait.
+ * struct completion (kernel/sched/completion.c): a counted event over a wait queue. Waiters sleep in D
+ * state; the code declares who owes the completion with {@link #expectWaker}, so the watchdog can follow
+ * the wait.
  */
 public final class Completion implements Waitable {
     /** UINT_MAX / 2 in the kernel: complete_all() leaves done at this value. */
@@ -24,35 +23,39 @@ public final class Completion implements Waitable {
         }
     }
 
-    private final String name;
     private volatile int done;
-    private final ConcurrentLinkedQueue<Task> waiters = new ConcurrentLinkedQueue<>();
-    private final DeclaredWakers owedBy = new DeclaredWakers();
+    private final WaitQueue wait;
 
     /** init_completion(). */
     public Completion(String name) {
-        this.name = name;
+        this.wait = new WaitQueue(name);
     }
 
     @Override
     public String name() {
-        return name;
+        return wait.name();
     }
 
-    /** Declares the task that will complete this (replaces an earlier single declaration). */
+    /** Declares the task that will complete this (replaces an earlier declaration). */
     public Completion expectWaker(Task t) {
-        owedBy.expect(t);
+        wait.expectWaker(t);
         return this;
     }
 
     /** Declares a set of tasks any of which will complete this, e.g. a workqueue's workers. */
     public Completion expectWakers(Task... ts) {
-        owedBy.expectAll(ts);
+        wait.expectWakers(ts);
+        return this;
+    }
+
+    /** Declares that {@code source} knows, whenever asked, who will complete this (a bio's holder). */
+    public Completion expectWakersFrom(Waitable source) {
+        wait.expectWakersFrom(source);
         return this;
     }
 
     public void clearExpectedWakers() {
-        owedBy.clear();
+        wait.clearExpectedWakers();
     }
 
     /** wait_for_completion(): sleeps in D state until a complete() is available, then consumes it. */
@@ -62,44 +65,25 @@ public final class Completion implements Waitable {
 
     /** wait_for_completion_timeout(): false if {@code nanos} passed first; a negative timeout waits forever. */
     public boolean waitForCompletionTimeout(long nanos) {
-        if (tryConsume()) {
-            return true;
-        }
+        return waitCommon(nanos, Task.TASK_UNINTERRUPTIBLE) == Sleep.DONE;
+    }
+
+    /** wait_for_completion_killable(): 0, or -EINTR once a fatal signal is pending. */
+    public int waitForCompletionKillable() {
+        return waitCommon(-1, Task.TASK_KILLABLE) == Sleep.KILLED ? Sleep.KILLED : 0;
+    }
+
+    private int waitCommon(long nanos, int state) {
         Task t = Task.current();
-        long deadline = nanos < 0 ? 0 : System.nanoTime() + nanos;
-        WaitRecord rec = t.waitRecord();
-        rec.publish(this, WaitKind.COMPLETION);
-        waiters.add(t);
-        boolean got = false;
-        try {
-            for (;;) {
-                t.setState(Task.TASK_UNINTERRUPTIBLE);
-                rec.beginUpdate();
-                got = tryConsume();
-                if (got) {
-                    rec.clear();
-                }
-                rec.endUpdate();
-                if (got) {
-                    return true;
-                }
-                if (nanos < 0) {
-                    t.schedule();
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return false;
-                    }
-                    t.scheduleTimeout(left);
-                }
-            }
-        } finally {
-            waiters.remove(t);
-            t.setState(Task.TASK_RUNNING);
-            if (!got) {
-                rec.clear();
-            }
+        t.mightSleep("wait_for_completion");
+        if (tryConsume()) {
+            return Sleep.DONE;
         }
+        return Sleep.sleep(t, this, WaitKind.COMPLETION, state, nanos, waitList(), this::tryConsume);
+    }
+
+    private WaitList waitList() {
+        return wait.list();
     }
 
     /** try_wait_for_completion(): consumes a completion without sleeping. */
@@ -120,13 +104,13 @@ public final class Completion implements Waitable {
                 break;
             }
         }
-        wakeAll();
+        wait.wakeUp();
     }
 
     /** complete_all(): every waiter, present and future, proceeds until {@link #reinitCompletion()}. */
     public void completeAll() {
         done = COMPLETE_ALL;
-        wakeAll();
+        wait.wakeUp();
     }
 
     /** reinit_completion(): back to not done; the declared wakers stay. */
@@ -146,22 +130,13 @@ public final class Completion implements Waitable {
         }
     }
 
-    private void wakeAll() {
-        if (waiters.isEmpty()) {
-            return;
-        }
-        for (Task w : waiters) {
-            w.wakeUpProcess();
-        }
-    }
-
     @Override
-    public void addWakers(List<Task> out) {
-        owedBy.addTo(out);
+    public void wakers(WakerSink out) {
+        wait.wakers(out);
     }
 
     @Override
     public String toString() {
-        return "completion " + name + (done != 0 ? " (done)" : "");
+        return "completion " + name() + (done != 0 ? " (done)" : "");
     }
 }

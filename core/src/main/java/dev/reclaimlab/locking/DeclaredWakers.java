@@ -2,40 +2,47 @@ package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Task;
 
-import java.util.List;
-
 /**
- * Who a completion or wait queue is owed by, as its code declares it (a bio's completion by the device
- * worker holding the bio; a queued work item's by the workqueue's workers). One volatile write to declare
- * a single waker; the watchdog turns the declaration into wait-for edges.
+ * Who a completion or wait queue is owed by, as its code declares it: one task (a bio's completion by the
+ * device worker holding the bio), a set any of which can end it, or a {@link Waitable} asked each time
+ * (a queued work is owed by whatever its pool can run it with). Declarations replace each other; a
+ * reader in between sees the old or the new one, never none.
  */
 final class DeclaredWakers {
     private static final Task[] NONE = new Task[0];
-    private volatile Task one;
-    private volatile Task[] many = NONE;
+
+    /** What one declaration says; swapped whole, so a reader sees one consistent declaration. */
+    private record Decl(Task one, Task[] many, Waitable from) {
+    }
+
+    private static final Decl EMPTY = new Decl(null, NONE, null);
+
+    private volatile Decl decl = EMPTY;
 
     void expect(Task t) {
-        one = t;
+        decl = new Decl(t, NONE, null);
     }
 
     void expectAll(Task[] ts) {
-        many = ts.length == 0 ? NONE : ts.clone();
+        decl = new Decl(null, ts.length == 0 ? NONE : ts.clone(), null);
+    }
+
+    void expectFrom(Waitable source) {
+        decl = new Decl(null, NONE, source);
     }
 
     void clear() {
-        one = null;
-        many = NONE;
+        decl = EMPTY;
     }
 
-    void addTo(List<Task> out) {
-        Task t = one;
-        if (t != null) {
-            out.add(t);
+    void addTo(WakerSink out) {
+        Decl d = decl;
+        out.add(d.one);
+        for (Task x : d.many) {
+            out.add(x);
         }
-        for (Task x : many) {
-            if (x != null && !out.contains(x)) {
-                out.add(x);
-            }
+        if (d.from != null) {
+            d.from.wakers(out);
         }
     }
 }

@@ -20,6 +20,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Lockdep {
     /** The fs_reclaim pseudo-lock's class: "held locks -> fs_reclaim" is "may allocate with __GFP_FS". */
     public static final LockClassKey FS_RECLAIM = new LockClassKey("fs_reclaim");
+    /** lock_acquire()'s read argument: an exclusive acquisition. */
+    public static final int WRITE = 0;
+    /** read = 1: a shared acquisition that can deadlock against a waiting writer (down_read()). */
+    public static final int READ = 1;
+    /** read = 2: a recursive read (rwlock_t read_lock()), which never waits for a waiting writer. */
+    public static final int READ_RECURSIVE = 2;
     private static final int STRIPES = 16;
     private static final int PAD = 16;
 
@@ -49,7 +55,11 @@ public final class Lockdep {
      * an edge from every held class to the new one; a trylock goes on the held stack but adds no edge;
      * read after read is no dependency.
      */
-    public void lockAcquire(Task t, LockdepMap map, int subclass, boolean read, boolean trylock) {
+    public void lockAcquire(Task t, LockdepMap map, int subclass, int readMode, boolean trylock) {
+        if (readMode < WRITE || readMode > READ_RECURSIVE) {
+            throw new IllegalArgumentException("lockdep: read " + readMode + " of " + map + " is not 0, 1 or 2");
+        }
+        boolean read = readMode != WRITE;
         if (subclass < 0 || subclass >= LockdepGraph.MAX_SUBCLASSES) {
             throw new IllegalArgumentException("lockdep: subclass " + subclass + " of " + map + " is outside [0, "
                     + LockdepGraph.MAX_SUBCLASSES + ")");
@@ -161,7 +171,7 @@ public final class Lockdep {
      */
     public void fsReclaimMightLock(Task t, boolean directReclaim, boolean fs) {
         if (enabled && needFsReclaim(t, directReclaim, fs)) {
-            lockAcquire(t, fsReclaimMap, 0, false, false);
+            lockAcquire(t, fsReclaimMap, 0, WRITE, false);
             lockRelease(t, fsReclaimMap);
         }
     }
@@ -169,7 +179,7 @@ public final class Lockdep {
     /** fs_reclaim_acquire(gfp) around direct reclaim: held while reclaiming, if the gfp may enter fs reclaim. */
     public void fsReclaimAcquire(Task t, boolean directReclaim, boolean fs) {
         if (enabled && needFsReclaim(t, directReclaim, fs)) {
-            lockAcquire(t, fsReclaimMap, 0, false, false);
+            lockAcquire(t, fsReclaimMap, 0, WRITE, false);
         }
     }
 
@@ -183,7 +193,7 @@ public final class Lockdep {
     /** __fs_reclaim_acquire(): kswapd holds fs_reclaim unconditionally while it reclaims. */
     public void fsReclaimAcquire(Task t) {
         if (enabled) {
-            lockAcquire(t, fsReclaimMap, 0, false, false);
+            lockAcquire(t, fsReclaimMap, 0, WRITE, false);
         }
     }
 

@@ -4,12 +4,11 @@ import dev.reclaimlab.kernel.Task;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * struct mutex (kernel/locking/mutex.c): a sleeping lock with one owner. The fast path is one CAS on the
- * owner; a contended waiter sleeps uninterruptibly (D state) with a wait record naming the owner.
+ * owner; a contended waiter sleeps uninterruptibly (D state) with a wait record naming the owner. Every
+ * acquisition, contended or not, is a might_sleep() point.
  */
 public final class Mutex implements Lockable {
     private static final VarHandle OWNER;
@@ -24,7 +23,7 @@ public final class Mutex implements Lockable {
 
     private final LockdepMap depMap;
     private volatile Task owner;
-    private final ConcurrentLinkedQueue<Task> waiters = new ConcurrentLinkedQueue<>();
+    private final WaitList waiters = new WaitList();
 
     /** mutex_init() with a static class key. */
     public Mutex(String name, LockClassKey key) {
@@ -43,13 +42,39 @@ public final class Mutex implements Lockable {
 
     /** mutex_lock_nested(): {@code subclass} tells lockdep this is a deliberate nesting of the same class. */
     public void mutexLockNested(int subclass) {
+        lock(subclass, Task.TASK_UNINTERRUPTIBLE);
+    }
+
+    /** mutex_lock_killable(): 0, or -EINTR when a fatal signal ended the wait. */
+    public int mutexLockKillable() {
+        return lock(0, Task.TASK_KILLABLE) == Sleep.KILLED ? Sleep.KILLED : 0;
+    }
+
+    private int lock(int subclass, int state) {
         Task t = Task.current();
+        t.mightSleep("mutex_lock");
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, subclass, false, false);
+            ld.lockAcquire(t, depMap, subclass, Lockdep.WRITE, false);
         }
-        if (!OWNER.compareAndSet(this, null, t)) {
-            mutexLockSlowpath(t, ld);
+        if (OWNER.compareAndSet(this, null, t)) {
+            return Sleep.DONE;
+        }
+        // If t already owns the mutex this is a real self-deadlock: its wait record then names t itself.
+        int r = Sleep.KILLED;
+        try {
+            r = Sleep.sleep(t, this, WaitKind.MUTEX, state, -1, waiters, () -> OWNER.compareAndSet(this, null, t));
+            return r;
+        } finally {
+            if (r != Sleep.DONE) {
+                if (ld.enabled()) {
+                    ld.lockRelease(t, depMap);
+                }
+                // The wake-up this waiter may have taken goes to the next one.
+                if (owner == null) {
+                    waiters.wakeFirst();
+                }
+            }
         }
     }
 
@@ -61,41 +86,9 @@ public final class Mutex implements Lockable {
         }
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, 0, false, true);
+            ld.lockAcquire(t, depMap, 0, Lockdep.WRITE, true);
         }
         return true;
-    }
-
-    private void mutexLockSlowpath(Task t, Lockdep ld) {
-        // If t already owns the mutex this is a real self-deadlock: its wait record then names t itself.
-        WaitRecord rec = t.waitRecord();
-        rec.publish(this, WaitKind.MUTEX);
-        waiters.add(t);
-        boolean acquired = false;
-        try {
-            for (;;) {
-                t.setState(Task.TASK_UNINTERRUPTIBLE);
-                rec.beginUpdate();
-                acquired = OWNER.compareAndSet(this, null, t);
-                if (acquired) {
-                    rec.clear();
-                }
-                rec.endUpdate();
-                if (acquired) {
-                    return;
-                }
-                t.schedule();
-            }
-        } finally {
-            waiters.remove(t);
-            t.setState(Task.TASK_RUNNING);
-            if (!acquired) {
-                rec.clear();
-                if (ld.enabled()) {
-                    ld.lockRelease(t, depMap);
-                }
-            }
-        }
     }
 
     /** mutex_unlock(): only the owner may unlock; wakes the first waiter. */
@@ -111,12 +104,7 @@ public final class Mutex implements Lockable {
             ld.lockRelease(o, depMap);
         }
         OWNER.setVolatile(this, null);
-        if (!waiters.isEmpty()) {
-            Task w = waiters.peek();
-            if (w != null) {
-                w.wakeUpProcess();
-            }
-        }
+        waiters.wakeFirst();
     }
 
     /** mutex_is_locked(). */
@@ -137,11 +125,8 @@ public final class Mutex implements Lockable {
     }
 
     @Override
-    public void addWakers(List<Task> out) {
-        Task o = owner;
-        if (o != null) {
-            out.add(o);
-        }
+    public void wakers(WakerSink out) {
+        out.add(owner);
     }
 
     @Override

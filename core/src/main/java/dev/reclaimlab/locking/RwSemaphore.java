@@ -4,43 +4,43 @@ import dev.reclaimlab.kernel.Task;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
- * struct rw_semaphore (kernel/locking/rwsem.c): many readers or one writer, sleeping uninterruptibly.
- * Unlike the kernel's, a reader is not held back by a waiting writer: the emulator's deadlocks come from
- * reclaim recursion, not from rwsem fairness. Readers are tracked in a small slot table so the watchdog
- * can name every reader a writer waits for.
+ * struct rw_semaphore with the fairness of Linux 4.3's kernel/locking/rwsem-xadd.c: many readers or one
+ * writer; once anyone waits, newcomers queue behind them in FIFO order (a reader does not pass a waiting
+ * writer), and the task that releases the lock grants it to the front of the queue: one writer, or every
+ * reader up to the first writer (__rwsem_do_wake()). Waits are uninterruptible (D). Every reader is named,
+ * so a waiting writer's record says it waits for all of them, and for everyone queued ahead of it.
  */
 public final class RwSemaphore implements Lockable {
-    private static final int READER_SLOTS = 16;
-    private static final VarHandle COUNT;
-    private static final VarHandle OVERFLOW;
-    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Task[].class);
+    private static final long WRITER = 1L << 32;
+    private static final long WAITERS = 1L << 33;
+    private static final long READERS = 0xffff_ffffL;
+    private static final VarHandle STATE;
 
     static {
         try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            COUNT = l.findVarHandle(RwSemaphore.class, "count", int.class);
-            OVERFLOW = l.findVarHandle(RwSemaphore.class, "overflowReaders", int.class);
+            STATE = MethodHandles.lookup().findVarHandle(RwSemaphore.class, "state", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     private final LockdepMap depMap;
-    /** Readers holding it, or -1 while a writer holds it. */
-    private volatile int count;
+    /** Readers holding it (low 32 bits), WRITER while a writer holds it, WAITERS while the queue is not empty. */
+    private volatile long state;
     private volatile Task writer;
-    private final Task[] readers = new Task[READER_SLOTS];
-    /** Readers that found no free slot; they are not named to the watchdog. */
-    private volatile int overflowReaders;
-    private final ConcurrentLinkedQueue<Task> waiters = new ConcurrentLinkedQueue<>();
+    private final RwsemReaders readers = new RwsemReaders();
+    /** sem->wait_list: changed under waitLock, read by the watchdog without it. */
+    private final ConcurrentLinkedDeque<Waiter> queue = new ConcurrentLinkedDeque<>();
+    private final RawSpinLock waitLock;
+    private final WaitList sleepers = new WaitList();
 
     /** init_rwsem() with a static class key. */
     public RwSemaphore(String name, LockClassKey key) {
         this.depMap = new LockdepMap(name, key);
+        this.waitLock = new RawSpinLock(name + ".wait_lock");
     }
 
     @Override
@@ -55,27 +55,7 @@ public final class RwSemaphore implements Lockable {
 
     /** down_read_nested(). */
     public void downReadNested(int subclass) {
-        Task t = Task.current();
-        Lockdep ld = t.kernel().lockdep();
-        if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, subclass, true, false);
-        }
-        if (!tryRead(t)) {
-            sleep(t, ld, WaitKind.RWSEM_READ);
-        }
-    }
-
-    /** down_read_trylock(). */
-    public boolean downReadTrylock() {
-        Task t = Task.current();
-        if (!tryRead(t)) {
-            return false;
-        }
-        Lockdep ld = t.kernel().lockdep();
-        if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, 0, true, true);
-        }
-        return true;
+        acquire(false, subclass);
     }
 
     /** down_write(). */
@@ -85,33 +65,159 @@ public final class RwSemaphore implements Lockable {
 
     /** down_write_nested(). */
     public void downWriteNested(int subclass) {
+        acquire(true, subclass);
+    }
+
+    /** down_read_trylock(): fails while a writer holds it or anyone waits. */
+    public boolean downReadTrylock() {
         Task t = Task.current();
+        if (!tryReadFast()) {
+            return false;
+        }
+        readers.add(t);
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, subclass, false, false);
+            ld.lockAcquire(t, depMap, 0, Lockdep.READ, true);
         }
-        if (!tryWrite(t)) {
-            sleep(t, ld, WaitKind.RWSEM_WRITE);
-        }
+        return true;
     }
 
     /** down_write_trylock(). */
     public boolean downWriteTrylock() {
         Task t = Task.current();
-        if (!tryWrite(t)) {
+        if (!STATE.compareAndSet(this, 0L, WRITER)) {
             return false;
         }
+        writer = t;
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, 0, false, true);
+            ld.lockAcquire(t, depMap, 0, Lockdep.WRITE, true);
         }
         return true;
+    }
+
+    private void acquire(boolean write, int subclass) {
+        Task t = Task.current();
+        t.mightSleep(write ? "down_write" : "down_read");
+        Lockdep ld = t.kernel().lockdep();
+        if (ld.enabled()) {
+            ld.lockAcquire(t, depMap, subclass, write ? Lockdep.WRITE : Lockdep.READ, false);
+        }
+        if (write ? STATE.compareAndSet(this, 0L, WRITER) : tryReadFast()) {
+            if (write) {
+                writer = t;
+            } else {
+                readers.add(t);
+            }
+            return;
+        }
+        boolean got = false;
+        try {
+            got = slowpath(t, write);
+        } finally {
+            if (!got && ld.enabled()) {
+                ld.lockRelease(t, depMap);
+            }
+        }
+    }
+
+    private boolean tryReadFast() {
+        for (;;) {
+            long s = state;
+            if ((s & (WRITER | WAITERS)) != 0) {
+                return false;
+            }
+            if (STATE.compareAndSet(this, s, s + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** rwsem_down_read_failed() / rwsem_down_write_failed(): queue, then sleep until granted. */
+    private boolean slowpath(Task t, boolean write) {
+        Waiter w = new Waiter(t, write);
+        waitLock.lock();
+        try {
+            queue.addLast(w);
+            setBits(WAITERS);
+            grantLocked();
+        } finally {
+            waitLock.unlock();
+        }
+        int r = Sleep.KILLED;
+        try {
+            r = Sleep.sleep(t, w, write ? WaitKind.RWSEM_WRITE : WaitKind.RWSEM_READ, Task.TASK_UNINTERRUPTIBLE, -1,
+                    sleepers, () -> w.take());
+            return true;
+        } finally {
+            if (r != Sleep.DONE) {
+                cancel(w);
+            }
+        }
+    }
+
+    /** A waiter leaves without the lock (a panic unwinds it): undo a grant that raced, let the queue move. */
+    private void cancel(Waiter w) {
+        waitLock.lock();
+        try {
+            if (!w.granted) {
+                queue.remove(w);
+                if (queue.isEmpty()) {
+                    clearBits(WAITERS);
+                }
+            } else if (w.write) {
+                clearBits(WRITER);
+            } else {
+                addReaders(-1);
+            }
+            grantLocked();
+        } finally {
+            waitLock.unlock();
+        }
+    }
+
+    /** __rwsem_do_wake(): grants the lock to the front of the queue if it can be had. waitLock held. */
+    private void grantLocked() {
+        Waiter front = queue.peekFirst();
+        if (front == null) {
+            return;
+        }
+        long s = state;
+        if (front.write) {
+            if ((s & (WRITER | READERS)) != 0) {
+                return;
+            }
+            setBits(WRITER);
+            queue.pollFirst();
+            grant(front);
+        } else {
+            if ((s & WRITER) != 0) {
+                return;
+            }
+            for (Waiter r = front; r != null && !r.write; r = queue.peekFirst()) {
+                addReaders(1);
+                queue.pollFirst();
+                grant(r);
+            }
+        }
+        if (queue.isEmpty()) {
+            clearBits(WAITERS);
+        }
+    }
+
+    /**
+     * The lock is counted as the waiter's; it names itself owner when it runs ({@link Waiter#take()}), inside
+     * its wait record's bracket, so the watchdog never sees a task waiting on a lock it holds.
+     */
+    private static void grant(Waiter w) {
+        w.granted = true;
+        w.task.wakeUpProcess();
     }
 
     /** up_read(): the caller must hold it for read. */
     public void upRead() {
         Task t = Task.current();
-        if (count <= 0 || !removeReader(t)) {
+        if (!readers.remove(t)) {
             throw new IllegalStateException("upRead of rwsem " + depMap + " by " + t + ": not held for read by it"
                     + describeOwners());
         }
@@ -119,8 +225,9 @@ public final class RwSemaphore implements Lockable {
         if (ld.enabled()) {
             ld.lockRelease(t, depMap);
         }
-        if ((int) COUNT.getAndAdd(this, -1) == 1) {
-            wakeAll();
+        long s = addReaders(-1);
+        if ((s & READERS) == 0 && (s & WAITERS) != 0) {
+            wake();
         }
     }
 
@@ -132,8 +239,9 @@ public final class RwSemaphore implements Lockable {
             ld.lockRelease(t, depMap);
         }
         writer = null;
-        count = 0;
-        wakeAll();
+        if ((clearBits(WRITER) & WAITERS) != 0) {
+            wake();
+        }
     }
 
     /** downgrade_write(): the writer becomes a reader without letting another writer in. */
@@ -143,15 +251,58 @@ public final class RwSemaphore implements Lockable {
         if (ld.enabled()) {
             ld.lockDowngrade(t, depMap);
         }
-        addReader(t);
+        readers.add(t);
+        long s;
+        do {
+            s = state;
+        } while (!STATE.compareAndSet(this, s, (s & ~WRITER) + 1));
         writer = null;
-        count = 1;
-        wakeAll();
+        if ((s & WAITERS) != 0) {
+            wake();
+        }
+    }
+
+    private void wake() {
+        waitLock.lock();
+        try {
+            grantLocked();
+        } finally {
+            waitLock.unlock();
+        }
+    }
+
+    private long addReaders(int d) {
+        for (;;) {
+            long s = state;
+            long n = s + d;
+            if (STATE.compareAndSet(this, s, n)) {
+                return n;
+            }
+        }
+    }
+
+    private void setBits(long bits) {
+        for (;;) {
+            long s = state;
+            if (STATE.compareAndSet(this, s, s | bits)) {
+                return;
+            }
+        }
+    }
+
+    /** Clears {@code bits}; returns the new state. */
+    private long clearBits(long bits) {
+        for (;;) {
+            long s = state;
+            if (STATE.compareAndSet(this, s, s & ~bits)) {
+                return s & ~bits;
+            }
+        }
     }
 
     /** Destroying a held rwsem is a bug. */
     public void destroy() {
-        if (count != 0) {
+        if ((state & (WRITER | READERS)) != 0) {
             throw new IllegalStateException("destroy of held rwsem " + depMap + describeOwners());
         }
     }
@@ -161,7 +312,12 @@ public final class RwSemaphore implements Lockable {
     }
 
     public int readerCount() {
-        return Math.max(0, count);
+        return (int) (state & READERS);
+    }
+
+    /** Tasks queued for the lock now (racy). */
+    public int waiters() {
+        return queue.size();
     }
 
     private Task checkWriter(String op) {
@@ -178,118 +334,83 @@ public final class RwSemaphore implements Lockable {
         if (w != null) {
             return "; write-owned by " + w;
         }
-        int c = count;
-        return c > 0 ? "; read-owned by " + c + " readers" : "; it is not locked";
+        int c = readerCount();
+        return c > 0 ? "; read-owned by " + c + (c == 1 ? " reader" : " readers") : "; it is not locked";
     }
 
-    private boolean tryRead(Task t) {
-        for (;;) {
-            int c = count;
-            if (c < 0) {
-                return false;
-            }
-            if (COUNT.compareAndSet(this, c, c + 1)) {
-                addReader(t);
-                return true;
-            }
-        }
-    }
-
-    private boolean tryWrite(Task t) {
-        if (COUNT.compareAndSet(this, 0, -1)) {
-            writer = t;
-            return true;
-        }
-        return false;
-    }
-
-    private void addReader(Task t) {
-        int start = t.pid() & (READER_SLOTS - 1);
-        for (int i = 0; i < READER_SLOTS; i++) {
-            if (SLOT.compareAndSet(readers, (start + i) & (READER_SLOTS - 1), null, t)) {
-                return;
-            }
-        }
-        OVERFLOW.getAndAdd(this, 1);
-    }
-
-    private boolean removeReader(Task t) {
-        int start = t.pid() & (READER_SLOTS - 1);
-        for (int i = 0; i < READER_SLOTS; i++) {
-            int s = (start + i) & (READER_SLOTS - 1);
-            if (SLOT.getVolatile(readers, s) == t) {
-                SLOT.setVolatile(readers, s, null);
-                return true;
-            }
-        }
-        for (;;) {
-            int o = overflowReaders;
-            if (o == 0) {
-                return false;
-            }
-            if (OVERFLOW.compareAndSet(this, o, o - 1)) {
-                return true;
-            }
-        }
-    }
-
-    private void sleep(Task t, Lockdep ld, WaitKind kind) {
-        WaitRecord rec = t.waitRecord();
-        rec.publish(this, kind);
-        waiters.add(t);
-        boolean acquired = false;
-        try {
-            for (;;) {
-                t.setState(Task.TASK_UNINTERRUPTIBLE);
-                rec.beginUpdate();
-                acquired = kind == WaitKind.RWSEM_READ ? tryRead(t) : tryWrite(t);
-                if (acquired) {
-                    rec.clear();
-                }
-                rec.endUpdate();
-                if (acquired) {
-                    return;
-                }
-                t.schedule();
-            }
-        } finally {
-            waiters.remove(t);
-            t.setState(Task.TASK_RUNNING);
-            if (!acquired) {
-                rec.clear();
-                if (ld.enabled()) {
-                    ld.lockRelease(t, depMap);
-                }
-            }
-        }
-    }
-
-    private void wakeAll() {
-        if (waiters.isEmpty()) {
-            return;
-        }
-        for (Task w : waiters) {
-            w.wakeUpProcess();
-        }
-    }
-
-    /** The writer, or every tracked reader: who a waiter here waits for. */
-    @Override
-    public void addWakers(List<Task> out) {
+    /** Who holds it now: the writer, or all of the readers. */
+    private void holders(WakerSink out) {
         Task w = writer;
         if (w != null) {
             out.add(w);
+        } else {
+            readers.addTo(out);
+            out.all();
         }
-        for (int i = 0; i < READER_SLOTS; i++) {
-            Task r = (Task) SLOT.getVolatile(readers, i);
-            if (r != null && !out.contains(r)) {
-                out.add(r);
-            }
-        }
+    }
+
+    /** A task waiting here without a place in the queue is owed by the holders. */
+    @Override
+    public void wakers(WakerSink out) {
+        holders(out);
     }
 
     @Override
     public String toString() {
         return "rwsem " + depMap + describeOwners();
+    }
+
+    /**
+     * One queued task (struct rwsem_waiter). It waits for every holder to leave and for every task queued
+     * ahead of it to take the lock and leave it: all of them must act.
+     */
+    private final class Waiter implements Lockable {
+        final Task task;
+        final boolean write;
+        volatile boolean granted;
+
+        Waiter(Task task, boolean write) {
+            this.task = task;
+            this.write = write;
+        }
+
+        /** The wait's condition, run by the waiter in its bracket: once granted, it names itself owner. */
+        boolean take() {
+            if (!granted) {
+                return false;
+            }
+            if (write) {
+                writer = task;
+            } else {
+                readers.add(task);
+            }
+            return true;
+        }
+
+        @Override
+        public LockdepMap depMap() {
+            return depMap;
+        }
+
+        @Override
+        public void wakers(WakerSink out) {
+            if (granted) {
+                out.open("granted the lock, about to run");
+                return;
+            }
+            holders(out);
+            for (Waiter a : queue) {
+                if (a == this) {
+                    break;
+                }
+                out.add(a.task);
+            }
+            out.all();
+        }
+
+        @Override
+        public String toString() {
+            return (write ? "writer " : "reader ") + task + " queued on " + RwSemaphore.this;
+        }
     }
 }

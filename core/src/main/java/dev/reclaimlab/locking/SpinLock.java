@@ -4,16 +4,15 @@ import dev.reclaimlab.kernel.Task;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.List;
 
 /**
  * spinlock_t (kernel/locking/spinlock.c): busy-waits with preemption disabled, i.e. while holding an
  * emulated CPU, so sleeping under it fails with "scheduling while atomic". A spinner publishes a wait
- * record, so a spin deadlock shows up in the watchdog's wait-for graph like a sleeping one.
+ * record (see {@link Sleep#spin}), so a spin deadlock shows up in the watchdog's wait-for graph like a
+ * sleeping one.
  */
 public final class SpinLock implements Lockable {
     private static final VarHandle OWNER;
-    private static final int SPINS_BEFORE_RECORD = 128;
 
     static {
         try {
@@ -42,10 +41,32 @@ public final class SpinLock implements Lockable {
         t.getCpu();
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, 0, false, false);
+            ld.lockAcquire(t, depMap, 0, Lockdep.WRITE, false);
         }
-        if (!OWNER.compareAndSet(this, null, t)) {
-            spin(t, ld);
+        if (OWNER.compareAndSet(this, null, t)) {
+            return;
+        }
+        boolean acquired = false;
+        try {
+            Sleep.spin(t, this, WaitKind.SPINLOCK, new Sleep.SpinCondition() {
+                @Override
+                public boolean looksFree() {
+                    return owner == null;
+                }
+
+                @Override
+                public boolean tryAcquire() {
+                    return OWNER.compareAndSet(SpinLock.this, null, t);
+                }
+            });
+            acquired = true;
+        } finally {
+            if (!acquired) {
+                if (ld.enabled()) {
+                    ld.lockRelease(t, depMap);
+                }
+                t.putCpu();
+            }
         }
     }
 
@@ -59,48 +80,9 @@ public final class SpinLock implements Lockable {
         }
         Lockdep ld = t.kernel().lockdep();
         if (ld.enabled()) {
-            ld.lockAcquire(t, depMap, 0, false, true);
+            ld.lockAcquire(t, depMap, 0, Lockdep.WRITE, true);
         }
         return true;
-    }
-
-    private void spin(Task t, Lockdep ld) {
-        WaitRecord rec = t.waitRecord();
-        boolean published = false;
-        boolean acquired = false;
-        try {
-            for (int spins = 0; ; spins++) {
-                if (spins == SPINS_BEFORE_RECORD) {
-                    rec.publish(this, WaitKind.SPINLOCK);
-                    published = true;
-                }
-                if (published) {
-                    rec.beginUpdate();
-                }
-                acquired = OWNER.compareAndSet(this, null, t);
-                if (published) {
-                    if (acquired) {
-                        rec.clear();
-                    }
-                    rec.endUpdate();
-                }
-                if (acquired) {
-                    return;
-                }
-                t.kernel().checkPanic();
-                Thread.onSpinWait();
-            }
-        } finally {
-            if (!acquired) {
-                if (published) {
-                    rec.clear();
-                }
-                if (ld.enabled()) {
-                    ld.lockRelease(t, depMap);
-                }
-                t.putCpu();
-            }
-        }
     }
 
     /** spin_unlock(). */
@@ -132,11 +114,8 @@ public final class SpinLock implements Lockable {
     }
 
     @Override
-    public void addWakers(List<Task> out) {
-        Task o = owner;
-        if (o != null) {
-            out.add(o);
-        }
+    public void wakers(WakerSink out) {
+        out.add(owner);
     }
 
     @Override

@@ -2,12 +2,11 @@ package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Task;
 
-import java.util.List;
-
 /**
- * A named timed sleep in a throttle (mm/backing-dev.c congestion_wait(), balance_dirty_pages()): the
- * task sleeps in D state but runs again by itself, so it is never a hung task; the watchdog counts it
- * as "busy" when it looks for a stall (livelock).
+ * A named timed sleep in a throttle (mm/backing-dev.c congestion_wait(), balance_dirty_pages(),
+ * mm/vmscan.c's too_many_isolated() loop): the task sleeps in D state but runs again by itself, so it is
+ * never a hung task and can close no proven cycle; the watchdog counts it as busy when it looks for a
+ * stall, and each task's {@link ThrottleAccount} says how often and how long it slept here.
  */
 public final class Throttle implements Waitable {
     private final String name;
@@ -24,20 +23,18 @@ public final class Throttle implements Waitable {
     /** Sleeps for {@code nanos} with a THROTTLE wait record. */
     public void throttle(long nanos) {
         Task t = Task.current();
-        WaitRecord rec = t.waitRecord();
-        rec.publish(this, WaitKind.THROTTLE);
+        t.mightSleep(name);
+        long start = System.nanoTime();
         try {
-            t.setState(Task.TASK_UNINTERRUPTIBLE);
-            t.scheduleTimeout(nanos);
+            Sleep.sleepFor(t, this, WaitKind.THROTTLE, nanos);
         } finally {
-            t.setState(Task.TASK_RUNNING);
-            rec.clear();
+            t.throttleAccount().add(this, System.nanoTime() - start);
         }
     }
 
     @Override
-    public void addWakers(List<Task> out) {
-        // Time ends a throttle, not another task.
+    public void wakers(WakerSink out) {
+        out.open("time: it is a timed sleep");
     }
 
     @Override

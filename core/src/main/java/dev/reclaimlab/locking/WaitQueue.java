@@ -2,18 +2,18 @@ package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Task;
 
-import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * wait_queue_head_t (kernel/sched/wait.c) with wait_event()/wake_up(). The condition's state must be
- * published with a volatile or atomic write before {@link #wakeUp()}: a waiter enqueues itself, then
- * rechecks the condition, so the wake-up cannot be lost.
+ * wait_queue_head_t (kernel/sched/wait.c) with the wait_event() family and wake_up(). The condition's state
+ * must be published with a volatile or atomic write before {@link #wakeUp()}: a waiter joins the queue,
+ * then tests the condition, so the wake-up cannot be lost. Whoever will make the condition true is
+ * declared with {@link #expectWaker} and its relatives.
  */
 public final class WaitQueue implements Waitable {
     private final String name;
-    private final ConcurrentLinkedQueue<Task> waiters = new ConcurrentLinkedQueue<>();
+    private final WaitList waiters = new WaitList();
     private final DeclaredWakers owedBy = new DeclaredWakers();
 
     /** init_waitqueue_head(). */
@@ -38,6 +38,12 @@ public final class WaitQueue implements Waitable {
         return this;
     }
 
+    /** Declares that {@code source} knows, whenever asked, who will wake this queue. */
+    public WaitQueue expectWakersFrom(Waitable source) {
+        owedBy.expectFrom(source);
+        return this;
+    }
+
     public void clearExpectedWakers() {
         owedBy.clear();
     }
@@ -49,7 +55,12 @@ public final class WaitQueue implements Waitable {
 
     /** wait_event_timeout(): false if {@code nanos} passed with the condition still false; negative = forever. */
     public boolean waitEventTimeout(BooleanSupplier condition, long nanos) {
-        return waitEventCommon(condition, nanos, WaitKind.WAITQUEUE, Task.TASK_UNINTERRUPTIBLE);
+        return waitCommon(condition, nanos, WaitKind.WAITQUEUE, Task.TASK_UNINTERRUPTIBLE) == Sleep.DONE;
+    }
+
+    /** wait_event_killable(): 0, or -EINTR once a fatal signal is pending. */
+    public int waitEventKillable(BooleanSupplier condition) {
+        return waitCommon(condition, -1, WaitKind.WAITQUEUE, Task.TASK_KILLABLE) == Sleep.KILLED ? Sleep.KILLED : 0;
     }
 
     /**
@@ -57,49 +68,31 @@ public final class WaitQueue implements Waitable {
      * watchdog counts it neither as blocked nor as busy. Negative {@code nanos} waits for ever.
      */
     public boolean waitEventInterruptibleTimeout(BooleanSupplier condition, long nanos) {
-        return waitEventCommon(condition, nanos, WaitKind.IDLE, Task.TASK_INTERRUPTIBLE);
+        return waitCommon(condition, nanos, WaitKind.IDLE, Task.TASK_INTERRUPTIBLE) == Sleep.DONE;
     }
 
-    private boolean waitEventCommon(BooleanSupplier condition, long nanos, WaitKind kind, int state) {
+    /** As {@link #waitEventTimeout(BooleanSupplier, long)} with the timeout in {@code unit}. */
+    public boolean waitEventTimeout(BooleanSupplier condition, long timeout, TimeUnit unit) {
+        return waitEventTimeout(condition, unit.toNanos(timeout));
+    }
+
+    private int waitCommon(BooleanSupplier condition, long nanos, WaitKind kind, int state) {
         if (condition.getAsBoolean()) {
-            return true;
+            return Sleep.DONE;
         }
         Task t = Task.current();
-        long deadline = nanos < 0 ? 0 : System.nanoTime() + nanos;
-        WaitRecord rec = t.waitRecord();
-        rec.publish(this, kind);
-        waiters.add(t);
-        try {
-            for (;;) {
-                t.setState(state);
-                if (condition.getAsBoolean()) {
-                    return true;
-                }
-                if (nanos < 0) {
-                    t.schedule();
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return condition.getAsBoolean();
-                    }
-                    t.scheduleTimeout(left);
-                }
-            }
-        } finally {
-            waiters.remove(t);
-            t.setState(Task.TASK_RUNNING);
-            rec.clear();
-        }
+        t.mightSleep("wait_event");
+        return Sleep.sleep(t, this, kind, state, nanos, waiters, condition::getAsBoolean);
     }
 
     /** wake_up(): wakes every waiter; each rechecks its condition. */
     public void wakeUp() {
-        if (waiters.isEmpty()) {
-            return;
-        }
-        for (Task w : waiters) {
-            w.wakeUpProcess();
-        }
+        waiters.wakeAll();
+    }
+
+    /** The sleepers, for primitives built on this queue (a completion). */
+    WaitList list() {
+        return waiters;
     }
 
     /** waitqueue_active(). */
@@ -108,7 +101,7 @@ public final class WaitQueue implements Waitable {
     }
 
     @Override
-    public void addWakers(List<Task> out) {
+    public void wakers(WakerSink out) {
         owedBy.addTo(out);
     }
 

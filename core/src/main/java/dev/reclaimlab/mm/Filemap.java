@@ -1,6 +1,10 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
+
+import static dev.reclaimlab.kernel.Errno.EEXIST;
+import static dev.reclaimlab.kernel.Errno.EIO;
+import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import dev.reclaimlab.kernel.Task;
 
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
@@ -17,10 +21,6 @@ import static dev.reclaimlab.mm.PageFlags.PG_writeback;
  * truncation. Page numbers are pfns; functions that can fail return a negative errno.
  */
 public final class Filemap {
-    public static final int EIO = 5;
-    public static final int ENOMEM = 12;
-    public static final int EEXIST = 17;
-
     private final Kernel kernel;
     private final Mm mm;
     private final MemMap map;

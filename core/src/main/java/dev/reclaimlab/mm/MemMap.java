@@ -1,5 +1,10 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Sleep;
+import dev.reclaimlab.locking.WaitKind;
+import dev.reclaimlab.locking.Waitable;
+import dev.reclaimlab.locking.WakerSink;
 import org.agrona.UnsafeApi;
 
 /**
@@ -94,21 +99,39 @@ final class MemMap {
         return (UnsafeApi.getAndBitwiseOrLong(null, p(pfn) + FLAGS, 1L << bit) & (1L << bit)) == 0;
     }
 
-    /** bit_spin_lock(): the slab_lock() of SLUB on PG_locked. */
+    /**
+     * bit_spin_lock(): the slab_lock() of SLUB on PG_locked. A spinner that has to wait publishes a record;
+     * its holder is not tracked (the kernel does not track it either), so the wait shows with an unknown waker.
+     */
     void bitSpinLock(int pfn, int bit) {
         long mask = 1L << bit;
         long addr = p(pfn) + FLAGS;
-        for (int spins = 0; ; spins++) {
-            if ((UnsafeApi.getAndBitwiseOrLongAcquire(null, addr, mask) & mask) == 0) {
-                return;
+        if ((UnsafeApi.getAndBitwiseOrLongAcquire(null, addr, mask) & mask) == 0) {
+            return;
+        }
+        Sleep.spin(Task.currentOrNull(), new BitSpin(pfn, bit), WaitKind.BIT_SPINLOCK, new Sleep.SpinCondition() {
+            @Override
+            public boolean looksFree() {
+                return (UnsafeApi.getLongVolatile(null, addr) & mask) == 0;
             }
-            while ((UnsafeApi.getLongVolatile(null, addr) & mask) != 0) {
-                if (++spins < 128) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
-                }
+
+            @Override
+            public boolean tryAcquire() {
+                return (UnsafeApi.getAndBitwiseOrLongAcquire(null, addr, mask) & mask) == 0;
             }
+        });
+    }
+
+    /** A bit spin lock of one struct page, as a wait record names it. */
+    private record BitSpin(int pfn, int bit) implements Waitable {
+        @Override
+        public String name() {
+            return "bit_spin_lock " + PageFlags.name(bit) + " of pfn " + pfn;
+        }
+
+        @Override
+        public void wakers(WakerSink out) {
+            // Unknown: bit spin locks have no owner field.
         }
     }
 

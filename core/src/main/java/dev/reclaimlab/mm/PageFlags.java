@@ -31,6 +31,16 @@ public final class PageFlags {
     private PageFlags() {
     }
 
+    /** The kernel's name of one flag bit: "PG_locked". */
+    public static String name(int bit) {
+        for (int i = 0; i < BITS.length; i++) {
+            if (BITS[i] == bit) {
+                return "PG_" + NAMES[i];
+            }
+        }
+        return "PG_" + bit;
+    }
+
     /** As %pGp prints page flags: {@code referenced|uptodate|lru}. */
     public static String format(long flags) {
         StringBuilder sb = new StringBuilder();

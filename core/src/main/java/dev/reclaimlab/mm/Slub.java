@@ -28,6 +28,21 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * takes frees from other CPUs on its own freelist under slab_lock(); unfrozen slabs with free objects sit
  * on the node's partial list under list_lock (taken before slab_lock); empty slabs beyond min_partial go
  * back to the page allocator. Free lists are object indexes (see {@link KmemCache}).
+ *
+ * <p>Lock order, as mm/slub.c keeps it:
+ * <ol>
+ * <li>slab_mutex: the list of caches and their creation and destruction. Held only by kmemCacheCreate,
+ *     kmemCacheDestroy and the walks over every cache; never on an allocation or free.</li>
+ * <li>the emulated CPU (preempt_disable()): a CPU's slab and its freelist belong to whoever holds the
+ *     CPU; the fast paths take nothing else.</li>
+ * <li>kmem_cache_node::list_lock: the partial list, and which slabs are on it. A free that may move a slab
+ *     between lists (it was full, or it becomes empty) takes it before the slab's lock.</li>
+ * <li>slab_lock() (the bit spin lock on PG_locked of the slab's head page): the slab's own freelist,
+ *     inuse and frozen state. Frees from other CPUs change a frozen slab only under it, so its owner can
+ *     take them back at once (the kernel's cmpxchg_double does the same without a lock).</li>
+ * </ol>
+ * A new slab is taken from the page allocator with no SLUB lock held, since that may enter reclaim; it is
+ * freed to it after list_lock is dropped.
  */
 public final class Slub {
     /** {@link #onFreelist} answers. */

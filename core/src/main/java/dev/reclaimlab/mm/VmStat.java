@@ -55,11 +55,20 @@ public final class VmStat {
         return sum;
     }
 
+    /** Every item now, by its /proc/vmstat name, in /proc/vmstat's order. */
+    public java.util.Map<String, Long> snapshot() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (VmStatItem it : ITEMS) {
+            m.put(it.procName(), get(it));
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
     /** The text of /proc/vmstat: one "name value" line per item. */
     public String procVmstat() {
         StringBuilder sb = new StringBuilder();
-        for (VmStatItem it : ITEMS) {
-            sb.append(it.procName()).append(' ').append(get(it)).append('\n');
+        for (java.util.Map.Entry<String, Long> e : snapshot().entrySet()) {
+            sb.append(e.getKey()).append(' ').append(e.getValue()).append('\n');
         }
         return sb.toString();
     }

@@ -2,6 +2,9 @@ package dev.reclaimlab.mm;
 
 import dev.reclaimlab.locking.RawSpinLock;
 
+import static dev.reclaimlab.kernel.Errno.EEXIST;
+import static dev.reclaimlab.kernel.Errno.ENOMEM;
+
 /**
  * lib/xarray.c (the radix tree of lib/radix-tree.c that indexed the page cache in 2015): a map from
  * non-negative long indexes to non-zero long values, as the page cache maps file offsets to pfn + 1.
@@ -39,8 +42,6 @@ public final class XArray {
     static final int NODE_SLOTS = 16;
     public static final int NODE_SIZE = NODE_SLOTS + XA_CHUNK_SIZE * 8;
 
-    public static final int ENOMEM = 12;
-    public static final int EEXIST = 17;
 
     private final Mm mm;
     private final PhysMem mem;

@@ -1,7 +1,9 @@
 package dev.reclaimlab.watchdog;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.KernelStack;
 import dev.reclaimlab.locking.WaitKind;
@@ -9,6 +11,7 @@ import dev.reclaimlab.locking.WaitRecord;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,13 +23,23 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * khungtaskd (kernel/hung_task.c), extended as DESIGN.md asks: each scan builds the wait-for graph from the
- * tasks' wait records and reports a cycle once it is stable for one scan (a proven deadlock), a task
- * blocked longer than the timeout outside any cycle (hung task), and progress counters that stand still
- * while tasks run or throttle (stall). With kernel.hung_task_panic the first report panics the kernel,
- * which unwinds every blocked task so {@link Kernel#close()} can finish.
+ * khungtaskd (kernel/hung_task.c), extended as DESIGN.md asks. Each scan reads every task's wait record and
+ * reports: a cycle of provably stuck tasks that is still there on the next scan (a proven deadlock, see
+ * {@link WaitForGraph}); a task in D state whose switch count has not moved for the hung-task timeout,
+ * outside any cycle, by the kernel's own rule for the version (TASK_KILLABLE sleepers are skipped, as
+ * check_hung_uninterruptible_tasks() tests {@code state == TASK_UNINTERRUPTIBLE}; 2.2 had no detector);
+ * and a progress counter below its floor for its window while tasks run or throttle (a stall). With
+ * kernel.hung_task_panic the first report panics the kernel, which unwinds every blocked task so
+ * {@link Kernel#close()} can finish.
  */
 public final class Watchdog {
+    /** khungtaskd and its "INFO: task ... blocked for more than" report. */
+    public static final Fix HUNG_TASK_DETECTOR = Fix.declare("hung_task_detector",
+            "khungtaskd reports tasks in TASK_UNINTERRUPTIBLE whose switch count did not move for"
+                    + " hung_task_timeout_secs",
+            "e162b39a3681 softlockup: decouple hung tasks check from softlockup detection (2.6.30)",
+            new KernelVersion(2, 6));
+
     private final Kernel kernel;
     private final long timeoutNanos;
     private final long scanNanos;
@@ -38,6 +51,9 @@ public final class Watchdog {
     private Set<String> lastScanCycles = Set.of();
     private final Set<String> reportedCycles = new HashSet<>();
     private final Set<String> reportedHung = new HashSet<>();
+    private final Map<Task, long[]> switches = new HashMap<>();
+    private final Map<Task, Map<String, long[]>> throttleBaseline = new HashMap<>();
+    private volatile long scans;
 
     public Watchdog(Kernel kernel) {
         this.kernel = kernel;
@@ -71,9 +87,18 @@ public final class Watchdog {
         }
     }
 
-    /** Registers a counter that must move while work is pending; see {@link ProgressCounter}. */
+    /**
+     * Registers a counter that must move while tasks are busy: it is stalled when it stands still for the
+     * hung-task timeout; see {@link ProgressCounter}.
+     */
     public ProgressCounter registerProgress(String name, LongSupplier counter) {
-        ProgressCounter pc = new ProgressCounter(name, counter, System.nanoTime());
+        return registerProgress(name, counter, 0, timeoutNanos);
+    }
+
+    /** As {@link #registerProgress(String, LongSupplier)} with a floor rate per second over a window. */
+    public ProgressCounter registerProgress(String name, LongSupplier counter, double floorPerSecond,
+                                            long windowNanos) {
+        ProgressCounter pc = new ProgressCounter(name, counter, floorPerSecond, windowNanos);
         counters.add(pc);
         return pc;
     }
@@ -87,6 +112,11 @@ public final class Watchdog {
         listeners.add(l);
     }
 
+    /** Scans made so far. */
+    public long scans() {
+        return scans;
+    }
+
     /** Every report so far, oldest first. */
     public List<WatchdogReport> reports() {
         return Collections.unmodifiableList(reports);
@@ -97,25 +127,35 @@ public final class Watchdog {
      * kernel.hung_task_panic is set. khungtaskd calls it every scan interval; tests may call it directly.
      */
     public synchronized List<WatchdogReport> checkHungUninterruptibleTasks() {
+        scans++;
         long now = System.nanoTime();
+        KernelVersion version = kernel.config().version();
         Map<Task, WaitRecord.Snapshot> blocked = new LinkedHashMap<>();
         List<Task> busy = new ArrayList<>();
         List<WaitRecord.Snapshot> throttled = new ArrayList<>();
+        Set<Task> alive = new HashSet<>();
         for (Task t : kernel.tasks()) {
             if (t == khungtaskd || t.state() == Task.TASK_DEAD) {
                 continue;
             }
+            alive.add(t);
             WaitRecord.Snapshot s = t.waitRecord().snapshot();
             if (s == null) {
                 if (t.isKthread() && t.state() == Task.TASK_RUNNING) {
                     busy.add(t);
                 }
-            } else if (s.kind().blocks()) {
-                blocked.put(t, s);
             } else if (s.kind() == WaitKind.THROTTLE) {
                 throttled.add(s);
+            } else if (s.kind().blocks()) {
+                blocked.put(t, s);
+                if (s.timed()) {
+                    // Backing off on a timer: it runs again by itself, so it counts as busy for a stall.
+                    throttled.add(s);
+                }
             }
         }
+        switches.keySet().retainAll(alive);
+        throttleBaseline.keySet().retainAll(alive);
         List<WatchdogReport> found = new ArrayList<>();
         WaitForGraph g = WaitForGraph.build(blocked);
         Set<String> cyclesNow = new HashSet<>();
@@ -123,26 +163,23 @@ public final class Watchdog {
             String sig = signature(cycle);
             cyclesNow.add(sig);
             if (lastScanCycles.contains(sig) && reportedCycles.add(sig)) {
-                found.add(WatchdogReport.deadlock(cycle, now));
+                found.add(WatchdogReport.deadlock(version, cycle, behind(g, cycle), now));
             }
         }
         lastScanCycles = cyclesNow;
+        boolean detector = kernel.config().has(HUNG_TASK_DETECTOR);
         for (WaitRecord.Snapshot s : blocked.values()) {
-            if (!g.inCycle(s.task()) && now - s.sinceNanos() >= timeoutNanos
-                    && reportedHung.add(s.task().pid() + "@" + s.sinceNanos())) {
-                found.add(WatchdogReport.hungTask(s, TimeUnit.NANOSECONDS.toMillis(timeoutNanos), now));
+            long since = switchesSince(s.task(), now);
+            if (detector && kernelWouldCheck(s) && !g.inCycle(s.task()) && now - since >= timeoutNanos
+                    && reportedHung.add(s.task().pid() + "@" + since)) {
+                found.add(WatchdogReport.hungTask(version, s, TimeUnit.NANOSECONDS.toMillis(timeoutNanos), now));
             }
         }
         boolean active = !busy.isEmpty() || !throttled.isEmpty();
         for (ProgressCounter pc : counters) {
-            long v = pc.read();
-            if (v != pc.lastValue) {
-                pc.lastValue = v;
-                pc.lastChangeNanos = now;
-                pc.reported = false;
-            } else if (!pc.reported && active && now - pc.lastChangeNanos >= timeoutNanos) {
-                pc.reported = true;
-                found.add(WatchdogReport.stall(pc, now - pc.lastChangeNanos, busy, throttled, now));
+            Stall st = checkProgress(pc, now, active, busy, throttled);
+            if (st != null) {
+                found.add(WatchdogReport.stall(version, st, now));
             }
         }
         for (WatchdogReport r : found) {
@@ -158,6 +195,102 @@ public final class Watchdog {
         return found;
     }
 
+    /**
+     * The kernel's own test (3.x-5.x): {@code t->state == TASK_UNINTERRUPTIBLE}, so TASK_KILLABLE sleepers
+     * and spinners are skipped.
+     */
+    static boolean kernelWouldCheck(WaitRecord.Snapshot s) {
+        return !s.kind().spins() && !s.killable() && s.task().state() == Task.TASK_UNINTERRUPTIBLE;
+    }
+
+    /** t->last_switch_count: when the task's switch count last moved, as this scan sees it. */
+    private long switchesSince(Task t, long now) {
+        long c = t.nvcsw();
+        long[] last = switches.get(t);
+        if (last == null || last[0] != c) {
+            switches.put(t, new long[] {c, now});
+            return now;
+        }
+        return last[1];
+    }
+
+    private static List<WaitRecord.Snapshot> behind(WaitForGraph g, List<WaitRecord.Snapshot> cycle) {
+        Set<Task> on = new HashSet<>();
+        for (WaitRecord.Snapshot s : cycle) {
+            on.add(s.task());
+        }
+        List<WaitRecord.Snapshot> out = new ArrayList<>();
+        for (WaitRecord.Snapshot s : g.stuckSet().values()) {
+            if (!on.contains(s.task())) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /** One scan's sample of {@code pc}; a stall once the window is below the floor with tasks busy throughout. */
+    private Stall checkProgress(ProgressCounter pc, long now, boolean active, List<Task> busy,
+                                List<WaitRecord.Snapshot> throttled) {
+        long v = pc.read();
+        pc.lastValue = v;
+        pc.samples.addLast(new long[] {now, v, active ? 1 : 0});
+        long windowStart = now - pc.windowNanos();
+        // Keep the newest sample at or before the window's start, and everything after it.
+        for (;;) {
+            long[] head = pc.samples.pollFirst();
+            long[] second = pc.samples.peekFirst();
+            if (second == null || second[0] > windowStart) {
+                pc.samples.addFirst(head);
+                break;
+            }
+        }
+        long[] first = pc.samples.peekFirst();
+        boolean covered = first[0] <= windowStart;
+        boolean allActive = pc.samples.stream().allMatch(x -> x[2] == 1);
+        double seconds = Math.max(1e-9, (now - first[0]) / 1e9);
+        double rate = (v - first[1]) / seconds;
+        boolean below = pc.floorPerSecond() == 0 ? v == first[1] : rate < pc.floorPerSecond();
+        if (!below || !covered) {
+            pc.reported = false;
+            if (!below) {
+                refreshThrottleBaseline();
+            }
+            return null;
+        }
+        if (pc.reported || !allActive) {
+            return null;
+        }
+        pc.reported = true;
+        List<Stall.StallTask> tasks = new ArrayList<>();
+        for (Task t : busy) {
+            tasks.add(new Stall.StallTask(BlockedTask.running(t), throttleSince(t)));
+        }
+        for (WaitRecord.Snapshot s : throttled) {
+            tasks.add(new Stall.StallTask(BlockedTask.of(s, now), throttleSince(s.task())));
+        }
+        return new Stall(pc.name(), v, TimeUnit.NANOSECONDS.toMillis(now - first[0]), pc.floorPerSecond(), rate, tasks);
+    }
+
+    private void refreshThrottleBaseline() {
+        for (Task t : kernel.tasks()) {
+            throttleBaseline.put(t, t.throttleAccount().totals());
+        }
+    }
+
+    /** The task's throttle sleeps since progress was last above its floor. */
+    private List<ThrottleSite> throttleSince(Task t) {
+        Map<String, long[]> base = throttleBaseline.getOrDefault(t, Map.of());
+        List<ThrottleSite> out = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : t.throttleAccount().totals().entrySet()) {
+            long[] b = base.getOrDefault(e.getKey(), new long[2]);
+            long n = e.getValue()[0] - b[0];
+            if (n > 0) {
+                out.add(new ThrottleSite(e.getKey(), n, TimeUnit.NANOSECONDS.toMillis(e.getValue()[1] - b[1])));
+            }
+        }
+        return out;
+    }
+
     /** sysrq-w (show_state_filter(TASK_UNINTERRUPTIBLE)): every blocked task with its wait and stack. */
     public String showBlockedTasks() {
         long now = System.nanoTime();
@@ -167,10 +300,11 @@ public final class Watchdog {
             if (s == null || !s.kind().blocks()) {
                 continue;
             }
-            sb.append("task:").append(t.comm()).append(" state:D pid:").append(t.pid()).append(" waiting on ")
-                    .append(s.describe()).append(" for ").append(TimeUnit.NANOSECONDS.toMillis(now - s.sinceNanos()))
-                    .append(" ms; can end the wait: ").append(s.wakers()).append('\n');
-            WatchdogReport.taskDetails(sb, s);
+            BlockedTask b = BlockedTask.of(s, now);
+            sb.append("task:").append(t.comm()).append(" state:").append(b.state()).append(" pid:").append(t.pid())
+                    .append(" waiting on ").append(b.describe()).append(" for ").append(b.blockedMillis())
+                    .append(" ms; can end the wait: ").append(b.wakersText()).append('\n');
+            WatchdogText.details(sb, b);
         }
         return sb.toString();
     }

@@ -83,7 +83,7 @@ class WorkqueueTest {
         });
         WaitRecord.Snapshot s = Await.blocked(flusher, BLOCKED);
         assertThat(s.on().name()).isEqualTo("flush_work counted");
-        assertThat(s.wakers()).containsExactlyInAnyOrder(wq.workers());
+        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(wq.workers());
 
         gate.completeAll();
         assertThat(flushed.await(10, TimeUnit.SECONDS)).isTrue();
@@ -124,7 +124,7 @@ class WorkqueueTest {
 
         Task flusher = k.kthreadRun("flusher", t -> Workqueue.flushWork(w));
         WaitRecord.Snapshot s = Await.blocked(flusher, BLOCKED);
-        assertThat(s.wakers()).contains(worker[0]);
+        assertThat(s.wakers().tasks()).contains(worker[0]);
         gate.completeAll();
         Workqueue.flushWork(w);
         wq.drainWorkqueue();

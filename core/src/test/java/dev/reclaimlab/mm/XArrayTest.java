@@ -1,5 +1,6 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
@@ -192,8 +193,8 @@ class XArrayTest {
         List<Integer> pages = exhaustPages(mm);
         List<Long> objs = drainNodeCache(mm);
 
-        assertThat(xa.xaStore(1L << 40, 5, GFP_NOWAIT)).as("needs a taller tree").isEqualTo(-XArray.ENOMEM);
-        assertThat(xa.xaStore(4_000, 5, GFP_NOWAIT)).as("needs a new leaf").isEqualTo(-XArray.ENOMEM);
+        assertThat(xa.xaStore(1L << 40, 5, GFP_NOWAIT)).as("needs a taller tree").isEqualTo(-Errno.ENOMEM);
+        assertThat(xa.xaStore(4_000, 5, GFP_NOWAIT)).as("needs a new leaf").isEqualTo(-Errno.ENOMEM);
         assertThat(xa.nodes()).isEqualTo(nodes);
         assertThat(xa.rootShift()).isEqualTo(shift);
         assertThat(xa.xaLoad(1L << 40)).isZero();
@@ -352,7 +353,7 @@ class XArrayTest {
     void insertFillsOnlyAnEmptySlotAndLeavesAnExistingEntry(Kernel k) {
         XArray xa = new XArray(k.mm(), "insert");
         assertThat(xa.xaInsert(70_000, 5, Gfp.GFP_KERNEL)).isZero();
-        assertThat(xa.xaInsert(70_000, 6, Gfp.GFP_KERNEL)).isEqualTo(-XArray.EEXIST);
+        assertThat(xa.xaInsert(70_000, 6, Gfp.GFP_KERNEL)).isEqualTo(-Errno.EEXIST);
         assertThat(xa.xaLoad(70_000)).isEqualTo(5);
         assertThat(xa.nrEntries()).isEqualTo(1);
         xa.xaErase(70_000);

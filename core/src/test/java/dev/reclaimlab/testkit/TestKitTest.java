@@ -156,7 +156,7 @@ class TestKitTest {
         WaitRecord.Snapshot s = Await.blocked(waiter, Duration.ofSeconds(30));
         assertThat(s.kind()).isEqualTo(WaitKind.COMPLETION);
         assertThat(s.on().name()).isEqualTo("gate");
-        assertThat(s.wakers()).containsExactly(me);
+        assertThat(s.wakers().tasks()).containsExactly(me);
         gate.complete();
         assertThat(k.kthreadStop(waiter)).isTrue();
     }

@@ -37,9 +37,14 @@ class StallTest {
         assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.STALL);
-        assertThat(r.tasks()).contains(nfsd.toString());
+        assertThat(r.taskNames()).contains(nfsd.toString());
         assertThat(r.text()).contains("progress counter nr_reclaimed stuck at 0", "livelock");
-        assertThat(r.json()).contains("\"type\":\"stall\"", "\"counter\":\"nr_reclaimed\"");
+        assertThat(r.stall().counter()).isEqualTo("nr_reclaimed");
+        assertThat(r.stall().tasks()).filteredOn(t -> t.task().task().equals(nfsd.toString())).singleElement()
+                .satisfies(t -> assertThat(t.throttles()).singleElement().satisfies(site -> {
+                    assertThat(site.site()).isEqualTo("congestion_wait");
+                    assertThat(site.count()).isPositive();
+                }));
         assertThat(k.panicked()).isFalse();
     }
 

@@ -57,14 +57,16 @@ class WatchdogTest {
         assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-        assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
+        assertThat(r.taskNames()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
         assertThat(TimeUnit.NANOSECONDS.toMillis(r.formedToDetectedNanos()))
                 .isLessThanOrEqualTo(2 * SCAN_MILLIS + SLACK_MILLIS);
         assertThat(r.text()).contains("proven deadlock", "mutex a (class lock_a)", "mutex b (class lock_b)",
                 "(lock_a){+.+.}, instance a", "Call Trace:", "lambda$watchdogReportsAbbaCycleAndPanics",
                 "*** DEADLOCK ***");
-        assertThat(r.json()).contains("\"type\":\"deadlock\"", "\"formedToDetectedMillis\"",
-                "\"waitsFor\":\"" + tb + "\"");
+        assertThat(r.edges()).extracting(WaitEdge::from, WaitEdge::to).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple(ta.toString(), tb.toString()),
+                org.assertj.core.groups.Tuple.tuple(tb.toString(), ta.toString()));
+        assertThat(r.formedToDetectedNanos()).isPositive();
         assertThat(k.panicReason()).contains("proven deadlock");
         assertThat(k.lockdep().reports()).extracting(LockdepReport::type)
                 .containsExactly(LockdepReport.Type.CIRCULAR);
@@ -138,9 +140,9 @@ class WatchdogTest {
         assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-        assertThat(r.tasks()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
+        assertThat(r.taskNames()).containsExactlyInAnyOrder(ta.toString(), tb.toString());
         assertThat(r.text()).contains(ta + " --[completion c]--> " + tb, tb + " --[mutex m (class lock_a)]--> " + ta);
-        assertThat(r.json()).contains("\"kind\":\"completion\"", "\"kind\":\"mutex\"");
+        assertThat(r.edges()).extracting(WaitEdge::kind).containsExactlyInAnyOrder("completion", "mutex");
     }
 
     @Test
@@ -157,10 +159,13 @@ class WatchdogTest {
         assertThat(panicked.await(30, TimeUnit.SECONDS)).isTrue();
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.HUNG_TASK);
-        assertThat(r.text()).startsWith("INFO: task waiter:" + t.pid() + " blocked for more than 0.300 seconds.")
-                .contains("completion never", "(nobody declared)", "1 lock held by " + t, "(lock_a){+.+.}",
+        assertThat(r.text()).startsWith("INFO: task waiter:" + t.pid() + " blocked for more than 300 ms.")
+                .contains("completion never", "(nobody declared: the waker is unknown)", "1 lock held by " + t, "(lock_a){+.+.}",
                         "Call Trace:");
-        assertThat(r.json()).contains("\"type\":\"hung_task\"");
+        assertThat(r.tasks()).singleElement().satisfies(b -> {
+            assertThat(b.wakerUnknown()).isTrue();
+            assertThat(b.heldLocks()).hasSize(1);
+        });
     }
 
     @Test

@@ -16,9 +16,6 @@ public final class Bio {
 
     public static final int SECTOR_SHIFT = 9;
     public static final int SECTOR_SIZE = 1 << SECTOR_SHIFT;
-    /** EIO: a failed bio ends with -EIO. */
-    public static final int EIO = 5;
-    private static final Task[] NO_TASKS = new Task[0];
 
     private final Op op;
     private final long sector;
@@ -128,9 +125,8 @@ public final class Bio {
     /** A device or layer took the bio: waits for it are now owed by {@code t}. */
     public void setOwner(Task t) {
         owner = t;
+        // Replaces a set declared by setOwners() in one step: a reader sees the old or the new owners.
         done.expectWaker(t);
-        // Drop a set declared by setOwners(); a reader in between sees both, never none.
-        done.expectWakers(NO_TASKS);
         Consumer<Task> l = ownerListener;
         if (l != null) {
             l.accept(t);
@@ -148,7 +144,6 @@ public final class Bio {
         }
         owner = ts[0];
         done.expectWakers(ts);
-        done.expectWaker(null);
         Consumer<Task> l = ownerListener;
         if (l != null) {
             l.accept(ts[0]);

@@ -1,5 +1,6 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelPanic;
@@ -209,7 +210,7 @@ public final class LoopDevice implements BlockDevice {
         } catch (RuntimeException e) {
             kernel.printk("loop: " + name + ": backing file failed on " + bio + ": " + e);
             kernel.oops(e);
-            ret = -Bio.EIO;
+            ret = -Errno.EIO;
         }
         bio.bioEndio(ret);
     }

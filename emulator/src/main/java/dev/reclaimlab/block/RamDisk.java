@@ -1,5 +1,6 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.WorkStruct;
@@ -126,7 +127,7 @@ public final class RamDisk implements BlockDevice {
         long end = first + (bio.size() >> Bio.SECTOR_SHIFT);
         for (long[] r : ioErrors) {
             if (first < r[1] && end > r[0]) {
-                return -Bio.EIO;
+                return -Errno.EIO;
             }
         }
         long base = storage;

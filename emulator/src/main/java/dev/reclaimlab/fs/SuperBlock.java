@@ -1,5 +1,6 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.block.BlockDevice;
 import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.kernel.Kernel;

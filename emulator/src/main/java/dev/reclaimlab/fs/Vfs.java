@@ -1,5 +1,6 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.mm.Gfp;
 
 import java.util.Arrays;

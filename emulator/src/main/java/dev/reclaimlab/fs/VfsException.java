@@ -1,5 +1,7 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Errno;
+
 /** A failed VFS call made through {@link Vfs}: the errno the syscall would have returned, and what failed. */
 public final class VfsException extends RuntimeException {
     private static final long serialVersionUID = 1L;

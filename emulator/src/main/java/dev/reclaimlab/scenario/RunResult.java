@@ -1,41 +1,88 @@
 package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.locking.Json;
+import dev.reclaimlab.locking.LockdepReport;
+import dev.reclaimlab.watchdog.BlockedTask;
+import dev.reclaimlab.watchdog.WatchdogReport;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What one run showed: the outcome against the variant's expected one, when and what the watchdog found,
- * lockdep's reports, and the counters that prove memory pressure was there. {@link #toJson()} is the
- * machine-readable form CI and scripts check.
+ * What one run showed, as data (DESIGN.md rule 12): the outcome against the variant's expected one, the
+ * watchdog's first report (null if none), lockdep's reports, what lockdep cannot see in this scenario, the
+ * errors, and the counters that prove memory pressure was there.
+ *
+ * @param kernelVersion the release the run booted as; {@code fixes} the fixes applied on top
+ * @param detectedAfterMs from boot to the watchdog's report, or -1
+ * @param lockdepBlindSpot the scenario's sentence on what lockdep cannot see (see {@link Scenario#lockdepBlindSpot()})
  */
-public record RunResult(String scenario, String variant, long seed, Outcome expected, Outcome outcome,
-                        long durationMs, long detectedAfterMs, long formedToDetectedMs, String watchdogType,
-                        String watchdogText, String cycleJson, List<String> lockdepTexts,
-                        List<String> lockdepJsons, List<String> errors, Map<String, Long> vmstat,
-                        String lockdepStats, String progress) {
+public record RunResult(String scenario, String variant, String kernelVersion, List<String> fixes, long seed,
+                        Outcome expected, Outcome outcome, long durationMs, long detectedAfterMs,
+                        WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
+                        List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress) {
+
+    public RunResult {
+        fixes = List.copyOf(fixes);
+        lockdep = List.copyOf(lockdep);
+        errors = List.copyOf(errors);
+        vmstat = Collections.unmodifiableMap(new LinkedHashMap<>(vmstat));
+    }
 
     public boolean asExpected() {
         return outcome == expected;
     }
 
+    /** For a report: from the moment the cycle formed (its last task blocked) to the report; else -1. */
+    public long formedToDetectedMs() {
+        return watchdog == null || watchdog.type() != WatchdogReport.Type.DEADLOCK ? -1
+                : watchdog.formedToDetectedNanos() / 1_000_000;
+    }
+
+    /** The watchdog report's kernel text, or null. */
+    public String watchdogText() {
+        return watchdog == null ? null : watchdog.text();
+    }
+
+    /** Lockdep's reports as kernel text. */
+    public List<String> lockdepTexts() {
+        List<String> l = new ArrayList<>();
+        for (LockdepReport r : lockdep) {
+            l.add(r.text());
+        }
+        return l;
+    }
+
+    /** The machine-readable form CI and scripts check. */
     public String toJson() {
         Json j = new Json().beginObject()
-                .field("scenario", scenario).field("variant", variant).field("seed", seed)
+                .field("scenario", scenario).field("variant", variant).field("kernelVersion", kernelVersion)
+                .strings("fixes", fixes).field("seed", seed)
                 .field("expected", expected.name()).field("outcome", outcome.name())
                 .field("asExpected", asExpected()).field("durationMs", durationMs);
         if (detectedAfterMs >= 0) {
-            j.field("detectedAfterMs", detectedAfterMs).field("formedToDetectedMs", formedToDetectedMs);
+            j.field("detectedAfterMs", detectedAfterMs).field("formedToDetectedMs", formedToDetectedMs());
         }
-        if (watchdogType != null) {
-            j.field("watchdog", watchdogType);
+        if (watchdog != null) {
+            j.field("watchdog", watchdog.type().name());
         }
-        j.raw("cycle", cycleJson == null ? "[]" : cycleJson);
+        j.beginArray("cycle");
+        if (watchdog != null && watchdog.type() == WatchdogReport.Type.DEADLOCK) {
+            for (int i = 0; i < watchdog.tasks().size(); i++) {
+                BlockedTask t = watchdog.tasks().get(i);
+                j.beginObject().field("task", t.task()).strings("holds", t.heldLocks())
+                        .field("waitsFor", t.describe() + " -> " + watchdog.edges().get(i).to())
+                        .strings("stack", t.stack()).endObject();
+            }
+        }
+        j.endArray();
         j.field("lockdepNote", lockdepNote());
         j.beginArray("lockdep");
-        for (String r : lockdepJsons) {
-            j.rawValue(r);
+        for (LockdepReport r : lockdep) {
+            j.rawValue(r.json());
         }
         j.endArray();
         j.strings("errors", errors);
@@ -50,16 +97,14 @@ public record RunResult(String scenario, String variant, long seed, Outcome expe
 
     /**
      * Lockdep's view of the run, in a sentence: a deadlock lockdep did not predict went through a wait it
-     * cannot see (a completion, IO, a page lock), which is worth saying rather than hiding.
+     * cannot see, which the scenario names rather than hides.
      */
     public String lockdepNote() {
-        if (!lockdepTexts.isEmpty()) {
-            return "lockdep reported " + lockdepTexts.size() + " possible deadlock"
-                    + (lockdepTexts.size() == 1 ? "" : "s");
+        if (!lockdep.isEmpty()) {
+            return "lockdep reported " + lockdep.size() + " possible deadlock" + (lockdep.size() == 1 ? "" : "s");
         }
         if (outcome == Outcome.DEADLOCK) {
-            return "lockdep reported nothing: the cycle runs through waits it does not track (log IO completion,"
-                    + " a bio owed by another task), only the watchdog can prove it";
+            return "lockdep reported nothing: " + lockdepBlindSpot;
         }
         return "lockdep reported nothing";
     }

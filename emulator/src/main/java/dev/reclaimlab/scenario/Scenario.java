@@ -19,6 +19,14 @@ public interface Scenario {
     /** The files in shared/seeds/ this scenario comes from. */
     List<String> seeds();
 
+    /**
+     * What lockdep cannot see on this scenario's deadlock path, in a sentence (a completion of IO, a page
+     * lock, a bio owed by another task): a run that deadlocks with lockdep silent says it.
+     */
+    default String lockdepBlindSpot() {
+        return "the cycle runs through waits lockdep does not track; only the watchdog can prove it";
+    }
+
     /** The variants; the first is the default. */
     List<Variant> variants();
 

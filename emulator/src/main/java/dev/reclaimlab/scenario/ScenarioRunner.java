@@ -77,7 +77,7 @@ public final class ScenarioRunner {
                 errors.add("oops: " + oops);
             }
             lockdep = List.copyOf(k.lockdep().reports());
-            vmstat = vmstat(k.mm().vmstat().procVmstat());
+            vmstat = k.mm().vmstat().snapshot();
             lockdepStats = k.lockdep().stats().toString();
         } finally {
             k.close();
@@ -93,18 +93,10 @@ public final class ScenarioRunner {
         } else {
             outcome = Outcome.CLEAN;
         }
-        List<String> ldTexts = new ArrayList<>();
-        List<String> ldJsons = new ArrayList<>();
-        for (LockdepReport l : lockdep) {
-            ldTexts.add(l.text());
-            ldJsons.add(l.json());
-        }
         long duration = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        return new RunResult(s.name(), v.name(), o.seed(), v.expected(), outcome, duration,
-                detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0),
-                r == null ? -1 : TimeUnit.NANOSECONDS.toMillis(r.formedToDetectedNanos()),
-                r == null ? null : r.type().name(), r == null ? null : r.text(), r == null ? "[]" : r.cycleJson(),
-                ldTexts, ldJsons, errors, vmstat, lockdepStats, progress);
+        return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
+                outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0), r, lockdep,
+                s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress);
     }
 
     private static boolean awaitQuietly(CountDownLatch l, long nanos) {
@@ -114,16 +106,5 @@ public final class ScenarioRunner {
             Thread.currentThread().interrupt();
             return true;
         }
-    }
-
-    private static Map<String, Long> vmstat(String text) {
-        Map<String, Long> m = new LinkedHashMap<>();
-        for (String line : text.split("\n")) {
-            int sp = line.indexOf(' ');
-            if (sp > 0) {
-                m.put(line.substring(0, sp), Long.parseLong(line.substring(sp + 1).trim()));
-            }
-        }
-        return m;
     }
 }

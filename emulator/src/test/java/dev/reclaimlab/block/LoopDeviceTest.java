@@ -1,5 +1,6 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
@@ -139,19 +140,19 @@ class LoopDeviceTest {
         LoopDevice loop = new LoopDevice(k, 2, file);
         int pfn = allocPages(k, 1)[0];
         file.writeErrno = pos -> pos == 0 ? -28 : 0;
-        file.readErrno = pos -> pos == 4096 ? -Bio.EIO : 0;
+        file.readErrno = pos -> pos == 4096 ? -Errno.EIO : 0;
         assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 0, pfn))).isEqualTo(-28);
         assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 16, pfn))).isZero();
         assertThat(loop.submitBioWait(bio(Bio.Op.READ, 8, pfn))).isEqualTo(-5);
         assertThat(loop.submitBioWait(bio(Bio.Op.READ, 16, pfn))).isZero();
-        file.fsyncErrno = -Bio.EIO;
+        file.fsyncErrno = -Errno.EIO;
         assertThat(loop.submitBioWait(new Bio(Bio.Op.FLUSH, 0, 0))).isEqualTo(-5);
 
         // A backing file that throws is an oops; the bio still ends and the write list keeps moving.
         file.beforeWrite = () -> {
             throw new IllegalStateException("broken backing file");
         };
-        assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 32, pfn))).isEqualTo(-Bio.EIO);
+        assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 32, pfn))).isEqualTo(-Errno.EIO);
         file.beforeWrite = () -> { };
         assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 40, pfn))).isZero();
         assertThat(k.oopses()).singleElement().satisfies(e -> assertThat(e).hasMessage("broken backing file"));
@@ -216,7 +217,7 @@ class LoopDeviceTest {
         WaitRecord.Snapshot s = Await.blocked(cil, BLOCKED);
         assertThat(second.owner()).isSameAs(writer);
         assertThat(s.on().name()).isEqualTo("bio WRITE @0");
-        assertThat(s.wakers()).containsExactly(writer);
+        assertThat(s.wakers().tasks()).containsExactly(writer);
         assertThat(k.watchdog().showBlockedTasks())
                 .contains("task:xfs-cil/loop1", "can end the wait: [" + writer + "]");
 
@@ -263,7 +264,7 @@ class LoopDeviceTest {
             done.countDown();
         });
         WaitRecord.Snapshot s = Await.blocked(reader, BLOCKED);
-        assertThat(s.wakers()).containsExactlyInAnyOrder(loop.workqueue().workers());
+        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(loop.workqueue().workers());
         gate.completeAll();
         assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(queued.status()).isZero();

@@ -1,5 +1,6 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PhysMem;
@@ -149,7 +150,7 @@ class RamDiskTest {
         assertThat(rd.submitBioWait(ok)).isZero();
         Bio overlapping = new Bio(Bio.Op.WRITE, 12, 1);
         overlapping.addPage(pfn, PAGE, 0);
-        assertThat(rd.submitBioWait(overlapping)).isEqualTo(-Bio.EIO);
+        assertThat(rd.submitBioWait(overlapping)).isEqualTo(-Errno.EIO);
         Bio read = new Bio(Bio.Op.READ, 15, 1);
         read.addPage(pfn, Bio.SECTOR_SIZE, 0);
         assertThat(rd.submitBioWait(read)).isEqualTo(-5);

@@ -1,5 +1,6 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.Gfp;

@@ -2,13 +2,14 @@ package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.block.LoopDevice;
 import dev.reclaimlab.block.RamDisk;
-import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,8 +43,10 @@ class XfsOnLoopTest {
         assertThat(r.watchdogText()).contains("proven deadlock", "kloopd1", "xfs-cil/loop1",
                 "loopQueueReadWork", "xfsFileIterRead", "xfsLogForce", "xlogStateGetIclogSpace",
                 "loopQueueWriteWork", "xfsFileWriteIter", "XFS_IOLOCK");
-        assertThat(r.cycleJson()).contains("\"task\":\"kloopd1:", "\"task\":\"xfs-cil/loop1:", "\"holds\":[",
-                "(XFS_IOLOCK)", "\"stack\":[");
+        assertThat(r.watchdog().tasks()).extracting(BlockedTask::comm).contains("kloopd1", "xfs-cil/loop1");
+        assertThat(r.watchdog().tasks()).filteredOn(t -> t.comm().equals("kloopd1"))
+                .anySatisfy(t -> assertThat(t.heldLocks()).anyMatch(l -> l.contains("(XFS_IOLOCK)")))
+                .allSatisfy(t -> assertThat(t.stack()).isNotEmpty());
         assertThat(r.vmstat().get("allocstall_normal")).isPositive();
     }
 

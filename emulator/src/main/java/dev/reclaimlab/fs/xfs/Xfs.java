@@ -2,7 +2,7 @@ package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
 import dev.reclaimlab.block.BlockDevice;
-import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.FileSystemType;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.SuperBlock;

@@ -1,7 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
-import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.mm.AddressSpace;

@@ -1,6 +1,6 @@
 package dev.reclaimlab.fs.xfs;
 
-import dev.reclaimlab.fs.Errno;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.MemBlockDevice;
 import dev.reclaimlab.fs.SuperBlock;

@@ -75,7 +75,7 @@ class XfsLogTest {
 
     private static boolean waitsOn(Task t, String namePrefix, Task waker) {
         WaitRecord.Snapshot s = t.waitRecord().snapshot();
-        return s != null && s.on().name().startsWith(namePrefix) && s.wakers().contains(waker);
+        return s != null && s.on().name().startsWith(namePrefix) && s.wakers().tasks().contains(waker);
     }
 
     @Test
@@ -184,7 +184,7 @@ class XfsLogTest {
             Await.until(() -> waitsOn(forcer, "xfs_cil_ctx loop1 seq 1", dev.worker()),
                     "the force waits for the checkpoint, owed by the device task", AWAIT);
             assertThat(waitOf(forcer).kind()).isEqualTo(WaitKind.COMPLETION);
-            assertThat(waitOf(forcer).wakers()).containsExactly(dev.worker());
+            assertThat(waitOf(forcer).wakers().tasks()).containsExactly(dev.worker());
             assertThat(forced.completionDone()).isFalse();
             assertThat(item.pinCount()).isEqualTo(1);
             assertThat(log.iclogsUnderIo()).isEqualTo(1);
@@ -265,7 +265,7 @@ class XfsLogTest {
         assertThat(k.panicReason()).contains("proven deadlock");
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-        assertThat(r.tasks()).containsExactlyInAnyOrder(me.toString(), dev.worker().toString());
+        assertThat(r.taskNames()).containsExactlyInAnyOrder(me.toString(), dev.worker().toString());
         assertThat(r.text()).contains("completion xfs_cil_ctx loop1 seq 1", "mutex test_m (class test_m)",
                 "xfsLogForce", "*** DEADLOCK ***");
         k.close();

@@ -17,7 +17,10 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * The watchdog's view of a wait is consistent with the lock's owner: two tasks contend for a mutex and,
  * around their own critical sections, snapshot each other's wait record as khungtaskd does. A snapshot
  * that names the waiting task itself as the one who can wake it (waiting on a lock it already owns) would
- * be a false self-deadlock. Two actors only: jcstress skips tests with more actors than CPUs.
+ * be a false self-deadlock. Every sleeping primitive waits through the same loop (Sleep.sleep: publish,
+ * bracket the condition, clear inside the bracket on success), so this one property covers them all;
+ * RwsemGrantIsNeverAFalseSelfWaitTest covers the rwsem's hand-off, the one place a lock changes hands
+ * outside the waiter's bracket. Two actors only: jcstress skips tests with more actors than CPUs.
  */
 @JCStressTest
 @Outcome(id = "0, 0", expect = ACCEPTABLE, desc = "every snapshot was consistent")
@@ -57,6 +60,6 @@ public class WaitRecordConsistencyTest {
             return 0;
         }
         WaitRecord.Snapshot s = t.waitRecord().snapshot();
-        return s != null && s.wakers().contains(t) ? 1 : 0;
+        return s != null && s.wakers().tasks().contains(t) ? 1 : 0;
     }
 }
