@@ -1,6 +1,7 @@
 package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.trace.WaitEvent;
 
 /**
  * The one waiting protocol of the emulator, as ___wait_event() in include/linux/wait.h and
@@ -58,7 +59,10 @@ public final class Sleep {
         WaitRecord rec = t.waitRecord();
         rec.publish(on, kind, state, deadline);
         q.add(t);
+        WaitEvent ev = new WaitEvent();
+        ev.begin();
         boolean done = false;
+        int result = KILLED;
         try {
             for (;;) {
                 t.setState(state);
@@ -69,9 +73,11 @@ public final class Sleep {
                 }
                 rec.endUpdate();
                 if (done) {
+                    result = DONE;
                     return DONE;
                 }
                 if ((state & Task.TASK_WAKEKILL) != 0 && t.fatalSignalPending()) {
+                    result = KILLED;
                     return KILLED;
                 }
                 if (deadline == 0) {
@@ -79,17 +85,36 @@ public final class Sleep {
                 } else {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
+                        result = TIMED_OUT;
                         return TIMED_OUT;
                     }
                     t.scheduleTimeout(left);
                 }
             }
+        } catch (RuntimeException | Error e) {
+            result = Integer.MIN_VALUE;
+            throw e;
         } finally {
             q.remove(t);
             t.setState(Task.TASK_RUNNING);
             if (!done) {
                 rec.clear();
             }
+            trace(ev, t, on, kind, state, result);
+        }
+    }
+
+    private static void trace(WaitEvent ev, Task t, Waitable on, WaitKind kind, int state, int result) {
+        ev.end();
+        if (ev.shouldCommit()) {
+            ev.task = t.toString();
+            ev.waitsOn = on.name();
+            ev.kind = kind.label();
+            ev.state = kind.spins() ? "spinning" : (state & Task.TASK_WAKEKILL) != 0 ? "killable"
+                    : (state & Task.TASK_UNINTERRUPTIBLE) != 0 ? "D" : "interruptible";
+            ev.outcome = result == DONE ? "done" : result == TIMED_OUT ? "timed out" : result == KILLED ? "killed"
+                    : "unwound";
+            ev.commit();
         }
     }
 
@@ -118,6 +143,9 @@ public final class Sleep {
         // A spin inside another wait's condition test must not overwrite that wait's record.
         WaitRecord rec = t == null || t.waitRecord().waiting() ? null : t.waitRecord();
         boolean published = false;
+        WaitEvent ev = new WaitEvent();
+        ev.begin();
+        int result = Integer.MIN_VALUE;
         try {
             for (int spins = 0; ; spins++) {
                 if (c.looksFree()) {
@@ -133,6 +161,7 @@ public final class Sleep {
                     }
                     if (won) {
                         published = false;
+                        result = DONE;
                         return;
                     }
                 }
@@ -152,6 +181,9 @@ public final class Sleep {
         } finally {
             if (published) {
                 rec.clear();
+            }
+            if (t != null) {
+                trace(ev, t, on, kind, Task.TASK_RUNNING, result);
             }
         }
     }

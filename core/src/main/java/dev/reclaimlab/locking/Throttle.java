@@ -1,6 +1,7 @@
 package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.trace.ThrottleEvent;
 
 /**
  * A named timed sleep in a throttle (mm/backing-dev.c congestion_wait(), balance_dirty_pages(),
@@ -25,10 +26,18 @@ public final class Throttle implements Waitable {
         Task t = Task.current();
         t.mightSleep(name);
         long start = System.nanoTime();
+        ThrottleEvent ev = new ThrottleEvent();
+        ev.begin();
         try {
             Sleep.sleepFor(t, this, WaitKind.THROTTLE, nanos);
         } finally {
             t.throttleAccount().add(this, System.nanoTime() - start);
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.task = t.toString();
+                ev.site = name;
+                ev.commit();
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.KernelStack;
 import dev.reclaimlab.locking.WaitKind;
 import dev.reclaimlab.locking.WaitRecord;
+import dev.reclaimlab.trace.ReportEvent;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -184,6 +185,16 @@ public final class Watchdog {
         }
         for (WatchdogReport r : found) {
             reports.add(r);
+            ReportEvent ev = new ReportEvent();
+            ev.begin();
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.source = "watchdog";
+                ev.type = r.type().name();
+                ev.headline = r.headline();
+                ev.kernel = "linux-" + r.kernelVersion();
+                ev.commit();
+            }
             kernel.printk(r.text());
             for (Consumer<WatchdogReport> l : listeners) {
                 l.accept(r);
