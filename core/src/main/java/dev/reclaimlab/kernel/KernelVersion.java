@@ -3,13 +3,14 @@ package dev.reclaimlab.kernel;
 import java.util.Objects;
 
 /**
- * A Linux release a scenario models, as the kernel's own KERNEL_VERSION(a, b, 0) orders them: "2.2",
- * "3.14", "4.3", "5.3". A kernel boots as one version; each {@link Fix} says in which version its
- * behaviour landed, so a 2015 scenario never runs 2019 code by accident (DESIGN.md rule 9).
+ * A Linux release a scenario models, as the kernel's own KERNEL_VERSION(a, b, c) orders them: "2.2.1",
+ * "3.14", "4.3", "5.3". The sublevel matters where fixes landed in stable point releases (2.2.2's kpiod);
+ * elsewhere it is 0. A kernel boots as one version; each {@link Fix} says in which version its behaviour
+ * landed, so a 2015 scenario never runs 2019 code by accident (DESIGN.md rule 9).
  */
-public record KernelVersion(int major, int minor) implements Comparable<KernelVersion> {
-    /** Linux 2.2, January 1999: kswiod and synchronous swap-out (seed 004). */
-    public static final KernelVersion V2_2 = new KernelVersion(2, 2);
+public record KernelVersion(int major, int minor, int sublevel) implements Comparable<KernelVersion> {
+    /** Linux 2.2.1, January 1999: synchronous swap-out under lock_super over nbd (seed 004). */
+    public static final KernelVersion V2_2 = new KernelVersion(2, 2, 1);
     /** Linux 3.14, the loop-back NFS threads of April 2014 (seeds 000 and 003). */
     public static final KernelVersion V3_14 = new KernelVersion(3, 14);
     /** Linux 4.3, the XFS-on-loop deadlock of October 2015 (seed 001). */
@@ -18,12 +19,18 @@ public record KernelVersion(int major, int minor) implements Comparable<KernelVe
     public static final KernelVersion V5_3 = new KernelVersion(5, 3);
 
     public KernelVersion {
-        if (major < 1 || major > 9 || minor < 0 || minor > 99) {
-            throw new IllegalArgumentException("KernelVersion " + major + "." + minor + " is not a Linux release");
+        if (major < 1 || major > 9 || minor < 0 || minor > 99 || sublevel < 0 || sublevel > 255) {
+            throw new IllegalArgumentException("KernelVersion " + major + "." + minor + "." + sublevel
+                    + " is not a Linux release");
         }
     }
 
-    /** "4.3" or "v4.3" (a patch level such as "4.3.1" or "-rc3" is ignored). */
+    /** MAJOR.MINOR.0. */
+    public KernelVersion(int major, int minor) {
+        this(major, minor, 0);
+    }
+
+    /** "4.3", "v4.3", "2.2.1" (an "-rc3" or "-pre2" suffix is ignored). */
     public static KernelVersion parse(String s) {
         Objects.requireNonNull(s, "kernel version");
         String t = s.trim();
@@ -35,13 +42,14 @@ public record KernelVersion(int major, int minor) implements Comparable<KernelVe
             t = t.substring(0, dash);
         }
         String[] parts = t.split("\\.");
-        if (parts.length < 2) {
-            throw new IllegalArgumentException("kernel version '" + s + "' is not MAJOR.MINOR (e.g. 4.3)");
+        if (parts.length < 2 || parts.length > 3) {
+            throw new IllegalArgumentException("kernel version '" + s + "' is not MAJOR.MINOR[.SUBLEVEL] (e.g. 4.3)");
         }
         try {
-            return new KernelVersion(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+            return new KernelVersion(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+                    parts.length == 3 ? Integer.parseInt(parts[2]) : 0);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("kernel version '" + s + "' is not MAJOR.MINOR (e.g. 4.3)");
+            throw new IllegalArgumentException("kernel version '" + s + "' is not MAJOR.MINOR[.SUBLEVEL] (e.g. 4.3)");
         }
     }
 
@@ -52,11 +60,15 @@ public record KernelVersion(int major, int minor) implements Comparable<KernelVe
 
     @Override
     public int compareTo(KernelVersion o) {
-        return major != o.major ? Integer.compare(major, o.major) : Integer.compare(minor, o.minor);
+        if (major != o.major) {
+            return Integer.compare(major, o.major);
+        }
+        return minor != o.minor ? Integer.compare(minor, o.minor) : Integer.compare(sublevel, o.sublevel);
     }
 
+    /** "4.3", or "2.2.1" when the sublevel is not 0. */
     @Override
     public String toString() {
-        return major + "." + minor;
+        return sublevel == 0 ? major + "." + minor : major + "." + minor + "." + sublevel;
     }
 }

@@ -39,7 +39,7 @@ public final class Watchdog {
             "khungtaskd reports tasks in TASK_UNINTERRUPTIBLE whose switch count did not move for"
                     + " hung_task_timeout_secs",
             "e162b39a3681 softlockup: decouple hung tasks check from softlockup detection (2.6.30)",
-            new KernelVersion(2, 6));
+            new KernelVersion(2, 6, 30));
 
     private final Kernel kernel;
     private final long timeoutNanos;

@@ -48,7 +48,10 @@ class FixTest {
     @Test
     void versionsParseAndOrderAsTheKernelOrdersThem() {
         assertThat(KernelVersion.parse("v4.3-rc3")).isEqualTo(KernelVersion.V4_3);
-        assertThat(KernelVersion.parse("3.14.1")).isEqualTo(KernelVersion.V3_14);
+        assertThat(KernelVersion.parse("3.14.1")).isGreaterThan(KernelVersion.V3_14);
+        assertThat(KernelVersion.parse("2.2.2-pre2")).isGreaterThan(KernelVersion.V2_2)
+                .isEqualTo(new KernelVersion(2, 2, 2)).hasToString("2.2.2");
+        assertThat(KernelVersion.V2_2).hasToString("2.2.1");
         assertThat(KernelVersion.V3_14).isGreaterThan(KernelVersion.V2_2).isLessThan(KernelVersion.V4_3);
         assertThat(KernelVersion.parse("4.10")).isGreaterThan(KernelVersion.parse("4.9"));
         assertThatThrownBy(() -> KernelVersion.parse("four")).hasMessageContaining("MAJOR.MINOR");
