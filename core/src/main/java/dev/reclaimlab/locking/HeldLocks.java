@@ -7,13 +7,15 @@ import java.util.List;
 
 /**
  * task_struct::held_locks and lockdep_depth: the locks a task holds, in acquisition order, with the chain
- * key of each prefix. Written only by its task; other threads read it racily (debug_show_all_locks()).
+ * key of each prefix, and the task's reclaim state for lockdep (lockdep_reclaim_gfp before 4.14; whether it
+ * holds fs_reclaim after). Written only by its task; other threads read it racily (debug_show_all_locks()).
  */
 public final class HeldLocks {
     /** MAX_LOCK_DEPTH in the kernel. */
     public static final int MAX_LOCK_DEPTH = 48;
-    static final int READ = 1;
-    static final int TRYLOCK = 2;
+    /** held_lock::read in the low two bits: 0, 1 (down_read) or 2 (recursive read). */
+    static final int READ_MASK = 3;
+    static final int TRYLOCK = 4;
     private static final VarHandle DEPTH;
 
     static {
@@ -28,11 +30,25 @@ public final class HeldLocks {
     final LockClass[] classes = new LockClass[MAX_LOCK_DEPTH];
     final int[] flags = new int[MAX_LOCK_DEPTH];
     final long[] chainKeys = new long[MAX_LOCK_DEPTH];
+    /** The instance each entry was taken as (a later newInstance() does not change a held entry). */
+    final long[] instances = new long[MAX_LOCK_DEPTH];
     @SuppressWarnings("unused") // accessed through DEPTH
     private int depth;
+    /** current->lockdep_reclaim_gfp (lockdep_set_current_reclaim_state(), before 4.14). */
+    int reclaimGfp;
+    /** How many fs_reclaim acquisitions this task holds (4.14 and later). */
+    int fsReclaimHeld;
 
     int depth() {
         return depth;
+    }
+
+    static int read(int fl) {
+        return fl & READ_MASK;
+    }
+
+    static boolean trylock(int fl) {
+        return (fl & TRYLOCK) != 0;
     }
 
     /** Pushes a lock; the depth is published with release so a racy reader sees filled slots. */
@@ -46,6 +62,7 @@ public final class HeldLocks {
         classes[d] = cls;
         flags[d] = fl;
         chainKeys[d] = chainKey;
+        instances[d] = map.instance();
         DEPTH.setRelease(this, d + 1);
     }
 
@@ -58,6 +75,16 @@ public final class HeldLocks {
     int find(LockdepMap map) {
         for (int i = depth - 1; i >= 0; i--) {
             if (maps[i] == map) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Index of the innermost entry of class {@code c}, or -1. */
+    int findClass(LockClass c) {
+        for (int i = depth - 1; i >= 0; i--) {
+            if (classes[i] == c) {
                 return i;
             }
         }
@@ -77,6 +104,7 @@ public final class HeldLocks {
             maps[j] = maps[j + 1];
             classes[j] = classes[j + 1];
             flags[j] = flags[j + 1];
+            instances[j] = instances[j + 1];
             chainKeys[j] = ChainCache.mix(j == 0 ? 0 : chainKeys[j - 1], classes[j].idx, flags[j]);
         }
         maps[d - 1] = null;
@@ -84,34 +112,48 @@ public final class HeldLocks {
         DEPTH.setRelease(this, d - 1);
     }
 
-    /** Changes entry {@code i} from write to read (downgrade_write()). */
+    /** Changes entry {@code i} from write to read = 1 (downgrade_write()). */
     void downgrade(int i) {
         int d = depth;
-        flags[i] |= READ;
+        flags[i] = (flags[i] & ~READ_MASK) | Lockdep.READ;
         for (int j = i; j < d; j++) {
             chainKeys[j] = ChainCache.mix(j == 0 ? 0 : chainKeys[j - 1], classes[j].idx, flags[j]);
         }
     }
 
-    /** A racy copy of the held locks for reports: "name (class)" lines, outermost first. */
-    public List<String> describe() {
-        return describeExcept(null);
+    /** The held locks as data, outermost first (racy when read from another thread). */
+    public List<LockdepReport.HeldLock> snapshot() {
+        return snapshotExcept(null);
     }
 
     /**
-     * As {@link #describe()}, leaving out {@code pending} if it is the innermost entry: lockdep records a
+     * As {@link #snapshot()}, leaving out {@code pending} if it is the innermost entry: lockdep records a
      * lock before its owner gets it, so a blocked task's top entry is the lock it still waits for.
      */
-    public List<String> describeExcept(LockdepMap pending) {
+    public List<LockdepReport.HeldLock> snapshotExcept(LockdepMap pending) {
         int d = Math.min((int) DEPTH.getAcquire(this), MAX_LOCK_DEPTH);
-        List<String> out = new ArrayList<>(d);
+        List<LockdepReport.HeldLock> out = new ArrayList<>(d);
         for (int i = 0; i < d; i++) {
             LockdepMap m = maps[i];
             LockClass c = classes[i];
             if (m == null || c == null || (i == d - 1 && m == pending)) {
                 continue;
             }
-            out.add(describe(m, c, flags[i]));
+            out.add(LockdepReport.HeldLock.of(out.size(), m, c, flags[i], instances[i]));
+        }
+        return out;
+    }
+
+    /** The held locks as lockdep_print_held_locks() prints each: " (class){usage}, instance name", outermost first. */
+    public List<String> describe() {
+        return describeExcept(null);
+    }
+
+    /** As {@link #describe()}, without a still-pending innermost {@code pending} (see {@link #snapshotExcept}). */
+    public List<String> describeExcept(LockdepMap pending) {
+        List<String> out = new ArrayList<>();
+        for (LockdepReport.HeldLock h : snapshotExcept(pending)) {
+            out.add(LockdepText.heldLine(h));
         }
         return out;
     }
@@ -125,10 +167,5 @@ public final class HeldLocks {
             }
         }
         return false;
-    }
-
-    static String describe(LockdepMap m, LockClass c, int fl) {
-        String mode = (fl & READ) != 0 ? "{++++}" : "{+.+.}";
-        return "(" + c.name + ")" + mode + ", instance " + m.name() + ((fl & TRYLOCK) != 0 ? ", trylock" : "");
     }
 }

@@ -9,6 +9,11 @@ public interface Lockable extends Waitable {
         depMap().setClass(key);
     }
 
+    /** For verdicts only: the object this lock guards changed owner; see {@link LockdepMap#newInstance()}. */
+    default void verdictNewInstance() {
+        depMap().newInstance();
+    }
+
     @Override
     default String name() {
         return depMap().name();

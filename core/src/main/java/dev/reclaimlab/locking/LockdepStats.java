@@ -44,13 +44,6 @@ public final class LockdepStats {
         return reports;
     }
 
-    public String json() {
-        return new Json().beginObject().field("lockClasses", lockClasses)
-                .field("directDependencies", directDependencies).field("dependencyChains", dependencyChains)
-                .field("chainLookupHits", chainLookupHits).field("chainLookupMisses", chainLookupMisses)
-                .field("reports", reports).endObject().toString();
-    }
-
     @Override
     public String toString() {
         return " lock-classes:                  " + lockClasses + "\n"

@@ -23,12 +23,14 @@ public final class Gfp {
     public static final int __GFP_NOMEMALLOC = 1 << 19;
     public static final int __GFP_HARDWALL = 1 << 20;
     public static final int __GFP_ACCOUNT = 1 << 22;
+    /** 4.12 (7e7844226f10): lockdep's reclaim check ignores this allocation; see Lockdep.GFP_NOLOCKDEP. */
+    public static final int __GFP_NOLOCKDEP = 1 << 23;
 
     /** Every bit this emulator knows; anything else passed in is a caller's bug. */
     public static final int __GFP_BITS_MASK = __GFP_MOVABLE | __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS
             | __GFP_ZERO | __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE | __GFP_NOWARN
             | __GFP_RETRY_MAYFAIL | __GFP_NOFAIL | __GFP_NORETRY | __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC
-            | __GFP_HARDWALL | __GFP_ACCOUNT;
+            | __GFP_HARDWALL | __GFP_ACCOUNT | __GFP_NOLOCKDEP;
 
     public static final int __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 
@@ -46,12 +48,12 @@ public final class Gfp {
     private static final int[] MASKS = {GFP_HIGHUSER_MOVABLE, GFP_USER, GFP_KERNEL_ACCOUNT, GFP_KERNEL, GFP_NOFS,
         GFP_ATOMIC, GFP_NOIO, GFP_NOWAIT, __GFP_HIGH, __GFP_IO, __GFP_FS, __GFP_NOWARN, __GFP_RETRY_MAYFAIL,
         __GFP_NOFAIL, __GFP_NORETRY, __GFP_COMP, __GFP_ZERO, __GFP_NOMEMALLOC, __GFP_MEMALLOC, __GFP_HARDWALL,
-        __GFP_RECLAIMABLE, __GFP_MOVABLE, __GFP_ACCOUNT, __GFP_WRITE, __GFP_RECLAIM, __GFP_DIRECT_RECLAIM,
+        __GFP_RECLAIMABLE, __GFP_MOVABLE, __GFP_ACCOUNT, __GFP_NOLOCKDEP, __GFP_WRITE, __GFP_RECLAIM, __GFP_DIRECT_RECLAIM,
         __GFP_KSWAPD_RECLAIM};
     private static final String[] NAMES = {"GFP_HIGHUSER_MOVABLE", "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL",
         "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN",
         "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC",
-        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE",
+        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_NOLOCKDEP", "__GFP_WRITE",
         "__GFP_RECLAIM", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM"};
 
     private Gfp() {

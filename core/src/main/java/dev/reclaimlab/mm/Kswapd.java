@@ -84,7 +84,7 @@ final class Kswapd {
     /** balance_pgdat(): reclaim at falling priority until the node is balanced. */
     private void balancePgdat(Task self) {
         mm.countEvent(VmStatItem.PAGEOUTRUN, 1);
-        kernel.lockdep().fsReclaimAcquire(self);
+        kernel.lockdep().kswapdReclaimEnter(self);
         long reclaimed = 0;
         try {
             for (int priority = DEF_PRIORITY; priority >= 0 && !balanced(); priority--) {
@@ -98,7 +98,7 @@ final class Kswapd {
                 }
             }
         } finally {
-            kernel.lockdep().fsReclaimRelease(self);
+            kernel.lockdep().kswapdReclaimExit(self);
         }
         if (reclaimed == 0 && !balanced()) {
             kswapdFailures++;

@@ -206,8 +206,8 @@ public final class PageAlloc {
         if (order < 0 || order > MAX_PAGE_ORDER) {
             checkOrder(order, "allocPages");
         }
-        gfp = SchedMm.currentGfpContext(t, gfp);
         mightAlloc(t, gfp);
+        gfp = SchedMm.currentGfpContext(t, gfp);
         int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
         if (pfn == NO_PFN) {
             pfn = allocPagesSlowpath(t, gfp, order);
@@ -220,10 +220,11 @@ public final class PageAlloc {
     }
 
     /**
-     * might_alloc(): an allocation that may block must not come from atomic context, whether or not it
-     * would block this time, and lockdep records "held locks -> fs_reclaim" for every allocation that could
-     * enter filesystem reclaim: both catch the bug on the first call, not the first time memory is short.
-     * {@code gfp} is after current_gfp_context().
+     * might_sleep_if() and lockdep's allocation hook at the allocator's entry: an allocation that may block
+     * must not come from atomic context, whether or not it would block this time, and lockdep notes every
+     * allocation that could enter filesystem reclaim (the version decides how: see
+     * Lockdep#reclaimAllocHook): both catch the bug on the first call, not the first time memory is short.
+     * {@code gfp} is as the caller passed it, before current_gfp_context(), as the kernel's hooks see it.
      */
     void mightAlloc(Task t, int gfp) {
         boolean direct = (gfp & __GFP_DIRECT_RECLAIM) != 0;
@@ -231,7 +232,7 @@ public final class PageAlloc {
             throw new IllegalStateException("BUG: sleeping function called from invalid context: " + t
                     + " allocates with " + Gfp.format(gfp) + " at preempt_count " + t.preemptCount());
         }
-        lockdep.fsReclaimMightLock(t, direct, (gfp & Gfp.__GFP_FS) != 0);
+        lockdep.reclaimAllocHook(t, gfp);
     }
 
     /** __get_free_pages(): the kernel address of a new block, or 0. */
@@ -442,15 +443,15 @@ public final class PageAlloc {
     }
 
     /**
-     * __perform_reclaim(): holds fs_reclaim for lockdep when the gfp may enter fs reclaim, so every lock
-     * reclaim takes is recorded after it, and runs with PF_MEMALLOC (no recursion). Counted as an allocstall.
+     * __perform_reclaim(): tells lockdep the task reclaims for {@code gfp} (fs_reclaim held, or the RECLAIM_FS
+     * reclaim state, by version), so every lock reclaim takes is recorded as taken in reclaim, and runs
+     * with PF_MEMALLOC (no recursion). Counted as an allocstall.
      */
     private long directReclaim(Task t, int gfp, int order) {
         int cpu = t.getCpu();
         vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
         t.putCpu();
-        boolean fs = (gfp & Gfp.__GFP_FS) != 0;
-        lockdep.fsReclaimAcquire(t, true, fs);
+        lockdep.reclaimEnter(t, gfp);
         try {
             int saved = SchedMm.memallocNoreclaimSave();
             try {
@@ -459,7 +460,7 @@ public final class PageAlloc {
                 SchedMm.memallocNoreclaimRestore(saved);
             }
         } finally {
-            lockdep.fsReclaimRelease(t, true, fs);
+            lockdep.reclaimExit(t, gfp);
         }
     }
 

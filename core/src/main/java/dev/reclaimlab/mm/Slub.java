@@ -135,7 +135,7 @@ public final class Slub {
         if (s.destroyed) {
             throw new IllegalStateException("kmem_cache_alloc(" + s + "): cache was destroyed");
         }
-        pages.mightAlloc(t, SchedMm.currentGfpContext(t, gfp));
+        pages.mightAlloc(t, gfp);
         long obj = allocFast(t, s);
         if (obj == 0) {
             obj = slabAlloc(t, s, gfp);

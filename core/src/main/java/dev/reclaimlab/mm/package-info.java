@@ -14,7 +14,7 @@
  * <li>Lock order, outermost first: the page lock (PG_locked, sleeping); zone->lock, kmem_cache_node
  *     list_lock, then a slab's slab_lock (bit spin lock), then lru_lock and xa_lock (raw spinlocks, never
  *     held across an allocation or a sleep). Direct reclaim runs under PF_MEMALLOC and, for lockdep, the
- *     fs_reclaim map.</li>
+ *     version's reclaim annotation (RECLAIM_FS state before 4.14, the fs_reclaim map after).</li>
  * <li>Allocation fast paths allocate nothing on the Java heap and take no lock.</li>
  * </ul>
  */

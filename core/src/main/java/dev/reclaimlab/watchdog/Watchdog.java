@@ -165,6 +165,7 @@ public final class Watchdog {
             cyclesNow.add(sig);
             if (lastScanCycles.contains(sig) && reportedCycles.add(sig)) {
                 found.add(WatchdogReport.deadlock(version, cycle, behind(g, cycle), now));
+                kernel.lockdep().watchdogProvedCycle(cycle);
             }
         }
         lastScanCycles = cyclesNow;

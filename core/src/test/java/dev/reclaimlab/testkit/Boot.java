@@ -43,4 +43,7 @@ public @interface Boot {
 
     /** vm.min_free_kbytes; 0 derives it. */
     long minFreeKbytes() default 0;
+
+    /** The Linux release, as {@link dev.reclaimlab.kernel.KernelVersion#parse} reads it. */
+    String version() default "4.3";
 }

@@ -2,6 +2,7 @@ package dev.reclaimlab.testkit;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.kernel.KernelVersion;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -110,6 +111,7 @@ public final class KernelExtension implements ParameterResolver, AfterEachCallba
                 .hungTaskScanMillis(b.hungTaskScanMillis())
                 .kswapd(b.kswapd())
                 .minFreeKbytes(b.minFreeKbytes())
+                .version(KernelVersion.parse(b.version()))
                 .build();
     }
 }

@@ -5,7 +5,8 @@ import dev.reclaimlab.locking.LockClassKey;
 /**
  * struct file_system_type (include/linux/fs.h): a filesystem's name and its lock class keys. As in the
  * kernel, every filesystem type has its own i_rwsem classes, one for directories and one for the rest,
- * so lockdep tells "xfs directory i_mutex" from "nfs file i_mutex". Declare one per filesystem, static.
+ * so lockdep tells "xfs directory i_mutex" from "nfs file i_mutex" (as "&type->i_mutex_dir_key#3" and
+ * "&sb->s_type->i_mutex_key#5"). Declare one per filesystem, static.
  */
 public final class FileSystemType {
     private final String name;
@@ -15,9 +16,11 @@ public final class FileSystemType {
 
     public FileSystemType(String name) {
         this.name = name;
-        this.iMutexKey = new LockClassKey("&" + name + "_type->i_mutex_key");
-        this.iMutexDirKey = new LockClassKey("&" + name + "_type->i_mutex_dir_key");
-        this.sUmountKey = new LockClassKey("&" + name + "_type->s_umount_key");
+        // The kernel's names (inode_init_always(), lockdep_annotate_inode_mutex_key(), alloc_super()): every
+        // type's keys print alike; lockdep tells them apart by "#N", in the order the classes appear.
+        this.iMutexKey = new LockClassKey("&sb->s_type->i_mutex_key");
+        this.iMutexDirKey = new LockClassKey("&type->i_mutex_dir_key");
+        this.sUmountKey = new LockClassKey("&type->s_umount_key");
     }
 
     public String name() {

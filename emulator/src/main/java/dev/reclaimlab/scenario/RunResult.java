@@ -1,6 +1,5 @@
 package dev.reclaimlab.scenario;
 
-import dev.reclaimlab.locking.Json;
 import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.watchdog.WatchdogReport;
@@ -82,7 +81,7 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
         j.field("lockdepNote", lockdepNote());
         j.beginArray("lockdep");
         for (LockdepReport r : lockdep) {
-            j.rawValue(r.json());
+            lockdepJson(j, r);
         }
         j.endArray();
         j.strings("errors", errors);
@@ -93,6 +92,64 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
         j.endObject();
         j.field("progress", progress);
         return j.endObject().toString();
+    }
+
+    /** One lockdep report from its fields: the kernel's facts, then reclaimlab's verdict. */
+    private static void lockdepJson(Json j, LockdepReport r) {
+        j.beginObject().field("type", r.type().name()).field("title", r.title())
+                .field("kernelVersion", r.style().kernelVersion()).field("task", r.task())
+                .strings("classes", r.classes());
+        heldLockJson(j, "acquiring", r.acquiring());
+        if (r.acquiredAt() != null) {
+            j.field("acquiredAt", r.acquiredAt());
+        }
+        if (r.holding() != null) {
+            heldLockJson(j, "holding", r.holding());
+        }
+        if (r.chain() != null) {
+            j.beginArray("chain");
+            for (LockdepReport.ChainEntry e : r.chain()) {
+                j.beginObject().field("index", e.index()).field("from", e.from()).field("to", e.className())
+                        .field("usage", e.usage()).field("recordedBy", e.recordedBy()).strings("trace", e.trace())
+                        .endObject();
+            }
+            j.endArray();
+        }
+        if (r.usageConflict() != null) {
+            j.beginObject("usageConflict").field("previous", r.usageConflict().previous())
+                    .field("next", r.usageConflict().next()).strings("registeredAt", r.usageConflict().registeredAt())
+                    .endObject();
+        }
+        if (r.inversion() != null) {
+            j.field("state", r.inversion().state()).field("forwards", r.inversion().forwards());
+        }
+        j.beginArray("heldLocks");
+        for (LockdepReport.HeldLock h : r.heldLocks()) {
+            heldLockJson(j, null, h);
+        }
+        j.endArray().strings("stack", r.stack());
+        LockdepReport.Verdict v = r.verdict();
+        if (v != null) {
+            j.beginObject("verdict").field("status", v.status().name()).field("byWatchdog", v.byWatchdog())
+                    .beginArray("classes");
+            for (LockdepReport.ClassVerdict c : v.classes()) {
+                j.beginObject().field("class", c.className()).field("heldSide", c.heldSide())
+                        .field("takenSide", c.takenSide()).field("held", c.held()).field("taken", c.taken())
+                        .field("both", c.both()).field("incomplete", c.incomplete()).endObject();
+            }
+            j.endArray().endObject();
+        }
+        j.endObject();
+    }
+
+    private static void heldLockJson(Json j, String name, LockdepReport.HeldLock h) {
+        if (name == null) {
+            j.beginObject();
+        } else {
+            j.beginObject(name);
+        }
+        j.field("class", h.className()).field("usage", h.usage()).field("instance", h.instanceName())
+                .field("read", h.read()).field("trylock", h.trylock()).endObject();
     }
 
     /**

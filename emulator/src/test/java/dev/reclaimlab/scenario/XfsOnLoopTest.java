@@ -42,10 +42,10 @@ class XfsOnLoopTest {
         // space under IO, kloopd1's write work waiting for the image's IOLOCK.
         assertThat(r.watchdogText()).contains("proven deadlock", "kloopd1", "xfs-cil/loop1",
                 "loopQueueReadWork", "xfsFileIterRead", "xfsLogForce", "xlogStateGetIclogSpace",
-                "loopQueueWriteWork", "xfsFileWriteIter", "XFS_IOLOCK");
+                "loopQueueWriteWork", "xfsFileWriteIter", "&(&ip->i_iolock)->mr_lock");
         assertThat(r.watchdog().tasks()).extracting(BlockedTask::comm).contains("kloopd1", "xfs-cil/loop1");
         assertThat(r.watchdog().tasks()).filteredOn(t -> t.comm().equals("kloopd1"))
-                .anySatisfy(t -> assertThat(t.heldLocks()).anyMatch(l -> l.contains("(XFS_IOLOCK)")))
+                .anySatisfy(t -> assertThat(t.heldLocks()).anyMatch(l -> l.contains("(&(&ip->i_iolock)->mr_lock)")))
                 .allSatisfy(t -> assertThat(t.stack()).isNotEmpty());
         assertThat(r.vmstat().get("allocstall_normal")).isPositive();
     }

@@ -16,8 +16,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * costs one "xfs_inode" object of kernel memory until inode reclaim frees it.
  */
 public final class XfsInode extends Inode {
-    static final LockClassKey XFS_IOLOCK = new LockClassKey("XFS_IOLOCK");
-    static final LockClassKey XFS_ILOCK = new LockClassKey("XFS_ILOCK");
+    /** mrlock_init(&ip->i_iolock, ...): init_rwsem() names the class after its argument (3.x, 4.x). */
+    static final LockClassKey XFS_IOLOCK = new LockClassKey("&(&ip->i_iolock)->mr_lock");
+    /**
+     * xfs_setup_inode()'s lockdep_set_class() of the ILOCK, by inode type (93a8614e3a4d "xfs: fix directory
+     * inode iolock lockdep false positive", posted for 3.14-rc; the same classes in 4.3 and 5.3).
+     */
+    static final LockClassKey XFS_DIR_ILOCK_CLASS = new LockClassKey("&xfs_dir_ilock_class");
+    static final LockClassKey XFS_NONDIR_ILOCK_CLASS = new LockClassKey("&xfs_nondir_ilock_class");
 
     /** xfs_ilock() lock_flags, the kernel's values. */
     public static final int XFS_IOLOCK_EXCL = 1 << 0;
@@ -48,7 +54,7 @@ public final class XfsInode extends Inode {
         this.dinode = dinode;
         this.kmemAddr = kmemAddr;
         this.iolock = new RwSemaphore("&ip->i_iolock", XFS_IOLOCK);
-        this.ilock = new RwSemaphore("&ip->i_lock", XFS_ILOCK);
+        this.ilock = new RwSemaphore("&ip->i_lock", isDir() ? XFS_DIR_ILOCK_CLASS : XFS_NONDIR_ILOCK_CLASS);
         this.pinWait = new WaitQueue("xfs_iunpin_wait " + sb.id() + ":" + dinode.ino);
     }
 

@@ -1,81 +1,84 @@
-package dev.reclaimlab.locking;
+package dev.reclaimlab.scenario;
 
 import java.util.List;
 
-/** A minimal JSON writer for reports; no dependency, output is compact and stable. */
-public final class Json {
+/**
+ * A minimal JSON writer for {@link RunResult#toJson()}; no dependency, output is compact and stable. It
+ * moved here from core (which keeps no JSON code) and goes when the harness writes runs with Jackson.
+ */
+final class Json {
     private final StringBuilder sb = new StringBuilder();
     private boolean needComma;
 
-    public Json beginObject() {
+    Json beginObject() {
         comma();
         sb.append('{');
         needComma = false;
         return this;
     }
 
-    public Json endObject() {
+    Json endObject() {
         sb.append('}');
         needComma = true;
         return this;
     }
 
-    public Json beginArray(String name) {
+    Json beginArray(String name) {
         key(name);
         sb.append('[');
         needComma = false;
         return this;
     }
 
-    public Json beginArray() {
+    Json beginArray() {
         comma();
         sb.append('[');
         needComma = false;
         return this;
     }
 
-    public Json endArray() {
+    Json endArray() {
         sb.append(']');
         needComma = true;
         return this;
     }
 
-    public Json beginObject(String name) {
+    Json beginObject(String name) {
         key(name);
         sb.append('{');
         needComma = false;
         return this;
     }
 
-    public Json field(String name, String value) {
+    Json field(String name, String value) {
         key(name);
         string(value);
         needComma = true;
         return this;
     }
 
-    public Json field(String name, long value) {
+    Json field(String name, long value) {
         key(name);
         sb.append(value);
         needComma = true;
         return this;
     }
 
-    public Json field(String name, double value) {
+    Json field(String name, double value) {
         key(name);
         sb.append(value);
         needComma = true;
         return this;
     }
 
-    public Json field(String name, boolean value) {
+    Json field(String name, boolean value) {
         key(name);
         sb.append(value);
         needComma = true;
         return this;
     }
 
-    public Json strings(String name, List<String> values) {
+    Json strings(String name, List<String> values) {
         beginArray(name);
         for (String v : values) {
             value(v);
@@ -83,32 +86,16 @@ public final class Json {
         return endArray();
     }
 
-    public Json value(String v) {
+    Json value(String v) {
         comma();
         string(v);
         needComma = true;
         return this;
     }
 
-    public Json value(long v) {
+    Json value(long v) {
         comma();
         sb.append(v);
-        needComma = true;
-        return this;
-    }
-
-    /** Inserts an already-serialised JSON value. */
-    public Json raw(String name, String json) {
-        key(name);
-        sb.append(json);
-        needComma = true;
-        return this;
-    }
-
-    /** Inserts an already-serialised JSON value as an array element. */
-    public Json rawValue(String json) {
-        comma();
-        sb.append(json);
         needComma = true;
         return this;
     }
