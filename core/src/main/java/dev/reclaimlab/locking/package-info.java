@@ -18,8 +18,11 @@
  * {@link dev.reclaimlab.locking.WaitRecord#snapshot()} and proves nothing from a timed, woken, open or
  * unknown wait.
  *
- * <p>Lock classes are static {@link dev.reclaimlab.locking.LockClassKey}s; lockdep state lives per kernel.
- * Every sleeping acquisition is a might_sleep() point, contended or not. Reports are immutable data; JSON
- * is written outside core.
+ * <p>Lock classes are static {@link dev.reclaimlab.locking.LockClassKey}s; lockdep state lives per kernel
+ * and behaves as the booted version's (the reclaim annotation, read rules, names and report text; see
+ * {@link dev.reclaimlab.locking.Lockdep}). A primitive reports each acquisition with lock_acquire()'s
+ * read argument as the kernel passes it: 0 exclusive, 1 for down_read(), 2 only for a recursive read.
+ * Every sleeping acquisition is a might_sleep() point, contended or not. Reports are immutable records
+ * ({@link dev.reclaimlab.locking.LockdepReport}) whose text() is the kernel's; JSON is written outside core.
  */
 package dev.reclaimlab.locking;
