@@ -26,7 +26,7 @@ import java.util.List;
  * the same class is recursive locking) or 2 (a recursive read: never a prev, and no dependency is stored
  * for it). A trylock is pushed but not validated.
  *
- * <p>Reclaim recursion, by version. Before 4.14, the RECLAIM_FS usage state: a lock held across an
+ * <p>Reclaim recursion, by version. From 2.6.30 to 4.13, the RECLAIM_FS usage state: a lock held across an
  * allocation that may enter fs reclaim becomes RECLAIM_FS-ON, a lock taken (not trylocked) in fs reclaim
  * IN-RECLAIM_FS, and {@link ReclaimFsUsage} reports a class with both, or a dependency between them. From
  * 4.14 ({@link #LOCKDEP_FS_RECLAIM_MAP}) the fs_reclaim pseudo-lock turns the same facts into dependencies.
@@ -36,6 +36,10 @@ import java.util.List;
  * <p>Verdicts (reclaimlab, not kernel): see {@link LockdepVerdicts}.
  */
 public final class Lockdep {
+    /** cf40bd16fdad (2.6.30): the RECLAIM_FS usage state; before it lockdep did not see reclaim at all. */
+    public static final Fix LOCKDEP_RECLAIM_FS = Fix.declare("lockdep_reclaim_fs",
+            "lockdep tracks reclaim context with the RECLAIM_FS usage state",
+            "cf40bd16fdad lockdep: annotate reclaim context (__GFP_NOFS)", new KernelVersion(2, 6, 30));
     /** d92a8cfcb37e "locking/lockdep: Rework FS_RECLAIM annotation" (4.14): fs_reclaim replaces RECLAIM_FS. */
     public static final Fix LOCKDEP_FS_RECLAIM_MAP = Fix.declare("lockdep_fs_reclaim_map",
             "lockdep sees reclaim recursion through the fs_reclaim pseudo-lock instead of the RECLAIM_FS usage state",
@@ -85,6 +89,7 @@ public final class Lockdep {
     private final Kernel kernel;
     private final boolean enabled;
     private final boolean fsReclaimMap;
+    private final boolean reclaimFsState;
     private final boolean memallocScope;
     private final boolean nolockdep;
     private final boolean pfMemallocOnly;
@@ -104,10 +109,11 @@ public final class Lockdep {
         KernelConfig cfg = kernel.config();
         this.enabled = cfg.lockdep();
         this.fsReclaimMap = cfg.has(LOCKDEP_FS_RECLAIM_MAP);
+        this.reclaimFsState = !fsReclaimMap && cfg.has(LOCKDEP_RECLAIM_FS);
         this.memallocScope = cfg.has(LOCKDEP_MEMALLOC_SCOPE);
         this.nolockdep = cfg.has(GFP_NOLOCKDEP);
         this.pfMemallocOnly = cfg.has(LOCKDEP_PF_MEMALLOC);
-        LockdepReport.Style style = new LockdepReport.Style(cfg.version().toString(), fsReclaimMap ? 2 : 3,
+        LockdepReport.Style style = new LockdepReport.Style(cfg.version().toString(), reclaimFsState ? 3 : 2,
                 cfg.has(LOCKDEP_WARNING_TAG), cfg.has(LOCKDEP_PRINT_INSTANCE));
         this.graph = new LockdepGraph(style);
         this.reporter = new LockdepReports(style);
@@ -122,6 +128,11 @@ public final class Lockdep {
     /** Whether this kernel has the fs_reclaim map (4.14+) rather than the RECLAIM_FS usage state. */
     public boolean fsReclaimMap() {
         return fsReclaimMap;
+    }
+
+    /** Whether this kernel has the RECLAIM_FS usage state (2.6.30-4.13). */
+    public boolean reclaimFsState() {
+        return reclaimFsState;
     }
 
     /** Whether reports get verdicts ({@link #LOCKDEP_NO_VERDICTS} not set). */
@@ -271,7 +282,7 @@ public final class Lockdep {
         if (!path.isEmpty()) {
             return reporter.circular(t, h, i, map, next, fl, path, trace, inReclaim(h));
         }
-        if (!fsReclaimMap) {
+        if (reclaimFsState) {
             LockdepReports.Found f = reclaimFs.checkPrevAddIrq(t, h, i, map, next, fl, trace);
             if (f != null) {
                 return f;
@@ -312,7 +323,7 @@ public final class Lockdep {
      * reclaim (see {@link #mayEnterFsReclaim}).
      */
     public void reclaimAllocHook(Task t, int gfp) {
-        if (!enabled || !mayEnterFsReclaim(t, gfp)) {
+        if (!enabled || !(fsReclaimMap || reclaimFsState) || !mayEnterFsReclaim(t, gfp)) {
             return;
         }
         HeldLocks h = t.heldLocks();
@@ -342,9 +353,9 @@ public final class Lockdep {
             return;
         }
         HeldLocks h = t.heldLocks();
-        if (!fsReclaimMap) {
+        if (reclaimFsState) {
             h.reclaimGfp = gfp;
-        } else if (needFsReclaim(t, gfp)) {
+        } else if (fsReclaimMap && needFsReclaim(t, gfp)) {
             if (h.depth() > 0) {
                 verdicts.onAbove(h);
             }
@@ -358,9 +369,9 @@ public final class Lockdep {
             return;
         }
         HeldLocks h = t.heldLocks();
-        if (!fsReclaimMap) {
+        if (reclaimFsState) {
             h.reclaimGfp = 0;
-        } else if (needFsReclaim(t, gfp)) {
+        } else if (fsReclaimMap && needFsReclaim(t, gfp)) {
             fsReclaimRelease(t, h);
         }
     }
@@ -376,7 +387,7 @@ public final class Lockdep {
         HeldLocks h = t.heldLocks();
         if (fsReclaimMap) {
             fsReclaimAcquire(t, h);
-        } else {
+        } else if (reclaimFsState) {
             h.reclaimGfp = Gfp.GFP_KERNEL;
         }
     }
@@ -389,7 +400,7 @@ public final class Lockdep {
         HeldLocks h = t.heldLocks();
         if (fsReclaimMap) {
             fsReclaimRelease(t, h);
-        } else {
+        } else if (reclaimFsState) {
             h.reclaimGfp = 0;
         }
     }
@@ -399,9 +410,10 @@ public final class Lockdep {
      * cleared; NeilBrown's 2014 RFC annotated nfsd's loop-back requests so. Gone with the fs_reclaim map.
      */
     public void lockdepSetCurrentReclaimState(Task t, int gfp) {
-        if (fsReclaimMap) {
+        if (!reclaimFsState) {
             throw new IllegalStateException("lockdep_set_current_reclaim_state() does not exist in linux-"
-                    + kernel.config().version() + ": d92a8cfcb37e (4.14) replaced it with the fs_reclaim map");
+                    + kernel.config().version() + (fsReclaimMap
+                    ? ": d92a8cfcb37e (4.14) replaced it with the fs_reclaim map" : ": cf40bd16fdad added it in 2.6.30"));
         }
         t.heldLocks().reclaimGfp = gfp;
     }

@@ -1,11 +1,13 @@
 package dev.reclaimlab.locking;
 
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -213,5 +215,20 @@ class ReclaimFsLockdepTest {
             assertThat(r.verdict().status()).as("the same i_mutex on both sides").isEqualTo(
                     LockdepReport.Verdict.Status.CONFIRMED);
         });
+    }
+
+    /** Before 2.6.30 (cf40bd16fdad) lockdep had no reclaim state: the same inversion goes unseen. */
+    @Test
+    void aKernelBeforeTheReclaimStateSeesNoReclaimRecursion(Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.version(KernelVersion.V2_2));
+        RwSemaphore dp = new RwSemaphore("dp->i_lock", ILOCK);
+        RwSemaphore victim = new RwSemaphore("victim->i_lock", ILOCK);
+        dp.downRead();
+        kmalloc(k, Gfp.GFP_KERNEL);
+        assertThat(k.currentTask().heldLocks().snapshot().get(0).usage()).hasSize(4);
+        dp.upRead();
+        inReclaim(k, victim, false);
+        assertThat(k.lockdep().reports()).isEmpty();
+        assertThat(k.lockdep().reclaimFsState()).isFalse();
     }
 }
