@@ -297,7 +297,7 @@ public final class Lockdep {
     }
 
     void report(LockdepReports.Found f) {
-        if (!verdicts.add(f)) {
+        if (!verdicts.claim(f)) {
             return;
         }
         LockdepReport r = f.report();
@@ -312,6 +312,7 @@ public final class Lockdep {
             ev.commit();
         }
         kernel.printk(r.text());
+        verdicts.publish(f);
     }
 
     // ------------------------------------------------------------------ reclaim, by version

@@ -105,11 +105,13 @@ final class LockdepVerdicts {
         }
     }
 
-    /** A new report: false if one of its type and classes exists. Its cycle is watched from now on. */
-    boolean add(LockdepReports.Found f) {
-        if (!signatures.add(f.report().signature())) {
-            return false;
-        }
+    /** Whether {@code f} is new: false if a report of its type and classes exists. */
+    boolean claim(LockdepReports.Found f) {
+        return signatures.add(f.report().signature());
+    }
+
+    /** Adds a claimed report to {@link #reports()}; its cycle is watched from now on. */
+    void publish(LockdepReports.Found f) {
         State s = new State(f);
         if (enabled) {
             synchronized (lockdep.graphLock) {
@@ -117,7 +119,6 @@ final class LockdepVerdicts {
             }
         }
         reports.add(s);
-        return true;
     }
 
     private void watch(State s) {

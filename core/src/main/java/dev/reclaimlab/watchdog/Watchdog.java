@@ -185,7 +185,7 @@ public final class Watchdog {
             }
         }
         for (WatchdogReport r : found) {
-            reports.add(r);
+            // The event first: whoever sees the report in reports() also finds it in a recording.
             ReportEvent ev = new ReportEvent();
             ev.begin();
             ev.end();
@@ -196,6 +196,7 @@ public final class Watchdog {
                 ev.kernel = "linux-" + r.kernelVersion();
                 ev.commit();
             }
+            reports.add(r);
             kernel.printk(r.text());
             for (Consumer<WatchdogReport> l : listeners) {
                 l.accept(r);
