@@ -7,14 +7,18 @@ import java.util.Map;
 
 /**
  * What one run showed: the outcome against the variant's expected one, when and what the watchdog found,
- * lockdep's reports, and the counters that prove memory pressure was there. {@link #toJson()} is the
- * machine-readable form CI and scripts check.
+ * lockdep's reports, the counters that prove memory pressure was there and their per-second samples.
+ * {@link #toJson()} is the machine-readable form CI and scripts check.
  */
 public record RunResult(String scenario, String variant, long seed, Outcome expected, Outcome outcome,
                         long durationMs, long detectedAfterMs, long formedToDetectedMs, String watchdogType,
                         String watchdogText, String cycleJson, List<String> lockdepTexts,
                         List<String> lockdepJsons, List<String> errors, Map<String, Long> vmstat,
-                        String lockdepStats, String progress) {
+                        String lockdepStats, String progress, List<Sample> samples) {
+
+    public RunResult {
+        samples = List.copyOf(samples);
+    }
 
     public boolean asExpected() {
         return outcome == expected;
