@@ -1,0 +1,22 @@
+package dev.reclaimlab.cli.campaign;
+
+import dev.reclaimlab.cli.Memory;
+
+/** One run of a campaign: which scenario variant, which seed, how long, how much memory. */
+public record RunSpec(String scenario, String variant, long seed, long seconds, long memoryBytes) {
+
+    /** "scenario/variant/seed": the identity shards hash and merges join on. */
+    public String key() {
+        return scenario + "/" + variant + "/" + seed;
+    }
+
+    public String memory() {
+        return Memory.format(memoryBytes);
+    }
+
+    /** The command that repeats this run (same workload choices; the interleaving is the machine's). */
+    public String command() {
+        return "reclaimlab run " + scenario + " --variant " + variant + " --seed " + seed + " --seconds " + seconds
+                + " --memory " + memory();
+    }
+}
