@@ -1,5 +1,6 @@
 package dev.reclaimlab.cli;
 
+import dev.reclaimlab.cli.harness.ForkExecutor;
 import dev.reclaimlab.scenario.Scenario;
 import dev.reclaimlab.scenario.Scenarios;
 import picocli.CommandLine;
@@ -9,6 +10,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -20,9 +22,22 @@ public final class Main {
     static final int EXIT_USAGE = 2;
 
     private final Cli cli;
+    private final Map<String, String> env;
+    private final ForkExecutor.Child child;
+
+    /**
+     * @param env   where shard indices come from (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID)
+     * @param child how {@code stress --fork} starts a run's JVM
+     */
+    Main(List<Scenario> scenarios, PrintStream out, PrintStream err, Map<String, String> env,
+         ForkExecutor.Child child) {
+        this.cli = new Cli(scenarios, out, err);
+        this.env = Map.copyOf(env);
+        this.child = child;
+    }
 
     Main(List<Scenario> scenarios, PrintStream out, PrintStream err) {
-        this.cli = new Cli(scenarios, out, err);
+        this(scenarios, out, err, System.getenv(), ForkExecutor.Child.likeThisJvm(Main.class.getName()));
     }
 
     public static void main(String[] args) {
@@ -37,7 +52,7 @@ public final class Main {
         CommandLine cl = new CommandLine(new Top())
                 .addSubcommand(new ListCommand(cli))
                 .addSubcommand(new RunCommand(cli))
-                .addSubcommand(new StressCommand(cli))
+                .addSubcommand(new StressCommand(cli, env, child))
                 .addSubcommand(new MergeCommand(cli))
                 .addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(new PrintWriter(cli.out(), true, StandardCharsets.UTF_8));

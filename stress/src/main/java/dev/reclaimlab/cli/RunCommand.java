@@ -63,7 +63,7 @@ final class RunCommand implements Callable<Integer> {
         PrintStream out = cli.out();
         out.printf("reclaimlab: running %s, variant %s (expected %s), %d s, seed %d, memory %dM%n", s.name(), v.name(),
                 v.expected(), seconds, seed, memory >> 20);
-        RunSpec spec = new RunSpec(s.name(), v.name(), seed, seconds, memory);
+        RunSpec spec = new RunSpec(s.name(), v.name(), v.expected(), seed, seconds, memory);
         RunResult r = InProcessExecutor.runScenario(s, v, spec, out::println);
         if (r.watchdogText() != null) {
             out.println();

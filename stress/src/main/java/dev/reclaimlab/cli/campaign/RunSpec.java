@@ -1,9 +1,14 @@
 package dev.reclaimlab.cli.campaign;
 
 import dev.reclaimlab.cli.Memory;
+import dev.reclaimlab.scenario.Outcome;
 
-/** One run of a campaign: which scenario variant, which seed, how long, how much memory. */
-public record RunSpec(String scenario, String variant, long seed, long seconds, long memoryBytes) {
+/**
+ * One run of a campaign: which scenario variant (and the outcome it must have), which seed, how long, how
+ * much memory.
+ */
+public record RunSpec(String scenario, String variant, Outcome expected, long seed, long seconds,
+                      long memoryBytes) {
 
     /** "scenario/variant/seed": the identity shards hash and merges join on. */
     public String key() {

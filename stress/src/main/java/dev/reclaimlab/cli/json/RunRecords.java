@@ -1,12 +1,14 @@
 package dev.reclaimlab.cli.json;
 
 import dev.reclaimlab.cli.campaign.RunSpec;
+import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.RunResult;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns the runner's {@link RunResult} into a {@link RunRecord}. Today the watchdog's cycle and lockdep's
@@ -33,5 +35,13 @@ public final class RunRecords {
                 r.watchdogType(), cycle, r.lockdepNote(), lockdep, r.errors(), new LinkedHashMap<>(r.vmstat()),
                 r.progress(), spec.seconds(), spec.memory(), spec.command(), r.watchdogText(), r.lockdepTexts(),
                 r.samples());
+    }
+
+    /** A run that did not get as far as a result (the harness or a child JVM failed): an ERROR. */
+    public static RunRecord failed(RunSpec spec, long durationMs, String error, String log) {
+        return new RunRecord(spec.scenario(), spec.variant(), spec.seed(), spec.expected(), Outcome.ERROR,
+                spec.expected() == Outcome.ERROR, durationMs, null, null, null, List.of(), "lockdep: no result",
+                List.of(), List.of(error), Map.of(), log, spec.seconds(), spec.memory(), spec.command(), null,
+                List.of(), List.of());
     }
 }
