@@ -65,6 +65,7 @@ final class MergeCommand implements Callable<Integer> {
         Map<Outcome, Double> shardRates = new EnumMap<>(Outcome.class);
         int planned = 0;
         boolean interrupted = false;
+        List<String> warnings = new ArrayList<>();
         for (Path d : dirs) {
             Path jsonl = d.resolve(Outputs.RUNS);
             if (!Files.isRegularFile(jsonl)) {
@@ -100,12 +101,13 @@ final class MergeCommand implements Callable<Integer> {
                     shardRates.putAll(s.minRates());
                 }
             } else {
-                cli.err().println("reclaimlab merge: " + d + " has no " + Outputs.SUMMARY
+                warnings.add("reclaimlab merge: " + d + " has no " + Outputs.SUMMARY
                         + ": that shard did not finish; its " + rs.size() + " runs are merged");
                 planned += rs.size();
                 interrupted = true;
             }
         }
+        warnings.forEach(cli.err()::println);
         Files.createDirectories(out);
         List<RunRecord> sorted = Summaries.sorted(runs, Campaign.order(cli.scenarios()));
         StringBuilder jsonl = new StringBuilder();

@@ -156,8 +156,8 @@ public final class HtmlReport {
                     .append(f.kind()).append("</span> ").append(Html.esc(f.title())).append("</h3>\n<ul class=\"hits\">");
             for (Summary.Hit h : f.hits()) {
                 sb.append("<li>").append(Html.esc(h.scenario() + "/" + h.variant())).append(' ')
-                        .append(h.expected() ? "<span class=\"expected\">expected</span>"
-                                : "<span class=\"unexpected\">UNEXPECTED</span>")
+                        .append("<span class=\"").append(h.expected() ? "expected" : h.unexpectedRuns() == 0 ? "alongside"
+                                : "unexpected").append("\">").append(Html.esc(h.verdict())).append("</span>")
                         .append(": ").append(h.seeds().size()).append(h.seeds().size() == 1 ? " run" : " runs")
                         .append(", seeds ").append(Html.esc(SummaryTable.seeds(h.seeds()))).append("</li>");
             }

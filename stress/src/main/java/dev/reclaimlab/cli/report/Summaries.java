@@ -116,7 +116,7 @@ public final class Summaries {
             for (List<RunRecord> rs : e.getValue().values()) {
                 RunRecord r0 = rs.get(0);
                 hs.add(new Summary.Hit(r0.scenario(), r0.variant(), outcome(kinds.get(e.getKey())) == r0.expected(),
-                        rs.stream().map(RunRecord::seed).toList()));
+                        (int) rs.stream().filter(r -> !r.asExpected()).count(), rs.stream().map(RunRecord::seed).toList()));
                 count += rs.size();
             }
             RunRecord ex = examples.get(e.getKey());

@@ -46,6 +46,16 @@ public record Summary(String tool, int planned, int finished, boolean interrupte
                           String command) {
     }
 
-    public record Hit(String scenario, String variant, boolean expected, List<Long> seeds) {
+    /**
+     * A variant a failure hit: whether the failure is that variant's expected outcome, and in how many of
+     * those runs the variant missed its expected outcome (a lockdep warning beside an expected deadlock: 0).
+     */
+    public record Hit(String scenario, String variant, boolean expected, int unexpectedRuns, List<Long> seeds) {
+
+        /** "expected", "alongside the expected outcome" or "UNEXPECTED in N runs". */
+        public String verdict() {
+            return expected ? "expected" : unexpectedRuns == 0 ? "alongside the expected outcome"
+                    : "UNEXPECTED in " + unexpectedRuns + (unexpectedRuns == 1 ? " run" : " runs");
+        }
     }
 }

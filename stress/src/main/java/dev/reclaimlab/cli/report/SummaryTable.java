@@ -37,7 +37,7 @@ public final class SummaryTable {
                         .append(")\n");
                 for (Summary.Hit h : f.hits()) {
                     sb.append("      ").append(h.scenario()).append('/').append(h.variant())
-                            .append(h.expected() ? " (expected)" : " (UNEXPECTED)").append(" seeds ")
+                            .append(" (").append(h.verdict()).append(") seeds ")
                             .append(seeds(h.seeds())).append('\n');
                 }
                 sb.append("      repro: ").append(f.command()).append('\n');

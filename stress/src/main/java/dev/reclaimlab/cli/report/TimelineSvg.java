@@ -20,6 +20,8 @@ final class TimelineSvg {
     private static final int GAP = 30;
     private static final int TOP = 22;
     private static final long PAGE_KIB = 4;
+    /** Up to this many samples, each is also drawn as a dot (a one-sample run is otherwise invisible). */
+    private static final int MAX_POINTS = 40;
 
     private TimelineSvg() {
     }
@@ -134,6 +136,15 @@ final class TimelineSvg {
                 }
                 sb.append("<polyline class=\"series\" data-series=\"").append(s.name()).append("\" stroke=\"")
                         .append(s.colour()).append("\" points=\"").append(pts.toString().strip()).append("\"/>");
+                if (t.length <= MAX_POINTS) {
+                    for (int i = 0; i < t.length; i++) {
+                        sb.append("<circle class=\"point\" r=\"3\" fill=\"").append(s.colour()).append("\" cx=\"")
+                                .append(Html.n(LEFT + t[i] / end * plotW)).append("\" cy=\"")
+                                .append(Html.n(top + PANEL - s.v()[i] / max * PANEL)).append("\"><title>")
+                                .append(Html.n(t[i])).append(" s: ").append(human(s.v()[i])).append(' ')
+                                .append(Html.esc(unit)).append("</title></circle>");
+                    }
+                }
             }
             sb.append("<text class=\"legend\" style=\"fill:").append(s.colour()).append("\" x=\"")
                     .append(Html.n(LEFT + plotW + 10)).append("\" y=\"").append(Html.n(top + 14 + 16 * legend++))
