@@ -101,6 +101,9 @@ final class StressCommand implements Callable<Integer> {
             description = "The run whose memory timeline report.html shows first (default: the first unexpected run).")
     String timeline;
 
+    @Option(names = "--dry-run", description = "Print the command of each run this shard would run, and stop.")
+    boolean dryRun;
+
     StressCommand(Cli cli, Map<String, String> env, ForkExecutor.Child child) {
         this.cli = cli;
         this.env = env;
@@ -119,6 +122,12 @@ final class StressCommand implements Callable<Integer> {
             throw new UsageException("-j must be at least 1, not " + jobs);
         }
         Campaign c = full.shard(sh);
+        if (dryRun) {
+            c.runs().forEach(r -> cli.out().println(r.command()));
+            cli.out().printf(Locale.ROOT, "%d runs%s%n", c.size(), sh.count() > 1 ? " (shard " + sh + " of "
+                    + full.size() + ")" : "");
+            return 0;
+        }
         try {
             Files.createDirectories(out);
         } catch (IOException e) {

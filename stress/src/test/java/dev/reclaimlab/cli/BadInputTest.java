@@ -64,6 +64,22 @@ class BadInputTest {
     }
 
     @Test
+    void theShippedExampleCampaignIsValidAndItsEightShardsCoverIt() {
+        Runs cli = new Runs(dev.reclaimlab.scenario.Scenarios.all(), Map.of());
+        assertThat(cli.main("stress", "--campaign", "examples/campaign.json", "--dry-run")).isZero();
+        assertThat(cli.out()).endsWith("250 runs" + System.lineSeparator());
+        long total = 0;
+        for (int i = 0; i < 8; i++) {
+            Runs shard = new Runs(dev.reclaimlab.scenario.Scenarios.all(), Map.of("JOB_COMPLETION_INDEX",
+                    Integer.toString(i)));
+            assertThat(shard.main("stress", "--campaign", "examples/campaign.json", "--shards", "8", "--dry-run"))
+                    .isZero();
+            total += shard.out().lines().filter(l -> l.startsWith("reclaimlab run ")).count();
+        }
+        assertThat(total).isEqualTo(250);
+    }
+
+    @Test
     void badOptionValues() {
         rejects(Runs.fake(), "--seconds must be positive", "stress", "--seconds", "0");
         rejects(Runs.fake(), "DEADLOCK=0.9", "stress", "--min-rate", "DEADLOCK");
