@@ -7,6 +7,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -61,6 +62,10 @@ public final class Main {
         cl.setExecutionExceptionHandler((e, c, parsed) -> {
             if (e instanceof UsageException) {
                 return usage(c, e.getMessage());
+            }
+            if (e instanceof UncheckedIOException) {
+                cli.err().println(c.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+                return 1;
             }
             throw e;
         });

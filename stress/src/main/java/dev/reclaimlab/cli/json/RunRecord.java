@@ -4,6 +4,8 @@ import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.Sample;
 import tools.jackson.databind.JsonNode;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -31,7 +33,7 @@ public record RunRecord(String scenario, String variant, long seed, Outcome expe
         cycle = cycle == null ? List.of() : List.copyOf(cycle);
         lockdep = lockdep == null ? List.of() : List.copyOf(lockdep);
         errors = errors == null ? List.of() : List.copyOf(errors);
-        vmstat = vmstat == null ? Map.of() : vmstat;
+        vmstat = vmstat == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(vmstat));
         lockdepTexts = lockdepTexts == null ? List.of() : List.copyOf(lockdepTexts);
         samples = samples == null ? List.of() : List.copyOf(samples);
     }
