@@ -65,7 +65,7 @@ public final class HtmlReport {
     }
 
     private static void summary(StringBuilder sb, Summary s) {
-        sb.append("<section><h2 id=\"summary-title\">Variants</h2>\n<table id=\"summary\">\n<thead><tr>")
+        sb.append("<section><h2 id=\"summary-title\">Variants</h2>\n<div class=\"scroll\"><table id=\"summary\">\n<thead><tr>")
                 .append("<th>scenario / variant</th><th>expected</th><th class=\"num\">runs</th><th>outcomes</th>");
         sb.append("<th>expected-outcome rate [95% CI]</th><th>detected p50 / p90 / max</th>")
                 .append("<th title=\"medians over the variant's CLEAN runs: direct-reclaim stalls (allocstall_normal),")
@@ -75,7 +75,7 @@ public final class HtmlReport {
         for (Summary.VariantSummary v : s.variants()) {
             sb.append("<tr class=\"variant ").append(v.passed() ? "pass" : "fail").append("\" data-variant=\"")
                     .append(Html.esc(v.scenario() + "/" + v.variant())).append("\"><td><b>").append(Html.esc(v.scenario()))
-                    .append("</b> / ").append(Html.esc(v.variant())).append("</td><td><span class=\"badge\" style=\"")
+                    .append("</b><br>").append(Html.esc(v.variant())).append("</td><td><span class=\"badge\" style=\"")
                     .append("background:").append(Html.colour(v.expected())).append("\">").append(v.expected())
                     .append("</span></td><td class=\"num\">").append(v.runs()).append("</td><td>")
                     .append(outcomeBar(v)).append("<div class=\"counts\">");
@@ -90,21 +90,28 @@ public final class HtmlReport {
             sb.append("</div></td>");
             sb.append("<td class=\"rate\">").append(rateBar(v.expectedRate())).append(' ').append(SummaryTable.rate(v.expectedRate()))
                     .append(v.minRate() == null ? "" : " <small>(min " + SummaryTable.pct(v.minRate()) + ")</small>")
-                    .append("</td><td>").append(SummaryTable.detection(v.detection())).append("</td><td>");
+                    .append("</td><td class=\"nowrap\">").append(SummaryTable.detection(v.detection()))
+                    .append("</td><td class=\"nowrap\">");
             Summary.Pressure p = v.cleanPressure();
-            sb.append(p == null ? "-" : String.format(Locale.ROOT, "%s stalls, %s / %s pages stolen <small>(%d runs)</small>",
+            sb.append(p == null ? "-" : String.format(Locale.ROOT, "%s stalls, %s / %s stolen<br><small>(%d clean runs)</small>",
                     TimelineSvg.human(p.allocstallMedian()), TimelineSvg.human(p.pgstealDirectMedian()),
                     TimelineSvg.human(p.pgstealKswapdMedian()), p.runs()));
             sb.append("</td><td>");
             for (Summary.FailureHit f : v.failures()) {
                 int fi = failureIndex(s, f.title());
                 sb.append("<a class=\"failure-ref\" href=\"#f-").append(fi).append("\" title=\"").append(Html.esc(f.title()))
-                        .append("\">#").append(fi).append(' ').append(Html.esc(CycleSvg.clip(f.title(), 28)))
+                        .append("\">#").append(fi).append(' ').append(kind(s, f.title()))
                         .append("</a> <small>&times;").append(f.count()).append("</small><br>");
             }
             sb.append("</td><td class=\"result\">").append(v.passed() ? "ok" : "FAIL").append("</td></tr>\n");
         }
-        sb.append("</tbody></table></section>\n");
+        sb.append("</tbody></table></div></section>\n");
+    }
+
+    /** "deadlock", "lockdep", "hung task": the kind of a failure, for the summary table's short references. */
+    private static String kind(Summary s, String title) {
+        return s.failures().stream().filter(f -> f.title().equals(title)).findFirst()
+                .map(f -> f.kind().name().toLowerCase(Locale.ROOT).replace('_', ' ')).orElse("failure");
     }
 
     private static int failureIndex(Summary s, String title) {
