@@ -26,7 +26,8 @@ final class ListCommand implements Callable<Integer> {
             out.printf("%-26s %s (seeds: %s)%n", s.name(), s.description(), String.join(", ", s.seeds()));
             for (Variant v : s.variants()) {
                 out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(),
-                        v.fixes().isEmpty() ? "(linux-" + s.version() + " as released)" : String.join(" ", v.fixNames()));
+                        v.fixes().isEmpty() ? "(linux-" + s.version() + " as released)" : String.join(" ",
+                                v.fixNames()));
             }
         }
         if (cli.scenarios().isEmpty()) {

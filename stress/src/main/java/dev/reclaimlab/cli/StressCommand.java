@@ -74,7 +74,8 @@ final class StressCommand implements Callable<Integer> {
             description = "A campaign file (JSON) instead of --scenario/--variant/--seeds.")
     Path campaignFile;
 
-    @Option(names = {"-j", "--jobs"}, paramLabel = "N", description = "Runs at a time (default: the cores, here ${DEFAULT-VALUE}).")
+    @Option(names = {"-j", "--jobs"}, paramLabel = "N",
+            description = "Runs at a time (default: the cores, here ${DEFAULT-VALUE}).")
     int jobs = Runtime.getRuntime().availableProcessors();
 
     @Option(names = "--fork", description = "Run each run in its own child JVM (isolation; costs a JVM start per run).")

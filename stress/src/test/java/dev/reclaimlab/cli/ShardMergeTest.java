@@ -68,7 +68,8 @@ class ShardMergeTest {
 
         List<RunRecord> a = JsonCodec.readRuns(whole.resolve("runs.jsonl"));
         List<RunRecord> b = JsonCodec.readRuns(merged.resolve("runs.jsonl"));
-        assertThat(b).extracting(RunRecord::key).containsExactlyInAnyOrderElementsOf(a.stream().map(RunRecord::key).toList());
+        assertThat(b).extracting(RunRecord::key)
+                .containsExactlyInAnyOrderElementsOf(a.stream().map(RunRecord::key).toList());
         assertThat(b).extracting(r -> r.key() + "=" + r.outcome())
                 .containsExactlyInAnyOrderElementsOf(a.stream().map(r -> r.key() + "=" + r.outcome()).toList());
 
@@ -93,7 +94,8 @@ class ShardMergeTest {
         Files.createDirectories(s);
         Files.writeString(s.resolve("runs.jsonl"), "");
         Runs cli = Runs.fake();
-        assertThat(cli.main("merge", "--out", dir.resolve("m").toString(), dir.resolve("none").toString())).isEqualTo(2);
+        assertThat(cli.main("merge", "--out", dir.resolve("m").toString(), dir.resolve("none").toString()))
+                .isEqualTo(2);
         assertThat(cli.err()).startsWith("reclaimlab merge: ").contains("not a stress output directory");
         Files.writeString(s.resolve("runs.jsonl"), "{\"scenario\":\"fake\",\"variant\":\"abba\",\"seed\":1,"
                 + "\"expected\":\"DEADLOCK\",\"outcome\":\"DEADLOCK\"}\n");

@@ -222,7 +222,8 @@ class StressCommandTest {
 
     private Map<String, JsonNode> variants() {
         Map<String, JsonNode> m = new TreeMap<>();
-        summary.get("variants").forEach(v -> m.put(v.get("scenario").asString() + "/" + v.get("variant").asString(), v));
+        summary.get("variants").forEach(v -> m.put(v.get("scenario").asString() + "/" + v.get("variant")
+                .asString(), v));
         return m;
     }
 

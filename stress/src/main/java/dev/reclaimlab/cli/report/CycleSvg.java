@@ -82,10 +82,12 @@ final class CycleSvg {
             my = y1 - 120;
             ox = 0;
             oy = -1;
-            sb.append("<path class=\"edge\" d=\"M").append(Html.n(x1 - 40)).append(',').append(Html.n(y1 - NODE_H / 2.0))
+            sb.append("<path class=\"edge\" d=\"M").append(Html.n(x1 - 40)).append(',')
+                    .append(Html.n(y1 - NODE_H / 2.0))
                     .append(" C").append(Html.n(x1 - 90)).append(',').append(Html.n(y1 - 130)).append(' ')
                     .append(Html.n(x1 + 90)).append(',').append(Html.n(y1 - 130)).append(' ')
-                    .append(Html.n(x1 + 40)).append(',').append(Html.n(y1 - NODE_H / 2.0)).append("\" marker-end=\"url(#")
+                    .append(Html.n(x1 + 40)).append(',').append(Html.n(y1 - NODE_H / 2.0))
+                    .append("\" marker-end=\"url(#")
                     .append(marker).append(")\"/>\n");
         } else {
             double midx = (x1 + x2) / 2;
@@ -124,7 +126,8 @@ final class CycleSvg {
         sb.append("<text class=\"edge-label\" text-anchor=\"").append(anchor).append("\" x=\"").append(Html.n(lx))
                 .append("\" y=\"").append(Html.n(ly)).append("\">");
         for (int i = 0; i < lines.size(); i++) {
-            sb.append("<tspan x=\"").append(Html.n(lx)).append("\" dy=\"").append(i == 0 ? "0" : Integer.toString(LINE_H))
+            sb.append("<tspan x=\"").append(Html.n(lx)).append("\" dy=\"")
+                    .append(i == 0 ? "0" : Integer.toString(LINE_H))
                     .append("\">").append(Html.esc(lines.get(i))).append("</tspan>");
         }
         sb.append("<title>").append(Html.esc(label)).append("</title></text>\n");

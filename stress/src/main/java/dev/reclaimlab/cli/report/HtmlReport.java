@@ -74,7 +74,8 @@ public final class HtmlReport {
                 .append("<th>result</th></tr></thead>\n<tbody>\n");
         for (Summary.VariantSummary v : s.variants()) {
             sb.append("<tr class=\"variant ").append(v.passed() ? "pass" : "fail").append("\" data-variant=\"")
-                    .append(Html.esc(v.scenario() + "/" + v.variant())).append("\"><td><b>").append(Html.esc(v.scenario()))
+                    .append(Html.esc(v.scenario() + "/" + v.variant())).append("\"><td><b>")
+                    .append(Html.esc(v.scenario()))
                     .append("</b><br>").append(Html.esc(v.variant())).append("</td><td><span class=\"badge\" style=\"")
                     .append("background:").append(Html.colour(v.expected())).append("\">").append(v.expected())
                     .append("</span></td><td class=\"num\">").append(v.runs()).append("</td><td>")
@@ -82,24 +83,28 @@ public final class HtmlReport {
             for (Outcome o : Outcome.values()) {
                 int c = v.outcomes().get(o);
                 if (c > 0) {
-                    sb.append("<span class=\"count\" data-outcome=\"").append(o).append("\"><span class=\"dot\" style=\"")
+                    sb.append("<span class=\"count\" data-outcome=\"").append(o)
+                            .append("\"><span class=\"dot\" style=\"")
                             .append("background:").append(Html.colour(o)).append("\"></span>").append(c).append(' ')
                             .append(o).append("</span> ");
                 }
             }
             sb.append("</div></td>");
-            sb.append("<td class=\"rate\">").append(rateBar(v.expectedRate())).append(' ').append(SummaryTable.rate(v.expectedRate()))
+            sb.append("<td class=\"rate\">").append(rateBar(v.expectedRate())).append(' ')
+                    .append(SummaryTable.rate(v.expectedRate()))
                     .append(v.minRate() == null ? "" : " <small>(min " + SummaryTable.pct(v.minRate()) + ")</small>")
                     .append("</td><td class=\"nowrap\">").append(SummaryTable.detection(v.detection()))
                     .append("</td><td class=\"nowrap\">");
             Summary.Pressure p = v.cleanPressure();
-            sb.append(p == null ? "-" : String.format(Locale.ROOT, "%s stalls, %s / %s stolen<br><small>(%d clean runs)</small>",
+            sb.append(p == null ? "-" : String.format(Locale.ROOT,
+                    "%s stalls, %s / %s stolen<br><small>(%d clean runs)</small>",
                     TimelineSvg.human(p.allocstallMedian()), TimelineSvg.human(p.pgstealDirectMedian()),
                     TimelineSvg.human(p.pgstealKswapdMedian()), p.runs()));
             sb.append("</td><td>");
             for (Summary.FailureHit f : v.failures()) {
                 int fi = failureIndex(s, f.title());
-                sb.append("<a class=\"failure-ref\" href=\"#f-").append(fi).append("\" title=\"").append(Html.esc(f.title()))
+                sb.append("<a class=\"failure-ref\" href=\"#f-").append(fi).append("\" title=\"")
+                        .append(Html.esc(f.title()))
                         .append("\">#").append(fi).append(' ').append(kind(s, f.title()))
                         .append("</a> <small>&times;").append(f.count()).append("</small><br>");
             }
@@ -134,7 +139,8 @@ public final class HtmlReport {
             }
             double w = 120.0 * c / v.runs();
             sb.append("<rect x=\"").append(Html.n(x)).append("\" y=\"0\" width=\"").append(Html.n(w))
-                    .append("\" height=\"14\" fill=\"").append(Html.colour(o)).append("\"><title>").append(c).append(' ')
+                    .append("\" height=\"14\" fill=\"").append(Html.colour(o)).append("\"><title>").append(c)
+                    .append(' ')
                     .append(o).append("</title></rect>");
             x += w;
         }
@@ -160,10 +166,12 @@ public final class HtmlReport {
             sb.append("<article class=\"failure\" id=\"f-").append(i + 1).append("\" data-title=\"")
                     .append(Html.esc(f.title())).append("\" data-kind=\"").append(f.kind()).append("\">\n<h3>")
                     .append("<span class=\"badge\" style=\"background:").append(Html.colour(o)).append("\">")
-                    .append(f.kind()).append("</span> ").append(Html.esc(f.title())).append("</h3>\n<ul class=\"hits\">");
+                    .append(f.kind()).append("</span> ").append(Html.esc(f.title()))
+                    .append("</h3>\n<ul class=\"hits\">");
             for (Summary.Hit h : f.hits()) {
                 sb.append("<li>").append(Html.esc(h.scenario() + "/" + h.variant())).append(' ')
-                        .append("<span class=\"").append(h.expected() ? "expected" : h.unexpectedRuns() == 0 ? "alongside"
+                        .append("<span class=\"")
+                        .append(h.expected() ? "expected" : h.unexpectedRuns() == 0 ? "alongside"
                                 : "unexpected").append("\">").append(Html.esc(h.verdict())).append("</span>")
                         .append(": ").append(h.seeds().size()).append(h.seeds().size() == 1 ? " run" : " runs")
                         .append(", seeds ").append(Html.esc(SummaryTable.seeds(h.seeds()))).append("</li>");
@@ -226,7 +234,8 @@ public final class HtmlReport {
             List<CycleSvg.Node> nodes = new ArrayList<>();
             List<String> edges = new ArrayList<>();
             if ("recursive".equals(l.path("type").asString(""))) {
-                nodes.add(new CycleSvg.Node(l.path("class").asString("?"), "taken again by " + l.path("task").asString("")));
+                nodes.add(new CycleSvg.Node(l.path("class").asString("?"), "taken again by " + l.path("task")
+                        .asString("")));
                 edges.add("recursive acquire");
             } else if (!chain.isEmpty()) {
                 walk(chain, nodes, edges);
@@ -245,7 +254,8 @@ public final class HtmlReport {
                     sb.append("<tr><td>").append(e.path("index").asInt()).append("</td><td>")
                             .append(Html.esc(e.path("from").asString(""))).append("</td><td>")
                             .append(Html.esc(e.path("to").asString(""))).append("</td><td>")
-                            .append(Html.esc(e.path("recordedBy").asString(""))).append("</td><td>").append(stack(trace))
+                            .append(Html.esc(e.path("recordedBy").asString(""))).append("</td><td>")
+                            .append(stack(trace))
                             .append("</td></tr>");
                 }
                 sb.append("</tbody></table>\n");
@@ -372,7 +382,8 @@ public final class HtmlReport {
                     .append(Html.esc(r.key())).append("\"><td>").append(Html.esc(r.key()))
                     .append("</td><td><span class=\"badge\" style=\"background:").append(Html.colour(r.outcome()))
                     .append("\">").append(r.outcome()).append("</span></td><td>").append(r.expected())
-                    .append(r.asExpected() ? "" : " <b class=\"unexpected\">&#10007;</b>").append("</td><td class=\"num\">")
+                    .append(r.asExpected() ? "" : " <b class=\"unexpected\">&#10007;</b>")
+                    .append("</td><td class=\"num\">")
                     .append(r.detectedAfterMs() == null ? "" : r.detectedAfterMs()).append("</td><td class=\"num\">")
                     .append(r.durationMs()).append("</td><td>").append(t.isEmpty() ? "" : Html.esc(t.get(0).title()))
                     .append("</td><td><code>").append(Html.esc(r.command())).append("</code></td></tr>\n");
@@ -392,7 +403,8 @@ public final class HtmlReport {
                             + "<td class=\"num\">%.0f%%</td><td class=\"num\">%.1f</td><td class=\"num\">%.2f</td>"
                             + "<td>%s</td></tr>\n", Html.esc(h.shard()), h.jobs(), h.fork() ? "forked JVMs" : "one JVM",
                     h.cores(), h.runs(), Durations.text(h.wallMs() / 1000), h.runsPerMinute(), h.cpuSecondsPerRun(),
-                    h.coreUtilisation() * 100, h.meanRunSeconds(), h.harnessThreadCpuMs() / 1000.0, Html.esc(h.java())));
+                    h.coreUtilisation() * 100, h.meanRunSeconds(), h.harnessThreadCpuMs() / 1000.0,
+                            Html.esc(h.java())));
         }
         sb.append("</tbody></table></section>\n");
     }

@@ -31,7 +31,7 @@ public final class Summaries {
             byVariant.computeIfAbsent(r.scenario() + "/" + r.variant(), k -> new ArrayList<>()).add(r);
         }
         List<Summary.VariantSummary> variants = new ArrayList<>();
-        boolean passed = !interrupted && campaignOrdered.size() == planned && !byVariant.isEmpty();
+        boolean passed = !interrupted && campaignOrdered.size() == planned;
         for (List<RunRecord> runs : byVariant.values()) {
             Summary.VariantSummary v = variant(runs, minRates);
             passed &= v.passed();
@@ -116,7 +116,8 @@ public final class Summaries {
             for (List<RunRecord> rs : e.getValue().values()) {
                 RunRecord r0 = rs.get(0);
                 hs.add(new Summary.Hit(r0.scenario(), r0.variant(), outcome(kinds.get(e.getKey())) == r0.expected(),
-                        (int) rs.stream().filter(r -> !r.asExpected()).count(), rs.stream().map(RunRecord::seed).toList()));
+                        (int) rs.stream().filter(r -> !r.asExpected()).count(),
+                                rs.stream().map(RunRecord::seed).toList()));
                 count += rs.size();
             }
             RunRecord ex = examples.get(e.getKey());

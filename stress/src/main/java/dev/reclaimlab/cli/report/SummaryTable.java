@@ -33,7 +33,8 @@ public final class SummaryTable {
         if (!s.failures().isEmpty()) {
             sb.append("\ndistinct failures:\n");
             for (Summary.Failure f : s.failures()) {
-                sb.append("  ").append(f.title()).append("  (").append(f.count()).append(f.count() == 1 ? " run" : " runs")
+                sb.append("  ").append(f.title()).append("  (").append(f.count())
+                        .append(f.count() == 1 ? " run" : " runs")
                         .append(")\n");
                 for (Summary.Hit h : f.hits()) {
                     sb.append("      ").append(h.scenario()).append('/').append(h.variant())

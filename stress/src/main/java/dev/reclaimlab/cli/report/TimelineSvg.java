@@ -80,9 +80,11 @@ final class TimelineSvg {
             double x = LEFT + r.detectedAfterMs() / 1000.0 / end * plotW;
             sb.append("<line class=\"detected\" x1=\"").append(Html.n(x)).append("\" x2=\"").append(Html.n(x))
                     .append("\" y1=\"").append(TOP - 6).append("\" y2=\"").append(Html.n(axisY - 12)).append("\"/>")
-                    .append("<text class=\"detected-label\" x=\"").append(Html.n(x > LEFT + plotW * 0.7 ? x - 4 : x + 4))
+                    .append("<text class=\"detected-label\" x=\"")
+                    .append(Html.n(x > LEFT + plotW * 0.7 ? x - 4 : x + 4))
                     .append("\" y=\"").append(TOP - 5).append("\" text-anchor=\"")
-                    .append(x > LEFT + plotW * 0.7 ? "end" : "start").append("\">").append(Html.esc(r.outcome().name().toLowerCase(Locale.ROOT)))
+                    .append(x > LEFT + plotW * 0.7 ? "end" : "start").append("\">")
+                    .append(Html.esc(r.outcome().name().toLowerCase(Locale.ROOT)))
                     .append(" reported at ").append(String.format(Locale.ROOT, "%.1f", r.detectedAfterMs() / 1000.0))
                     .append(" s</text>\n");
         }
@@ -113,7 +115,8 @@ final class TimelineSvg {
         sb.append("<text class=\"tick\" x=\"").append(LEFT - 8).append("\" y=\"").append(Html.n(top + 10))
                 .append("\" text-anchor=\"end\">").append(human(max)).append("</text>");
         sb.append("<line class=\"grid\" x1=\"").append(LEFT).append("\" x2=\"").append(Html.n(LEFT + plotW))
-                .append("\" y1=\"").append(Html.n(top + PANEL / 2.0)).append("\" y2=\"").append(Html.n(top + PANEL / 2.0))
+                .append("\" y1=\"").append(Html.n(top + PANEL / 2.0)).append("\" y2=\"")
+                .append(Html.n(top + PANEL / 2.0))
                 .append("\"/>");
         int legend = 0;
         for (Series s : series) {

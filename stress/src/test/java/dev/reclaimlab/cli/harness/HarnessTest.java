@@ -90,7 +90,8 @@ class HarnessTest {
         Harness.Result r = new Harness(ex, 1, false, "1/1", new PrintStream(new ByteArrayOutputStream(), true,
                 StandardCharsets.UTF_8), null).run(campaign(2));
         assertThat(r.runs()).extracting(RunRecord::outcome).containsExactly(Outcome.ERROR, Outcome.ERROR);
-        assertThat(r.runs().get(0).errors()).containsExactly("harness: java.lang.IllegalStateException: boom in seed 1");
+        assertThat(r.runs().get(0).errors())
+                .containsExactly("harness: java.lang.IllegalStateException: boom in seed 1");
         assertThat(r.runs().get(0).asExpected()).isFalse();
     }
 

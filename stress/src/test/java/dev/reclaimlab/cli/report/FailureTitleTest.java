@@ -29,9 +29,11 @@ class FailureTitleTest {
     @Test
     void theGuiltyFrameSkipsTheSchedulerAndSleepingPrimitives() {
         assertThat(FailureTitle.guiltyFrame(List.of("schedule (Task.java:197)", "sleep (RwSemaphore.java:253)",
-                "downWrite (RwSemaphore.java:83)", "xfsIlock (XfsInode.java:136)", "xfsFileWriteIter (XfsFile.java:105)")))
+                "downWrite (RwSemaphore.java:83)", "xfsIlock (XfsInode.java:136)",
+                        "xfsFileWriteIter (XfsFile.java:105)")))
                 .isEqualTo("xfsIlock");
-        assertThat(FailureTitle.guiltyFrame(List.of("schedule (Task.java:197)", "waitForCompletion (Completion.java:60)",
+        assertThat(FailureTitle.guiltyFrame(List.of("schedule (Task.java:197)",
+                "waitForCompletion (Completion.java:60)",
                 "xfsLogForce (XfsLog.java:177)"))).isEqualTo("xfsLogForce");
     }
 
@@ -56,9 +58,12 @@ class FailureTitleTest {
 
     @Test
     void wilsonIntervalsMatchTheFormula() {
-        assertThat(Stats.wilson(0, 10)).containsExactly(new double[] {0, 0.2775}, org.assertj.core.api.Assertions.within(1e-4));
-        assertThat(Stats.wilson(10, 10)).containsExactly(new double[] {0.7225, 1}, org.assertj.core.api.Assertions.within(1e-4));
-        assertThat(Stats.wilson(5, 10)).containsExactly(new double[] {0.2366, 0.7634}, org.assertj.core.api.Assertions.within(1e-4));
+        assertThat(Stats.wilson(0, 10))
+                .containsExactly(new double[] {0, 0.2775}, org.assertj.core.api.Assertions.within(1e-4));
+        assertThat(Stats.wilson(10, 10))
+                .containsExactly(new double[] {0.7225, 1}, org.assertj.core.api.Assertions.within(1e-4));
+        assertThat(Stats.wilson(5, 10))
+                .containsExactly(new double[] {0.2366, 0.7634}, org.assertj.core.api.Assertions.within(1e-4));
         assertThat(Stats.percentile(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L), 90)).isEqualTo(9);
         assertThat(Stats.percentile(List.of(1L, 2L, 3L), 50)).isEqualTo(2);
         assertThat(SummaryTable.seeds(List.of(7L, 1L, 2L, 3L, 9L, 10L))).isEqualTo("1..3,7,9..10");
