@@ -184,7 +184,6 @@ public final class Watchdog {
             }
         }
         for (WatchdogReport r : found) {
-            reports.add(r);
             ReportEvent ev = new ReportEvent();
             ev.begin();
             ev.end();
@@ -195,6 +194,7 @@ public final class Watchdog {
                 ev.kernel = "linux-" + r.kernelVersion();
                 ev.commit();
             }
+            reports.add(r);
             kernel.printk(r.text());
             for (Consumer<WatchdogReport> l : listeners) {
                 l.accept(r);

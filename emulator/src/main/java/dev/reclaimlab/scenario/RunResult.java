@@ -14,7 +14,7 @@ import java.util.Map;
 /**
  * What one run showed, as data (DESIGN.md rule 12): the outcome against the variant's expected one, the
  * watchdog's first report (null if none), lockdep's reports, what lockdep cannot see in this scenario, the
- * errors, and the counters that prove memory pressure was there.
+ * errors, the counters that prove memory pressure was there and their per-second samples.
  *
  * @param kernelVersion the release the run booted as; {@code fixes} the fixes applied on top
  * @param detectedAfterMs from boot to the watchdog's report, or -1
@@ -23,13 +23,15 @@ import java.util.Map;
 public record RunResult(String scenario, String variant, String kernelVersion, List<String> fixes, long seed,
                         Outcome expected, Outcome outcome, long durationMs, long detectedAfterMs,
                         WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
-                        List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress) {
+                        List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress,
+                        List<Sample> samples) {
 
     public RunResult {
         fixes = List.copyOf(fixes);
         lockdep = List.copyOf(lockdep);
         errors = List.copyOf(errors);
         vmstat = Collections.unmodifiableMap(new LinkedHashMap<>(vmstat));
+        samples = List.copyOf(samples);
     }
 
     public boolean asExpected() {
