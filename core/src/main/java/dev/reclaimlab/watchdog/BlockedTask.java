@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * @param locksKnown false when lockdep is off (then {@code heldLocks} is empty for want of knowing)
  * @param workqueue "wq-name work-name" while a worker runs a work, else null
  */
-public record BlockedTask(String task, String comm, int pid, char state, String flags, String waitsOn, String kind,
+public record BlockedTask(String task, String comm, int pid, boolean kthread, char state, String flags,
+                          String waitsOn, String kind,
                           String describe, long blockedMillis, boolean timed, boolean killable, List<String> wakers,
                           String wakerMode, String openWaker, boolean wakerUnknown, boolean locksKnown,
                           List<String> heldLocks, List<String> stack, String workqueue) {
@@ -43,7 +44,7 @@ public record BlockedTask(String task, String comm, int pid, char state, String 
         for (Task x : w.tasks()) {
             wakers.add(x.toString());
         }
-        return new BlockedTask(t.toString(), t.comm(), t.pid(), s.stateChar(), TaskFlags.format(t.flags()),
+        return new BlockedTask(t.toString(), t.comm(), t.pid(), t.isKthread(), s.stateChar(), TaskFlags.format(t.flags()),
                 s.on().name(), s.kind().label(), s.describe(), TimeUnit.NANOSECONDS.toMillis(nowNanos - s.sinceNanos()),
                 s.timed(), s.killable(), wakers, w.mode().name(), w.open(), w.unknown(),
                 t.kernel().lockdep().enabled(), heldLocks(s),
@@ -52,7 +53,8 @@ public record BlockedTask(String task, String comm, int pid, char state, String 
 
     /** A task that is not waiting (running, or between waits), as a stall report shows it. */
     static BlockedTask running(Task t) {
-        return new BlockedTask(t.toString(), t.comm(), t.pid(), 'R', TaskFlags.format(t.flags()), null, null, null, 0,
+        return new BlockedTask(t.toString(), t.comm(), t.pid(), t.isKthread(), 'R', TaskFlags.format(t.flags()), null,
+                null, null, 0,
                 false, false, List.of(), Wakers.Mode.ANY.name(), null, false, t.kernel().lockdep().enabled(),
                 heldLocks(t, null),
                 KernelStack.of(t.thread()), t.currentWork());

@@ -40,6 +40,16 @@ public final class Watchdog {
                     + " hung_task_timeout_secs",
             "e162b39a3681 softlockup: decouple hung tasks check from softlockup detection (2.6.30)",
             new KernelVersion(2, 6, 30));
+    /** The hung-task message prints the measured time since the switch count last moved, not the timeout. */
+    public static final Fix HUNG_TASK_LAST_SWITCH_TIME = Fix.declare("hung_task_last_switch_time",
+            "khungtaskd keeps last_switch_time and reports the seconds a task was really blocked, and shows all"
+                    + " locks once after the scan",
+            "kernel/hung_task.c: show all hung tasks before panic; last_switch_time (Tetsuo Handa, 4.18)",
+            new KernelVersion(4, 18));
+    /** sched_show_task() lost the saved-PC column with thread_saved_pc(). */
+    public static final Fix SCHED_SHOW_TASK_NO_PC = Fix.declare("sched_show_task_no_pc",
+            "sched_show_task() prints no saved PC column", "sched/core: remove thread_saved_pc() users (4.12)",
+            new KernelVersion(4, 12));
 
     private final Kernel kernel;
     private final long timeoutNanos;

@@ -1,5 +1,6 @@
 package dev.reclaimlab.watchdog;
 
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.locking.KernelStack;
 
 import java.util.List;
@@ -30,9 +31,9 @@ final class WatchdogText {
         return sb.toString();
     }
 
-    /** hung_task_timeout_secs as the message prints it; a sub-second emulator timeout is printed in ms. */
+    /** "%ld seconds" as the message prints it, even for 1; a sub-second emulator timeout is printed in ms. */
     static String timeout(long millis) {
-        return millis % 1000 == 0 ? (millis / 1000) + (millis == 1000 ? " second" : " seconds") : millis + " ms";
+        return millis % 1000 == 0 ? (millis / 1000) + " seconds" : millis + " ms";
     }
 
     private static void deadlock(StringBuilder sb, WatchdogReport r) {
@@ -62,14 +63,32 @@ final class WatchdogText {
         sb.append("\n *** DEADLOCK ***\n");
     }
 
+    /**
+     * check_hung_task() and sched_show_task() of the report's release: the configured timeout (3.x, 4.3) or
+     * the measured seconds since the switch count last moved (4.18 on); the saved PC column of 64-bit
+     * sched_show_task() before 4.12 (the emulator has no kernel text: zeros); then print_worker_info(), the
+     * call trace and the held locks (debug_show_held_locks() per task, or debug_show_all_locks() once, 4.18 on).
+     */
     private static void hungTask(StringBuilder sb, WatchdogReport r, BlockedTask t) {
-        sb.append(r.headline()).append('\n');
-        sb.append("      Not tainted ").append(r.kernelVersion()).append(".0 #1 reclaimlab\n");
+        KernelVersion v = KernelVersion.parse(r.kernelVersion());
+        boolean measured = v.atLeast(Watchdog.HUNG_TASK_LAST_SWITCH_TIME.landedIn());
+        sb.append(measured ? "INFO: task " + t.comm() + ":" + t.pid() + " blocked for more than "
+                + timeout(Math.max(r.timeoutMillis(), t.blockedMillis() / 1000 * 1000)) + "." : r.headline()).append('\n');
+        sb.append("      Not tainted ").append(v).append(".0 #1\n");
         sb.append("\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n");
-        sb.append(String.format(Locale.ROOT, "%-15.15s %c %5d %5d %6d 0x%08x%n", t.comm(), t.state(), 0, t.pid(), 0, 0));
-        sb.append(" waiting on ").append(t.describe()).append(" for ").append(t.blockedMillis())
+        boolean pc = !v.atLeast(Watchdog.SCHED_SHOW_TASK_NO_PC.landedIn());
+        sb.append(String.format(Locale.ROOT, "%-15.15s %c%s%5d %5d %6d 0x%08x%n", t.comm(), t.state(),
+                pc ? " 0000000000000000 " : " ", 0, t.pid(), t.kthread() ? 2 : 1, 0));
+        sb.append(" reclaimlab: waiting on ").append(t.describe()).append(" for ").append(t.blockedMillis())
                 .append(" ms; can end the wait: ").append(t.wakersText()).append('\n');
-        details(sb, t);
+        if (measured) {
+            trace(sb, t);
+            sb.append("\nShowing all locks held in the system:\n");
+            locks(sb, t);
+            sb.append("\n=============================================\n");
+        } else {
+            details(sb, t);
+        }
     }
 
     private static void stall(StringBuilder sb, WatchdogReport r) {
@@ -91,18 +110,28 @@ final class WatchdogText {
 
     /** print_worker_info(), the call trace, and the held locks. */
     static void details(StringBuilder sb, BlockedTask t) {
+        trace(sb, t);
+        locks(sb, t);
+    }
+
+    private static void trace(StringBuilder sb, BlockedTask t) {
         if (t.workqueue() != null) {
             sb.append("Workqueue: ").append(t.workqueue()).append('\n');
         }
         sb.append("Call Trace:\n");
         KernelStack.print(sb, t.stack(), " ");
+    }
+
+    /** lockdep_print_held_locks(): "2 locks held by kloopd1/12:". */
+    private static void locks(StringBuilder sb, BlockedTask t) {
         List<String> held = t.heldLocks();
+        String who = t.comm() + "/" + t.pid();
         if (!t.locksKnown()) {
-            sb.append(" held locks of ").append(t.task()).append(" unknown: lockdep is off\n");
+            sb.append(" held locks of ").append(who).append(" unknown: lockdep is off\n");
         } else if (held.isEmpty()) {
-            sb.append("no locks held by ").append(t.task()).append(".\n");
+            sb.append("no locks held by ").append(who).append(".\n");
         } else {
-            sb.append(held.size()).append(held.size() == 1 ? " lock" : " locks").append(" held by ").append(t.task())
+            sb.append(held.size()).append(held.size() == 1 ? " lock" : " locks").append(" held by ").append(who)
                     .append(":\n");
             for (int i = 0; i < held.size(); i++) {
                 sb.append(" #").append(i).append(": ").append(held.get(i)).append('\n');

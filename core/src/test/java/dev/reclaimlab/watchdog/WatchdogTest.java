@@ -1,5 +1,9 @@
 package dev.reclaimlab.watchdog;
 
+import dev.reclaimlab.testkit.Kernels;
+import dev.reclaimlab.kernel.KernelVersion;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
@@ -164,8 +168,8 @@ class WatchdogTest {
         WatchdogReport r = k.watchdog().reports().get(0);
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.HUNG_TASK);
         assertThat(r.text()).startsWith("INFO: task waiter:" + t.pid() + " blocked for more than 300 ms.")
-                .contains("completion never", "(nobody declared: the waker is unknown)", "1 lock held by " + t, "(lock_a){+.+...}",
-                        "Call Trace:");
+                .contains("completion never", "(nobody declared: the waker is unknown)",
+                        "1 lock held by waiter/" + t.pid() + ":", "(lock_a){+.+...}", "Call Trace:");
         assertThat(r.tasks()).singleElement().satisfies(b -> {
             assertThat(b.wakerUnknown()).isTrue();
             assertThat(b.heldLocks()).hasSize(1);
@@ -224,5 +228,36 @@ class WatchdogTest {
         idle.wakeUp();
         x.thread().join(10_000);
         assertThat(x.thread().isAlive()).isFalse();
+    }
+
+    /**
+     * check_hung_task() as the booted release prints it: 4.3 the configured timeout, a saved-PC column and
+     * the task's held locks; 5.3 the measured seconds, no PC column, and all locks once after the scan.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"4.3", "5.3"})
+    void theHungTaskMessageIsTheReleasesOwn(String release, Kernels kernels) throws Exception {
+        Kernel k = kernels.boot(b -> b.version(KernelVersion.parse(release)).hungTaskTimeoutMillis(1_000)
+                .hungTaskScanMillis(50));
+        CountDownLatch reported = new CountDownLatch(1);
+        k.watchdog().addReportListener(r -> reported.countDown());
+        Completion never = new Completion("never");
+        Task t = k.kthreadRun("stuck", self -> never.waitForCompletion());
+        assertThat(reported.await(30, TimeUnit.SECONDS)).isTrue();
+        WatchdogReport r = k.watchdog().reports().get(0);
+        assertThat(r.kernelVersion()).isEqualTo(release);
+        String[] lines = r.text().split("\n");
+        assertThat(lines[0]).startsWith("INFO: task stuck:" + t.pid() + " blocked for more than ").endsWith(" seconds.");
+        assertThat(lines[1]).isEqualTo("      Not tainted " + release + ".0 #1");
+        assertThat(lines[2]).isEqualTo("\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.");
+        String pc = " 0000000000000000 ";
+        if (release.equals("4.3")) {
+            assertThat(lines[0]).endsWith("blocked for more than 1 seconds.");
+            assertThat(lines[3]).startsWith(String.format("%-15.15s D%s", "stuck", pc));
+            assertThat(r.text()).doesNotContain("Showing all locks held in the system:");
+        } else {
+            assertThat(lines[3]).startsWith(String.format("%-15.15s D ", "stuck")).doesNotContain(pc);
+            assertThat(r.text()).contains("Showing all locks held in the system:", "no locks held by stuck/" + t.pid());
+        }
     }
 }

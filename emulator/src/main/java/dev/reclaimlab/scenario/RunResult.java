@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * What one run showed, as data (DESIGN.md rule 12): the outcome against the variant's expected one, the
  * watchdog's first report (null if none), lockdep's reports, what lockdep cannot see in this scenario, the
- * errors, and the counters that prove memory pressure was there.
+ * errors, the counters that prove memory pressure was there and their per-second samples.
  *
  * @param kernelVersion the release the run booted as; {@code fixes} the fixes applied on top
  * @param detectedAfterMs from boot to the watchdog's report, or -1
@@ -22,13 +22,15 @@ import java.util.Map;
 public record RunResult(String scenario, String variant, String kernelVersion, List<String> fixes, long seed,
                         Outcome expected, Outcome outcome, long durationMs, long detectedAfterMs,
                         WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
-                        List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress) {
+                        List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress,
+                        List<Sample> samples) {
 
     public RunResult {
         fixes = List.copyOf(fixes);
         lockdep = List.copyOf(lockdep);
         errors = List.copyOf(errors);
         vmstat = Collections.unmodifiableMap(new LinkedHashMap<>(vmstat));
+        samples = List.copyOf(samples);
     }
 
     public boolean asExpected() {
@@ -94,11 +96,18 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
         return j.endObject().toString();
     }
 
+    /** One lockdep report as the run's JSON has it (the harness parses the same text). */
+    public static String lockdepJson(LockdepReport r) {
+        Json j = new Json();
+        lockdepJson(j, r);
+        return j.toString();
+    }
+
     /** One lockdep report from its fields: the kernel's facts, then reclaimlab's verdict. */
     private static void lockdepJson(Json j, LockdepReport r) {
-        j.beginObject().field("type", r.type().name()).field("title", r.title())
+        j.beginObject().field("type", r.type().name().toLowerCase(java.util.Locale.ROOT)).field("title", r.title())
                 .field("kernelVersion", r.style().kernelVersion()).field("task", r.task())
-                .strings("classes", r.classes());
+                .field("class", r.acquiring().className()).strings("classes", r.classes());
         heldLockJson(j, "acquiring", r.acquiring());
         if (r.acquiredAt() != null) {
             j.field("acquiredAt", r.acquiredAt());

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs one scenario variant: boots a kernel with the variant's switches, starts the workload, waits for
- * the watchdog's first report or the deadline, and closes the kernel (which, after a deadlock, the
- * watchdog's panic lets finish). The runner is the harness, not emulated code: it waits with a plain latch.
+ * the watchdog's first report or the deadline, taking a {@link Sample} of memory pressure each second, and
+ * closes the kernel (which, after a deadlock, the watchdog's panic lets finish). The runner is the harness, not emulated code: it waits with a plain latch.
  */
 public final class ScenarioRunner {
     private static final long PROGRESS_INTERVAL_MS = 1000;
@@ -40,6 +40,7 @@ public final class ScenarioRunner {
         List<LockdepReport> lockdep;
         Map<String, Long> vmstat;
         String lockdepStats;
+        List<Sample> samples = new ArrayList<>();
         Kernel k = Kernel.boot(config);
         try {
             k.watchdog().addReportListener(r -> {
@@ -65,6 +66,7 @@ public final class ScenarioRunner {
                     break;
                 }
                 progress = w.progress();
+                samples.add(Sample.of(k, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
                 o.progress().accept(String.format("[%4ds] %s/%s: %s", TimeUnit.NANOSECONDS.toSeconds(
                         System.nanoTime() - t0), s.name(), v.name(), progress));
             }
@@ -96,7 +98,7 @@ public final class ScenarioRunner {
         long duration = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
                 outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0), r, lockdep,
-                s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress);
+                s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples);
     }
 
     private static boolean awaitQuietly(CountDownLatch l, long nanos) {

@@ -147,6 +147,9 @@ class ScenarioRunnerTest {
         RunResult r = run("ordered", 1);
         assertThat(r.outcome()).isEqualTo(Outcome.CLEAN);
         assertThat(r.progress()).isEqualTo("rounds 2");
+        assertThat(r.samples()).as("one sample per progress second").hasSize(1);
+        assertThat(r.samples().get(0).nrFreePages()).isPositive();
+        assertThat(r.samples().get(0).atMs()).isBetween(900L, 2000L);
         Variant wrong = Variant.release("ordered", "expects a deadlock", Outcome.DEADLOCK);
         RunResult r2 = ScenarioRunner.run(new AbbaScenario(), wrong, new RunOptions(1, 1, 16L << 20, 2000, null));
         assertThat(r2.asExpected()).isFalse();

@@ -1,45 +1,44 @@
 package dev.reclaimlab.cli;
 
-import dev.reclaimlab.kernel.KernelConfig;
-import dev.reclaimlab.scenario.RunOptions;
-import dev.reclaimlab.scenario.RunResult;
+import dev.reclaimlab.cli.harness.ForkExecutor;
 import dev.reclaimlab.scenario.Scenario;
-import dev.reclaimlab.scenario.ScenarioRunner;
 import dev.reclaimlab.scenario.Scenarios;
-import dev.reclaimlab.scenario.Variant;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
-import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
 
 /**
- * The {@code reclaimlab} command line: {@code list} the scenarios, {@code run} one variant with a progress
- * line, the kernel-format reports, a summary and a JSON file. Exit status 0 when the run had its variant's
- * expected outcome, 1 when not, 2 for bad arguments.
+ * The {@code reclaimlab} command line (picocli): {@code list}, {@code run}, {@code stress}, {@code merge},
+ * {@code help}. Exit status: 0 when every run had its expected outcome, 1 when one did not, 2 for bad input,
+ * which is reported in one line naming the command and the reason.
  */
 public final class Main {
-    static final String USAGE = String.join("\n",
-            "usage: reclaimlab list",
-            "       reclaimlab run SCENARIO [--variant V] [--seconds N] [--seed S] [--memory 64m] [--json FILE]",
-            "       reclaimlab help");
+    static final int EXIT_USAGE = 2;
+
+    private final Cli cli;
+    private final Map<String, String> env;
+    private final ForkExecutor.Child child;
 
     /**
-     * hung_task_timeout for scenario runs: a proven cycle is reported within two scans whatever this is;
-     * it only bounds how long a task may wait without one before the run counts as a stall.
+     * @param env   where shard indices come from (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID)
+     * @param child how {@code stress --fork} starts a run's JVM
      */
-    static final long HUNG_TASK_TIMEOUT_MS = 10_000;
-
-    private final List<Scenario> scenarios;
-    private final PrintStream out;
-    private final PrintStream err;
+    Main(List<Scenario> scenarios, PrintStream out, PrintStream err, Map<String, String> env,
+         ForkExecutor.Child child) {
+        this.cli = new Cli(scenarios, out, err);
+        this.env = Map.copyOf(env);
+        this.child = child;
+    }
 
     Main(List<Scenario> scenarios, PrintStream out, PrintStream err) {
-        this.scenarios = scenarios;
-        this.out = out;
-        this.err = err;
+        this(scenarios, out, err, System.getenv(), ForkExecutor.Child.likeThisJvm(Main.class.getName()));
     }
 
     public static void main(String[] args) {
@@ -47,172 +46,56 @@ public final class Main {
     }
 
     int execute(String[] args) {
-        try {
-            if (args.length == 0) {
-                throw new UsageException("no command");
-            }
-            switch (args[0]) {
-                case "list":
-                    if (args.length > 1) {
-                        throw new UsageException("list takes no arguments");
-                    }
-                    list();
-                    return 0;
-                case "run":
-                    return run(RunArgs.parse(args));
-                case "help":
-                case "--help":
-                case "-h":
-                    out.println(USAGE);
-                    return 0;
-                default:
-                    throw new UsageException("unknown command '" + args[0] + "'");
-            }
-        } catch (UsageException e) {
-            err.println("reclaimlab: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
-        }
+        return commandLine().execute(args);
     }
 
-    private void list() {
-        out.printf("%-26s %-28s %-9s %s%n", "SCENARIO", "VARIANT", "EXPECTED", "SWITCHES / SEED");
-        for (Scenario s : scenarios) {
-            out.printf("%-26s %s (seeds: %s)%n", s.name(), s.description(), String.join(", ", s.seeds()));
-            for (Variant v : s.variants()) {
-                out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(),
-                        v.fixes().isEmpty() ? "(linux-" + s.version() + " as released)" : String.join(" ", v.fixNames()));
+    CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Top())
+                .addSubcommand(new ListCommand(cli))
+                .addSubcommand(new RunCommand(cli))
+                .addSubcommand(new StressCommand(cli, env, child))
+                .addSubcommand(new MergeCommand(cli))
+                .addSubcommand(new CommandLine.HelpCommand());
+        cl.setOut(new PrintWriter(cli.out(), true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(cli.err(), true, StandardCharsets.UTF_8));
+        cl.setParameterExceptionHandler((e, args) -> usage(e.getCommandLine(), e.getMessage()));
+        cl.setExecutionExceptionHandler((e, c, parsed) -> {
+            if (e instanceof UsageException) {
+                return usage(c, e.getMessage());
             }
-        }
-        if (scenarios.isEmpty()) {
-            out.println("(no scenarios are built into this version)");
-        }
-    }
-
-    private Scenario scenario(String name) {
-        for (Scenario s : scenarios) {
-            if (s.name().equals(name)) {
-                return s;
-            }
-        }
-        throw new UsageException("no scenario '" + name + "' (see 'reclaimlab list')");
-    }
-
-    private int run(RunArgs a) {
-        Scenario s = scenario(a.scenario);
-        Variant v;
-        try {
-            v = a.variant == null ? s.variants().get(0) : s.variant(a.variant);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        out.printf("reclaimlab: running %s, variant %s (expected %s), %d s, seed %d, memory %dM%n", s.name(), v.name(),
-                v.expected(), a.seconds, a.seed, a.memory >> 20);
-        RunResult r = ScenarioRunner.run(s, v, new RunOptions(a.seconds, a.seed, a.memory, HUNG_TASK_TIMEOUT_MS,
-                out::println));
-        if (r.watchdogText() != null) {
-            out.println();
-            out.print(r.watchdogText());
-        }
-        for (String l : r.lockdepTexts()) {
-            out.println();
-            out.print(l);
-        }
-        for (String e : r.errors()) {
-            out.println("error: " + e);
-        }
-        out.println();
-        out.println(r.lockdepNote());
-        out.println(r.summary());
-        if (a.json != null) {
-            try {
-                Files.writeString(a.json, r.toJson() + "\n", StandardCharsets.UTF_8);
-                out.println("json: " + a.json);
-            } catch (IOException e) {
-                err.println("reclaimlab: cannot write " + a.json + ": " + e.getMessage());
+            if (e instanceof UncheckedIOException) {
+                cli.err().println(c.getCommandSpec().qualifiedName() + ": " + e.getMessage());
                 return 1;
             }
-        }
-        return r.asExpected() ? 0 : 1;
+            throw e;
+        });
+        return cl;
     }
 
-    static final class UsageException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
+    /** One line: "reclaimlab run: --seconds must be positive, not 0 (see 'reclaimlab run --help')". */
+    private int usage(CommandLine c, String message) {
+        String name = c.getCommandSpec().qualifiedName();
+        String first = message == null ? "bad arguments" : message.lines().findFirst().orElse("bad arguments");
+        cli.err().println(name + ": " + first + " (see '" + name + " --help')");
+        return EXIT_USAGE;
+    }
 
-        UsageException(String message) {
-            super(message);
+    @Command(name = "reclaimlab", mixinStandardHelpOptions = true, versionProvider = Version.class,
+            description = "An emulated Linux kernel on real Java threads: run memory-reclaim deadlock scenarios,"
+                    + " one at a time or as stress campaigns.")
+    static final class Top implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new UsageException("no command: use list, run, stress, merge or help");
         }
     }
 
-    /** The run command's arguments, checked. */
-    static final class RunArgs {
-        String scenario;
-        String variant;
-        long seconds = 10;
-        long seed = 1;
-        long memory = 64L << 20;
-        Path json;
-
-        static RunArgs parse(String[] args) {
-            RunArgs a = new RunArgs();
-            for (int i = 1; i < args.length; i++) {
-                String arg = args[i];
-                if (!arg.startsWith("--")) {
-                    if (a.scenario != null) {
-                        throw new UsageException("unexpected argument '" + arg + "'");
-                    }
-                    a.scenario = arg;
-                    continue;
-                }
-                if (i + 1 >= args.length) {
-                    throw new UsageException(arg + " needs a value");
-                }
-                String val = args[++i];
-                switch (arg) {
-                    case "--variant":
-                        a.variant = val;
-                        break;
-                    case "--seconds":
-                        a.seconds = positive(arg, val);
-                        break;
-                    case "--seed":
-                        a.seed = number(arg, val);
-                        break;
-                    case "--memory":
-                        try {
-                            a.memory = KernelConfig.memparse(val);
-                            KernelConfig.builder().memory(a.memory).build();
-                        } catch (IllegalArgumentException e) {
-                            throw new UsageException("--memory " + val + ": " + e.getMessage());
-                        }
-                        break;
-                    case "--json":
-                        a.json = Path.of(val);
-                        break;
-                    default:
-                        throw new UsageException("unknown option " + arg);
-                }
-            }
-            if (a.scenario == null) {
-                throw new UsageException("run needs a SCENARIO");
-            }
-            return a;
-        }
-
-        private static long number(String opt, String val) {
-            try {
-                return Long.parseLong(val);
-            } catch (NumberFormatException e) {
-                throw new UsageException(opt + " '" + val + "' is not a number");
-            }
-        }
-
-        private static long positive(String opt, String val) {
-            long n = number(opt, val);
-            if (n <= 0) {
-                throw new UsageException(opt + " must be positive, not " + n);
-            }
-            return n;
+    /** --version: the build's version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"reclaimlab " + (v == null ? "(development build)" : v)};
         }
     }
 }

@@ -7,9 +7,13 @@ import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.Scenario;
 import dev.reclaimlab.scenario.Variant;
 import dev.reclaimlab.scenario.Workload;
+import dev.reclaimlab.cli.json.JsonCodec;
+import dev.reclaimlab.cli.json.RunRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import tools.jackson.databind.JsonNode;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -94,13 +98,37 @@ class MainTest {
         assertThat(main("run", "idle", "--seconds", "1", "--seed", "7", "--memory", "16m", "--json", json.toString()))
                 .isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("idle/quiet: CLEAN (expected CLEAN)");
-        assertThat(Files.readString(json)).contains("\"scenario\":\"idle\"", "\"variant\":\"quiet\"", "\"seed\":7",
-                "\"outcome\":\"CLEAN\"", "\"expected\":\"CLEAN\"", "\"cycle\":[]", "\"lockdep\":[]", "\"vmstat\":{");
+        JsonNode j = JsonCodec.tree(Files.readString(json));
+        assertThat(j.get("scenario").asString()).isEqualTo("idle");
+        assertThat(j.get("variant").asString()).isEqualTo("quiet");
+        assertThat(j.get("seed").asLong()).isEqualTo(7);
+        assertThat(j.get("outcome").asString()).isEqualTo("CLEAN");
+        assertThat(j.get("expected").asString()).isEqualTo("CLEAN");
+        assertThat(j.get("asExpected").asBoolean()).isTrue();
+        assertThat(j.get("cycle").isArray()).isTrue();
+        assertThat(j.get("cycle")).isEmpty();
+        assertThat(j.get("lockdep")).isEmpty();
+        assertThat(j.has("detectedAfterMs")).as("nothing was detected").isFalse();
+        assertThat(j.get("vmstat").get("nr_free_pages").asLong()).isPositive();
+        assertThat(j.get("command").asString())
+                .isEqualTo("reclaimlab run idle --variant quiet --seed 7 --seconds 1 --memory 16m");
+        assertThat(j.get("samples")).isNotEmpty();
+        RunRecord back = JsonCodec.readRun(Files.readString(json));
+        assertThat(back.seed()).isEqualTo(7);
+        assertThat(back.memory()).isEqualTo("16m");
+        assertThat(back.samples().get(0).nrFreePages()).isPositive();
         assertThat(main("run", "idle", "--variant", "deadlocks", "--seconds", "1", "--memory", "16m")).isEqualTo(1);
     }
 
     @Test
-    void badArgumentsGetOneLineAndTheUsageWithExitTwo() {
+    void runHelpShowsTheOptionsAndExitsZero() {
+        assertThat(main("run", "--help")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("Usage: reclaimlab run", "--variant", "--seconds",
+                "--seed", "--memory", "--json", "SCENARIO");
+    }
+
+    @Test
+    void badArgumentsGetOneLineNamingTheCommandWithExitTwo() {
         String[][] bad = {{}, {"frobnicate"}, {"run"}, {"run", "nope"}, {"run", "idle", "--seconds", "0"},
             {"run", "idle", "--seconds"}, {"run", "idle", "--memory", "lots"}, {"run", "idle", "--memory", "1m"},
             {"run", "idle", "--variant", "nope"}, {"run", "idle", "--colour", "red"}, {"list", "x"}};
@@ -108,8 +136,8 @@ class MainTest {
             err.reset();
             assertThat(main(args)).as(String.join(" ", args)).isEqualTo(2);
             String e = err.toString(StandardCharsets.UTF_8);
-            assertThat(e).startsWith("reclaimlab: ").contains("usage: reclaimlab list");
-            assertThat(e.lines().count()).isEqualTo(4);
+            assertThat(e).as(String.join(" ", args)).startsWith("reclaimlab").contains(": ").contains("--help')");
+            assertThat(e.lines().count()).as(e).isEqualTo(1);
         }
     }
 }
