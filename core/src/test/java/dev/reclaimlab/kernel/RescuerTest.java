@@ -10,10 +10,14 @@ import dev.reclaimlab.mm.Shrinker;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.watchdog.WaitEdge;
 import dev.reclaimlab.watchdog.Watchdog;
+import dev.reclaimlab.watchdog.WatchdogReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -144,5 +148,54 @@ class RescuerTest {
         kloopd.drainWorkqueue();
         plain.drainWorkqueue();
         assertThat(k.oopses()).isEmpty();
+    }
+
+    /**
+     * The manager reclaims into a wait that the flusher of a queued work owes: with no rescuer only the
+     * manager can run the work, a real deadlock the watchdog proves; with one, the rescuer runs the work and
+     * everything moves on.
+     */
+    @ParameterizedTest(name = "WQ_MEM_RECLAIM={0}")
+    @ValueSource(booleans = {false, true})
+    @Boot(memory = "16m", kswapd = false, hungTaskScanMillis = 50, hungTaskTimeoutMillis = 60_000)
+    void aManagerStuckInReclaimOnTheFlusherOfAQueuedWorkDeadlocksUnlessTheQueueHasARescuer(boolean memReclaim,
+                                                                                           Kernel k) throws Exception {
+        Workqueue wq = Workqueue.allocWorkqueue(k, "reclaimer", (memReclaim ? Workqueue.WQ_MEM_RECLAIM : 0)
+                | WQ_HIGHPRI | WQ_UNBOUND, 0);
+        Task manager = null;
+        for (Task t : wq.workers()) {
+            if (t != wq.rescuer()) {
+                manager = t;
+            }
+        }
+        CountDownLatch ran = new CountDownLatch(1);
+        WorkStruct w = new WorkStruct("reclaim_work", ran::countDown);
+        Completion gate = new Completion("reclaim gate");
+        Task flusher = k.kthreadCreate("flusher", 0, null, t -> {
+            Workqueue.flushWork(w);
+            gate.completeAll();
+        });
+        gate.expectWaker(flusher);
+        CountDownLatch inReclaim = new CountDownLatch(1);
+        k.mm().shrinkers().registerShrinker(stuckFor(manager, gate, inReclaim));
+        Hog hog = Hog.take(k);
+        wq.queueWork(w);
+        assertThat(inReclaim.await(10, TimeUnit.SECONDS)).isTrue();
+        k.kthreadStart(flusher);
+        if (memReclaim) {
+            assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
+            Await.until(() -> !flusher.thread().isAlive(), "the flusher ended the gate", BLOCKED);
+            hog.give(k);
+            wq.drainWorkqueue();
+            assertThat(k.watchdog().reports()).isEmpty();
+            return;
+        }
+        Await.until(k::panicked, "the watchdog proves the deadlock", BLOCKED);
+        WatchdogReport r = k.watchdog().reports().get(0);
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
+        assertThat(r.edges()).extracting(e -> e.from() + " -> " + e.to()).containsExactlyInAnyOrder(
+                flusher + " -> " + manager, manager + " -> " + flusher);
+        assertThat(r.edges()).extracting(WaitEdge::via).contains("waitqueue flush_work reclaim_work");
+        assertThat(ran.getCount()).isEqualTo(1);
     }
 }
