@@ -204,7 +204,12 @@ final class Worker {
         take(p, work, from);
         work.scheduledOn = null;
         work.runningOn = this;
-        // Chains execution for NOT_RUNNING (unbound) pools, where nr_running stays 0.
+        // CPU-intensive works leave concurrency management to the scheduler.
+        boolean cpuIntensive = (pwq.wq().flags() & Workqueue.WQ_CPU_INTENSIVE) != 0;
+        if (cpuIntensive) {
+            workerSetFlags(WORKER_CPU_INTENSIVE);
+        }
+        // Chains execution for NOT_RUNNING (unbound, CPU-intensive) workers, where nr_running stays 0.
         if (p.needMoreWorker()) {
             p.wakeUpWorker();
         }
@@ -225,6 +230,9 @@ final class Worker {
             self.setCurrentWork(null);
         }
         p.lock.spinLock();
+        if (cpuIntensive) {
+            workerClrFlags(WORKER_CPU_INTENSIVE);
+        }
         p.busyHash.remove(work);
         currentWork = null;
         currentPwq = null;

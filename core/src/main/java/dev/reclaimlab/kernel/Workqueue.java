@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * highpri pool, and queue_work() uses the caller's CPU; a WQ_UNBOUND queue has one pwq on the unbound pool
  * it shares with every queue of equal attributes. Each pwq admits max_active works at a time and delays the
  * rest. A WQ_MEM_RECLAIM queue has a rescuer, a kthread named after the queue, which a stalled pool
- * summons to run the queue's works itself. WQ_FREEZABLE is accepted; the emulator has no freezer.
+ * summons to run the queue's works itself. A WQ_CPU_INTENSIVE queue's works do not count in their per-CPU
+ * pool's concurrency. WQ_FREEZABLE is accepted; the emulator has no freezer.
  *
  * <p>Waits on works are declared truthfully to the watchdog (see {@link WorkStruct}); drain_workqueue()
  * is owed by all workers running the queue's works, or, while none runs, by whoever runs a queued one.
