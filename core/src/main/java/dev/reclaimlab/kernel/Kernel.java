@@ -168,6 +168,18 @@ public final class Kernel implements AutoCloseable {
      * before the workload that is still using the pool.
      */
     public Task kthreadCreate(String comm, int extraFlags, Task stopBefore, Consumer<Task> fn) {
+        return kthreadCreate(comm, extraFlags, stopBefore, false, fn);
+    }
+
+    /**
+     * kthread_create() of a thread the kernel starts at boot, before any other (the per-CPU kworkers,
+     * ksoftirqd), when the emulator starts it later: close() stops it after every other kthread.
+     */
+    Task kthreadCreateAtBoot(String comm, Consumer<Task> fn) {
+        return kthreadCreate(comm, 0, null, true, fn);
+    }
+
+    private Task kthreadCreate(String comm, int extraFlags, Task stopBefore, boolean atBoot, Consumer<Task> fn) {
         if (closing.get()) {
             throw new IllegalStateException("kernel is closed: cannot start kthread " + comm);
         }
@@ -177,7 +189,9 @@ public final class Kernel implements AutoCloseable {
         Task t = newTask(comm, th, TaskFlags.PF_KTHREAD | extraFlags);
         holder[0] = t;
         int at = stopBefore == null ? -1 : kthreads.indexOf(stopBefore);
-        if (at < 0) {
+        if (atBoot) {
+            kthreads.add(0, t);
+        } else if (at < 0) {
             kthreads.add(t);
         } else {
             kthreads.add(at + 1, t);

@@ -51,7 +51,7 @@ public final class Timers {
         Task t = null;
         try {
             if (create) {
-                t = kernel.kthreadCreate("ksoftirqd/0", 0, null, this::runTimerSoftirq);
+                t = kernel.kthreadCreateAtBoot("ksoftirqd/0", this::runTimerSoftirq);
                 softirq = t;
             }
         } finally {

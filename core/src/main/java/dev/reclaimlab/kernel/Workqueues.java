@@ -14,8 +14,10 @@ import java.util.BitSet;
  *
  * <p>The kernel creates every per-CPU pool's first worker at boot and the standard unbound pool for
  * events_unbound right after; the emulator does both when the first workqueue needs them, so a kernel that
- * never uses a workqueue has no kworker threads. The standard unbound pool keeps the id events_unbound gives
- * it (2 * nr_cpus) and, held by events_unbound in the kernel, is never destroyed.
+ * never uses a workqueue has no kworker threads; those pools' workers, and ksoftirqd, still go down after
+ * every other kthread in Kernel.close(), as threads older than any would. The standard unbound pool keeps
+ * the id events_unbound gives it (2 * nr_cpus) and, held by events_unbound in the kernel, is never
+ * destroyed.
  */
 final class Workqueues {
     private static final LockClassKey WQ_MAYDAY_LOCK = new LockClassKey("wq_mayday_lock");
@@ -45,15 +47,15 @@ final class Workqueues {
         poolMutex.mutexLock();
         try {
             if (!cpuPoolsOnline) {
-                kernel.timers().start();
                 for (int c = 0; c < cpuPools.length / 2; c++) {
                     for (int hi = 0; hi < 2; hi++) {
-                        WorkerPool p = new WorkerPool(kernel, this, c * 2 + hi, c, hi == 1);
+                        WorkerPool p = new WorkerPool(kernel, this, c * 2 + hi, c, hi == 1, true);
                         firstWorker(p);
                         cpuPools[c * 2 + hi] = p;
                     }
                 }
                 cpuPoolsOnline = true;
+                kernel.timers().start();
             }
         } finally {
             poolMutex.mutexUnlock();
@@ -68,10 +70,9 @@ final class Workqueues {
             int key = highpri ? 1 : 0;
             WorkerPool p = unboundPools[key];
             if (p == null) {
-                kernel.timers().start();
                 int id = highpri ? poolIds.nextClearBit(0) : cpuPools.length;
                 poolIds.set(id);
-                p = new WorkerPool(kernel, this, id, -1, highpri);
+                p = new WorkerPool(kernel, this, id, -1, highpri, !highpri);
                 p.refcnt = highpri ? 0 : 1;
                 try {
                     firstWorker(p);
@@ -82,6 +83,7 @@ final class Workqueues {
                     throw e;
                 }
                 unboundPools[key] = p;
+                kernel.timers().start();
             }
             p.refcnt++;
             return p;
