@@ -172,8 +172,8 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
-     * kthread_create() of a thread the kernel starts at boot, before any other (the per-CPU kworkers,
-     * ksoftirqd), when the emulator starts it later: close() stops it after every other kthread.
+     * kthread_create() of a thread that must outlive every other kthread (kworkers, rescuers, ksoftirqd:
+     * the kernel's never stop, and others wait for their works): close() stops it after all the rest.
      */
     Task kthreadCreateAtBoot(String comm, Consumer<Task> fn) {
         return kthreadCreate(comm, 0, null, true, fn);

@@ -45,8 +45,6 @@ final class WorkerPool {
     /** The associated CPU, or -1 for an unbound pool. */
     private final int cpu;
     private final boolean highpri;
-    /** The kernel creates this pool at boot: its workers go down after every other kthread. */
-    private final boolean atBoot;
     final SpinLock lock;
     private final ArrayDeque<WorkStruct> worklist = new ArrayDeque<>();
     volatile int nrPending;
@@ -68,18 +66,17 @@ final class WorkerPool {
     private final TimerList idleTimer;
     private final BitSet workerIda = new BitSet();
     private final WaitQueue cooldownWait;
-    /** The first worker's task: later workers take its place in Kernel.close()'s stop order. */
+    /** The first worker's task: later workers take its place in Kernel.close()'s stop order, the last. */
     private Task anchor;
     /** Users of an unbound pool (its pwqs); under wq_pool_mutex. */
     int refcnt;
 
-    WorkerPool(Kernel kernel, Workqueues wqs, int id, int cpu, boolean highpri, boolean atBoot) {
+    WorkerPool(Kernel kernel, Workqueues wqs, int id, int cpu, boolean highpri) {
         this.kernel = kernel;
         this.wqs = wqs;
         this.id = id;
         this.cpu = cpu;
         this.highpri = highpri;
-        this.atBoot = atBoot;
         this.lock = new SpinLock("pool " + id + " lock", POOL_LOCK);
         this.maydayTimer = kernel.timers().setupTimer("pool " + id + " mayday_timer", this::poolMaydayTimeout);
         this.idleTimer = kernel.timers().setupTimer("pool " + id + " idle_timer", this::idleWorkerTimeout);
@@ -284,7 +281,8 @@ final class WorkerPool {
         Worker w = new Worker(kernel, this, wid, mem, null);
         Task t;
         try {
-            t = anc == null && atBoot ? kernel.kthreadCreateAtBoot(workerName(wid), w::workerThread)
+            // Kworkers outlive every other kthread, as the kernel's never stop: close() stops them last.
+            t = anc == null ? kernel.kthreadCreateAtBoot(workerName(wid), w::workerThread)
                     : kernel.kthreadCreate(workerName(wid), 0, anc, w::workerThread);
         } catch (IllegalStateException closing) {
             kernel.mm().kfree(mem);

@@ -111,7 +111,7 @@ public final class Workqueue {
             throw new IllegalStateException("alloc_workqueue(" + name + "): -ENOMEM allocating the rescuer");
         }
         Worker r = new Worker(kernel, null, -1, mem, this);
-        Task t = kernel.kthreadCreate(name, 0, null, r::rescuerThread);
+        Task t = kernel.kthreadCreateAtBoot(name, r::rescuerThread);
         r.setTask(t);
         rescuer = r;
         kernel.kthreadStart(t);

@@ -14,8 +14,9 @@ import java.util.BitSet;
  *
  * <p>The kernel creates every per-CPU pool's first worker at boot and the standard unbound pool for
  * events_unbound right after; the emulator does both when the first workqueue needs them, so a kernel that
- * never uses a workqueue has no kworker threads; those pools' workers, and ksoftirqd, still go down after
- * every other kthread in Kernel.close(), as threads older than any would. The standard unbound pool keeps
+ * never uses a workqueue has no kworker threads. Every pool's workers, the rescuers and ksoftirqd go down
+ * after every other kthread in Kernel.close() (the kernel's never stop), so kswapd or a workload finishing
+ * its last IO still has the workers that complete it. The standard unbound pool keeps
  * the id events_unbound gives it (2 * nr_cpus) and, held by events_unbound in the kernel, is never
  * destroyed.
  */
@@ -49,7 +50,7 @@ final class Workqueues {
             if (!cpuPoolsOnline) {
                 for (int c = 0; c < cpuPools.length / 2; c++) {
                     for (int hi = 0; hi < 2; hi++) {
-                        WorkerPool p = new WorkerPool(kernel, this, c * 2 + hi, c, hi == 1, true);
+                        WorkerPool p = new WorkerPool(kernel, this, c * 2 + hi, c, hi == 1);
                         firstWorker(p);
                         cpuPools[c * 2 + hi] = p;
                     }
@@ -72,7 +73,7 @@ final class Workqueues {
             if (p == null) {
                 int id = highpri ? poolIds.nextClearBit(0) : cpuPools.length;
                 poolIds.set(id);
-                p = new WorkerPool(kernel, this, id, -1, highpri, !highpri);
+                p = new WorkerPool(kernel, this, id, -1, highpri);
                 p.refcnt = highpri ? 0 : 1;
                 try {
                     firstWorker(p);
