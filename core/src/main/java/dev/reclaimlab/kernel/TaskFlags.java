@@ -13,10 +13,10 @@ public final class TaskFlags {
     public static final int PF_LESS_THROTTLE = 0x00100000;
     public static final int PF_KTHREAD = 0x00200000;
 
-    private static final int[] BITS = {PF_EXITING, PF_WQ_WORKER, PF_MEMALLOC, PF_KSWAPD, PF_MEMALLOC_NOFS, PF_MEMALLOC_NOIO,
-        PF_LESS_THROTTLE, PF_KTHREAD};
-    private static final String[] NAMES = {"PF_EXITING", "PF_WQ_WORKER", "PF_MEMALLOC", "PF_KSWAPD", "PF_MEMALLOC_NOFS",
-        "PF_MEMALLOC_NOIO", "PF_LESS_THROTTLE", "PF_KTHREAD"};
+    private static final int[] BITS = {PF_EXITING, PF_WQ_WORKER, PF_MEMALLOC, PF_KSWAPD, PF_MEMALLOC_NOFS,
+        PF_MEMALLOC_NOIO, PF_LESS_THROTTLE, PF_KTHREAD};
+    private static final String[] NAMES = {"PF_EXITING", "PF_WQ_WORKER", "PF_MEMALLOC", "PF_KSWAPD",
+        "PF_MEMALLOC_NOFS", "PF_MEMALLOC_NOIO", "PF_LESS_THROTTLE", "PF_KTHREAD"};
 
     private TaskFlags() {
     }

@@ -87,7 +87,8 @@ public final class Timers {
     void delTimerSync(TimerList t) {
         Task me = Task.current();
         if (me == softirq) {
-            throw new IllegalStateException("del_timer_sync(" + t.name() + ") from the timer softirq would wait for itself");
+            throw new IllegalStateException("del_timer_sync(" + t.name()
+                    + ") from the timer softirq would wait for itself");
         }
         for (;;) {
             boolean running;

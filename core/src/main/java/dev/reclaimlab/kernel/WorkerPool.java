@@ -380,13 +380,17 @@ final class WorkerPool {
     /**
      * pool_mayday_timeout(): creation is still stalled, so every workqueue with a work waiting here gets
      * a mayday (its rescuer is woken); again every MAYDAY_INTERVAL. Timer softirq.
+     *
+     * <p>Stalled means the manager sleeps (in reclaim, or cooling down after a failed allocation): the
+     * kernel goes by time alone, but a manager that is merely slow here is a host thread the host has not
+     * scheduled, not a kernel stall, and must not hand the queue's works to its rescuer.
      */
     private void poolMaydayTimeout() {
         lock.spinLock();
         try {
             wqs.maydayLock.spinLock();
             try {
-                if (needToCreateWorker()) {
+                if (needToCreateWorker() && managerSleeps()) {
                     for (WorkStruct w : worklist) {
                         sendMayday(w);
                     }
@@ -398,6 +402,12 @@ final class WorkerPool {
             lock.spinUnlock();
         }
         maydayTimer.modTimer(MAYDAY_INTERVAL);
+    }
+
+    private boolean managerSleeps() {
+        Worker m = manager;
+        Task t = m == null ? null : m.task();
+        return t != null && t.state() != Task.TASK_RUNNING;
     }
 
     /** send_mayday(): puts the work's pwq on its workqueue's maydays and wakes the rescuer. */

@@ -77,8 +77,8 @@ public final class Workqueue {
         int lim = unbound ? Math.max(WQ_MAX_ACTIVE, 4 * kernel.nrCpus()) : WQ_MAX_ACTIVE;
         int ma = maxActive == 0 ? WQ_DFL_ACTIVE : maxActive;
         if (ma < 1 || ma > lim) {
-            kernel.printk("workqueue: max_active " + ma + " requested for " + n + " is out of range, clamping between 1 and "
-                    + lim);
+            kernel.printk("workqueue: max_active " + ma + " requested for " + n
+                    + " is out of range, clamping between 1 and " + lim);
             ma = Math.max(1, Math.min(ma, lim));
         }
         Workqueue wq = new Workqueue(kernel, n, flags, ma);

@@ -87,7 +87,7 @@ class WorkerPoolTest {
         assertThat(blocked).doesNotContain(thirdOn[0]);
         assertThat(thirdOn[0].comm()).matches("kworker/u5:\\d+");
         WorkerPool pool = kloopdPool(wq);
-        assertThat(pool.nrIdle).as("a pool keeps an idle worker ready").isPositive();
+        Await.until(() -> pool.nrIdle > 0, "a pool keeps an idle worker ready", BLOCKED);
         gate.completeAll();
         wq.drainWorkqueue();
     }
@@ -183,7 +183,7 @@ class WorkerPoolTest {
                 .findFirst().orElseThrow();
         BlockedTask t = r.tasks().get(0);
         assertThat(t.pid()).isEqualTo(worker.pid());
-        assertThat(t.comm()).matches("kworker/u5:\\d+");
+        assertThat(t.comm()).as("a kworker, or the rescuer").matches("kworker/u5:\\d+|kloopd1");
         assertThat(t.workqueue()).isEqualTo("kloopd1 loop_queue_read_work");
         assertThat(r.text()).contains("\nWorkqueue: kloopd1 loop_queue_read_work\n");
         gate.completeAll();
