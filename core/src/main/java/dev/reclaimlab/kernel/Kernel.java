@@ -31,6 +31,8 @@ public final class Kernel implements AutoCloseable {
     private final Mm mm;
     private final Lockdep lockdep;
     private final Watchdog watchdog;
+    private final Timers timers;
+    private final Workqueues workqueues;
     private final AtomicInteger lastPid = new AtomicInteger();
     private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
@@ -42,6 +44,8 @@ public final class Kernel implements AutoCloseable {
     private final Printk printk = new Printk();
     private final AtomicReference<String> panicReason = new AtomicReference<>();
     private final AtomicBoolean closing = new AtomicBoolean();
+    // kthreadStart() calls between their closing check and Thread.start(): close() waits them out.
+    private final AtomicInteger starting = new AtomicInteger();
     private volatile boolean closed;
 
     private Kernel(KernelConfig config) {
@@ -50,6 +54,8 @@ public final class Kernel implements AutoCloseable {
         this.lockdep = new Lockdep(this);
         this.watchdog = new Watchdog(this);
         this.mm = new Mm(this);
+        this.timers = new Timers(this);
+        this.workqueues = new Workqueues(this);
     }
 
     /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
@@ -103,6 +109,16 @@ public final class Kernel implements AutoCloseable {
         return watchdog;
     }
 
+    /** The timer base: timers fire in its softirq thread. */
+    public Timers timers() {
+        return timers;
+    }
+
+    /** kernel/workqueue.c's state: the worker pools and their ids. */
+    Workqueues workqueues() {
+        return workqueues;
+    }
+
     /** The calling thread's task in this kernel, attached on first use for threads that are not kthreads. */
     public Task currentTask() {
         Task t = Task.currentIn(this);
@@ -134,6 +150,36 @@ public final class Kernel implements AutoCloseable {
      * {@link Task#kthreadShouldStop()} tells it to. An exception other than a panic is kept as an oops.
      */
     public Task kthreadRun(String comm, int extraFlags, Consumer<Task> fn) {
+        Task t = kthreadCreate(comm, extraFlags, null, fn);
+        if (!kthreadStart(t)) {
+            throw new IllegalStateException("kernel is closed: cannot start kthread " + comm);
+        }
+        return t;
+    }
+
+    public Task kthreadRun(String comm, Consumer<Task> fn) {
+        return kthreadRun(comm, 0, fn);
+    }
+
+    /**
+     * kthread_create(): a kernel thread that does not run until {@link #kthreadStart}. close() stops
+     * kthreads newest first; with {@code stopBefore} the new one takes that thread's place in the order
+     * instead (it is stopped just before it), so a worker created on demand goes down with its pool, not
+     * before the workload that is still using the pool.
+     */
+    public Task kthreadCreate(String comm, int extraFlags, Task stopBefore, Consumer<Task> fn) {
+        return kthreadCreate(comm, extraFlags, stopBefore, false, fn);
+    }
+
+    /**
+     * kthread_create() of a thread that must outlive every other kthread (kworkers, rescuers, ksoftirqd:
+     * the kernel's never stop, and others wait for their works): close() stops it after all the rest.
+     */
+    Task kthreadCreateAtBoot(String comm, Consumer<Task> fn) {
+        return kthreadCreate(comm, 0, null, true, fn);
+    }
+
+    private Task kthreadCreate(String comm, int extraFlags, Task stopBefore, boolean atBoot, Consumer<Task> fn) {
         if (closing.get()) {
             throw new IllegalStateException("kernel is closed: cannot start kthread " + comm);
         }
@@ -142,13 +188,36 @@ public final class Kernel implements AutoCloseable {
         th.setDaemon(true);
         Task t = newTask(comm, th, TaskFlags.PF_KTHREAD | extraFlags);
         holder[0] = t;
-        kthreads.add(t);
-        th.start();
+        int at = stopBefore == null ? -1 : kthreads.indexOf(stopBefore);
+        if (atBoot) {
+            kthreads.add(0, t);
+        } else if (at < 0) {
+            kthreads.add(t);
+        } else {
+            kthreads.add(at + 1, t);
+        }
         return t;
     }
 
-    public Task kthreadRun(String comm, Consumer<Task> fn) {
-        return kthreadRun(comm, 0, fn);
+    /**
+     * wake_up_process() of a kthread from {@link #kthreadCreate}: it starts running. False, and the task is
+     * dead, if the kernel is closing.
+     */
+    public boolean kthreadStart(Task t) {
+        starting.incrementAndGet();
+        try {
+            if (!closing.get()) {
+                t.thread().start();
+                return true;
+            }
+        } finally {
+            starting.decrementAndGet();
+        }
+        t.setState(Task.TASK_DEAD);
+        tasks.remove(t.pid());
+        byThread.remove(t.thread(), t);
+        kthreads.remove(t);
+        return false;
     }
 
     private void runKthread(Task t, Consumer<Task> fn) {
@@ -270,6 +339,9 @@ public final class Kernel implements AutoCloseable {
     public void close() {
         if (!closing.compareAndSet(false, true)) {
             return;
+        }
+        while (starting.get() != 0) {
+            Thread.onSpinWait();
         }
         // Newest first, each joined before the next is asked: a workload thread finishing its last IO
         // still has the device workers and kswapd it needs, as processes die before devices go away.

@@ -51,6 +51,8 @@ public final class Task {
     private volatile long nvcsw;
     // print_worker_info(): "wq-name work" while a workqueue worker runs a work.
     private volatile String currentWork;
+    // kthread_data() of a PF_WQ_WORKER: the worker whose concurrency count schedule() keeps.
+    private volatile Worker wqWorker;
 
     // task->nr_dirtied: pages dirtied since balance_dirty_pages() last looked.
     private int nrDirtied;
@@ -149,6 +151,20 @@ public final class Task {
     /** Set by a workqueue worker around each work it runs. */
     public void setCurrentWork(String wqAndWork) {
         this.currentWork = wqAndWork;
+    }
+
+    /** The workqueue worker this task is (set by the worker itself), or null. */
+    Worker wqWorker() {
+        return wqWorker;
+    }
+
+    void setWqWorker(Worker w) {
+        this.wqWorker = w;
+    }
+
+    /** kthread_bind(): a per-CPU pool's worker runs on its pool's CPU. Before the thread starts. */
+    void kthreadBind(int c) {
+        this.cpu = c;
     }
 
     /** nvcsw: how often the task went to sleep and ran again. */
@@ -277,11 +293,18 @@ public final class Task {
 
     /**
      * schedule(): sleeps until {@link #wakeUpProcess()}; may return spuriously, so callers loop on their
-     * condition, as kernel code does. Throws {@link KernelPanic} once the kernel panicked.
+     * condition, as kernel code does. Throws {@link KernelPanic} once the kernel panicked. A per-CPU
+     * workqueue worker that goes to sleep leaves its pool's concurrency count (wq_worker_sleeping()), so
+     * the pool can wake another worker for its queued works.
      */
     public void schedule() {
         checkMaySleep();
+        Worker w = wqWorker;
+        boolean counted = w != null && state != TASK_RUNNING && w.wqWorkerSleeping();
         LockSupport.park(this);
+        if (counted) {
+            w.wqWorkerWakingUp();
+        }
         nvcsw++;
         kernel.checkPanic();
     }
@@ -289,7 +312,12 @@ public final class Task {
     /** schedule_timeout(): as {@link #schedule()} but for at most {@code nanos}. */
     public void scheduleTimeout(long nanos) {
         checkMaySleep();
+        Worker w = wqWorker;
+        boolean counted = w != null && state != TASK_RUNNING && w.wqWorkerSleeping();
         LockSupport.parkNanos(this, nanos);
+        if (counted) {
+            w.wqWorkerWakingUp();
+        }
         nvcsw++;
         kernel.checkPanic();
     }

@@ -3,6 +3,8 @@ package dev.reclaimlab.kernel;
 /** task_struct::flags, with the kernel's values (include/linux/sched.h). */
 public final class TaskFlags {
     public static final int PF_EXITING = 0x00000004;
+    /** A workqueue worker (set by worker_thread() and rescuer_thread()). */
+    public static final int PF_WQ_WORKER = 0x00000020;
     public static final int PF_MEMALLOC = 0x00000800;
     public static final int PF_KSWAPD = 0x00020000;
     public static final int PF_MEMALLOC_NOFS = 0x00040000;
@@ -11,10 +13,10 @@ public final class TaskFlags {
     public static final int PF_LESS_THROTTLE = 0x00100000;
     public static final int PF_KTHREAD = 0x00200000;
 
-    private static final int[] BITS = {PF_EXITING, PF_MEMALLOC, PF_KSWAPD, PF_MEMALLOC_NOFS, PF_MEMALLOC_NOIO,
-        PF_LESS_THROTTLE, PF_KTHREAD};
-    private static final String[] NAMES = {"PF_EXITING", "PF_MEMALLOC", "PF_KSWAPD", "PF_MEMALLOC_NOFS",
-        "PF_MEMALLOC_NOIO", "PF_LESS_THROTTLE", "PF_KTHREAD"};
+    private static final int[] BITS = {PF_EXITING, PF_WQ_WORKER, PF_MEMALLOC, PF_KSWAPD, PF_MEMALLOC_NOFS,
+        PF_MEMALLOC_NOIO, PF_LESS_THROTTLE, PF_KTHREAD};
+    private static final String[] NAMES = {"PF_EXITING", "PF_WQ_WORKER", "PF_MEMALLOC", "PF_KSWAPD",
+        "PF_MEMALLOC_NOFS", "PF_MEMALLOC_NOIO", "PF_LESS_THROTTLE", "PF_KTHREAD"};
 
     private TaskFlags() {
     }

@@ -6,6 +6,7 @@ import static dev.reclaimlab.kernel.Errno.EEXIST;
 import static dev.reclaimlab.kernel.Errno.EIO;
 import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Waitable;
 
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
 import static dev.reclaimlab.mm.PageFlags.PG_dirty;
@@ -65,6 +66,9 @@ public final class Filemap {
         if (!map.testFlag(pfn, PG_locked)) {
             throw new IllegalStateException("unlock_page(pfn " + pfn + "): page is not locked");
         }
+        if (map.lockOwner(pfn) == PageWait.IO_OWED) {
+            pageWait.forgetIo(pfn, PG_locked);
+        }
         map.setLockOwner(pfn, 0);
         map.clearFlag(pfn, PG_locked);
         pageWait.wakeUpPage(pfn);
@@ -77,6 +81,18 @@ public final class Filemap {
     public void setPageLockOwner(int pfn, Task owner) {
         if (map.testFlag(pfn, PG_locked)) {
             map.setLockOwner(pfn, owner == null ? 0 : owner.pid());
+        }
+    }
+
+    /**
+     * A page locked for IO is unlocked by the IO's completion, which {@code io} (a bio) owes: waiters on
+     * the page lock name whoever it names when the watchdog asks, e.g. every worker that could take the
+     * bio off a queue.
+     */
+    public void setPageLockOwedBy(int pfn, Waitable io) {
+        if (map.testFlag(pfn, PG_locked)) {
+            pageWait.setIoOwner(pfn, PG_locked, io);
+            map.setLockOwner(pfn, PageWait.IO_OWED);
         }
     }
 
@@ -173,6 +189,14 @@ public final class Filemap {
         map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
     }
 
+    /** The page's writeback is owed by {@code io} (a bio): waiters name whoever it names when asked. */
+    public void setPageWritebackOwedBy(int pfn, Waitable io) {
+        if (map.testFlag(pfn, PG_writeback)) {
+            pageWait.setIoOwner(pfn, PG_writeback, io);
+            map.setWritebackOwner(pfn, PageWait.IO_OWED);
+        }
+    }
+
     /**
      * end_page_writeback(): a page reclaim wanted (PG_reclaim) goes to the inactive tail so the next scan
      * frees it; waiters wake.
@@ -188,6 +212,9 @@ public final class Filemap {
         AddressSpace m = pageMapping(pfn);
         if (m != null) {
             m.bdi().writeback.decrementAndGet();
+        }
+        if (map.writebackOwner(pfn) == PageWait.IO_OWED) {
+            pageWait.forgetIo(pfn, PG_writeback);
         }
         map.setWritebackOwner(pfn, 0);
         map.clearFlag(pfn, PG_writeback);

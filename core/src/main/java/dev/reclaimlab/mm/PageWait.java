@@ -4,19 +4,28 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.BitWaitTable;
 import dev.reclaimlab.locking.BitWord;
+import dev.reclaimlab.locking.Waitable;
 import dev.reclaimlab.locking.WakerSink;
+
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * wait_on_page_bit() and the hashed page wait table (mm/filemap.c): tasks sleeping for PG_locked or
  * PG_writeback to clear use the kernel's bit wait table, 256 buckets keyed by pfn. Who can end the wait:
- * the page lock's holder, or whoever owes the page's writeback completion.
+ * the page lock's holder, or whoever owes the page's writeback completion. A page locked or under
+ * writeback for IO is owed by the IO (a bio): its owner field holds {@link #IO_OWED} and the IO, asked when
+ * the watchdog reads, names every task that could complete it.
  */
 final class PageWait {
     private static final int PAGE_WAIT_TABLE_BITS = 8;
+    /** The lock or writeback owner field's value while the page is owed by an IO in {@link #lockIo}/{@link #writebackIo}. */
+    static final int IO_OWED = -1;
 
     private final Kernel kernel;
     private final MemMap map;
     private final BitWaitTable table = new BitWaitTable(PAGE_WAIT_TABLE_BITS);
+    private final ConcurrentHashMap<Integer, Waitable> lockIo = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Waitable> writebackIo = new ConcurrentHashMap<>();
 
     PageWait(Kernel kernel, MemMap map) {
         this.kernel = kernel;
@@ -49,7 +58,12 @@ final class PageWait {
         @Override
         public void bitWakers(int bit, WakerSink out) {
             int pid = bit == PageFlags.PG_locked ? map.lockOwner(pfn) : map.writebackOwner(pfn);
-            if (pid != 0) {
+            if (pid == IO_OWED) {
+                Waitable io = ioTable(bit).get(pfn);
+                if (io != null) {
+                    io.wakers(out);
+                }
+            } else if (pid != 0) {
                 out.add(kernel.findTaskByPid(pid));
             }
         }
@@ -68,6 +82,20 @@ final class PageWait {
         } else {
             table.waitOnBit(t, pfn, w, bit, Task.TASK_UNINTERRUPTIBLE, -1);
         }
+    }
+
+    private ConcurrentHashMap<Integer, Waitable> ioTable(int bit) {
+        return bit == PageFlags.PG_locked ? lockIo : writebackIo;
+    }
+
+    /** The page's {@code bit} is owed by {@code io}; the caller then sets the owner field to {@link #IO_OWED}. */
+    void setIoOwner(int pfn, int bit, Waitable io) {
+        ioTable(bit).put(pfn, io);
+    }
+
+    /** The bit was cleared: forget the IO it was owed by. */
+    void forgetIo(int pfn, int bit) {
+        ioTable(bit).remove(pfn);
     }
 
     /** wake_up_page(): after a page bit was cleared with a full barrier. */

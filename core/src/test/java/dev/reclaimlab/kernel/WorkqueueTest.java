@@ -11,23 +11,32 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static dev.reclaimlab.kernel.Workqueue.WQ_FREEZABLE;
+import static dev.reclaimlab.kernel.Workqueue.WQ_HIGHPRI;
+import static dev.reclaimlab.kernel.Workqueue.WQ_MEM_RECLAIM;
+import static dev.reclaimlab.kernel.Workqueue.WQ_UNBOUND;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/** The workqueue API as its users see it: queue, flush, drain, destroy, oopses and panics. */
 @Timeout(30)
 @ExtendWith(KernelExtension.class)
 @Boot(memory = "16m")
 class WorkqueueTest {
-    private static final Duration BLOCKED = Duration.ofSeconds(20);
+    static final Duration BLOCKED = Duration.ofSeconds(20);
+    static final int KLOOPD_FLAGS = WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND;
 
     /** A work that tells the test it started and then waits for the gate (owed by the test task). */
-    private static WorkStruct gated(String name, Completion gate, CountDownLatch started, AtomicInteger runs) {
+    static WorkStruct gated(String name, Completion gate, CountDownLatch started, AtomicInteger runs) {
         return new WorkStruct(name, () -> {
             runs.incrementAndGet();
             started.countDown();
@@ -36,45 +45,55 @@ class WorkqueueTest {
     }
 
     @Test
-    void worksRunOnTheQueuesWorkersAsCurrent(Kernel k) throws Exception {
-        Workqueue wq = Workqueue.allocWorkqueue(k, "kloopd1", 2);
-        assertThat(wq.workers()).hasSize(2).allSatisfy(w -> {
-            assertThat(w.comm()).isEqualTo("kloopd1");
-            assertThat(w.isKthread()).isTrue();
-        });
+    void worksRunOnTheirPoolsWorkersAsCurrentWithTheirWorkNamed(Kernel k) throws Exception {
+        Workqueue wq = Workqueue.allocWorkqueue(k, "kloopd1", KLOOPD_FLAGS, 16);
         int n = 20;
         CountDownLatch done = new CountDownLatch(n);
-        List<Task> ranOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Task> ranOn = new CopyOnWriteArrayList<>();
+        Set<String> names = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < n; i++) {
-            assertThat(wq.queueWork(new WorkStruct("w" + i, () -> {
+            assertThat(wq.queueWork(new WorkStruct("loop_queue_read_work", () -> {
                 ranOn.add(Task.current());
+                names.add(Task.current().currentWork());
                 done.countDown();
             }))).isTrue();
         }
         assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(ranOn).hasSize(n).allSatisfy(t -> assertThat(wq.isWorker(t)).isTrue());
+        assertThat(ranOn).hasSize(n).allSatisfy(t -> {
+            assertThat(wq.isWorker(t)).isTrue();
+            assertThat(t.isKthread()).isTrue();
+            assertThat(t.flags() & TaskFlags.PF_WQ_WORKER).isNotZero();
+        });
+        assertThat(names).containsExactly("kloopd1 loop_queue_read_work");
         wq.drainWorkqueue();
+        assertThat(ranOn).allSatisfy(t -> assertThat(t.currentWork()).isNull());
         assertThat(k.oopses()).isEmpty();
     }
 
     @Test
-    void aPendingWorkIsQueuedOnceAndFlushWaitsForIt(Kernel k) throws Exception {
-        Task me = k.currentTask();
-        Workqueue wq = Workqueue.allocWorkqueue(k, "events", 2);
-        Completion gate = new Completion("gate").expectWaker(me);
-        CountDownLatch busy = new CountDownLatch(2);
-        AtomicInteger blockerRuns = new AtomicInteger();
-        wq.queueWork(gated("blocker-a", gate, busy, blockerRuns));
-        wq.queueWork(gated("blocker-b", gate, busy, blockerRuns));
-        assertThat(busy.await(10, TimeUnit.SECONDS)).isTrue();
+    void aPendingWorkIsQueuedOnceAndAQueuedWorksFlushIsOwedByEveryWorkerOfItsPool(Kernel k) throws Exception {
+        // A per-CPU pool wakes an idle worker only when none runs: a spinning work keeps the next one queued.
+        Workqueue wq = Workqueue.allocWorkqueue(k, "events", 0, 0);
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch spinning = new CountDownLatch(1);
+        WorkStruct spinner = new WorkStruct("spin_work", () -> {
+            spinning.countDown();
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+        });
+        wq.queueWork(spinner);
+        assertThat(spinning.await(10, TimeUnit.SECONDS)).isTrue();
 
         AtomicInteger runs = new AtomicInteger();
         WorkStruct w = new WorkStruct("counted", runs::incrementAndGet);
         assertThat(wq.queueWork(w)).isTrue();
         assertThat(wq.queueWork(w)).isFalse();
         assertThat(w.workPending()).isTrue();
+        WorkerPool pool = w.pwq.pool();
+        assertThat(pool.unbound()).isFalse();
+        assertThat(pool.workersView()).as("the first worker made one idle before it ran the spinner").hasSize(2);
 
-        // Queued but not started: the flusher's wait is owed by every worker of the queue.
         AtomicReference<Boolean> waited = new AtomicReference<>();
         CountDownLatch flushed = new CountDownLatch(1);
         Task flusher = k.kthreadRun("flusher", t -> {
@@ -83,30 +102,34 @@ class WorkqueueTest {
         });
         WaitRecord.Snapshot s = Await.blocked(flusher, BLOCKED);
         assertThat(s.on().name()).isEqualTo("flush_work counted");
-        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(wq.workers());
+        Task[] poolTasks = java.util.Arrays.stream(pool.workersView()).map(Worker::task).toArray(Task[]::new);
+        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(poolTasks);
+        assertThat(s.wakers().open()).isNull();
+        assertThat(runs).hasValue(0);
 
-        gate.completeAll();
+        release.set(true);
         assertThat(flushed.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(waited.get()).isTrue();
         assertThat(w.workBusy()).isFalse();
-        assertThat(runs.get()).isEqualTo(1);
+        assertThat(runs).hasValue(1);
         assertThat(wq.queueWork(w)).isTrue();
         Workqueue.flushWork(w);
-        assertThat(runs.get()).isEqualTo(2);
+        assertThat(runs).hasValue(2);
+        assertThat(Workqueue.flushWork(w)).as("nothing to flush").isFalse();
         wq.drainWorkqueue();
     }
 
     @Test
     void flushOfARunningWorkIsOwedByItsWorkerAndARequeuedWorkNeverRunsTwiceAtOnce(Kernel k) throws Exception {
         Task me = k.currentTask();
-        Workqueue wq = Workqueue.allocWorkqueue(k, "xfs-cil/loop1", 2);
+        Workqueue wq = Workqueue.allocWorkqueue(k, "xfs-cil/loop1", WQ_MEM_RECLAIM | WQ_FREEZABLE, 0);
         Completion gate = new Completion("gate").expectWaker(me);
         CountDownLatch firstStarted = new CountDownLatch(1);
         AtomicInteger running = new AtomicInteger();
         AtomicInteger maxRunning = new AtomicInteger();
         AtomicInteger runs = new AtomicInteger();
         Task[] worker = new Task[1];
-        WorkStruct w = new WorkStruct("push", () -> {
+        WorkStruct w = new WorkStruct("xlog_cil_push_work", () -> {
             maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
             if (runs.incrementAndGet() == 1) {
                 worker[0] = Task.current();
@@ -119,59 +142,67 @@ class WorkqueueTest {
         assertThat(firstStarted.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(w.runningOn()).isSameAs(worker[0]);
         assertThat(w.workPending()).isFalse();
-        // Running: pending is clear, so it can be queued again; the other, idle worker must not run it now.
-        assertThat(wq.queueWork(w)).isTrue();
+        // Running (and asleep, so its pool woke an idle worker): queued again from the other CPU it still
+        // goes to the pool it runs in, and no other worker may run it now.
+        Task requeuer = k.kthreadCreate("requeuer", 0, null, t -> wq.queueWork(w));
+        requeuer.kthreadBind((worker[0].cpu() + 1) % k.nrCpus());
+        k.kthreadStart(requeuer);
+        Await.until(() -> w.workPending(), "requeued", BLOCKED);
+        Await.until(() -> !requeuer.thread().isAlive(), "the requeuer is done", BLOCKED);
 
         Task flusher = k.kthreadRun("flusher", t -> Workqueue.flushWork(w));
         WaitRecord.Snapshot s = Await.blocked(flusher, BLOCKED);
-        assertThat(s.wakers().tasks()).contains(worker[0]);
+        assertThat(s.wakers().tasks()).containsExactly(worker[0]);
         gate.completeAll();
         Workqueue.flushWork(w);
         wq.drainWorkqueue();
-        assertThat(runs.get()).isEqualTo(2);
-        assertThat(maxRunning.get()).isEqualTo(1);
+        assertThat(runs).hasValue(2);
+        assertThat(maxRunning).hasValue(1);
     }
 
     @Test
     void aWorkThatThrowsIsAnOopsAndTheWorkerSurvives(Kernel k) throws Exception {
-        Workqueue wq = Workqueue.allocWorkqueue(k, "kloopd0", 1);
+        Workqueue wq = Workqueue.allocWorkqueue(k, "kloopd0", KLOOPD_FLAGS, 16);
+        Task[] badOn = new Task[1];
         WorkStruct bad = new WorkStruct("bad", () -> {
+            badOn[0] = Task.current();
             throw new IllegalStateException("bad work");
         });
         CountDownLatch ran = new CountDownLatch(1);
-        Task[] ranOn = new Task[1];
-        WorkStruct good = new WorkStruct("good", () -> {
-            ranOn[0] = Task.current();
-            ran.countDown();
-        });
+        WorkStruct good = new WorkStruct("good", ran::countDown);
         wq.queueWork(bad);
+        Workqueue.flushWork(bad);
         wq.queueWork(good);
         assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(ranOn[0]).isSameAs(wq.workers()[0]);
         assertThat(k.oopses()).singleElement().satisfies(e -> assertThat(e).hasMessage("bad work"));
-        assertThat(k.dmesg()).contains("BUG: workqueue kloopd0: work bad oopsed on kloopd0:");
-        assertThat(ranOn[0].thread().isAlive()).isTrue();
+        assertThat(k.dmesg()).contains("BUG: workqueue kloopd0: work bad oopsed on " + badOn[0] + ": ");
+        assertThat(badOn[0].thread().isAlive()).isTrue();
+        assertThat(wq.isWorker(badOn[0])).isTrue();
     }
 
     @Test
-    void workersStopOnCloseAndOnDestroy(Kernel k) {
-        Workqueue a = Workqueue.allocWorkqueue(k, "a", 2);
-        Workqueue b = Workqueue.allocWorkqueue(k, "b", 3);
-        Task[] closedWorkers = a.workers();
+    void destroyStopsTheRescuerAndAPoolNobodyUsesAndCloseStopsTheRest(Kernel k) {
+        Workqueue a = Workqueue.allocWorkqueue(k, "a", WQ_UNBOUND, 0);
+        Workqueue b = Workqueue.allocWorkqueue(k, "b", KLOOPD_FLAGS, 16);
         AtomicInteger runs = new AtomicInteger();
         WorkStruct w = new WorkStruct("w", runs::incrementAndGet);
         b.queueWork(w);
+        Task[] bWorkers = b.workers();
+        assertThat(bWorkers).contains(b.rescuer());
         b.destroyWorkqueue();
-        assertThat(runs.get()).isEqualTo(1);
-        for (Task t : b.workers()) {
+        assertThat(runs).hasValue(1);
+        for (Task t : bWorkers) {
             assertThat(t.thread().isAlive()).as(t.toString()).isFalse();
         }
         assertThatThrownBy(() -> b.queueWork(new WorkStruct("late", () -> { })))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("workqueue b");
-        assertThatThrownBy(() -> Workqueue.allocWorkqueue(k, "none", 0))
-                .hasMessageContaining("nrWorkers 0");
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("workqueue b is destroyed");
+        assertThatThrownBy(b::destroyWorkqueue).hasMessageContaining("already destroyed");
+        Task[] aWorkers = a.workers();
+        a.destroyWorkqueue();
+        assertThat(aWorkers).as("the standard unbound pool stays, as events_unbound keeps it")
+                .allSatisfy(t -> assertThat(t.thread().isAlive()).isTrue());
         k.close();
-        for (Task t : closedWorkers) {
+        for (Task t : aWorkers) {
             assertThat(t.thread().isAlive()).as(t.toString()).isFalse();
         }
         assertThat(k.oopses()).isEmpty();
@@ -179,8 +210,22 @@ class WorkqueueTest {
     }
 
     @Test
+    void badArgumentsThrowAndAnOutOfRangeMaxActiveIsClampedAsTheKernelWarns(Kernel k) {
+        assertThatThrownBy(() -> Workqueue.allocWorkqueue(k, "", 0, 0)).hasMessageContaining("name");
+        assertThatThrownBy(() -> Workqueue.allocWorkqueue(k, "x", 1 << 12, 0)).hasMessageContaining("unknown flags 0x1000");
+        Workqueue wq = Workqueue.allocWorkqueue(k, "x", 0, 100_000);
+        assertThat(wq.maxActive()).isEqualTo(Workqueue.WQ_MAX_ACTIVE);
+        assertThat(k.dmesg()).contains("workqueue: max_active 100000 requested for x is out of range, clamping between 1 and 512");
+        assertThat(Workqueue.allocWorkqueue(k, "y", WQ_UNBOUND, 0).maxActive()).isEqualTo(Workqueue.WQ_DFL_ACTIVE);
+        assertThat(Workqueue.allocWorkqueue(k, "a-very-long-workqueue-name-indeed", 0, 1).name())
+                .isEqualTo("a-very-long-workqueue-n");
+        assertThatThrownBy(() -> wq.queueWork(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new WorkStruct("", () -> { })).hasMessageContaining("INIT_WORK");
+    }
+
+    @Test
     void flushFromInsideTheWorkItselfThrows(Kernel k) throws Exception {
-        Workqueue wq = Workqueue.allocWorkqueue(k, "self", 1);
+        Workqueue wq = Workqueue.allocWorkqueue(k, "self", WQ_UNBOUND, 1);
         ConcurrentHashMap<String, Throwable> caught = new ConcurrentHashMap<>();
         WorkStruct[] self = new WorkStruct[1];
         self[0] = new WorkStruct("selfflush", () -> {
@@ -196,20 +241,57 @@ class WorkqueueTest {
     }
 
     @Test
+    void drainWaitsForChainedWorksAndRefusesOthersMeanwhile(Kernel k) throws Exception {
+        Task me = k.currentTask();
+        Workqueue wq = Workqueue.allocWorkqueue(k, "chain", WQ_UNBOUND, 0);
+        Completion gate = new Completion("gate").expectWaker(me);
+        AtomicInteger links = new AtomicInteger();
+        CountDownLatch started = new CountDownLatch(1);
+        WorkStruct[] chain = new WorkStruct[1];
+        chain[0] = new WorkStruct("chain_work", () -> {
+            if (links.incrementAndGet() == 1) {
+                started.countDown();
+                gate.waitForCompletion();
+            }
+            if (links.get() < 5) {
+                wq.queueWork(chain[0]);
+            }
+        });
+        wq.queueWork(chain[0]);
+        assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+        CountDownLatch drained = new CountDownLatch(1);
+        Task drainer = k.kthreadRun("drainer", t -> {
+            wq.drainWorkqueue();
+            drained.countDown();
+        });
+        WaitRecord.Snapshot s = Await.blocked(drainer, BLOCKED);
+        assertThat(s.on().name()).isEqualTo("drain_workqueue chain");
+        assertThat(s.wakers().mode().name()).isEqualTo("ALL");
+        assertThat(s.wakers().tasks()).containsExactly(chain[0].runningOn());
+        assertThatThrownBy(() -> wq.queueWork(new WorkStruct("outsider", () -> { })))
+                .hasMessageContaining("is being drained");
+        gate.completeAll();
+        assertThat(drained.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(links).hasValue(5);
+        assertThat(wq.queueWork(new WorkStruct("after", () -> { }))).isTrue();
+    }
+
+    @Test
     void aPanicUnwindsAWorkerStuckInAWork(Kernel k) throws Exception {
-        Workqueue wq = Workqueue.allocWorkqueue(k, "stuck", 1);
-        Task[] ws = wq.workers();
+        Workqueue wq = Workqueue.allocWorkqueue(k, "stuck", WQ_UNBOUND, 0);
         Completion never = new Completion("never");
         CountDownLatch started = new CountDownLatch(1);
+        Task[] on = new Task[1];
         wq.queueWork(new WorkStruct("waits forever", () -> {
+            on[0] = Task.current();
             started.countDown();
             never.waitForCompletion();
         }));
         assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
-        Await.blocked(ws[0], BLOCKED);
+        Await.blocked(on[0], BLOCKED);
         k.panic("test: unwind the stuck worker");
         k.close();
-        assertThat(ws[0].thread().isAlive()).isFalse();
+        assertThat(on[0].thread().isAlive()).isFalse();
         assertThat(k.oopses()).isEmpty();
     }
 }

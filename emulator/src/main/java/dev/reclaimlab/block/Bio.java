@@ -2,16 +2,23 @@ package dev.reclaimlab.block;
 
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
+import dev.reclaimlab.locking.Waitable;
+import dev.reclaimlab.locking.WakerSink;
 
 import java.util.function.Consumer;
 
 /**
  * struct bio (include/linux/blk_types.h): one IO to a block device, a list of page segments (bio_vec)
  * starting at a 512-byte sector. Its completion is owed by whoever holds it right now: the submitter
- * until a device takes it, then the device's worker, which calls {@link #setOwner} so that every task
- * waiting for this IO names that worker to the watchdog.
+ * until a device takes it, then the task that will end it ({@link #setOwner}), or, while it waits in a
+ * queue any of several tasks may take it from, whoever that queue names when asked
+ * ({@link #setOwnersFrom}: a queued work names every worker of its pool and its rescuer).
+ *
+ * <p>A bio is itself a {@link Waitable}: a wait that follows it (the page lock of a read, a page's
+ * writeback, an iclog's IO) declares the bio and so inherits every task it names, read when the watchdog
+ * asks.
  */
-public final class Bio {
+public final class Bio implements Waitable {
     public enum Op { READ, WRITE, FLUSH }
 
     public static final int SECTOR_SHIFT = 9;
@@ -102,7 +109,10 @@ public final class Bio {
         return this;
     }
 
-    /** Told whenever the bio changes hands, e.g. to move the PG_writeback owner of its pages. */
+    /**
+     * Told whenever the bio changes hands: the task that holds it, or null while it waits for any of
+     * several. A wait that follows the bio should rather declare the bio itself as its waker.
+     */
     public Bio setOwnerListener(Consumer<Task> l) {
         this.ownerListener = l;
         return this;
@@ -117,7 +127,7 @@ public final class Bio {
         return this;
     }
 
-    /** The task that holds the bio and owes its completion. */
+    /** The one task that holds the bio and owes its completion, or null while it is queued for several. */
     public Task owner() {
         return owner;
     }
@@ -125,7 +135,7 @@ public final class Bio {
     /** A device or layer took the bio: waits for it are now owed by {@code t}. */
     public void setOwner(Task t) {
         owner = t;
-        // Replaces a set declared by setOwners() in one step: a reader sees the old or the new owners.
+        // Replaces a declaration by setOwnersFrom() in one step: a reader sees the old or the new one.
         done.expectWaker(t);
         Consumer<Task> l = ownerListener;
         if (l != null) {
@@ -134,20 +144,32 @@ public final class Bio {
     }
 
     /**
-     * The bio waits in a queue that any of {@code ts} may take it from (a workqueue's workers): waits for it
-     * are owed by all of them. {@link #owner()} then names the first; the one that takes it calls
-     * {@link #setOwner}.
+     * The bio waits in a queue that any of several tasks may take it from: waits for it are owed by whoever
+     * {@code source} names whenever the watchdog asks (a queued work: its pool's workers and rescuer; the
+     * same work running: its worker). The one that takes it calls {@link #setOwner}.
      */
-    public void setOwners(Task... ts) {
-        if (ts.length == 0) {
-            throw new IllegalArgumentException("setOwners(" + this + "): at least one task must owe the bio");
+    public void setOwnersFrom(Waitable source) {
+        if (source == null) {
+            throw new IllegalArgumentException("setOwnersFrom(" + this + "): a source of owners is required");
         }
-        owner = ts[0];
-        done.expectWakers(ts);
+        owner = null;
+        done.expectWakersFrom(source);
         Consumer<Task> l = ownerListener;
         if (l != null) {
-            l.accept(ts[0]);
+            l.accept(null);
         }
+    }
+
+    /** The bio's completion, as waiters see it: "bio WRITE @8". */
+    @Override
+    public String name() {
+        return done.name();
+    }
+
+    /** Who can end this IO now: its holder, or whoever its queue names. */
+    @Override
+    public void wakers(WakerSink out) {
+        done.wakers(out);
     }
 
     /** 0 or a negative errno once ended. */

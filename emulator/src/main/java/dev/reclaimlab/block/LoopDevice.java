@@ -18,10 +18,16 @@ import java.util.List;
 /**
  * The loop device of Linux 4.3 (drivers/block/loop.c with blk-mq, after aa4d86163e4 "block: loop: switch
  * to VFS ITER_BVEC"): "loopN" over a {@link LoopBackingFile}, served by the per-device workqueue
- * "kloopdN". Each read becomes its own work ({@link #loopQueueReadWork}) and reads run in parallel;
- * writes and flushes go on the device's write list, which ONE write work ({@link #loopQueueWriteWork})
- * drains in submission order. That split is the seed's deadlock: a read work reclaiming can wait for IO
- * that only the write work can finish.
+ * "kloopdN", allocated as 4.3's loop_set_fd() does: WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_UNBOUND, max_active 16
+ * (4d4e41aef942 "block: loop: avoiding too many pending per work I/O"; 4.4's e03a3d7a94e2 replaced it
+ * with a kthread worker). Its works run on the shared highpri unbound pool's kworkers, which the pool
+ * starts on demand, or on the queue's rescuer, "kloopdN". Each read becomes its own work
+ * ({@link #loopQueueReadWork}) and reads run in parallel; writes and flushes go on the device's write list,
+ * which ONE write work ({@link #loopQueueWriteWork}) drains in submission order. That split is the seed's
+ * deadlock: a read work reclaiming can wait for IO that only the write work can finish.
+ *
+ * <p>A bio waiting for its work is owed by whoever that work names when the watchdog asks (every worker
+ * of the pool and, while worker creation stalls, the rescuer); once a worker takes it, by that worker.
  *
  * <p>With {@link #LOOP_MEMALLOC_NOIO} each work runs under memalloc_noio_save(), so every allocation in
  * the backing file's path loses __GFP_IO and __GFP_FS.
@@ -33,7 +39,8 @@ public final class LoopDevice implements BlockDevice {
                     + " recurse into fs or IO reclaim",
             "argued for in the seed 001 thread (Andrew Morton: pass the gfp via the task_struct); later loop"
                     + " workers run with PF_MEMALLOC_NOIO", null);
-    public static final int DEFAULT_WORKERS = 2;
+    /** loop_set_fd()'s max_active for kloopd%d in 4.3. */
+    public static final int KLOOPD_MAX_ACTIVE = 16;
     private static final LockClassKey LO_LOCK = new LockClassKey("&lo->lo_lock");
 
     private final Kernel kernel;
@@ -41,7 +48,6 @@ public final class LoopDevice implements BlockDevice {
     private final LoopBackingFile file;
     private final long nrSectors;
     private final Workqueue wq;
-    private final Task[] workers;
     private final WorkStruct writeWork;
     private final SpinLock loLock;
     // Under loLock.
@@ -50,20 +56,19 @@ public final class LoopDevice implements BlockDevice {
     private Task writeWorker;
     private volatile boolean cleared;
 
-    /** loop_add() + loop_set_fd() with {@link #DEFAULT_WORKERS} workers. */
+    /** loop_add() + loop_set_fd(): binds {@code file} and allocates "kloopd{number}" as 4.3 does. */
     public LoopDevice(Kernel kernel, int number, LoopBackingFile file) {
-        this(kernel, number, file, DEFAULT_WORKERS);
+        this(kernel, number, file, KLOOPD_MAX_ACTIVE);
     }
 
-    /** loop_add() + loop_set_fd(): binds {@code file} and starts "kloopd{number}" with {@code nrWorkers} workers. */
-    public LoopDevice(Kernel kernel, int number, LoopBackingFile file, int nrWorkers) {
+    /** As {@link #LoopDevice(Kernel, int, LoopBackingFile)} with another max_active, for tests. */
+    public LoopDevice(Kernel kernel, int number, LoopBackingFile file, int maxActive) {
         this.name = "loop" + number;
         if (file == null) {
             throw new IllegalArgumentException("loop_set_fd(" + name + "): no backing file");
         }
-        if (nrWorkers < 2) {
-            throw new IllegalArgumentException("loop_add(" + name + "): kloopd needs at least 2 workers (reads and"
-                    + " the write work run side by side), got " + nrWorkers);
+        if (maxActive < 1) {
+            throw new IllegalArgumentException("loop_set_fd(" + name + "): max_active " + maxActive + " must be >= 1");
         }
         long size = file.loopSize();
         if (size < 0) {
@@ -73,9 +78,9 @@ public final class LoopDevice implements BlockDevice {
         this.file = file;
         this.nrSectors = size >> Bio.SECTOR_SHIFT;
         this.loLock = new SpinLock(name + "->lo_lock", LO_LOCK);
-        this.wq = Workqueue.allocWorkqueue(kernel, "kloopd" + number, nrWorkers);
-        this.workers = wq.workers();
-        this.writeWork = new WorkStruct(name + " write_work", this::loopQueueWriteWork);
+        this.wq = Workqueue.allocWorkqueue(kernel, "kloopd" + number,
+                Workqueue.WQ_MEM_RECLAIM | Workqueue.WQ_HIGHPRI | Workqueue.WQ_UNBOUND, maxActive);
+        this.writeWork = new WorkStruct("loop_queue_write_work", this::loopQueueWriteWork);
     }
 
     @Override
@@ -119,13 +124,14 @@ public final class LoopDevice implements BlockDevice {
 
     /**
      * loop_queue_rq(): a read gets its own work; a write or flush joins the write list, and the write work
-     * is queued unless it already runs. Owners are declared before the bio becomes visible to a worker:
-     * the write worker that will drain the list if there is one, else every worker of kloopd.
+     * is queued unless it already runs. Owners are declared before the bio becomes visible to a worker: the
+     * bio's work, which names its worker while it runs (the write work will drain the list before it ends)
+     * and whoever can run it while it is queued.
      */
     private void loopQueueRq(Bio bio) {
         if (bio.op() == Bio.Op.READ) {
-            WorkStruct readWork = new WorkStruct(name + " read_work " + bio.sector(), () -> loopQueueReadWork(bio));
-            bio.setOwners(workers);
+            WorkStruct readWork = new WorkStruct("loop_queue_read_work", () -> loopQueueReadWork(bio));
+            bio.setOwnersFrom(readWork);
             wq.queueWork(readWork);
             return;
         }
@@ -134,11 +140,7 @@ public final class LoopDevice implements BlockDevice {
         try {
             needSched = !writeStarted;
             writeStarted = true;
-            if (writeWorker != null) {
-                bio.setOwner(writeWorker);
-            } else {
-                bio.setOwners(workers);
-            }
+            bio.setOwnersFrom(writeWork);
             writeCmdHead.addLast(bio);
         } finally {
             loLock.spinUnlock();

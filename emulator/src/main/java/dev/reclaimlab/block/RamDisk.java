@@ -3,21 +3,18 @@ package dev.reclaimlab.block;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
-import dev.reclaimlab.kernel.WorkStruct;
-import dev.reclaimlab.kernel.Workqueue;
 import dev.reclaimlab.mm.PhysMem;
 import org.agrona.UnsafeApi;
 
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A RAM disk (drivers/block/brd.c), "ramN". Its storage is native memory outside the kernel's budget: it
- * is the disk, not kernel memory, so filling it never causes reclaim. IO completes on the disk's own
- * worker "ramdisk/N" (brd completes inline; a worker makes the bio's completion owed by a real task the
- * watchdog can name). Storage is freed by a kernel close hook, after every kthread stopped.
+ * is the disk, not kernel memory, so filling it never causes reclaim. As 4.3's brd_make_request(), IO is
+ * done and the bio ended in the submitter's context, before submitBio() returns. Storage is freed by a
+ * kernel close hook, after every kthread stopped.
  */
 public final class RamDisk implements BlockDevice {
     private final PhysMem mem;
@@ -27,10 +24,6 @@ public final class RamDisk implements BlockDevice {
     // 0 once freed; written only at construction and in the close hook.
     private volatile long storage;
     private final AtomicLong nativeBytes = new AtomicLong();
-    private final Workqueue wq;
-    private final Task worker;
-    private final WorkStruct work;
-    private final ConcurrentLinkedQueue<Bio> queue = new ConcurrentLinkedQueue<>();
     private final List<long[]> ioErrors = new CopyOnWriteArrayList<>();
 
     /** brd_alloc(): a zeroed disk of {@code capacityBytes} (whole sectors) named "ram{number}". */
@@ -54,9 +47,6 @@ public final class RamDisk implements BlockDevice {
         nativeBytes.addAndGet(capacityBytes);
         this.storage = addr;
         kernel.addCloseHook(this::brdFree);
-        this.wq = Workqueue.allocWorkqueue(kernel, "ramdisk/" + number, 1);
-        this.worker = wq.workers()[0];
-        this.work = new WorkStruct(name + " bio work", this::brdWorkfn);
     }
 
     @Override
@@ -67,11 +57,6 @@ public final class RamDisk implements BlockDevice {
     @Override
     public long nrSectors() {
         return nrSectors;
-    }
-
-    /** The task that completes every IO of this disk. */
-    public Task worker() {
-        return worker;
     }
 
     /** Native bytes this disk holds (its ledger): the capacity until the kernel is closed, then 0. */
@@ -96,7 +81,7 @@ public final class RamDisk implements BlockDevice {
         ioErrors.clear();
     }
 
-    /** brd_submit_bio(): hands the bio to the disk's worker, which now owes its completion. */
+    /** brd_make_request(): copies the segments and ends the bio, in the submitting task. */
     @Override
     public void submitBio(Bio bio) {
         checkBio(bio);
@@ -106,17 +91,8 @@ public final class RamDisk implements BlockDevice {
         if (storage == 0) {
             throw new IllegalStateException(name + ": " + bio + " submitted after the disk's storage was freed");
         }
-        bio.setOwner(worker);
-        queue.add(bio);
-        wq.queueWork(work);
-    }
-
-    private void brdWorkfn() {
-        Task self = Task.current();
-        for (Bio bio = queue.poll(); bio != null; bio = queue.poll()) {
-            bio.setOwner(self);
-            bio.bioEndio(brdDoBvecs(bio));
-        }
+        bio.setOwner(Task.current());
+        bio.bioEndio(brdDoBvecs(bio));
     }
 
     private int brdDoBvecs(Bio bio) {
@@ -149,7 +125,7 @@ public final class RamDisk implements BlockDevice {
         return 0;
     }
 
-    /** brd_free(): runs in Kernel.close() after the worker stopped. */
+    /** brd_free(): runs in Kernel.close() after every task stopped. */
     private void brdFree() {
         long addr = storage;
         if (addr != 0) {

@@ -4,8 +4,10 @@ import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
+import dev.reclaimlab.kernel.Workqueue;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.WaitRecord;
+import dev.reclaimlab.locking.Wakers;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PhysMem;
 import dev.reclaimlab.testkit.Await;
@@ -78,8 +80,14 @@ class LoopDeviceTest {
         assertThat(file.calls("fsync")).hasSize(1);
         assertThat(file.calls).allSatisfy(c -> {
             assertThat(loop.workqueue().isWorker(c.task())).as(c.toString()).isTrue();
-            assertThat(c.task().comm()).isEqualTo("kloopd1");
+            assertThat(c.task().comm()).matches("kworker/u\\d+:\\d+|kloopd1");
+            assertThat(c.work()).isEqualTo(c.op().equals("read") ? "kloopd1 loop_queue_read_work"
+                    : "kloopd1 loop_queue_write_work");
         });
+        assertThat(loop.workqueue().flags()).isEqualTo(Workqueue.WQ_MEM_RECLAIM | Workqueue.WQ_HIGHPRI
+                | Workqueue.WQ_UNBOUND);
+        assertThat(loop.workqueue().maxActive()).isEqualTo(16);
+        assertThat(loop.workqueue().rescuer().comm()).isEqualTo("kloopd1");
         assertThat(k.oopses()).isEmpty();
     }
 
@@ -215,7 +223,8 @@ class LoopDeviceTest {
             secondDone.countDown();
         });
         WaitRecord.Snapshot s = Await.blocked(cil, BLOCKED);
-        assertThat(second.owner()).isSameAs(writer);
+        assertThat(second.owner()).as("on the write list: owed by the write work").isNull();
+        assertThat(Wakers.of(me, second).tasks()).containsExactly(writer);
         assertThat(s.on().name()).isEqualTo("bio WRITE @0");
         assertThat(s.wakers().tasks()).containsExactly(writer);
         assertThat(k.watchdog().showBlockedTasks())
@@ -240,7 +249,8 @@ class LoopDeviceTest {
     }
 
     @Test
-    void aQueuedReadIsOwedByEveryWorkerUntilOneTakesIt(Kernel k) throws Exception {
+    void aThirdReadStartsAThirdWorkerWhileTwoAreBlockedAndTheWriteWorkStillRuns(Kernel k) throws Exception {
+        // A fixed pool of two workers would leave the third read and the write work queued behind them.
         Task me = k.currentTask();
         PhysMem mem = k.mm().mem();
         MapBackingFile file = new MapBackingFile(mem, FILE_SIZE);
@@ -253,9 +263,40 @@ class LoopDeviceTest {
                 gate.waitForCompletion();
             }
         };
-        // Both workers are inside the backing file, so a third read stays queued.
-        loop.submitBio(bio(Bio.Op.READ, 0, allocPages(k, 1)[0]));
-        loop.submitBio(bio(Bio.Op.READ, 8, allocPages(k, 1)[0]));
+        Bio r1 = bio(Bio.Op.READ, 0, allocPages(k, 1)[0]);
+        Bio r2 = bio(Bio.Op.READ, 8, allocPages(k, 1)[0]);
+        loop.submitBio(r1);
+        loop.submitBio(r2);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(loop.submitBioWait(bio(Bio.Op.READ, 16, allocPages(k, 1)[0]))).isZero();
+        assertThat(loop.submitBioWait(bio(Bio.Op.WRITE, 24, allocPages(k, 1)[0]))).isZero();
+        List<Task> readers = file.calls("read").stream().map(MapBackingFile.Call::task).distinct().toList();
+        assertThat(readers).hasSize(3);
+        assertThat(file.calls("write")).singleElement().satisfies(c -> assertThat(c.task())
+                .isNotIn(r1.owner(), r2.owner()));
+        gate.completeAll();
+        assertThat(r1.waitForCompletion()).isZero();
+        assertThat(r2.waitForCompletion()).isZero();
+    }
+
+    @Test
+    void aReadHeldBackByMaxActiveIsOwedByTheWorkersRunningTheActiveReads(Kernel k) throws Exception {
+        Task me = k.currentTask();
+        PhysMem mem = k.mm().mem();
+        MapBackingFile file = new MapBackingFile(mem, FILE_SIZE);
+        LoopDevice loop = new LoopDevice(k, 1, file, 2);
+        Completion gate = new Completion("read gate").expectWaker(me);
+        CountDownLatch inside = new CountDownLatch(2);
+        file.beforeRead = () -> {
+            if (inside.getCount() > 0) {
+                inside.countDown();
+                gate.waitForCompletion();
+            }
+        };
+        Bio r1 = bio(Bio.Op.READ, 0, allocPages(k, 1)[0]);
+        Bio r2 = bio(Bio.Op.READ, 8, allocPages(k, 1)[0]);
+        loop.submitBio(r1);
+        loop.submitBio(r2);
         assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
         Bio queued = bio(Bio.Op.READ, 16, allocPages(k, 1)[0]);
         CountDownLatch done = new CountDownLatch(1);
@@ -264,7 +305,8 @@ class LoopDeviceTest {
             done.countDown();
         });
         WaitRecord.Snapshot s = Await.blocked(reader, BLOCKED);
-        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(loop.workqueue().workers());
+        assertThat(s.wakers().tasks()).containsExactlyInAnyOrder(r1.owner(), r2.owner());
+        assertThat(s.wakers().open()).isNull();
         gate.completeAll();
         assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(queued.status()).isZero();
@@ -283,11 +325,12 @@ class LoopDeviceTest {
             writes.add(b);
             loop.submitBio(b);
         }
+        Task[] workers = loop.workqueue().workers();
         loop.loopClrFd();
         assertThat(writes).allSatisfy(b -> assertThat(b.ended()).isTrue());
         assertThat(file.calls("write")).hasSize(10);
-        for (Task w : loop.workqueue().workers()) {
-            assertThat(w.thread().isAlive()).isFalse();
+        for (Task w : workers) {
+            assertThat(w.thread().isAlive()).as("the rescuer and the pool no other queue uses: " + w).isFalse();
         }
         assertThatThrownBy(() -> loop.submitBio(bio(Bio.Op.READ, 0, pfn)))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("loop5");

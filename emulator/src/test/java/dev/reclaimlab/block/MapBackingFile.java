@@ -20,8 +20,11 @@ import java.util.function.LongUnaryOperator;
 final class MapBackingFile implements LoopBackingFile {
     private static final int PAGE = PhysMem.PAGE_SIZE;
 
-    /** {@code first}: the first byte a write carried (0 for other calls). */
-    record Call(String op, long pos, int len, Task task, int gfp, byte first) {
+    /**
+     * {@code first}: the first byte a write carried (0 for other calls); {@code work}: the task's
+     * "Workqueue:" line ("kloopd1 loop_queue_read_work") during the call.
+     */
+    record Call(String op, long pos, int len, Task task, int gfp, byte first, String work) {
     }
 
     private final PhysMem mem;
@@ -44,7 +47,8 @@ final class MapBackingFile implements LoopBackingFile {
     }
 
     private void record(String op, long pos, int len, byte first) {
-        calls.add(new Call(op, pos, len, Task.current(), SchedMm.currentGfpContext(Gfp.GFP_KERNEL), first));
+        Task t = Task.current();
+        calls.add(new Call(op, pos, len, t, SchedMm.currentGfpContext(Gfp.GFP_KERNEL), first, t.currentWork()));
     }
 
     List<Call> calls(String op) {

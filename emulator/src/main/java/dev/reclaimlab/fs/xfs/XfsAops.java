@@ -14,8 +14,9 @@ import dev.reclaimlab.mm.WritebackControl;
 /**
  * xfs_address_space_operations (fs/xfs/xfs_aops.c) for one inode: readpage reads the page's block
  * with a bio (a hole reads as zeros) whose completion sets it uptodate and unlocks it; writepage maps
- * the page to a block, allocating one in a logged transaction if needed, and writes it with a bio whose
- * holder owes the page's writeback. File data is real: every byte goes through the device.
+ * the page to a block, allocating one in a logged transaction if needed, and writes it with a bio that
+ * owes the page's writeback (waiters name every task the bio names). File data is real: every byte goes
+ * through the device.
  */
 final class XfsAops implements AddressSpaceOperations {
     /** mapping_set_gfp_mask() in xfs_setup_inode(): page-cache allocations must not recurse into the fs. */
@@ -56,8 +57,8 @@ final class XfsAops implements AddressSpaceOperations {
         Bio bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
         bio.addPage(page, PhysMem.PAGE_SIZE, 0);
         bio.setEndIo(b -> mpageEndIo(b, page));
-        // The page stays locked until the read ends: whoever holds the bio owes the unlock.
-        bio.setOwnerListener(t -> fm.setPageLockOwner(page, t));
+        // The page stays locked until the read ends: whoever the bio names owes the unlock.
+        fm.setPageLockOwedBy(page, bio);
         mp.bdev().submitBio(bio);
         return 0;
     }
@@ -103,9 +104,9 @@ final class XfsAops implements AddressSpaceOperations {
 
     /**
      * xfs_vm_writepage(): refuses direct reclaim and transaction context (redirty), maps or allocates the
-     * block, sets writeback owed by the submitting task, unlocks the page and submits the write. The
-     * bio's holder becomes the writeback owner as the bio moves; its completion ends writeback and
-     * records an IO error for fsync.
+     * block, sets writeback, unlocks the page and submits the write. The writeback is owed by the bio,
+     * i.e. by whoever holds or may take it as it moves; its completion ends writeback and records an IO
+     * error for fsync.
      */
     int xfsVmWritepage(int page, WritebackControl wbc) {
         Task t = Task.current();
@@ -128,7 +129,7 @@ final class XfsAops implements AddressSpaceOperations {
         fm.unlockPage(page);
         Bio bio = new Bio(Bio.Op.WRITE, mp.blockToSector(block), 1);
         bio.addPage(page, PhysMem.PAGE_SIZE, 0);
-        bio.setOwnerListener(owner -> fm.setPageWritebackOwner(page, owner));
+        fm.setPageWritebackOwedBy(page, bio);
         bio.setEndIo(b -> xfsEndIo(b, page));
         mp.bdev().submitBio(bio);
         return 0;

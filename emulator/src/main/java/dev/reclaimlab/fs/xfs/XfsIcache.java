@@ -249,12 +249,12 @@ public final class XfsIcache {
 
     /**
      * xfs_iunpin_wait(): xfs_iunpin() forces the log, then sleep in D state until the checkpoint IO
-     * completion unpins the inode (owed by xfs-cil and, through it, the log's device).
+     * completion unpins the inode (owed by the CIL push and, through it, whoever completes the log's IO).
      */
     void xfsIunpinWait(XfsInode ip) {
         reclaimUnpinWaits.incrementAndGet();
         mp.log().xfsLogForce();
-        ip.pinWait().expectWaker(mp.log().cilTask());
+        ip.pinWait().expectWakersFrom(mp.log().unpinWakers());
         ip.pinWait().waitEvent(() -> ip.pincount() == 0);
     }
 }

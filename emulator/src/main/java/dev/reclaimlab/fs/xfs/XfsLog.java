@@ -4,34 +4,42 @@ import dev.reclaimlab.block.Bio;
 import dev.reclaimlab.block.BlockDevice;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.WorkStruct;
+import dev.reclaimlab.kernel.Workqueue;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
 import dev.reclaimlab.locking.WaitQueue;
+import dev.reclaimlab.locking.Waitable;
+import dev.reclaimlab.locking.WakerSink;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.PhysMem;
 
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * struct xlog with fs/xfs/xfs_log.c: the log of one mounted filesystem. It owns the CIL ({@link XlogCil},
- * pushed by the "xfs-cil/DEV" kernel thread) and a ring of {@code logbufs} in-core log buffers
- * ({@link XlogIclog}) of {@code logbsize} bytes of kernel pages, written as bios to the circular log region
- * [logStart, logStart + logSectors) of the device. Log space and tail pushing are not modelled: the log
- * just wraps, bumping its cycle.
+ * struct xlog with fs/xfs/xfs_log.c, as in Linux 4.3: the log of one mounted filesystem. It owns the CIL
+ * ({@link XlogCil}, pushed by xlog_cil_push_work on the "xfs-cil/DEV" workqueue) and a ring of
+ * {@code logbufs} in-core log buffers ({@link XlogIclog}) of {@code logbsize} bytes of kernel pages,
+ * written as bios to the circular log region [logStart, logStart + logSectors) of the device. A bio's end
+ * only queues its buffer's xfs_buf_ioend_work on the mount's m_log_workqueue "xfs-log/DEV"
+ * (WQ_MEM_RECLAIM | WQ_FREEZABLE | WQ_HIGHPRI: a per-CPU highpri queue, "use high priority wq for log I/O
+ * completion"); that work runs xlog_iodone(): the iclog's callbacks and the unpinning. Log space and tail
+ * pushing are not modelled: the log just wraps, bumping its cycle.
  *
- * <p>Waits and who owes them (the watchdog's wait-for edges):
+ * <p>Waits and who owes them (the watchdog's wait-for edges), computed whenever the watchdog reads them:
  * <ul>
- * <li>xfsLogForce waits on its checkpoint's completion: owed by xfs-cil until the push has released the
- *     checkpoint's last iclog, then by the holders of the bios of that iclog and every older one.
- * <li>xlogStateGetIclogSpace (xfs-cil) waits on l_flush_wait for the next iclog of the ring: owed by the
- *     holders of the bios of that iclog and every older one still in flight.
+ * <li>xfsLogForce waits in flush_work() for a push in progress (owed by its worker), then on its
+ *     checkpoint's completion: owed by the push work until it has released the checkpoint's last iclog,
+ *     then by whoever completes the IO of that iclog and every older one.
+ * <li>xlogStateGetIclogSpace (the push) waits on l_flush_wait for the next iclog of the ring: owed by
+ *     whoever completes the IO of that iclog and every older one still in flight.
  * </ul>
- * Each bio's owner listener re-declares both, so the edges follow a bio from xfs-cil to the device worker.
+ * An iclog's IO is owed by its bios, i.e. by every task each bio names (its device worker, or all who
+ * could take it off a queue), then by its ioend work (its pool and the xfs-log rescuer).
  */
 public final class XfsLog {
     /** XLOG_HEADER_MAGIC_NUM: first word of every log record. */
@@ -73,7 +81,8 @@ public final class XfsLog {
     private volatile long currBlock;
     private volatile long currCycle = 1;
     private long nextWriteSeq;
-    private final AtomicLong declareVersion = new AtomicLong();
+    /** m_log_workqueue: log IO completion. */
+    private final Workqueue logWorkqueue;
     private final XlogCil cil;
     private volatile long iclogsWritten;
     private volatile long logNoiclogs;
@@ -84,8 +93,9 @@ public final class XfsLog {
     private volatile boolean unmounted;
 
     /**
-     * xfs_log_mount() / xlog_alloc_log(): allocates the iclogs from kernel pages (GFP_NOFS) and starts
-     * xfs-cil/{@code devName}. Call from a kernel task.
+     * xfs_log_mount() / xlog_alloc_log(): allocates the mount's xfs-log and xfs-cil workqueues (which
+     * xfs_init_mount_workqueues() does in the kernel) and the iclogs from kernel pages (GFP_NOFS). Call
+     * from a kernel task.
      */
     public XfsLog(Kernel k, BlockDevice dev, long logStartSector, long logSectors, int logbufs, int logbsize,
                   String devName) {
@@ -115,6 +125,20 @@ public final class XfsLog {
         this.logbsize = logbsize;
         this.icloglock = new SpinLock("l_icloglock", L_ICLOGLOCK);
         this.flushWait = new WaitQueue("l_flush_wait " + devName);
+        flushWait.expectWakersFrom(new Waitable() {
+            @Override
+            public String name() {
+                return flushWait.name();
+            }
+
+            @Override
+            public void wakers(WakerSink out) {
+                XlogIclog next = iclogs[cur];
+                iclogWakers(out, next.inFlight() ? next.writeSeq : Long.MAX_VALUE);
+            }
+        });
+        this.logWorkqueue = Workqueue.allocWorkqueue(k, "xfs-log/" + devName,
+                Workqueue.WQ_MEM_RECLAIM | Workqueue.WQ_FREEZABLE | Workqueue.WQ_HIGHPRI, 0);
         this.iclogs = new XlogIclog[logbufs];
         int order = Integer.numberOfTrailingZeros(logbsize >> PhysMem.PAGE_SHIFT);
         for (int i = 0; i < logbufs; i++) {
@@ -123,6 +147,7 @@ public final class XfsLog {
                 for (int j = 0; j < i; j++) {
                     k.mm().freePages(iclogs[j].pfn, order);
                 }
+                logWorkqueue.destroyWorkqueue();
                 throw new IllegalStateException("xfs_log_mount(" + devName + "): -ENOMEM allocating iclog " + i
                         + " (" + logbsize + " bytes)");
             }
@@ -167,7 +192,7 @@ public final class XfsLog {
     public int xfsLogForce() {
         checkMounted("xfsLogForce");
         Task me = kernel.currentTask();
-        if (me == cil.cilTask()) {
+        if (me == cil.pushWork().runningOn()) {
             throw new IllegalStateException("xfsLogForce(" + devName + ") from " + me + " would wait for itself");
         }
         forces.incrementAndGet();
@@ -185,14 +210,17 @@ public final class XfsLog {
         cil.xlogCilPushNow(cil.currentSeq());
     }
 
-    /** xfs_log_unmount(): forces the log, stops xfs-cil, waits for the iclogs and frees their pages. */
+    /**
+     * xfs_log_unmount(): forces the log, destroys xfs-cil, waits for the iclogs, destroys xfs-log and frees
+     * the iclogs' pages.
+     */
     public void xfsLogUnmount() {
         checkMounted("xfsLogUnmount");
         xfsLogForce();
         unmounted = true;
         cil.stop();
-        xlogDeclareWakers();
         flushWait.waitEvent(() -> iclogsUnderIo() == 0);
+        logWorkqueue.destroyWorkqueue();
         for (XlogIclog ic : iclogs) {
             kernel.mm().freePages(ic.pfn, ic.order);
         }
@@ -218,7 +246,6 @@ public final class XfsLog {
         xlogStateSwitchIclogs(ic);
         c.lastWriteSeq = xlogStateReleaseIclog(ic);
         c.pushed = true;
-        xlogDeclareWakers();
     }
 
     /** Copies one region (an op header and {@code len} bytes) into iclogs, continuing it across full ones. */
@@ -254,8 +281,8 @@ public final class XfsLog {
 
     /**
      * xlog_state_get_iclog_space(): the current iclog with room for an op header and a byte of data. A full
-     * one is sent to disk; when the next one of the ring is still under IO, xfs-cil sleeps in D state on
-     * l_flush_wait, owed by the tasks holding the in-flight iclogs' bios.
+     * one is sent to disk; when the next one of the ring is still under IO, the push sleeps in D state on
+     * l_flush_wait, owed by whoever completes the in-flight iclogs' IO.
      */
     private XlogIclog xlogStateGetIclogSpace() {
         for (;;) {
@@ -269,7 +296,6 @@ public final class XfsLog {
                 continue;
             }
             logNoiclogs++;
-            xlogDeclareWakers();
             flushWait.waitEvent(() -> iclogs[cur].state == XlogIclog.State.ACTIVE);
         }
     }
@@ -315,10 +341,17 @@ public final class XfsLog {
         Bio b1 = xlogBio(ic, logStart + block, 0, (int) (firstSectors << Bio.SECTOR_SHIFT));
         Bio[] bios = firstSectors == sectors ? new Bio[] {b1} : new Bio[] {b1,
                 xlogBio(ic, logStart, (int) (firstSectors << Bio.SECTOR_SHIFT), (int) ((sectors - firstSectors) << Bio.SECTOR_SHIFT))};
+        // One xfs_buf per bio (ic_bp, and l_xbuf for the part that wraps), each with its ioend work.
+        WorkStruct[] ioends = new WorkStruct[bios.length];
+        for (int i = 0; i < bios.length; i++) {
+            Bio b = bios[i];
+            ioends[i] = new WorkStruct("xfs_buf_ioend_work", () -> xlogIodone(b));
+        }
         long seq = ++nextWriteSeq;
         icloglock.spinLock();
         try {
             ic.bios = bios;
+            ic.ioends = ioends;
             ic.pendingBios = bios.length;
             ic.ioError = 0;
             ic.writeSeq = seq;
@@ -344,11 +377,27 @@ public final class XfsLog {
             bio.addPage(ic.pfn + (off >> PhysMem.PAGE_SHIFT), seg, pageOff);
             off += seg;
         }
-        return bio.setPrivateData(ic).setEndIo(this::xlogBioEndIo).setOwnerListener(t -> xlogDeclareWakers());
+        return bio.setPrivateData(ic).setEndIo(this::xfsBufBioEndIo);
     }
 
-    /** xlog_bio_end_io -> xlog_state_done_syncing(): runs on the task that completed the bio. */
-    private void xlogBioEndIo(Bio bio) {
+    /**
+     * xfs_buf_bio_end_io() -> xfs_buf_ioend_async(): on the task that completed the bio, only queues the
+     * buffer's ioend work on xfs-log.
+     */
+    private void xfsBufBioEndIo(Bio bio) {
+        XlogIclog ic = (XlogIclog) bio.privateData();
+        Bio[] bios = ic.bios;
+        for (int i = 0; i < bios.length; i++) {
+            if (bios[i] == bio) {
+                logWorkqueue.queueWork(ic.ioends[i]);
+                return;
+            }
+        }
+        throw new IllegalStateException("xfs_buf_bio_end_io(" + devName + "): " + bio + " is not a bio of " + ic);
+    }
+
+    /** xfs_buf_ioend_work -> xlog_iodone() -> xlog_state_done_syncing(), on an xfs-log worker. */
+    private void xlogIodone(Bio bio) {
         XlogIclog ic = (XlogIclog) bio.privateData();
         icloglock.spinLock();
         try {
@@ -396,6 +445,7 @@ public final class XfsLog {
                 ic.offset = 0;
                 ic.numLogops = 0;
                 ic.bios = XlogIclog.NO_BIOS;
+                ic.ioends = XlogIclog.NO_WORKS;
                 ic.state = XlogIclog.State.ACTIVE;
                 oldest = (oldest + 1) % iclogs.length;
             } finally {
@@ -406,41 +456,40 @@ public final class XfsLog {
     }
 
     /**
-     * Declares who owes l_flush_wait and each pushed checkpoint's completion: the current holders of the
-     * bios they depend on. Retries while a bio changes hands during the declaration, so the last
-     * declaration always reflects the newest owners.
+     * Who completes the IO of the in-flight iclogs written no later than {@code writeSeq} (any of them, a
+     * sound reading of "all of these must complete"): each bio not yet ended names its holders, then its
+     * ioend work names who runs it. Read racily, whenever the watchdog asks.
      */
-    private void xlogDeclareWakers() {
-        for (;;) {
-            long v = declareVersion.get();
-            XlogIclog next = iclogs[cur];
-            flushWait.expectWakers(biosOwnersUpTo(next.inFlight() ? next.writeSeq : Long.MAX_VALUE));
-            for (XlogCilCtx c : cil.committing()) {
-                if (c.pushed && !c.done.completionDone()) {
-                    c.done.expectWakers(biosOwnersUpTo(c.lastWriteSeq));
-                }
-            }
-            if (declareVersion.compareAndSet(v, v + 1)) {
-                return;
-            }
-        }
-    }
-
-    /** The tasks holding the bios of in-flight iclogs written no later than {@code writeSeq}. */
-    private Task[] biosOwnersUpTo(long writeSeq) {
-        List<Task> owners = new ArrayList<>(2);
+    void iclogWakers(WakerSink out, long writeSeq) {
         for (XlogIclog ic : iclogs) {
             if (!ic.inFlight() || ic.writeSeq > writeSeq) {
                 continue;
             }
-            for (Bio b : ic.bios) {
-                Task o = b.owner();
-                if (o != null && !owners.contains(o)) {
-                    owners.add(o);
+            Bio[] bios = ic.bios;
+            WorkStruct[] ioends = ic.ioends;
+            for (int i = 0; i < bios.length && i < ioends.length; i++) {
+                if (!bios[i].ended()) {
+                    bios[i].wakers(out);
+                } else if (ioends[i].workBusy()) {
+                    ioends[i].wakers(out);
                 }
             }
         }
-        return owners.toArray(new Task[0]);
+    }
+
+    /** Who will unpin the items of every checkpoint not yet on disk (xfs_iunpin_wait()). */
+    public Waitable unpinWakers() {
+        return new Waitable() {
+            @Override
+            public String name() {
+                return "xfs checkpoints of " + devName;
+            }
+
+            @Override
+            public void wakers(WakerSink out) {
+                cil.unpinWakers(out);
+            }
+        };
     }
 
     private void putBe32(long addr, int v) {
@@ -457,9 +506,19 @@ public final class XfsLog {
         return devName;
     }
 
-    /** The xfs-cil/DEV kernel thread. */
-    public Task cilTask() {
-        return cil.cilTask();
+    /** xc_push_work: the CIL push, xlog_cil_push_work, queued on {@link #cilWorkqueue()}. */
+    public WorkStruct cilPushWork() {
+        return cil.pushWork();
+    }
+
+    /** m_cil_workqueue, "xfs-cil/DEV". */
+    public Workqueue cilWorkqueue() {
+        return cil.cilWorkqueue();
+    }
+
+    /** m_log_workqueue, "xfs-log/DEV": log IO completion. */
+    public Workqueue logWorkqueue() {
+        return logWorkqueue;
     }
 
     /** Bytes in the CIL that trigger a background push (XLOG_CIL_SPACE_LIMIT scaled to this log). */

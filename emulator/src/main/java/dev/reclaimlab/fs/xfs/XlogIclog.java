@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
+import dev.reclaimlab.kernel.WorkStruct;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,7 @@ import java.util.List;
  * <pre>
  *   ACTIVE --xfs-cil fills it, then xlogStateSwitchIclogs--> WANT_SYNC
  *   WANT_SYNC --xlogStateReleaseIclog: bios submitted--> SYNCING
- *   SYNCING --last bio ended (device task)--> DONE_SYNC
+ *   SYNCING --last bio's ioend work ran (xfs-log)--> DONE_SYNC
  *   DONE_SYNC --xlogStateDoCallback, oldest first--> CALLBACK --callbacks ran--> ACTIVE (empty)
  * </pre>
  *
@@ -39,6 +40,9 @@ final class XlogIclog {
     static final Bio[] NO_BIOS = new Bio[0];
 
     volatile Bio[] bios = NO_BIOS;
+    static final WorkStruct[] NO_WORKS = new WorkStruct[0];
+    /** The ioend work of each bio's buffer, queued on xfs-log when that bio ends. */
+    volatile WorkStruct[] ioends = NO_WORKS;
     /** Bios of this write not yet ended, and the first one's error; under l_icloglock. */
     int pendingBios;
     int ioError;

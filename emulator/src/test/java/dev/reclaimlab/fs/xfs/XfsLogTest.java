@@ -3,11 +3,15 @@ package dev.reclaimlab.fs.xfs;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.WorkStruct;
+import dev.reclaimlab.kernel.Workqueue;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
 import dev.reclaimlab.locking.WaitKind;
 import dev.reclaimlab.locking.WaitRecord;
+import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
@@ -33,7 +37,7 @@ class XfsLogTest {
     private static final Duration AWAIT = Duration.ofSeconds(10);
 
     /** A log item that counts the log's pin and unpin calls. */
-    static final class FakeItem implements XfsLogItem {
+    static class FakeItem implements XfsLogItem {
         final String name;
         final int size;
         final AtomicInteger pins = new AtomicInteger();
@@ -67,6 +71,14 @@ class XfsLogTest {
         int pinCount() {
             return pins.get() - unpins.get();
         }
+    }
+
+    /** Free pages plus slab pages: the workers' structs (kmalloc) are no iclog pages. */
+    private static long freeOrSlabPages(Kernel k) {
+        k.mm().pageAlloc().drainAllPages();
+        long slab = k.mm().vmstat().get(VmStatItem.NR_SLAB_RECLAIMABLE_B)
+                + k.mm().vmstat().get(VmStatItem.NR_SLAB_UNRECLAIMABLE_B);
+        return k.mm().pageAlloc().nrFreePages() + slab / PhysMem.PAGE_SIZE;
     }
 
     private static WaitRecord.Snapshot waitOf(Task t) {
@@ -200,12 +212,13 @@ class XfsLogTest {
     }
 
     @Test
-    void xfsCilBlocksInGetIclogSpaceOwedByTheDeviceTask(Kernel k) throws Exception {
+    void theCilPushBlocksInGetIclogSpaceOwedByTheDeviceTaskAndAForceWaitsForThePush(Kernel k) throws Exception {
         Task me = k.currentTask();
         TestLogDevice dev = new TestLogDevice(k, "loop1", 4096);
         XfsLog log = new XfsLog(k, dev, 0, 2048, 2, 4096, "loop1");
-        Task cil = log.cilTask();
-        assertThat(cil.comm()).isEqualTo("xfs-cil/loop1");
+        WorkStruct push = log.cilPushWork();
+        assertThat(push.name()).isEqualTo("xlog_cil_push_work");
+        assertThat(log.cilWorkqueue().name()).isEqualTo("xfs-cil/loop1");
         List<FakeItem> items = new ArrayList<>();
         Completion forced = new Completion("forced");
         dev.holdCompletions(me);
@@ -219,23 +232,28 @@ class XfsLogTest {
                     dev.awaitSubmitted(1);
                 }
             }
-            Await.until(() -> waitsOn(cil, "l_flush_wait loop1", dev.worker()),
-                    "xfs-cil sleeps in xlogStateGetIclogSpace, owed by the device task", AWAIT);
+            Await.until(() -> push.runningOn() != null && waitsOn(push.runningOn(), "l_flush_wait loop1", dev.worker()),
+                    "the push sleeps in xlogStateGetIclogSpace, owed by the device task", AWAIT);
+            Task cil = push.runningOn();
+            assertThat(cil.comm()).as("a kworker of a per-CPU pool").matches("kworker/\\d+:\\d+");
+            assertThat(cil.currentWork()).isEqualTo("xfs-cil/loop1 xlog_cil_push_work");
             assertThat(waitOf(cil).kind()).isEqualTo(WaitKind.WAITQUEUE);
+            assertThat(waitOf(cil).wakers().tasks()).containsExactly(dev.worker());
             assertThat(log.iclogsUnderIo()).isEqualTo(2);
             assertThat(log.logNoiclogs()).isGreaterThanOrEqualTo(1);
 
+            // xlog_cil_push_now() first flush_work()s the push in progress: owed by its worker.
             Task forcer = k.kthreadRun("forcer", t -> {
                 log.xfsLogForce();
                 forced.complete();
             });
             forced.expectWaker(forcer);
-            Await.until(() -> waitsOn(forcer, "xfs_cil_ctx loop1 seq 3", cil),
-                    "the force waits for checkpoint 3, owed by xfs-cil", AWAIT);
+            Await.until(() -> waitsOn(forcer, "flush_work xlog_cil_push_work", cil),
+                    "the force waits for the running push, owed by its worker", AWAIT);
             String blocked = k.watchdog().showBlockedTasks();
-            assertThat(blocked).contains("task:xfs-cil/loop1 state:D", "waiting on waitqueue l_flush_wait loop1",
-                    "can end the wait: [" + dev.worker() + "]", "xlogStateGetIclogSpace", "xlogCilPush",
-                    "task:forcer state:D", "can end the wait: [" + cil + "]");
+            assertThat(blocked).contains("task:" + cil.comm() + " state:D", "waiting on waitqueue l_flush_wait loop1",
+                    "can end the wait: [" + dev.worker() + "]", "Workqueue: xfs-cil/loop1 xlog_cil_push_work",
+                    "xlogStateGetIclogSpace", "xlogCilPush", "task:forcer state:D", "can end the wait: [" + cil + "]");
             assertThat(items).allSatisfy(it -> assertThat(it.unpins).hasValue(0));
         } finally {
             dev.releaseCompletions();
@@ -247,6 +265,27 @@ class XfsLogTest {
         log.xfsLogUnmount();
         assertThat(k.oopses()).isEmpty();
         assertThat(k.lockdep().reports()).isEmpty();
+    }
+
+    @Test
+    void logIoCompletionRunsOnTheMountsXfsLogWorkqueue(Kernel k) {
+        TestLogDevice dev = new TestLogDevice(k, "loop1", 4096);
+        XfsLog log = new XfsLog(k, dev, 0, 2048, 4, 8192, "loop1");
+        assertThat(log.logWorkqueue().name()).isEqualTo("xfs-log/loop1");
+        assertThat(log.logWorkqueue().flags() & Workqueue.WQ_HIGHPRI).isNotZero();
+        List<String> unpinnedBy = new java.util.concurrent.CopyOnWriteArrayList<>();
+        FakeItem item = new FakeItem("inode 131", 100) {
+            @Override
+            public void iopUnpin() {
+                super.iopUnpin();
+                unpinnedBy.add(Task.current().comm() + " " + Task.current().currentWork());
+            }
+        };
+        log.xfsLogCommitCil(List.of(item));
+        assertThat(log.xfsLogForce()).isZero();
+        assertThat(unpinnedBy).singleElement().asString()
+                .matches("(kworker/\\d+:\\d+H|xfs-log/loop1) xfs-log/loop1 xfs_buf_ioend_work");
+        log.xfsLogUnmount();
     }
 
     @Test
@@ -315,20 +354,20 @@ class XfsLogTest {
     @Test
     void unmountStopsXfsCilAndFreesTheIclogPages(Kernel k) {
         TestLogDevice dev = new TestLogDevice(k, "loop1", 4096);
-        k.mm().pageAlloc().drainAllPages();
-        long before = k.mm().pageAlloc().nrFreePages();
+        long before = freeOrSlabPages(k);
         XfsLog log = new XfsLog(k, dev, 0, 2048, 4, 16384, "loop1");
-        k.mm().pageAlloc().drainAllPages();
-        assertThat(k.mm().pageAlloc().nrFreePages()).isEqualTo(before - 4 * 4);
+        assertThat(freeOrSlabPages(k)).as("the iclogs' pages").isEqualTo(before - 4 * 4);
         FakeItem item = new FakeItem("inode 131", 100);
         log.xfsLogCommitCil(List.of(item));
         log.xfsLogUnmount();
         assertThat(item.unpins).as("unmount forces the log").hasValue(1);
         assertThat(log.unmounted()).isTrue();
-        assertThat(log.cilTask().thread().isAlive()).isFalse();
+        assertThatThrownBy(() -> log.cilWorkqueue().queueWork(log.cilPushWork()))
+                .hasMessageContaining("workqueue xfs-cil/loop1 is destroyed");
+        assertThatThrownBy(() -> log.logWorkqueue().queueWork(new WorkStruct("late", () -> { })))
+                .hasMessageContaining("workqueue xfs-log/loop1 is destroyed");
         assertThat(log.iclogsUnderIo()).isZero();
-        k.mm().pageAlloc().drainAllPages();
-        assertThat(k.mm().pageAlloc().nrFreePages()).isEqualTo(before);
+        assertThat(freeOrSlabPages(k)).isEqualTo(before);
 
         assertThatThrownBy(() -> log.xfsLogCommitCil(List.of(item))).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("unmounted").hasMessageContaining("loop1");
