@@ -31,6 +31,7 @@ public final class Kernel implements AutoCloseable {
     private final Mm mm;
     private final Lockdep lockdep;
     private final Watchdog watchdog;
+    private final FaultInjection faultInjection;
     private final AtomicInteger lastPid = new AtomicInteger();
     private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
@@ -50,6 +51,7 @@ public final class Kernel implements AutoCloseable {
         this.lockdep = new Lockdep(this);
         this.watchdog = new Watchdog(this);
         this.mm = new Mm(this);
+        this.faultInjection = new FaultInjection(this);
     }
 
     /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
@@ -81,6 +83,11 @@ public final class Kernel implements AutoCloseable {
     /** The memory-management subsystem: page allocator, slab, counters. */
     public Mm mm() {
         return mm;
+    }
+
+    /** failslab, fail_page_alloc and fail_make_request, switched at run time (debugfs). */
+    public FaultInjection faultInjection() {
+        return faultInjection;
     }
 
     /** printk(): appends to the kernel log. */

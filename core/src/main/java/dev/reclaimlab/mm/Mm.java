@@ -190,6 +190,8 @@ public final class Mm {
 
     /** try_to_free_pages() as the allocator calls it, for tests and tools that reclaim by hand. */
     public long tryToFreePages(int gfp) {
+        Gfp.check(gfp, "tryToFreePages");
+        mem.checkAlive("tryToFreePages");
         return vmscan.tryToFreePages(gfp, 0);
     }
 
@@ -214,6 +216,7 @@ public final class Mm {
         if (host == null || aops == null) {
             throw new IllegalArgumentException("addressSpaceCreate: host and aops are required");
         }
+        mem.checkAlive("addressSpaceCreate(" + host + ")");
         mappingsLock.lock();
         try {
             int id = nextMappingId++;
@@ -232,6 +235,11 @@ public final class Mm {
 
     /** evict(): truncates the cache, frees its index and forgets the mapping. */
     public void addressSpaceDestroy(AddressSpace m) {
+        if (m == null || m.mm != this) {
+            throw new IllegalArgumentException("addressSpaceDestroy(" + m + "): "
+                    + (m == null ? "mapping is null" : "the mapping belongs to another kernel"));
+        }
+        mem.checkAlive("addressSpaceDestroy(" + m + ")");
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }
@@ -273,6 +281,8 @@ public final class Mm {
 
     /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
     public long shrinkSlab(int gfp, int priority) {
+        Gfp.check(gfp, "shrinkSlab");
+        mem.checkAlive("shrinkSlab");
         return shrinkers.shrinkSlab(gfp, priority, slabsScanned);
     }
 

@@ -550,6 +550,7 @@ public final class XArray {
     public int rootShift() {
         xaLock.lock();
         try {
+            mem.checkAlive(who("rootShift"));
             return headIsNode ? shift(head) : -1;
         } finally {
             xaLock.unlock();
@@ -565,6 +566,7 @@ public final class XArray {
     }
 
     private void checkAlive(String op) {
+        mem.checkAlive(who(op));
         if (destroyed) {
             throw new IllegalStateException(who(op) + ": the array was destroyed by xaDestroy");
         }
