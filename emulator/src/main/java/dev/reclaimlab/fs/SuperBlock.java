@@ -47,6 +47,7 @@ public final class SuperBlock {
     private final Dcache dcache;
     private final Shrinker shrinker;
     private volatile boolean active;
+    private volatile long maxBytes = ReadWrite.MAX_LFS_FILESIZE;
     private Dentry root;
 
     /** sget() + the filesystem's fill_super(): {@link #setRoot} and {@link #activate} finish the mount. */
@@ -120,6 +121,19 @@ public final class SuperBlock {
     /** s_umount. */
     public RwSemaphore sUmount() {
         return sUmount;
+    }
+
+    /** s_maxbytes: the largest file size; writes at or beyond it get -EFBIG. */
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** fill_super() sets s_maxbytes; a test may lower it on a mounted filesystem. */
+    public void setMaxBytes(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException(id + ": s_maxbytes " + bytes);
+        }
+        this.maxBytes = bytes;
     }
 
     /** SB_ACTIVE: mounted and not being unmounted. */

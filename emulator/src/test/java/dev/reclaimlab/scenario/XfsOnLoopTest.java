@@ -3,6 +3,7 @@ package dev.reclaimlab.scenario;
 import dev.reclaimlab.block.LoopDevice;
 import dev.reclaimlab.block.RamDisk;
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.VfsException;
@@ -65,9 +66,9 @@ class XfsOnLoopTest {
         static Stack build(Kernel k) {
             RamDisk ram = new RamDisk(k, 0, 128L << 20);
             Xfs lower = Xfs.mount(k, ram);
-            Inode image = lower.vfs().create("/", "loop1.img");
+            File image = lower.vfs().create("/", "loop1.img");
             lower.vfs().write(image, (64L << 20) - 4096, new byte[4096]);
-            LoopFile backing = new LoopFile(lower.sb(), image);
+            LoopFile backing = new LoopFile(lower.sb(), image.inode());
             lower.vfs().close(image);
             LoopDevice loop = new LoopDevice(k, 1, backing);
             return new Stack(ram, lower, loop, Xfs.mount(k, loop));
@@ -82,26 +83,26 @@ class XfsOnLoopTest {
         for (int i = 0; i < data.length; i++) {
             data[i] = new byte[40_000 + i * 4099];
             new SplittableRandom(i).nextBytes(data[i]);
-            Inode f = s.upper().vfs().create("/", "f" + i);
+            File f = s.upper().vfs().create("/", "f" + i);
             s.upper().vfs().write(f, 0, data[i]);
             s.upper().vfs().fsync(f);
             s.upper().vfs().close(f);
         }
         // echo 1 > drop_caches on both filesystems: every byte must now come up through loop1 from ram0.
         for (int i = 0; i < data.length; i++) {
-            Inode f = s.upper().vfs().open("/f" + i);
-            k.mm().filemap().invalidateMappingPages(f.mapping(), 0);
-            assertThat(f.mapping().nrpages()).isZero();
+            File f = s.upper().vfs().open("/f" + i);
+            k.mm().filemap().invalidateMappingPages(f.inode().mapping(), 0);
+            assertThat(f.inode().mapping().nrpages()).isZero();
             s.upper().vfs().close(f);
         }
         // The upper log or the flusher may dirty a page of the image again meanwhile; the upper files'
         // pages, which are what is read back, are gone for certain.
-        Inode image = s.lower().vfs().open("/loop1.img");
+        File image = s.lower().vfs().open("/loop1.img");
         s.lower().vfs().fsync(image);
-        k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
+        k.mm().filemap().invalidateMappingPages(image.inode().mapping(), 0);
         s.lower().vfs().close(image);
         for (int i = 0; i < data.length; i++) {
-            Inode f = s.upper().vfs().open("/f" + i);
+            File f = s.upper().vfs().open("/f" + i);
             assertThat(s.upper().vfs().read(f, 0, data[i].length)).as("f%d", i).isEqualTo(data[i]);
             s.upper().vfs().close(f);
         }
@@ -113,20 +114,20 @@ class XfsOnLoopTest {
         Stack s = Stack.build(k);
         byte[] data = new byte[256 << 10];
         new SplittableRandom(7).nextBytes(data);
-        Inode f = s.upper().vfs().create("/", "victim");
+        File f = s.upper().vfs().create("/", "victim");
         s.upper().vfs().write(f, 0, data);
         s.upper().vfs().fsync(f);
         s.upper().vfs().close(f);
         // Drop every clean page of both page caches, then make the lower disk fail.
-        Inode held = s.upper().vfs().open("/victim");
-        k.mm().filemap().invalidateMappingPages(held.mapping(), 0);
+        File held = s.upper().vfs().open("/victim");
+        k.mm().filemap().invalidateMappingPages(held.inode().mapping(), 0);
         s.upper().vfs().close(held);
-        Inode image = s.lower().vfs().open("/loop1.img");
+        File image = s.lower().vfs().open("/loop1.img");
         s.lower().vfs().fsync(image);
-        k.mm().filemap().invalidateMappingPages(image.mapping(), 0);
+        k.mm().filemap().invalidateMappingPages(image.inode().mapping(), 0);
         s.lower().vfs().close(image);
         s.ram().injectIoError(0, s.ram().nrSectors());
-        Inode again = s.upper().vfs().open("/victim");
+        File again = s.upper().vfs().open("/victim");
         assertThatThrownBy(() -> s.upper().vfs().read(again, 0, data.length))
                 .isInstanceOf(VfsException.class)
                 .satisfies(e -> assertThat(((VfsException) e).errno()).isEqualTo(Errno.EIO));

@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.MemBlockDevice;
 import dev.reclaimlab.fs.SuperBlock;
@@ -54,22 +55,22 @@ class XfsDataTest {
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
         byte[] data = random(1, 300_000);
-        Inode f = vfs.create("/", "image");
+        File f = vfs.create("/", "image");
         assertThat(vfs.write(f, 0, data)).isEqualTo(data.length);
         byte[] patch = random(2, 5_000);
         vfs.write(f, 12_345, patch);
         System.arraycopy(patch, 0, data, 12_345, patch.length);
-        assertThat(f.iSize()).isEqualTo(data.length);
+        assertThat(f.inode().iSize()).isEqualTo(data.length);
         assertThat(crc(vfs.read(f, 0, data.length))).isEqualTo(crc(data));
         vfs.fsync(f);
-        long ino = f.ino();
+        long ino = f.inode().ino();
         vfs.close(f);
 
         dropCaches(xfs.sb());
         assertThat(xfs.peekInode(ino)).as("in-core inode reclaimed").isNull();
         long readsBefore = dev.reads.get();
-        Inode g = vfs.open("/image");
-        assertThat(g.mapping().nrpages()).isZero();
+        File g = vfs.open("/image");
+        assertThat(g.inode().mapping().nrpages()).isZero();
         byte[] back = vfs.read(g, 0, data.length + 100);
         assertThat(back).hasSize(data.length);
         assertThat(crc(back)).isEqualTo(crc(data));
@@ -86,19 +87,19 @@ class XfsDataTest {
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
         byte[] data = random(3, 3 * 4096);
-        Inode f = vfs.create("/", "f");
+        File f = vfs.create("/", "f");
         vfs.write(f, 0, data);
         vfs.fsync(f);
         vfs.close(f);
         dropCaches(xfs.sb());
-        Inode g = vfs.open("/f");
+        File g = vfs.open("/f");
         byte[] patch = random(4, 100);
         vfs.write(g, 4096 + 10, patch);
         System.arraycopy(patch, 0, data, 4096 + 10, patch.length);
         vfs.fsync(g);
         vfs.close(g);
         dropCaches(xfs.sb());
-        Inode h = vfs.open("/f");
+        File h = vfs.open("/f");
         assertThat(vfs.read(h, 0, data.length)).isEqualTo(data);
         vfs.close(h);
         xfs.umount();
@@ -109,14 +110,14 @@ class XfsDataTest {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "sparse");
+        File f = vfs.create("/", "sparse");
         byte[] tail = random(5, 1000);
         vfs.write(f, 40_000, tail);
-        assertThat(f.iSize()).isEqualTo(41_000);
+        assertThat(f.inode().iSize()).isEqualTo(41_000);
         vfs.fsync(f);
         vfs.close(f);
         dropCaches(xfs.sb());
-        Inode g = vfs.open("/sparse");
+        File g = vfs.open("/sparse");
         assertThat(vfs.read(g, 0, 40_000)).containsOnly((byte) 0);
         assertThat(vfs.read(g, 40_000, 5000)).isEqualTo(tail);
         assertThat(vfs.read(g, 41_000, 10)).isEmpty();
@@ -131,12 +132,12 @@ class XfsDataTest {
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
         byte[] data = random(6, 8192);
-        Inode f = vfs.create("/", "f");
+        File f = vfs.create("/", "f");
         vfs.write(f, 0, data);
         vfs.fsync(f);
         vfs.close(f);
         dropCaches(xfs.sb());
-        Inode g = vfs.open("/f");
+        File g = vfs.open("/f");
         dev.failReads(s -> s >= xfs.dataStartSector());
         assertThatThrownBy(() -> vfs.read(g, 0, 100)).isInstanceOf(VfsException.class)
                 .satisfies(e -> assertThat(((VfsException) e).errno()).isEqualTo(Errno.EIO));
@@ -151,7 +152,7 @@ class XfsDataTest {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "f");
+        File f = vfs.create("/", "f");
         dev.failWrites(s -> s >= xfs.dataStartSector());
         vfs.write(f, 0, random(7, 4096));
         assertThatThrownBy(() -> vfs.fsync(f)).isInstanceOf(VfsException.class).hasMessageContaining("EIO");
@@ -166,11 +167,11 @@ class XfsDataTest {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "f");
+        File f = vfs.create("/", "f");
         byte[] data = random(8, 4096);
         vfs.write(f, 0, data);
         vfs.fsync(f);
-        long block = ((XfsInode) f).dinode().bmapRead(0);
+        long block = ((XfsInode) f.inode()).dinode().bmapRead(0);
         assertThat(block).isNotEqualTo(XfsDinode.HOLE);
         assertThat(dev.readMedium(xfs.dataStartSector() * 512 + block * 4096, 4096)).isEqualTo(data);
         assertThat(dev.readMedium(0, 4)).containsExactly(0x42, 0x53, 0x46, 0x58);
@@ -183,7 +184,7 @@ class XfsDataTest {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 64 << 20);
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "big");
+        File f = vfs.create("/", "big");
         int chunk = 64 << 10;
         int chunks = 48 << 20 >> 16;
         for (int i = 0; i < chunks; i++) {
