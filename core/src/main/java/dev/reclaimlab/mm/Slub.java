@@ -224,7 +224,8 @@ public final class Slub {
         long idx = pc[b + PC_FREELIST];
         long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
         int m = UnsafeApi.getInt(meta);
-        if ((m & 3) != META_FREE_TAG) {
+        // A corrupted link (a stray write into the metadata) must not send the next pop outside the slab.
+        if ((m & 3) != META_FREE_TAG || (m >> 2) - 1 >= s.objects) {
             throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
         }
         pc[b + PC_FREELIST] = (m >> 2) - 1;
@@ -335,6 +336,9 @@ public final class Slub {
             tail = i;
             int m = UnsafeApi.getInt(nat + s.metaOffset + i * META_SIZE);
             i = (m >> 2) - 1;
+            if ((m & 3) != META_FREE_TAG || i >= s.objects || count > s.objects) {
+                throw debug.freelistCorrupted(s, slab, (int) tail, m);
+            }
         }
         boolean discard = false;
         s.listLock.lock();
@@ -708,6 +712,9 @@ public final class Slub {
         for (int list = 0; list < 2; list++) {
             int onList = 0;
             for (long i = list == 0 ? cpuFree : map.freelist(slab); i >= 0; onList++) {
+                if (i >= s.objects) {
+                    return FREELIST_CORRUPT;
+                }
                 int m = UnsafeApi.getInt(meta + i * META_SIZE);
                 if ((m & 3) != META_FREE_TAG || ++walked > s.objects) {
                     return FREELIST_CORRUPT;

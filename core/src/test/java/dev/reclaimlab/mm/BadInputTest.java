@@ -217,6 +217,20 @@ class BadInputTest {
     }
 
     @Test
+    void aStrayWriteIntoSlabMetadataIsReportedNotFollowedOutOfTheSlab(Kernel k) {
+        Mm mm = k.mm();
+        KmemCache s = mm.kmemCacheCreate("victim", 64, 0, 0);
+        long a = mm.kmemCacheAlloc(s, GFP_KERNEL);
+        long slabVa = a & -((long) PhysMem.PAGE_SIZE << s.order);
+        // The free object after a: its link now points far beyond the slab, as an overflow could leave it.
+        long meta = slabVa + s.metaOffset + (long) (s.objToIndex(a - slabVa) + 1) * KmemCache.META_SIZE;
+        mm.mem().putInt(meta, ((1 << 28) << 2) | KmemCache.META_FREE_TAG);
+        assertThatThrownBy(() -> mm.kmemCacheAlloc(s, GFP_KERNEL)).isInstanceOf(SlabError.class)
+                .hasMessageContaining("Freelist corrupted");
+        assertThat(mm.slabReports()).anySatisfy(r -> assertThat(r).contains("BUG victim (Not tainted)"));
+    }
+
+    @Test
     void callsIntoAClosedKernelNeverTouchFreedMemMap(Kernels kernels) {
         Kernel k = kernels.boot(b -> b);
         Mm mm = k.mm();
