@@ -490,7 +490,7 @@ public final class Filemap {
 
     /** truncate_inode_pages_range() for a mapping being destroyed (evict() marks it dying first). */
     void truncateInodePagesUnchecked(AddressSpace mapping, long from) {
-        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = findLockPageUnchecked(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
@@ -519,7 +519,7 @@ public final class Filemap {
     public long invalidateMappingPages(AddressSpace mapping, long from) {
         checkMapping(mapping, "invalidateMappingPages");
         checkIndex(mapping, from, "invalidateMappingPages");
-        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = pagecacheGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;

@@ -38,7 +38,7 @@ public final class KmallocCaches {
             String name = sz >= 1024 ? "kmalloc-" + (sz / 1024) + "k" : "kmalloc-" + sz;
             // create_kmalloc_cache(): a power-of-two size is its own alignment, so kmalloc(64) is 64-aligned
             // whatever slub_debug puts around it (the kernel guarantees this since 5.4, 59bb47985c1d).
-            bySize[i] = slub.kmemCacheCreate(name, sz, Integer.bitCount(sz) == 1 ? sz : 0, 0);
+            bySize[i] = slub.kmemCacheCreateBoot(name, sz, Integer.bitCount(sz) == 1 ? sz : 0, 0);
         }
         this.small = new KmemCache[192 / 8];
         for (int s = 1; s <= 192; s += 8) {

@@ -59,6 +59,8 @@ public final class KmemCache {
     int nrPartial;
     final AtomicLong nrSlabs = new AtomicLong();
     volatile boolean destroyed;
+    /** Made by the kernel at boot (kmalloc-*, radix_tree_node): never destroyed while the kernel lives. */
+    volatile boolean bootCache;
     /** SLAB_FAILSLAB, which /sys/kernel/slab/NAME/failslab changes at run time. */
     private volatile boolean failslab;
 

@@ -51,7 +51,7 @@ public final class Mm {
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
         // radix_tree_init(): one cache for every page cache index in this kernel.
-        this.radixTreeNodeCache = slub.kmemCacheCreate("radix_tree_node", XArray.NODE_SIZE, 0,
+        this.radixTreeNodeCache = slub.kmemCacheCreateBoot("radix_tree_node", XArray.NODE_SIZE, 0,
                 SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
         this.lru = new Lru(this, map);
         pageAlloc.setLru(lru);

@@ -121,6 +121,13 @@ public final class Slub {
         }
     }
 
+    /** create_boot_cache(): a cache the kernel itself owns and that kmem_cache_destroy() refuses. */
+    KmemCache kmemCacheCreateBoot(String name, int size, int align, int flags) {
+        KmemCache s = kmemCacheCreate(name, size, align, flags);
+        s.bootCache = true;
+        return s;
+    }
+
     /** Every live cache, in creation order. */
     public List<KmemCache> caches() {
         List<KmemCache> out = new ArrayList<>();
@@ -612,6 +619,9 @@ public final class Slub {
     /** kmem_cache_destroy(): refuses, naming the cache and its live objects, while any object is allocated. */
     public void kmemCacheDestroy(KmemCache s) {
         checkCache(s, "kmem_cache_destroy");
+        if (s.bootCache) {
+            throw new IllegalArgumentException("kmem_cache_destroy(" + s + "): the kernel's own cache, made at boot");
+        }
         kmemCacheShrink(s);
         long live = s.activeObjects();
         if (live != 0 || s.nrSlabs() != 0) {

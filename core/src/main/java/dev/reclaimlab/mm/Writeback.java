@@ -199,7 +199,7 @@ public final class Writeback {
     private long writeCachePagesLocked(AddressSpace mapping, WritebackControl wbc) {
         Filemap fm = mm.filemap();
         long skipped = 0;
-        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = fm.findGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
@@ -258,7 +258,7 @@ public final class Writeback {
         long left = writeCachePages(mapping, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false,
                 false, Long.MAX_VALUE));
         Filemap fm = mm.filemap();
-        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = fm.findGetPage(mapping, index);
             if (pfn != NO_PFN) {
                 fm.waitOnPageWriteback(pfn);

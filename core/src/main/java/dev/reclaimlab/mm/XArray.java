@@ -469,6 +469,11 @@ public final class XArray {
         return (index & ~span) | ((long) off << shift);
     }
 
+    /** xa_find_after(): the first index above {@code index} holding an entry, or -1 (none after the last index). */
+    public long xaFindAfter(long index) {
+        return index == Long.MAX_VALUE ? -1 : xaFind(index + 1);
+    }
+
     // ---------------------------------------------------------------- xa_destroy
 
     /** xa_destroy(): frees every node, as inode eviction does; the array cannot be used afterwards. */

@@ -160,6 +160,27 @@ class BadInputTest {
     }
 
     @Test
+    void aPageAtTheLastIndexIsWalkedPastWithoutOverflow(Kernel k) {
+        Mm mm = k.mm();
+        Filemap fm = mm.filemap();
+        AddressSpace m = mm.addressSpaceCreate("file", new NoIo());
+        int pfn = mm.allocPages(GFP_KERNEL, 0);
+        assertThat(fm.addToPageCacheLru(pfn, m, Long.MAX_VALUE, GFP_KERNEL)).isZero();
+        fm.unlockPage(pfn);
+        fm.putPage(pfn);
+        assertThat(m.pages.xaFindAfter(Long.MAX_VALUE)).isEqualTo(-1);
+        assertThat(mm.writeback().filemapWriteAndWait(m)).isZero();
+        assertThat(fm.invalidateMappingPages(m, 0)).isZero();
+        int again = mm.allocPages(GFP_KERNEL, 0);
+        assertThat(fm.addToPageCacheLru(again, m, Long.MAX_VALUE, GFP_KERNEL)).isZero();
+        fm.unlockPage(again);
+        fm.putPage(again);
+        fm.truncateInodePages(m, 0);
+        assertThat(m.nrpages()).isZero();
+        mm.addressSpaceDestroy(m);
+    }
+
+    @Test
     void mappingsIndexesAndGfpsAreChecked(Kernels kernels) {
         Kernel a = kernels.boot(b -> b);
         Kernel b = kernels.boot(c -> c);
@@ -194,6 +215,9 @@ class BadInputTest {
         assertThatThrownBy(() -> mm.kmemCacheAlloc(mine, GFP_KERNEL)).hasMessageContaining("cache was destroyed");
         assertThatThrownBy(() -> mm.slub().kmemCacheValidate(mine)).hasMessageContaining("cache was destroyed");
         assertThatThrownBy(() -> mm.kmallocCaches().kmallocSlab(0)).hasMessageContaining("size 0 is not positive");
+        assertThatThrownBy(() -> mm.slub().kmemCacheDestroy(mm.kmallocCaches().kmallocSlab(64)))
+                .hasMessageContaining("the kernel's own cache");
+        assertThatThrownBy(() -> mm.slub().kmemCacheDestroy(mm.radixTreeNodeCache())).hasMessageContaining("own cache");
         long o = mm.kmalloc(100, GFP_KERNEL);
         mm.kfree(o);
         assertThatThrownBy(() -> mm.kmallocCaches().ksize(o)).hasMessageContaining("not an allocated object");
