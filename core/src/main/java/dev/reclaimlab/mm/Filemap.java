@@ -292,7 +292,9 @@ public final class Filemap {
         mm.pageAlloc().checkAllocated(pfn, 0, "addToPageCacheLru");
         checkMapping(mapping, "addToPageCacheLru");
         checkIndex(mapping, index, "addToPageCacheLru");
-        Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
+        }
         long busy = map.flags(pfn) & NOT_NEW_PAGE_FLAGS;
         if (busy != 0 || map.mapping(pfn) != 0) {
             // __add_to_page_cache_locked() takes a new page: VM_BUG_ON_PAGE() in the kernel.
@@ -400,7 +402,9 @@ public final class Filemap {
     public int readCachePage(AddressSpace mapping, long index, int gfp) {
         checkMapping(mapping, "readCachePage");
         checkIndex(mapping, index, "readCachePage");
-        Gfp.check(gfp, "readCachePage(" + mapping + ")");
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "readCachePage(" + mapping + ")");
+        }
         for (;;) {
             int pfn = findGetPage(mapping, index);
             boolean fresh = pfn == NO_PFN;

@@ -216,7 +216,9 @@ public final class Mm {
         if (host == null || aops == null) {
             throw new IllegalArgumentException("addressSpaceCreate: host and aops are required");
         }
-        mem.checkAlive("addressSpaceCreate(" + host + ")");
+        if (mem.released()) {
+            mem.checkAlive("addressSpaceCreate(" + host + ")");
+        }
         mappingsLock.lock();
         try {
             int id = nextMappingId++;
@@ -239,7 +241,9 @@ public final class Mm {
             throw new IllegalArgumentException("addressSpaceDestroy(" + m + "): "
                     + (m == null ? "mapping is null" : "the mapping belongs to another kernel"));
         }
-        mem.checkAlive("addressSpaceDestroy(" + m + ")");
+        if (mem.released()) {
+            mem.checkAlive("addressSpaceDestroy(" + m + ")");
+        }
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }

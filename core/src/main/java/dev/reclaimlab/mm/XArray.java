@@ -555,7 +555,9 @@ public final class XArray {
     public int rootShift() {
         xaLock.lock();
         try {
-            mem.checkAlive(who("rootShift"));
+            if (mem.released()) {
+                mem.checkAlive(who("rootShift"));
+            }
             return headIsNode ? shift(head) : -1;
         } finally {
             xaLock.unlock();
@@ -571,7 +573,10 @@ public final class XArray {
     }
 
     private void checkAlive(String op) {
-        mem.checkAlive(who(op));
+        if (mem.released()) {
+            // The message is built only on this path: xa_load() runs on every page-cache lookup.
+            mem.checkAlive(who(op));
+        }
         if (destroyed) {
             throw new IllegalStateException(who(op) + ": the array was destroyed by xaDestroy");
         }

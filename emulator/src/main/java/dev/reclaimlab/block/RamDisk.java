@@ -24,6 +24,8 @@ public final class RamDisk implements BlockDevice {
     private final Kernel kernel;
     private final PhysMem mem;
     private final String name;
+    /** Who a refused segment names, built once: submit runs for every bio. */
+    private final String submitWho;
     private final long capacity;
     private final long nrSectors;
     private final NativeRegion storage;
@@ -37,6 +39,7 @@ public final class RamDisk implements BlockDevice {
     /** brd_alloc(): a zeroed disk of {@code capacityBytes} (whole sectors) named "ram{number}". */
     public RamDisk(Kernel kernel, int number, long capacityBytes) {
         this.name = "ram" + number;
+        this.submitWho = name + ": submit_bio";
         if (capacityBytes <= 0 || (capacityBytes & (Bio.SECTOR_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("brd_alloc(" + name + "): capacity " + capacityBytes
                     + " bytes is not a positive number of " + Bio.SECTOR_SIZE + "-byte sectors");
@@ -94,7 +97,7 @@ public final class RamDisk implements BlockDevice {
     public void submitBio(Bio bio) {
         checkBio(bio);
         for (int i = 0; i < bio.vcnt(); i++) {
-            kernel.mm().pageAlloc().checkPageInUse(bio.pfn(i), name + ": submit_bio segment " + i);
+            kernel.mm().pageAlloc().checkPageInUse(bio.pfn(i), submitWho);
         }
         if (storage.freed()) {
             throw new IllegalStateException(name + ": " + bio + " submitted after the disk's storage was freed");

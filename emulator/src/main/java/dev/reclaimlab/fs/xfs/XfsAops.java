@@ -211,7 +211,13 @@ final class XfsAops implements AddressSpaceOperations {
                 tp.xfsTransCancel();
                 return block;
             }
-            ip.dinode().bmapSet(index, block);
+            try {
+                ip.dinode().bmapSet(index, block);
+            } catch (RuntimeException | Error e) {
+                // Never leak the block the map did not take.
+                mp.xfsFreeExtents(java.util.List.of(new long[] {block, 1}));
+                throw e;
+            }
             tp.xfsTransLogInode(ip);
             tp.xfsTransCommit();
             return block;
