@@ -82,7 +82,7 @@ public final class Fuzz {
         cmd.addAll(List.of(JVM_ARGS));
         cmd.add("-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"));
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(absoluteClassPath());
         cmd.add(FuzzChild.class.getName());
         cmd.addAll(List.of(o.childArgs()));
         long t0 = System.nanoTime();
@@ -123,8 +123,39 @@ public final class Fuzz {
             died = aborts.isEmpty() ? Outcome.CRASH : null;
         }
         String detail = describeEnd(dir, exit, aborts);
-        return new Result(stats, died, died == null && done ? null : CallLog.read(o.callLog()), exit, detail,
+        Result res = new Result(stats, died, died == null && done ? null : CallLog.read(o.callLog()), exit, detail,
                 System.nanoTime() - t0);
+        if (res.clean()) {
+            deleteDir(dir);
+        }
+        return res;
+    }
+
+    /** A clean run leaves nothing behind; one with findings keeps its call log and crash report. */
+    private static void deleteDir(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            System.err.println("fuzz: could not remove " + dir + ": " + e);
+        }
+    }
+
+    /** This JVM's class path with every entry absolute: the child runs in its own working directory. */
+    static String absoluteClassPath() {
+        StringBuilder sb = new StringBuilder();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (e.isEmpty()) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(java.io.File.pathSeparator);
+            }
+            sb.append(Path.of(e).toAbsolutePath());
+        }
+        return sb.toString();
     }
 
     private static void readChild(Process p, FuzzStats stats, AtomicLong progress, AtomicLong progressAt,
@@ -150,7 +181,7 @@ public final class Fuzz {
 
     /** The exit status, the child's own abort, and the head of the JVM's crash report, if any. */
     private static String describeEnd(Path dir, int exit, List<String> aborts) {
-        StringBuilder sb = new StringBuilder("child exit status " + exit);
+        StringBuilder sb = new StringBuilder("child exit status " + exit + "; call log and reports in " + dir);
         for (String a : aborts) {
             sb.append("; aborted: ").append(a);
         }
