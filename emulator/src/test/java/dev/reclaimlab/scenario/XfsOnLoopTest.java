@@ -4,7 +4,6 @@ import dev.reclaimlab.block.LoopDevice;
 import dev.reclaimlab.block.RamDisk;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.File;
-import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.fs.xfs.Xfs;

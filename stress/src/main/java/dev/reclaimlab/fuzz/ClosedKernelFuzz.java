@@ -40,7 +40,7 @@ final class ClosedKernelFuzz {
         long obj = mm.kmalloc(64, Gfp.GFP_KERNEL);
         KmemCache cache = mm.kmemCacheCreate("doomed", 48, 0, 0);
         long cobj = mm.kmemCacheAlloc(cache, Gfp.GFP_KERNEL);
-        AddressSpace mapping = mm.addressSpaceCreate("doomed-file", new MmFuzz.RamAops(mm));
+        AddressSpace mapping = mm.addressSpaceCreate("doomed-file", new RamAops(mm));
         XArray xa = new XArray(mm, "doomed-xa");
         xa.xaStore(1, 1, Gfp.GFP_KERNEL);
         RamDisk ram = new RamDisk(k, 0, 4 << 20);
@@ -70,7 +70,7 @@ final class ClosedKernelFuzz {
         add("lockPage", () -> mm.filemap().lockPage(pfn));
         add("findGetPage", () -> mm.filemap().findGetPage(mapping, 0));
         add("readCachePage", () -> mm.filemap().readCachePage(mapping, 0, Gfp.GFP_KERNEL));
-        add("addressSpaceCreate", () -> mm.addressSpaceCreate("late", new MmFuzz.RamAops(mm)));
+        add("addressSpaceCreate", () -> mm.addressSpaceCreate("late", new RamAops(mm)));
         add("addressSpaceDestroy", () -> mm.addressSpaceDestroy(mapping));
         add("xaLoad", () -> xa.xaLoad(1));
         add("xaStore", () -> xa.xaStore(2, 2, Gfp.GFP_KERNEL));

@@ -141,7 +141,7 @@ public final class FuzzChild {
      */
     private void injection(Kernel mmK, Kernel fsK, long phase, VfsFuzz vfs, BlockFuzz block) {
         boolean on = phase % 2 == 1;
-        vfs.injecting = on;
+        vfs.injecting(on);
         for (Kernel k : new Kernel[] {mmK, fsK}) {
             FaultInjection fi = k.faultInjection();
             fi.disableAll();

@@ -2,7 +2,6 @@ package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.File;
-import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.MemBlockDevice;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.Vfs;
