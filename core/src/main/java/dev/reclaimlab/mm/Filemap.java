@@ -50,7 +50,7 @@ public final class Filemap {
         checkPfn(pfn, who);
         if (map.state(pfn) != MemMap.STATE_ALLOC || map.refcount(pfn) <= 0 || map.testFlag(pfn, PageFlags.PG_slab)) {
             throw new IllegalArgumentException(who + ": pfn " + pfn + " is not a page the caller holds (it is "
-                    + (map.testFlag(pfn, PageFlags.PG_slab) ? "a slab page" : mm.pageAlloc().describe(pfn)) + ")");
+                    + (map.testFlag(pfn, PageFlags.PG_slab) ? "a slab page" : PageChecks.describe(map, pfn)) + ")");
         }
     }
 

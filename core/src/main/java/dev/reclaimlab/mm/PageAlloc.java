@@ -491,7 +491,7 @@ public final class PageAlloc {
      */
     public void freePages(int pfn, int order) {
         checkAllocated(pfn, order, "freePages");
-        checkNotAllocatorOwned(pfn, "freePages");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "freePages");
         putPageTestzero(pfn, order, "freePages");
     }
 
@@ -517,38 +517,13 @@ public final class PageAlloc {
             throw new IllegalStateException(who + "(pfn " + pfn + ", order " + order
                     + "): refcount underflow (concurrent double free?)");
         }
-        String bad = badPageReason(pfn);
+        String bad = PageChecks.freePagesCheck(map, pfn);
         if (bad != null) {
             map.addRefcount(pfn, 1);
             throw new IllegalStateException("BUG: Bad page state in " + who + ": pfn " + pfn + " " + bad + " (flags: "
                     + PageFlags.format(map.flags(pfn)) + "); the last reference stays with the caller");
         }
         freeUnrefPages(pfn, order);
-    }
-
-    /** free_pages_check(): what a page may not carry when its last reference goes, or null. */
-    private String badPageReason(int pfn) {
-        long f = map.flags(pfn);
-        if ((f & (1L << PageFlags.PG_locked)) != 0) {
-            return "is still locked";
-        }
-        if ((f & (1L << PageFlags.PG_writeback)) != 0) {
-            return "is still under writeback";
-        }
-        if (map.mapping(pfn) != 0) {
-            return "is still in a page cache (non-NULL mapping)";
-        }
-        return null;
-    }
-
-    private void checkNotAllocatorOwned(int pfn, String who) {
-        if (map.testFlag(pfn, PageFlags.PG_slab)) {
-            throw new IllegalArgumentException(who + "(pfn " + pfn + "): it is a slab page of a kmem cache;"
-                    + " kmem_cache_free() or kfree() its objects instead");
-        }
-        if (map.testFlag(pfn, PageFlags.PG_large_kmalloc)) {
-            throw new IllegalArgumentException(who + "(pfn " + pfn + "): it is a large kmalloc; kfree() it instead");
-        }
     }
 
     /** free_pages(): as {@link #freePages} for a kernel address returned by {@link #getFreePages}. */
@@ -565,7 +540,7 @@ public final class PageAlloc {
     public void getPage(int pfn) {
         mem.checkPfn(pfn, "getPage");
         checkAllocated(pfn, map.order(pfn), "getPage");
-        checkNotAllocatorOwned(pfn, "getPage");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "getPage");
         map.addRefcount(pfn, 1);
     }
 
@@ -574,7 +549,7 @@ public final class PageAlloc {
         mem.checkPfn(pfn, "putPage");
         int order = map.order(pfn);
         checkAllocated(pfn, order, "putPage");
-        checkNotAllocatorOwned(pfn, "putPage");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "putPage");
         putPageTestzero(pfn, order, "putPage");
     }
 
@@ -588,26 +563,7 @@ public final class PageAlloc {
      * its tail pages. What a device checks before it moves data into a bio's pages.
      */
     public void checkPageInUse(int pfn, String who) {
-        mem.checkPfn(pfn, who);
-        int head = map.state(pfn) == STATE_TAIL ? map.compoundHead(pfn) : pfn;
-        if (map.state(head) != STATE_ALLOC || map.refcount(head) <= 0) {
-            throw new IllegalArgumentException(who + ": pfn " + pfn + " is not an allocated page (it is "
-                    + describe(pfn) + ")");
-        }
-    }
-
-    /** A page's state in words, for messages. */
-    String describe(int pfn) {
-        switch (map.state(pfn)) {
-            case STATE_BUDDY:
-            case STATE_PCP:
-            case STATE_NONE:
-                return "free";
-            case STATE_TAIL:
-                return "a tail page of the block at pfn " + map.compoundHead(pfn);
-            default:
-                return "allocated, order " + map.order(pfn) + ", refcount " + map.refcount(pfn);
-        }
+        PageChecks.checkPageInUse(mem, map, pfn, who);
     }
 
     void checkAllocated(int pfn, int order, String who) {
