@@ -181,6 +181,25 @@ class BadInputTest {
     }
 
     @Test
+    void writeAndWaitNeverReportsSuccessForADirtyPageItCouldNotWrite(Kernel k) {
+        Mm mm = k.mm();
+        Filemap fm = mm.filemap();
+        // NoIo's writepage always keeps the page dirty (AOP_WRITEPAGE_ACTIVATE), as XFS does in a transaction.
+        AddressSpace m = mm.addressSpaceCreate("file", new NoIo());
+        int pfn = mm.allocPages(GFP_KERNEL, 0);
+        assertThat(fm.addToPageCacheLru(pfn, m, 3, GFP_KERNEL)).isZero();
+        fm.setPageUptodate(pfn);
+        fm.setPageDirty(pfn);
+        fm.unlockPage(pfn);
+        assertThat(mm.writeback().filemapWriteAndWait(m)).isEqualTo(-dev.reclaimlab.kernel.Errno.EIO);
+        assertThat(fm.pageDirty(pfn)).isTrue();
+        assertThat(k.dmesg()).contains("1 dirty pages could not be written");
+        fm.putPage(pfn);
+        mm.addressSpaceDestroy(m);
+        assertThat(mm.vmstat().get(VmStatItem.NR_DIRTY)).as("truncation cleaned it").isZero();
+    }
+
+    @Test
     void mappingsIndexesAndGfpsAreChecked(Kernels kernels) {
         Kernel a = kernels.boot(b -> b);
         Kernel b = kernels.boot(c -> c);

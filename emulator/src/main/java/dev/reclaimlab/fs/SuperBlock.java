@@ -354,19 +354,27 @@ public final class SuperBlock {
         return out;
     }
 
-    /** sync_filesystem(): writes every dirty page and waits, then the filesystem's sync_fs(). */
+    /**
+     * sync_filesystem(): writes every dirty page and waits, then the filesystem's sync_fs(). Returns the
+     * first error: a dirty page that could not be written, or the filesystem's.
+     */
     public int syncFilesystem() {
+        int err = 0;
         for (Inode inode : grabAll()) {
             try {
                 AddressSpace m = inode.mapping();
                 if (m != null) {
-                    kernel.mm().writeback().filemapWriteAndWait(m);
+                    int e = kernel.mm().writeback().filemapWriteAndWait(m);
+                    if (err == 0) {
+                        err = e;
+                    }
                 }
             } finally {
                 iput(inode);
             }
         }
-        return sops.syncFs(this);
+        int e = sops.syncFs(this);
+        return err != 0 ? err : e;
     }
 
     /**

@@ -5,7 +5,6 @@ import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.Gfp;
-import dev.reclaimlab.mm.SchedMm;
 import dev.reclaimlab.mm.ShrinkControl;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.testkit.Await;
@@ -244,22 +243,6 @@ class FileHandleTest {
         vfs.close(g);
         vfs.unlink("/", "small");
         assertThat(xfs.freeBlocks()).isEqualTo(xfs.dblocks());
-        xfs.umount();
-    }
-
-    @Test
-    void fsyncNeverReportsSuccessForPagesItCouldNotWrite(Kernel k) {
-        Xfs xfs = mount(k);
-        Vfs vfs = xfs.vfs();
-        File f = vfs.create("/", "f");
-        vfs.write(f, 0, random(5, 4096));
-        try (var nofs = SchedMm.nofsScope()) {
-            // xfs_vm_writepage() refuses to write from a transaction (PF_FSTRANS): the page stays dirty.
-            assertThat(errno(() -> vfs.fsync(f))).isEqualTo(Errno.EIO);
-        }
-        assertThat(k.dmesg()).contains("dirty pages could not be written");
-        vfs.fsync(f);
-        vfs.close(f);
         xfs.umount();
     }
 
