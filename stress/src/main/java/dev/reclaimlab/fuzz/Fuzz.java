@@ -35,7 +35,7 @@ public final class Fuzz {
 
     /** What the parent saw. {@code died} is CRASH or HANG when the child did not finish, else null. */
     public record Result(FuzzStats stats, Outcome died, CallLog.Entry lastCall, int exitCode, String detail,
-            long wallNanos) {
+            long wallNanos, Path workDir) {
         public boolean clean() {
             return died == null && exitCode == 0 && stats.bad() == 0 && stats.integrityOk
                     && !stats.integrity.isEmpty();
@@ -51,6 +51,13 @@ public final class Fuzz {
 
         public List<String> findings() {
             return stats.examples;
+        }
+
+        /** Removes the call log and crash report a run with findings kept. */
+        public void discard() {
+            if (Files.exists(workDir)) {
+                deleteDir(workDir);
+            }
         }
     }
 
@@ -124,7 +131,7 @@ public final class Fuzz {
         }
         String detail = describeEnd(dir, exit, aborts);
         Result res = new Result(stats, died, died == null && done ? null : CallLog.read(o.callLog()), exit, detail,
-                System.nanoTime() - t0);
+                System.nanoTime() - t0, dir);
         if (res.clean()) {
             deleteDir(dir);
         }
@@ -132,7 +139,7 @@ public final class Fuzz {
     }
 
     /** A clean run leaves nothing behind; one with findings keeps its call log and crash report. */
-    private static void deleteDir(Path dir) {
+    static void deleteDir(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 Files.deleteIfExists(f);

@@ -34,6 +34,7 @@ class FuzzTest {
         assertThat(res.integrity()).as(text).isNotEmpty().allSatisfy(i -> assertThat(i).startsWith("OK "));
         assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("64 MiB kernel closed with 0 off-heap"));
         assertThat(res.clean()).isTrue();
+        assertThat(res.workDir()).as("a clean run leaves nothing behind").doesNotExist();
         assertThat(text).contains("CLEAN:");
     }
 
@@ -48,6 +49,8 @@ class FuzzTest {
         assertThat(res.exitCode()).isNotZero();
         assertThat(res.detail()).contains("SIGSEGV");
         assertThat(res.clean()).isFalse();
+        assertThat(res.workDir()).as("kept for the person reading the report").exists();
+        res.discard();
     }
 
     @Test
@@ -58,6 +61,7 @@ class FuzzTest {
         assertThat(res.lastCall().call()).isEqualTo(500);
         assertThat(res.lastCall().description()).isEqualTo("selftest.hang(mutex_lock twice)");
         assertThat(res.clean()).isFalse();
+        res.discard();
     }
 
     @Test
