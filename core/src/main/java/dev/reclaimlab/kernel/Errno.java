@@ -12,6 +12,7 @@ public final class Errno {
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
+    public static final int EFAULT = 14;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int ENOTDIR = 20;
@@ -24,10 +25,10 @@ public final class Errno {
     public static final int ENOTEMPTY = 39;
     public static final int ETIMEDOUT = 110;
 
-    private static final int[] VALUES = {EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EBUSY, EEXIST, ENOTDIR,
-        EISDIR, EINVAL, EFBIG, ENOSPC, EROFS, ENAMETOOLONG, ENOTEMPTY, ETIMEDOUT};
-    private static final String[] NAMES = {"EPERM", "ENOENT", "EINTR", "EIO", "EBADF", "EAGAIN", "ENOMEM", "EBUSY",
-        "EEXIST", "ENOTDIR", "EISDIR", "EINVAL", "EFBIG", "ENOSPC", "EROFS", "ENAMETOOLONG", "ENOTEMPTY", "ETIMEDOUT"};
+    private static final int[] VALUES = {EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EFAULT, EBUSY, EEXIST,
+        ENOTDIR, EISDIR, EINVAL, EFBIG, ENOSPC, EROFS, ENAMETOOLONG, ENOTEMPTY, ETIMEDOUT};
+    private static final String[] NAMES = {"EPERM", "ENOENT", "EINTR", "EIO", "EBADF", "EAGAIN", "ENOMEM", "EFAULT",
+        "EBUSY", "EEXIST", "ENOTDIR", "EISDIR", "EINVAL", "EFBIG", "ENOSPC", "EROFS", "ENAMETOOLONG", "ENOTEMPTY", "ETIMEDOUT"};
 
     private Errno() {
     }

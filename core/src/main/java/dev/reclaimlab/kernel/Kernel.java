@@ -33,6 +33,7 @@ public final class Kernel implements AutoCloseable {
     private final Watchdog watchdog;
     private final Timers timers;
     private final Workqueues workqueues;
+    private final FaultInjection faultInjection;
     private final AtomicInteger lastPid = new AtomicInteger();
     private final ConcurrentMap<Integer, Task> tasks = new ConcurrentHashMap<>();
     private final ConcurrentMap<Thread, Task> attached = new ConcurrentHashMap<>();
@@ -56,6 +57,7 @@ public final class Kernel implements AutoCloseable {
         this.mm = new Mm(this);
         this.timers = new Timers(this);
         this.workqueues = new Workqueues(this);
+        this.faultInjection = new FaultInjection(this);
     }
 
     /** start_kernel(): sets up memory and the allocators; subsystems then add their kthreads. */
@@ -87,6 +89,11 @@ public final class Kernel implements AutoCloseable {
     /** The memory-management subsystem: page allocator, slab, counters. */
     public Mm mm() {
         return mm;
+    }
+
+    /** failslab, fail_page_alloc and fail_make_request, switched at run time (debugfs). */
+    public FaultInjection faultInjection() {
+        return faultInjection;
     }
 
     /** printk(): appends to the kernel log. */

@@ -57,6 +57,9 @@ public final class Task {
     // task->nr_dirtied: pages dirtied since balance_dirty_pages() last looked.
     private int nrDirtied;
 
+    // task->make_it_fail: fault injection with task-filter fails only this task's calls.
+    private volatile boolean makeItFail;
+
     // Why this task's last allocation failed (warn_alloc's facts); see dev.reclaimlab.mm.AllocFailure.
     private int allocFailGfp;
     private int allocFailOrder;
@@ -372,6 +375,15 @@ public final class Task {
             throw new IllegalStateException(what + " on " + this + " from another thread '"
                     + Thread.currentThread().getName() + "': only current may change its own flags");
         }
+    }
+
+    /** /proc/PID/make-it-fail: fault capabilities with task-filter set fail only tasks that have this. */
+    public boolean makeItFail() {
+        return makeItFail;
+    }
+
+    public void setMakeItFail(boolean on) {
+        this.makeItFail = on;
     }
 
     public int nrDirtied() {

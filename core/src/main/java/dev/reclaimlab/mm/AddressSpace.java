@@ -6,6 +6,7 @@ package dev.reclaimlab.mm;
  * cache's own allocations should use (GFP_NOFS for XFS), which the 2015 kernel did not always obey.
  */
 public final class AddressSpace {
+    final Mm mm;
     final int id;
     private final String host;
     final XArray pages;
@@ -19,6 +20,7 @@ public final class AddressSpace {
     private final dev.reclaimlab.locking.WaitQueue iSyncWait;
 
     AddressSpace(Mm mm, int id, String host, AddressSpaceOperations aops) {
+        this.mm = mm;
         this.bdi = mm.noopBdi();
         this.id = id;
         this.host = host;

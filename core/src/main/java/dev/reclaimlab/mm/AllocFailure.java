@@ -15,7 +15,8 @@ public record AllocFailure(String task, int pid, int gfp, int order, Reason reas
         RECLAIM_RECURSION("the task is already reclaiming (PF_MEMALLOC) and the reserves are exhausted"),
         NORETRY("__GFP_NORETRY: gave up after one round of direct reclaim"),
         NO_PROGRESS("direct reclaim made no progress in " + PageAlloc.MAX_RECLAIM_RETRIES + " tries"),
-        OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)");
+        OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)"),
+        FAULT_INJECTION("fail_page_alloc injected the failure (see /sys/kernel/debug/fail_page_alloc)");
 
         private final String text;
 

@@ -36,15 +36,57 @@ public final class Filemap {
         this.lru = lru;
     }
 
-    private void checkCachePage(int pfn, String who) {
-        mm.pageAlloc().checkAllocated(pfn, 0, who);
+    // ---------------------------------------------------------------- checks at the public boundary
+
+    /** A pfn the caller may look at: inside mem_map, kernel not closed. */
+    private void checkPfn(int pfn, String who) {
+        mm.mem().checkPfn(pfn, who);
+    }
+
+    /**
+     * A page the caller may change: one it holds a reference on (the head of a live allocation), and not a
+     * slab page, whose PG_locked is SLUB's slab_lock() and whose words are the allocator's.
+     */
+    private void checkPageInUse(int pfn, String who) {
+        checkPfn(pfn, who);
+        if (map.state(pfn) != MemMap.STATE_ALLOC || map.refcount(pfn) <= 0 || map.testFlag(pfn, PageFlags.PG_slab)) {
+            throw new IllegalArgumentException(who + ": pfn " + pfn + " is not a page the caller holds (it is "
+                    + (map.testFlag(pfn, PageFlags.PG_slab) ? "a slab page" : PageChecks.describe(map, pfn)) + ")");
+        }
+    }
+
+    /** A mapping of this kernel that was not destroyed. */
+    private void checkMapping(AddressSpace mapping, String who) {
+        if (mapping == null || mapping.mm != mm || mapping.destroyed()) {
+            throw badMapping(mapping, who);
+        }
+    }
+
+    private RuntimeException badMapping(AddressSpace mapping, String who) {
+        if (mapping == null) {
+            return new IllegalArgumentException(who + ": mapping is null");
+        }
+        if (mapping.mm != mm) {
+            return new IllegalArgumentException(who + "(" + mapping + "): the mapping belongs to another kernel");
+        }
+        return new IllegalStateException(who + "(" + mapping + "): mapping was destroyed");
+    }
+
+    private static void checkIndex(AddressSpace mapping, long index, String who) {
+        if (index < 0) {
+            throw new IllegalArgumentException(who + "(" + mapping + "): negative index " + index);
+        }
     }
 
     // ---------------------------------------------------------------- page lock
 
     /** trylock_page(). */
     public boolean trylockPage(int pfn) {
-        checkCachePage(pfn, "trylockPage");
+        checkPageInUse(pfn, "trylockPage");
+        return trylockPageUnchecked(pfn);
+    }
+
+    private boolean trylockPageUnchecked(int pfn) {
         if (map.testAndSetFlag(pfn, PG_locked)) {
             map.setLockOwner(pfn, kernel.currentTask().pid());
             return true;
@@ -54,7 +96,12 @@ public final class Filemap {
 
     /** lock_page(): sleeps in D state until the page lock is ours. */
     public void lockPage(int pfn) {
-        if (!trylockPage(pfn)) {
+        checkPageInUse(pfn, "lockPage");
+        lockPageUnchecked(pfn);
+    }
+
+    private void lockPageUnchecked(int pfn) {
+        if (!trylockPageUnchecked(pfn)) {
             kernel.currentTask();
             pageWait.waitOnPageBit(pfn, PG_locked, true);
         }
@@ -62,7 +109,7 @@ public final class Filemap {
 
     /** unlock_page(). */
     public void unlockPage(int pfn) {
-        checkCachePage(pfn, "unlockPage");
+        checkPageInUse(pfn, "unlockPage");
         if (!map.testFlag(pfn, PG_locked)) {
             throw new IllegalStateException("unlock_page(pfn " + pfn + "): page is not locked");
         }
@@ -79,6 +126,7 @@ public final class Filemap {
      * owes the unlock, and waiters on the page lock name it to the watchdog.
      */
     public void setPageLockOwner(int pfn, Task owner) {
+        checkPageInUse(pfn, "setPageLockOwner");
         if (map.testFlag(pfn, PG_locked)) {
             map.setLockOwner(pfn, owner == null ? 0 : owner.pid());
         }
@@ -97,58 +145,72 @@ public final class Filemap {
     }
 
     public boolean pageLocked(int pfn) {
+        checkPfn(pfn, "pageLocked");
         return map.testFlag(pfn, PG_locked);
     }
 
     // ---------------------------------------------------------------- page state
 
     public boolean pageUptodate(int pfn) {
+        checkPfn(pfn, "pageUptodate");
         return map.testFlag(pfn, PG_uptodate);
     }
 
     public void setPageUptodate(int pfn) {
+        checkPageInUse(pfn, "setPageUptodate");
         map.setFlag(pfn, PG_uptodate);
     }
 
     public boolean pageDirty(int pfn) {
+        checkPfn(pfn, "pageDirty");
         return map.testFlag(pfn, PG_dirty);
     }
 
     public boolean pageWriteback(int pfn) {
+        checkPfn(pfn, "pageWriteback");
         return map.testFlag(pfn, PG_writeback);
     }
 
     /** SetPagePrivate(): the filesystem keeps data on the page; reclaim must call releasepage(). */
     public void setPagePrivate(int pfn) {
+        checkPageInUse(pfn, "setPagePrivate");
         map.setFlag(pfn, PG_private);
     }
 
     public void clearPagePrivate(int pfn) {
+        checkPageInUse(pfn, "clearPagePrivate");
         map.clearFlag(pfn, PG_private);
     }
 
     public boolean pagePrivate(int pfn) {
+        checkPfn(pfn, "pagePrivate");
         return map.testFlag(pfn, PG_private);
     }
 
     /** The page's mapping, or null for a page not in any page cache (truncated). */
     public AddressSpace pageMapping(int pfn) {
+        checkPfn(pfn, "pageMapping");
         return mm.mappingById(map.mapping(pfn));
     }
 
     public long pageIndex(int pfn) {
+        checkPfn(pfn, "pageIndex");
         return map.index(pfn);
     }
 
-    /** __set_page_dirty_nobuffers(): counts nr_dirty and puts the inode on the dirty list. */
+    /**
+     * __set_page_dirty_nobuffers(): a page of a page cache counts in nr_dirty and puts its inode on the
+     * dirty list; a page outside any cache only gets the bit, as in the kernel.
+     */
     public boolean setPageDirty(int pfn) {
+        checkPageInUse(pfn, "setPageDirty");
         if (!map.testAndSetFlag(pfn, PG_dirty)) {
             return false;
         }
-        mm.modState(VmStatItem.NR_DIRTY, 1);
-        mm.modState(VmStatItem.NR_DIRTIED, 1);
-        AddressSpace m = pageMapping(pfn);
+        AddressSpace m = mm.mappingById(map.mapping(pfn));
         if (m != null) {
+            mm.modState(VmStatItem.NR_DIRTY, 1);
+            mm.modState(VmStatItem.NR_DIRTIED, 1);
             m.bdi().dirty.incrementAndGet();
             mm.writeback().markInodeDirty(m);
         }
@@ -157,13 +219,14 @@ public final class Filemap {
 
     /** clear_page_dirty_for_io(): the caller holds the page lock and is about to write the page. */
     public boolean clearPageDirtyForIo(int pfn) {
+        checkPageInUse(pfn, "clearPageDirtyForIo");
         if (!map.testFlag(pfn, PG_dirty)) {
             return false;
         }
         map.clearFlag(pfn, PG_dirty);
-        mm.modState(VmStatItem.NR_DIRTY, -1);
-        AddressSpace m = pageMapping(pfn);
+        AddressSpace m = mm.mappingById(map.mapping(pfn));
         if (m != null) {
+            mm.modState(VmStatItem.NR_DIRTY, -1);
             m.bdi().dirty.decrementAndGet();
         }
         return true;
@@ -174,10 +237,11 @@ public final class Filemap {
      * (the one holding the bio), so the watchdog can follow a wait on this page to it. Null if unknown.
      */
     public void setPageWriteback(int pfn, Task owner) {
+        checkPageInUse(pfn, "setPageWriteback");
         if (map.testAndSetFlag(pfn, PG_writeback)) {
             map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
             mm.modState(VmStatItem.NR_WRITEBACK, 1);
-            AddressSpace m = pageMapping(pfn);
+            AddressSpace m = mm.mappingById(map.mapping(pfn));
             if (m != null) {
                 m.bdi().writeback.incrementAndGet();
             }
@@ -186,6 +250,7 @@ public final class Filemap {
 
     /** The task now owed the page's writeback completion changed (the bio moved to another worker). */
     public void setPageWritebackOwner(int pfn, Task owner) {
+        checkPageInUse(pfn, "setPageWritebackOwner");
         map.setWritebackOwner(pfn, owner == null ? 0 : owner.pid());
     }
 
@@ -202,6 +267,7 @@ public final class Filemap {
      * frees it; waiters wake.
      */
     public void endPageWriteback(int pfn) {
+        checkPageInUse(pfn, "endPageWriteback");
         if (!map.testFlag(pfn, PG_writeback)) {
             throw new IllegalStateException("end_page_writeback(pfn " + pfn + "): page is not under writeback");
         }
@@ -209,7 +275,7 @@ public final class Filemap {
             map.clearFlag(pfn, PG_reclaim);
             lru.rotateReclaimablePage(pfn);
         }
-        AddressSpace m = pageMapping(pfn);
+        AddressSpace m = mm.mappingById(map.mapping(pfn));
         if (m != null) {
             m.bdi().writeback.decrementAndGet();
         }
@@ -225,6 +291,11 @@ public final class Filemap {
 
     /** wait_on_page_writeback(). */
     public void waitOnPageWriteback(int pfn) {
+        checkPfn(pfn, "waitOnPageWriteback");
+        waitOnPageWritebackUnchecked(pfn);
+    }
+
+    private void waitOnPageWritebackUnchecked(int pfn) {
         if (map.testFlag(pfn, PG_writeback)) {
             kernel.currentTask();
             pageWait.waitOnPageBit(pfn, PG_writeback, false);
@@ -233,6 +304,7 @@ public final class Filemap {
 
     /** mark_page_accessed(). */
     public void markPageAccessed(int pfn) {
+        checkPageInUse(pfn, "markPageAccessed");
         lru.markPageAccessed(pfn);
     }
 
@@ -244,12 +316,18 @@ public final class Filemap {
      * the cache holds its own reference; the caller keeps theirs. Returns 0, -EEXIST or -ENOMEM.
      */
     public int addToPageCacheLru(int pfn, AddressSpace mapping, long index, int gfp) {
-        checkCachePage(pfn, "addToPageCacheLru");
-        if (index < 0) {
-            throw new IllegalArgumentException("addToPageCacheLru(" + mapping + "): negative index " + index);
+        mm.pageAlloc().checkAllocated(pfn, 0, "addToPageCacheLru");
+        checkMapping(mapping, "addToPageCacheLru");
+        checkIndex(mapping, index, "addToPageCacheLru");
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
         }
-        if (mapping.destroyed()) {
-            throw new IllegalStateException("addToPageCacheLru(" + mapping + "): mapping was destroyed");
+        long busy = map.flags(pfn) & NOT_NEW_PAGE_FLAGS;
+        if (busy != 0 || map.mapping(pfn) != 0) {
+            // __add_to_page_cache_locked() takes a new page: VM_BUG_ON_PAGE() in the kernel.
+            throw new IllegalArgumentException("addToPageCacheLru(pfn " + pfn + ", " + mapping + ", " + index
+                    + "): not a new page (" + (busy != 0 ? "flags " + PageFlags.format(busy) : "already in "
+                    + pageMapping(pfn)) + ")");
         }
         map.testAndSetFlag(pfn, PG_locked);
         map.setLockOwner(pfn, kernel.currentTask().pid());
@@ -271,6 +349,12 @@ public final class Filemap {
 
     /** find_get_page(): the page at {@code index} with a reference, or -1. */
     public int findGetPage(AddressSpace mapping, long index) {
+        checkMapping(mapping, "findGetPage");
+        return pagecacheGetPage(mapping, index);
+    }
+
+    /** pagecache_get_page() for callers that checked the mapping: the lookup itself, unchecked. */
+    int pagecacheGetPage(AddressSpace mapping, long index) {
         for (;;) {
             long v = mapping.pages.xaLoad(index);
             if (v == 0) {
@@ -289,12 +373,17 @@ public final class Filemap {
 
     /** find_lock_page(): as {@link #findGetPage}, locked, still in this mapping. */
     public int findLockPage(AddressSpace mapping, long index) {
+        checkMapping(mapping, "findLockPage");
+        return findLockPageUnchecked(mapping, index);
+    }
+
+    private int findLockPageUnchecked(AddressSpace mapping, long index) {
         for (;;) {
-            int pfn = findGetPage(mapping, index);
+            int pfn = pagecacheGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 return NO_PFN;
             }
-            lockPage(pfn);
+            lockPageUnchecked(pfn);
             if (map.mapping(pfn) == mapping.id && map.index(pfn) == index) {
                 return pfn;
             }
@@ -308,8 +397,10 @@ public final class Filemap {
      * mask if absent. Returns the pfn or -ENOMEM.
      */
     public int grabCachePageWriteBegin(AddressSpace mapping, long index) {
+        checkMapping(mapping, "grabCachePageWriteBegin");
+        checkIndex(mapping, index, "grabCachePageWriteBegin");
         for (;;) {
-            int pfn = findLockPage(mapping, index);
+            int pfn = findLockPageUnchecked(mapping, index);
             if (pfn != NO_PFN) {
                 return pfn;
             }
@@ -336,6 +427,11 @@ public final class Filemap {
      * page that an earlier failed read left !uptodate is read again. Returns the pfn, -ENOMEM or -EIO.
      */
     public int readCachePage(AddressSpace mapping, long index, int gfp) {
+        checkMapping(mapping, "readCachePage");
+        checkIndex(mapping, index, "readCachePage");
+        if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
+            Gfp.check(gfp, "readCachePage(" + mapping + ")");
+        }
         for (;;) {
             int pfn = findGetPage(mapping, index);
             boolean fresh = pfn == NO_PFN;
@@ -386,6 +482,10 @@ public final class Filemap {
         }
     }
 
+    /** Flags a page handed to add_to_page_cache_lru() must not have: it is new, nobody else knows it. */
+    private static final long NOT_NEW_PAGE_FLAGS = 1L << PG_locked | 1L << PG_dirty | 1L << PG_writeback
+            | 1L << PageFlags.PG_lru | 1L << PG_private | 1L << PageFlags.PG_slab | 1L << PageFlags.PG_large_kmalloc;
+
     /** put_page() for a page-cache page reference. */
     public void putPage(int pfn) {
         mm.pageAlloc().putPage(pfn);
@@ -414,12 +514,19 @@ public final class Filemap {
      * and writeback as the kernel does.
      */
     public void truncateInodePages(AddressSpace mapping, long from) {
-        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
-            int pfn = findLockPage(mapping, index);
+        checkMapping(mapping, "truncateInodePages");
+        checkIndex(mapping, from, "truncateInodePages");
+        truncateInodePagesUnchecked(mapping, from);
+    }
+
+    /** truncate_inode_pages_range() for a mapping being destroyed (evict() marks it dying first). */
+    void truncateInodePagesUnchecked(AddressSpace mapping, long from) {
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
+            int pfn = findLockPageUnchecked(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
             }
-            waitOnPageWriteback(pfn);
+            waitOnPageWritebackUnchecked(pfn);
             if (clearPageDirtyForIo(pfn)) {
                 map.clearFlag(pfn, PG_reclaim);
             }
@@ -441,8 +548,10 @@ public final class Filemap {
      * never waiting; dirty, locked, mapped-elsewhere and writeback pages stay. Returns the pages left.
      */
     public long invalidateMappingPages(AddressSpace mapping, long from) {
-        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
-            int pfn = findGetPage(mapping, index);
+        checkMapping(mapping, "invalidateMappingPages");
+        checkIndex(mapping, from, "invalidateMappingPages");
+        for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
+            int pfn = pagecacheGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
             }

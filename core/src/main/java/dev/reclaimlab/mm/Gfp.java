@@ -5,6 +5,8 @@ package dev.reclaimlab.mm;
  * kernel's ___GFP_* enumeration; the composite masks are the kernel's definitions.
  */
 public final class Gfp {
+    /** Highmem may serve it; the emulator has one zone, so only fail_page_alloc's ignore-gfp-highmem reads it. */
+    public static final int __GFP_HIGHMEM = 1 << 1;
     public static final int __GFP_MOVABLE = 1 << 3;
     public static final int __GFP_RECLAIMABLE = 1 << 4;
     public static final int __GFP_HIGH = 1 << 5;
@@ -27,7 +29,7 @@ public final class Gfp {
     public static final int __GFP_NOLOCKDEP = 1 << 23;
 
     /** Every bit this emulator knows; anything else passed in is a caller's bug. */
-    public static final int __GFP_BITS_MASK = __GFP_MOVABLE | __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS
+    public static final int __GFP_BITS_MASK = __GFP_HIGHMEM | __GFP_MOVABLE | __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS
             | __GFP_ZERO | __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE | __GFP_NOWARN
             | __GFP_RETRY_MAYFAIL | __GFP_NOFAIL | __GFP_NORETRY | __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC
             | __GFP_HARDWALL | __GFP_ACCOUNT | __GFP_NOLOCKDEP;
@@ -41,20 +43,20 @@ public final class Gfp {
     public static final int GFP_NOIO = __GFP_RECLAIM;
     public static final int GFP_NOFS = __GFP_RECLAIM | __GFP_IO;
     public static final int GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL;
-    public static final int GFP_HIGHUSER = GFP_USER;
+    public static final int GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
     public static final int GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
 
     // show_gfp_flags() order (include/trace/events/mmflags.h): composites first, so the widest name wins.
-    private static final int[] MASKS = {GFP_HIGHUSER_MOVABLE, GFP_USER, GFP_KERNEL_ACCOUNT, GFP_KERNEL, GFP_NOFS,
+    private static final int[] MASKS = {GFP_HIGHUSER_MOVABLE, GFP_HIGHUSER, GFP_USER, GFP_KERNEL_ACCOUNT, GFP_KERNEL, GFP_NOFS,
         GFP_ATOMIC, GFP_NOIO, GFP_NOWAIT, __GFP_HIGH, __GFP_IO, __GFP_FS, __GFP_NOWARN, __GFP_RETRY_MAYFAIL,
         __GFP_NOFAIL, __GFP_NORETRY, __GFP_COMP, __GFP_ZERO, __GFP_NOMEMALLOC, __GFP_MEMALLOC, __GFP_HARDWALL,
-        __GFP_RECLAIMABLE, __GFP_MOVABLE, __GFP_ACCOUNT, __GFP_NOLOCKDEP, __GFP_WRITE, __GFP_RECLAIM, __GFP_DIRECT_RECLAIM,
-        __GFP_KSWAPD_RECLAIM};
-    private static final String[] NAMES = {"GFP_HIGHUSER_MOVABLE", "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL",
+        __GFP_RECLAIMABLE, __GFP_MOVABLE, __GFP_HIGHMEM, __GFP_ACCOUNT, __GFP_NOLOCKDEP, __GFP_WRITE, __GFP_RECLAIM,
+        __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM};
+    private static final String[] NAMES = {"GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL",
         "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN",
         "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC",
-        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_NOLOCKDEP", "__GFP_WRITE",
-        "__GFP_RECLAIM", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM"};
+        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_HIGHMEM", "__GFP_ACCOUNT",
+        "__GFP_NOLOCKDEP", "__GFP_WRITE", "__GFP_RECLAIM", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM"};
 
     private Gfp() {
     }

@@ -36,7 +36,9 @@ public final class KmallocCaches {
         for (int i = 0; i < SIZES.length; i++) {
             int sz = SIZES[i];
             String name = sz >= 1024 ? "kmalloc-" + (sz / 1024) + "k" : "kmalloc-" + sz;
-            bySize[i] = slub.kmemCacheCreate(name, sz, 0, 0);
+            // create_kmalloc_cache(): a power-of-two size is its own alignment, so kmalloc(64) is 64-aligned
+            // whatever slub_debug puts around it (the kernel guarantees this since 5.4, 59bb47985c1d).
+            bySize[i] = slub.kmemCacheCreateBoot(name, sz, Integer.bitCount(sz) == 1 ? sz : 0, 0);
         }
         this.small = new KmemCache[192 / 8];
         for (int s = 1; s <= 192; s += 8) {
@@ -55,6 +57,9 @@ public final class KmallocCaches {
 
     /** kmalloc_slab(): the cache serving {@code size}, or null above KMALLOC_MAX_CACHE_SIZE. */
     public KmemCache kmallocSlab(long size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("kmalloc_slab: size " + size + " is not positive");
+        }
         if (size <= 192) {
             return small[(int) (size - 1) >>> 3];
         }
@@ -114,7 +119,7 @@ public final class KmallocCaches {
                         + " 0x%x, not at its start (caller %s)", addr, PhysMem.virtOfPfn(head), SlubDebug.caller()));
             }
             map.clearFlag(head, PageFlags.PG_large_kmalloc);
-            pages.freePages(head, map.order(head));
+            pages.freePagesInternal(head, map.order(head));
             return;
         }
         throw new IllegalArgumentException(String.format("kfree(0x%x): not a kmalloc'ed object: pfn %d is %s"
@@ -130,9 +135,15 @@ public final class KmallocCaches {
         mem.checkRange(addr, 1, "ksize");
         int head = map.compoundHead((int) ((addr - PhysMem.PAGE_OFFSET) >>> PhysMem.PAGE_SHIFT));
         if (map.testFlag(head, PageFlags.PG_slab)) {
-            return slub.cacheOfSlab(head).objectSize;
+            KmemCache s = slub.cacheOfSlab(head);
+            if (!slub.isAllocatedObject(s, head, addr)) {
+                throw new IllegalArgumentException(String.format("ksize(0x%x): not an allocated object of %s", addr,
+                        s));
+            }
+            return s.objectSize;
         }
-        if (map.testFlag(head, PageFlags.PG_large_kmalloc)) {
+        if (map.state(head) == MemMap.STATE_ALLOC && map.testFlag(head, PageFlags.PG_large_kmalloc)
+                && addr == PhysMem.virtOfPfn(head)) {
             return (long) PhysMem.PAGE_SIZE << map.order(head);
         }
         throw new IllegalArgumentException(String.format("ksize(0x%x): not a kmalloc'ed object", addr));

@@ -59,6 +59,10 @@ public final class KmemCache {
     int nrPartial;
     final AtomicLong nrSlabs = new AtomicLong();
     volatile boolean destroyed;
+    /** Made by the kernel at boot (kmalloc-*, radix_tree_node): never destroyed while the kernel lives. */
+    volatile boolean bootCache;
+    /** SLAB_FAILSLAB, which /sys/kernel/slab/NAME/failslab changes at run time. */
+    private volatile boolean failslab;
 
     KmemCache(int id, String name, int objectSize, int align, int flags, int nrCpus) {
         this.id = id;
@@ -95,6 +99,7 @@ public final class KmemCache {
             percpu[(c + 1) * PC_STRIDE + PC_SLAB] = MemMap.NO_PFN;
         }
         this.listLock = new RawSpinLock(name + "->node.list_lock");
+        this.failslab = (flags & SlabFlags.SLAB_FAILSLAB) != 0;
     }
 
     /** calculate_alignment(): SLAB_HWCACHE_ALIGN aligns to the cache line, halved while objects fit twice. */
@@ -188,6 +193,15 @@ public final class KmemCache {
 
     public long nrSlabs() {
         return nrSlabs.get();
+    }
+
+    /** /sys/kernel/slab/NAME/failslab: whether failslab's cache-filter lets this cache fail. */
+    public boolean failslab() {
+        return failslab;
+    }
+
+    public void setFailslab(boolean on) {
+        this.failslab = on;
     }
 
     long statSum(int which) {

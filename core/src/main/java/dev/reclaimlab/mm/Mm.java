@@ -51,7 +51,7 @@ public final class Mm {
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
         // radix_tree_init(): one cache for every page cache index in this kernel.
-        this.radixTreeNodeCache = slub.kmemCacheCreate("radix_tree_node", XArray.NODE_SIZE, 0,
+        this.radixTreeNodeCache = slub.kmemCacheCreateBoot("radix_tree_node", XArray.NODE_SIZE, 0,
                 SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
         this.lru = new Lru(this, map);
         pageAlloc.setLru(lru);
@@ -190,6 +190,8 @@ public final class Mm {
 
     /** try_to_free_pages() as the allocator calls it, for tests and tools that reclaim by hand. */
     public long tryToFreePages(int gfp) {
+        Gfp.check(gfp, "tryToFreePages");
+        mem.checkAlive("tryToFreePages");
         return vmscan.tryToFreePages(gfp, 0);
     }
 
@@ -214,6 +216,9 @@ public final class Mm {
         if (host == null || aops == null) {
             throw new IllegalArgumentException("addressSpaceCreate: host and aops are required");
         }
+        if (mem.released()) {
+            mem.checkAlive("addressSpaceCreate(" + host + ")");
+        }
         mappingsLock.lock();
         try {
             int id = nextMappingId++;
@@ -232,6 +237,13 @@ public final class Mm {
 
     /** evict(): truncates the cache, frees its index and forgets the mapping. */
     public void addressSpaceDestroy(AddressSpace m) {
+        if (m == null || m.mm != this) {
+            throw new IllegalArgumentException("addressSpaceDestroy(" + m + "): "
+                    + (m == null ? "mapping is null" : "the mapping belongs to another kernel"));
+        }
+        if (mem.released()) {
+            mem.checkAlive("addressSpaceDestroy(" + m + ")");
+        }
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }
@@ -273,6 +285,8 @@ public final class Mm {
 
     /** shrink_slab(): asks every shrinker for objects back; counts slabs_scanned. */
     public long shrinkSlab(int gfp, int priority) {
+        Gfp.check(gfp, "shrinkSlab");
+        mem.checkAlive("shrinkSlab");
         return shrinkers.shrinkSlab(gfp, priority, slabsScanned);
     }
 

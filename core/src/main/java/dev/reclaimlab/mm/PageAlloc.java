@@ -50,6 +50,7 @@ public final class PageAlloc {
     private VmStat vmstat;
     private Lru lru;
     private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
+    private final FailPageAlloc failPageAlloc;
 
     private final RawSpinLock zoneLock = new RawSpinLock("zone->lock");
     private final int[] freeHead = new int[NR_PAGE_ORDERS];
@@ -70,6 +71,7 @@ public final class PageAlloc {
         this.lockdep = kernel.lockdep();
         this.mem = mem;
         this.map = map;
+        this.failPageAlloc = new FailPageAlloc(kernel);
         this.managedPages = mem.nrPages();
         long cfg = kernel.config().minFreeKbytes();
         this.minFreeKbytes = cfg > 0 ? cfg : defaultMinFreeKbytes(managedPages);
@@ -90,6 +92,11 @@ public final class PageAlloc {
 
     void setLru(Lru l) {
         this.lru = l;
+    }
+
+    /** fail_page_alloc: fault injection into this kernel's page allocations. */
+    public FailPageAlloc failPageAlloc() {
+        return failPageAlloc;
     }
 
     /** Installs kswapd and direct reclaim (the reclaim subsystem does this at boot). */
@@ -205,6 +212,10 @@ public final class PageAlloc {
         }
         if (order < 0 || order > MAX_PAGE_ORDER) {
             checkOrder(order, "allocPages");
+        }
+        mem.checkAlive("allocPages");
+        if (failPageAlloc.attr().probability() != 0 && failPageAlloc.shouldFailAllocPage(t, gfp, order)) {
+            return fail(t, gfp, order, AllocFailure.Reason.FAULT_INJECTION);
         }
         mightAlloc(t, gfp);
         gfp = SchedMm.currentGfpContext(t, gfp);
@@ -474,10 +485,19 @@ public final class PageAlloc {
     /**
      * __free_pages(): drops a reference to the block headed by {@code pfn}; frees it when that was the last.
      * Throws, naming the page, for a pfn outside memory, a page that is not the head of an allocation of
-     * {@code order}, or a page already free.
+     * {@code order}, a page already free, and a slab or large-kmalloc page (those belong to their allocator:
+     * kfree() and kmem_cache_free() give them back). A last reference to a page that is still locked,
+     * under writeback or in a page cache is refused as free_pages_check() refuses it ("Bad page state"),
+     * and the reference stays.
      */
     public void freePages(int pfn, int order) {
         checkAllocated(pfn, order, "freePages");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "freePages");
+        putPageTestzero(pfn, order, "freePages");
+    }
+
+    /** __free_pages() for the allocators' own pages (slabs, large kmallocs), already checked. */
+    void freePagesInternal(int pfn, int order) {
         int ref = map.addRefcount(pfn, -1);
         if (ref == 0) {
             freeUnrefPages(pfn, order);
@@ -486,6 +506,25 @@ public final class PageAlloc {
             throw new IllegalStateException("freePages(pfn " + pfn + ", order " + order
                     + "): refcount underflow (concurrent double free?)");
         }
+    }
+
+    private void putPageTestzero(int pfn, int order, String who) {
+        int ref = map.addRefcount(pfn, -1);
+        if (ref > 0) {
+            return;
+        }
+        if (ref < 0) {
+            map.addRefcount(pfn, 1);
+            throw new IllegalStateException(who + "(pfn " + pfn + ", order " + order
+                    + "): refcount underflow (concurrent double free?)");
+        }
+        String bad = PageChecks.freePagesCheck(map, pfn);
+        if (bad != null) {
+            map.addRefcount(pfn, 1);
+            throw new IllegalStateException("BUG: Bad page state in " + who + ": pfn " + pfn + " " + bad + " (flags: "
+                    + PageFlags.format(map.flags(pfn)) + "); the last reference stays with the caller");
+        }
+        freeUnrefPages(pfn, order);
     }
 
     /** free_pages(): as {@link #freePages} for a kernel address returned by {@link #getFreePages}. */
@@ -498,20 +537,34 @@ public final class PageAlloc {
         freePages(pfn, order);
     }
 
-    /** get_page(): another reference to an allocated page. */
+    /** get_page(): another reference to an allocated page (not a slab or large-kmalloc page). */
     public void getPage(int pfn) {
+        mem.checkPfn(pfn, "getPage");
         checkAllocated(pfn, map.order(pfn), "getPage");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "getPage");
         map.addRefcount(pfn, 1);
     }
 
     /** put_page(): drops a reference; the last one frees the block. */
     public void putPage(int pfn) {
-        freePages(pfn, map.order(pfn));
+        mem.checkPfn(pfn, "putPage");
+        int order = map.order(pfn);
+        checkAllocated(pfn, order, "putPage");
+        PageChecks.checkNotAllocatorOwned(map, pfn, "putPage");
+        putPageTestzero(pfn, order, "putPage");
     }
 
     public int pageCount(int pfn) {
         mem.checkPfn(pfn, "pageCount");
         return map.refcount(pfn);
+    }
+
+    /**
+     * Throws unless {@code pfn} is a page of a live allocation: the head of one with a reference, or one of
+     * its tail pages. What a device checks before it moves data into a bio's pages.
+     */
+    public void checkPageInUse(int pfn, String who) {
+        PageChecks.checkPageInUse(mem, map, pfn, who);
     }
 
     void checkAllocated(int pfn, int order, String who) {
@@ -629,6 +682,7 @@ public final class PageAlloc {
     /** drain_all_pages(): every CPU's list back to the buddy, each drained while holding that CPU. */
     public void drainAllPages() {
         Task t = kernel.currentTask();
+        mem.checkAlive("drainAllPages");
         for (int c = 0; c < kernel.nrCpus(); c++) {
             int cpu = c;
             t.runOnCpu(cpu, () -> freePcppagesBulk(cpu, pcpCount[(cpu + 1) * PCP_PAD]));

@@ -53,6 +53,17 @@ public final class PhysMem {
         return released;
     }
 
+    /** Throws once the kernel is closed: mem_map and every page are freed, nothing may touch them. */
+    public void checkAlive(String who) {
+        if (released) {
+            throw closed(who);
+        }
+    }
+
+    private static IllegalStateException closed(String who) {
+        return new IllegalStateException(who + ": kernel closed, its memory and mem_map are freed");
+    }
+
     /** virt_addr_valid(): whether {@code addr} lies in this kernel's memory. */
     public boolean virtAddrValid(long addr) {
         return Long.compareUnsigned(addr, PAGE_OFFSET) >= 0 && addr - PAGE_OFFSET < size;
@@ -80,17 +91,24 @@ public final class PhysMem {
         return PAGE_OFFSET + ((long) pfn << PAGE_SHIFT);
     }
 
-    void checkPfn(int pfn, String who) {
-        if (pfn < 0 || pfn >= nrPages) {
-            throw new IllegalArgumentException(who + ": pfn " + pfn + " is outside this kernel's memory (0.."
-                    + (nrPages - 1) + ")");
+    /** Checks that {@code pfn} names a struct page of this kernel's mem_map and that mem_map still exists. */
+    public void checkPfn(int pfn, String who) {
+        if (pfn < 0 || pfn >= nrPages || released) {
+            throw badPfn(pfn, who);
         }
+    }
+
+    private RuntimeException badPfn(int pfn, String who) {
+        if (released) {
+            return closed(who);
+        }
+        return new IllegalArgumentException("pfn " + pfn + " outside mem_map [0, " + nrPages + ") in " + who);
     }
 
     /** Checks that [addr, addr+len) lies in this kernel's memory and that the memory still exists. */
     public void checkRange(long addr, long len, String who) {
         if (released) {
-            throw new IllegalStateException(who + ": kernel memory is already released (kernel closed)");
+            throw closed(who);
         }
         long off = addr - PAGE_OFFSET;
         if (len < 0 || Long.compareUnsigned(addr, PAGE_OFFSET) < 0 || off < 0 || off > size - len) {
@@ -137,14 +155,14 @@ public final class PhysMem {
 
     /** copy_to_kernel: {@code len} bytes of {@code src} from {@code off} to {@code addr}. */
     public void copyIn(long addr, byte[] src, int off, int len) {
-        checkArray(src.length, off, len, "copyIn");
+        checkArray(src, off, len, "copyIn");
         checkRange(addr, len, "copyIn");
         UnsafeApi.copyMemory(src, BufferUtil.ARRAY_BASE_OFFSET + off, null, nativeOf(addr), len);
     }
 
     /** copy_from_kernel: {@code len} bytes at {@code addr} into {@code dst} from {@code off}. */
     public void copyOut(long addr, byte[] dst, int off, int len) {
-        checkArray(dst.length, off, len, "copyOut");
+        checkArray(dst, off, len, "copyOut");
         checkRange(addr, len, "copyOut");
         UnsafeApi.copyMemory(null, nativeOf(addr), dst, BufferUtil.ARRAY_BASE_OFFSET + off, len);
     }
@@ -157,30 +175,33 @@ public final class PhysMem {
     }
 
     /**
-     * Copies {@code len} bytes of kernel memory at {@code kernelAddr} to {@code nativeAddr}, native memory a
-     * device owns outside the kernel's budget (a RAM disk's storage). Only the kernel side can be checked
-     * here; the device checks its own range.
+     * Copies {@code len} bytes of kernel memory at {@code kernelAddr} to {@code dst} at {@code dstOffset}: a
+     * device's native storage outside the kernel's budget (a RAM disk's medium). Both sides are checked.
      */
-    public void copyToNative(long kernelAddr, long nativeAddr, long len) {
+    public void copyToNative(long kernelAddr, NativeRegion dst, long dstOffset, long len) {
+        checkRegion(dst, "copyToNative");
         checkRange(kernelAddr, len, "copyToNative");
-        checkNative(nativeAddr, "copyToNative");
-        UnsafeApi.copyMemory(nativeOf(kernelAddr), nativeAddr, len);
+        UnsafeApi.copyMemory(nativeOf(kernelAddr), dst.addressOf(dstOffset, len, "copyToNative"), len);
     }
 
-    /** Copies {@code len} bytes from a device's native memory at {@code nativeAddr} into kernel memory. */
-    public void copyFromNative(long nativeAddr, long kernelAddr, long len) {
+    /** Copies {@code len} bytes of {@code src} at {@code srcOffset} into kernel memory at {@code kernelAddr}. */
+    public void copyFromNative(NativeRegion src, long srcOffset, long kernelAddr, long len) {
+        checkRegion(src, "copyFromNative");
         checkRange(kernelAddr, len, "copyFromNative");
-        checkNative(nativeAddr, "copyFromNative");
-        UnsafeApi.copyMemory(nativeAddr, nativeOf(kernelAddr), len);
+        UnsafeApi.copyMemory(src.addressOf(srcOffset, len, "copyFromNative"), nativeOf(kernelAddr), len);
     }
 
-    private static void checkNative(long nativeAddr, String who) {
-        if (nativeAddr == 0) {
-            throw new IllegalArgumentException(who + ": native address is null");
+    private static void checkRegion(NativeRegion r, String who) {
+        if (r == null) {
+            throw new IllegalArgumentException(who + ": native region is null");
         }
     }
 
-    private static void checkArray(int length, int off, int len, String who) {
+    private static void checkArray(byte[] a, int off, int len, String who) {
+        if (a == null) {
+            throw new IllegalArgumentException(who + ": array is null");
+        }
+        int length = a.length;
         if (off < 0 || len < 0 || off > length - len) {
             throw new IndexOutOfBoundsException(who + ": range [" + off + ", " + off + "+" + len
                     + ") is outside an array of " + length);

@@ -12,9 +12,12 @@ public final class SlabFlags {
     /** Objects are reclaimable through a shrinker: counted as SReclaimable. */
     public static final int SLAB_RECLAIM_ACCOUNT = 0x00020000;
     public static final int SLAB_PANIC = 0x00040000;
+    /** Fault injection: with failslab's cache-filter, only caches with this flag fail. */
+    public static final int SLAB_FAILSLAB = 0x02000000;
 
     public static final int SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON;
-    static final int VALID_FLAGS = SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT | SLAB_PANIC;
+    static final int VALID_FLAGS = SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT | SLAB_PANIC
+            | SLAB_FAILSLAB;
 
     private SlabFlags() {
     }

@@ -57,6 +57,7 @@ public final class Slub {
     private final PageAlloc pages;
     private final VmStat vmstat;
     private final SlubDebug debug;
+    private final Failslab failslab;
     private final RawSpinLock slabMutex = new RawSpinLock("slab_mutex");
     private volatile KmemCache[] caches = new KmemCache[16];
     private int nextId = 1;
@@ -68,6 +69,12 @@ public final class Slub {
         this.pages = pages;
         this.vmstat = vmstat;
         this.debug = new SlubDebug(kernel, mem, map);
+        this.failslab = new Failslab(kernel);
+    }
+
+    /** failslab: fault injection into this kernel's slab allocations. */
+    public Failslab failslab() {
+        return failslab;
     }
 
     SlubDebug debugger() {
@@ -86,9 +93,9 @@ public final class Slub {
             throw new IllegalArgumentException("kmem_cache_create(" + name + "): object size " + size
                     + " is outside [1, " + KmallocCaches.KMALLOC_MAX_CACHE_SIZE * 2 + "]");
         }
-        if (align < 0 || align > PhysMem.PAGE_SIZE || (align & (align - 1)) != 0) {
+        if (align < 0 || align > KmallocCaches.KMALLOC_MAX_CACHE_SIZE || (align & (align - 1)) != 0) {
             throw new IllegalArgumentException("kmem_cache_create(" + name + "): align " + align
-                    + " is not 0 or a power of two up to " + PhysMem.PAGE_SIZE);
+                    + " is not 0 or a power of two up to " + KmallocCaches.KMALLOC_MAX_CACHE_SIZE);
         }
         if ((flags & ~SlabFlags.VALID_FLAGS) != 0) {
             throw new IllegalArgumentException("kmem_cache_create(" + name + "): unknown flags 0x"
@@ -97,6 +104,7 @@ public final class Slub {
         if (kernel.config().slubDebug()) {
             flags |= SlabFlags.SLAB_DEBUG_FLAGS;
         }
+        mem.checkAlive("kmem_cache_create(" + name + ")");
         slabMutex.lock();
         try {
             int id = nextId++;
@@ -111,6 +119,13 @@ public final class Slub {
         } finally {
             slabMutex.unlock();
         }
+    }
+
+    /** create_boot_cache(): a cache the kernel itself owns and that kmem_cache_destroy() refuses. */
+    KmemCache kmemCacheCreateBoot(String name, int size, int align, int flags) {
+        KmemCache s = kmemCacheCreate(name, size, align, flags);
+        s.bootCache = true;
+        return s;
     }
 
     /** Every live cache, in creation order. */
@@ -129,13 +144,14 @@ public final class Slub {
     /** kmem_cache_alloc(): an object's kernel address, or 0 when no slab page could be had. */
     public long kmemCacheAlloc(KmemCache s, int gfp) {
         Task t = kernel.currentTask();
+        checkCache(s, "kmem_cache_alloc");
         if ((gfp & ~Gfp.__GFP_BITS_MASK) != 0) {
             Gfp.check(gfp, "kmem_cache_alloc(" + s + ")");
         }
-        if (s.destroyed) {
-            throw new IllegalStateException("kmem_cache_alloc(" + s + "): cache was destroyed");
-        }
         pages.mightAlloc(t, gfp);
+        if (failslab.attr().probability() != 0 && failslab.shouldFailslab(t, s, gfp)) {
+            return 0;
+        }
         long obj = allocFast(t, s);
         if (obj == 0) {
             obj = slabAlloc(t, s, gfp);
@@ -215,7 +231,8 @@ public final class Slub {
         long idx = pc[b + PC_FREELIST];
         long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
         int m = UnsafeApi.getInt(meta);
-        if ((m & 3) != META_FREE_TAG) {
+        // A corrupted link (a stray write into the metadata) must not send the next pop outside the slab.
+        if ((m & 3) != META_FREE_TAG || (m >> 2) - 1 >= s.objects) {
             throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
         }
         pc[b + PC_FREELIST] = (m >> 2) - 1;
@@ -326,6 +343,9 @@ public final class Slub {
             tail = i;
             int m = UnsafeApi.getInt(nat + s.metaOffset + i * META_SIZE);
             i = (m >> 2) - 1;
+            if ((m & 3) != META_FREE_TAG || i >= s.objects || count > s.objects) {
+                throw debug.freelistCorrupted(s, slab, (int) tail, m);
+            }
         }
         boolean discard = false;
         s.listLock.lock();
@@ -359,6 +379,7 @@ public final class Slub {
     /** kmem_cache_free(): throws, naming cache and object, for a pointer that is not a live object of s. */
     public void kmemCacheFree(KmemCache s, long addr) {
         Task t = kernel.currentTask();
+        checkCache(s, "kmem_cache_free");
         int slab = slabOf(addr, "kmem_cache_free", s);
         KmemCache owner = caches[map.slabCache(slab)];
         if (owner != s) {
@@ -366,6 +387,28 @@ public final class Slub {
                     + " object is from %s (caller %s)", s, addr, s, owner, SlubDebug.caller()));
         }
         slabFree(t, s, slab, addr);
+    }
+
+    /**
+     * Throws unless {@code s} is a live cache of this kernel: not null, not destroyed, not another kernel's,
+     * and the kernel is not closed. Two loads and a compare on the allocation and free paths.
+     */
+    void checkCache(KmemCache s, String who) {
+        KmemCache[] cs = caches;
+        if (s == null || s.id >= cs.length || cs[s.id] != s || mem.released()) {
+            throw badCache(s, who);
+        }
+    }
+
+    private RuntimeException badCache(KmemCache s, String who) {
+        if (s == null) {
+            return new IllegalArgumentException(who + ": cache is null");
+        }
+        mem.checkAlive(who + "(" + s + ")");
+        if (s.destroyed) {
+            return new IllegalStateException(who + "(" + s + "): cache was destroyed");
+        }
+        return new IllegalArgumentException(who + "(" + s + "): the cache belongs to another kernel");
     }
 
     /**
@@ -399,6 +442,13 @@ public final class Slub {
 
     KmemCache cacheOfSlab(int slab) {
         return caches[map.slabCache(slab)];
+    }
+
+    /** Whether {@code addr} is the start of an allocated object of {@code s} in {@code slab}; read-only. */
+    boolean isAllocatedObject(KmemCache s, int slab, long addr) {
+        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset);
+        return idx >= 0 && UnsafeApi.getInt(mem.nativeOfPfn(slab) + s.metaOffset + (long) idx * META_SIZE)
+                == META_ALLOCATED;
     }
 
     void slabFree(Task t, KmemCache s, int slab, long addr) {
@@ -487,7 +537,7 @@ public final class Slub {
         vmstat.mod(cpu, s.reclaimable ? VmStatItem.NR_SLAB_RECLAIMABLE_B : VmStatItem.NR_SLAB_UNRECLAIMABLE_B,
                 -((long) PhysMem.PAGE_SIZE << s.order));
         t.putCpu();
-        pages.freePages(slab, s.order);
+        pages.freePagesInternal(slab, s.order);
     }
 
     // Partial list, list_lock held. Linked through the slab page's lru words.
@@ -534,6 +584,7 @@ public final class Slub {
      * Returns the number of pages given back.
      */
     public long kmemCacheShrink(KmemCache s) {
+        checkCache(s, "kmem_cache_shrink");
         flushAll(s);
         List<Integer> empty = new ArrayList<>();
         s.listLock.lock();
@@ -557,6 +608,7 @@ public final class Slub {
 
     /** Shrinks every cache: what reclaim calls to get slab pages back (drain_all_pages' slab twin). */
     public long shrinkAllCaches() {
+        mem.checkAlive("shrinkAllCaches");
         long freed = 0;
         for (KmemCache s : caches()) {
             freed += kmemCacheShrink(s);
@@ -566,8 +618,9 @@ public final class Slub {
 
     /** kmem_cache_destroy(): refuses, naming the cache and its live objects, while any object is allocated. */
     public void kmemCacheDestroy(KmemCache s) {
-        if (s.destroyed) {
-            throw new IllegalStateException("kmem_cache_destroy(" + s + "): already destroyed");
+        checkCache(s, "kmem_cache_destroy");
+        if (s.bootCache) {
+            throw new IllegalArgumentException("kmem_cache_destroy(" + s + "): the kernel's own cache, made at boot");
         }
         kmemCacheShrink(s);
         long live = s.activeObjects();
@@ -589,6 +642,7 @@ public final class Slub {
      * with poisoning, a write after free shows as overwritten poison. Returns the reports it made.
      */
     public List<String> kmemCacheValidate(KmemCache s) {
+        checkCache(s, "kmem_cache_validate");
         flushAll(s);
         List<String> found = new ArrayList<>();
         s.listLock.lock();
@@ -618,6 +672,7 @@ public final class Slub {
      */
     public int onFreelist(KmemCache s, long addr) {
         Task t = kernel.currentTask();
+        checkCache(s, "onFreelist");
         int slab = slabOf(addr, "onFreelist", s);
         if (caches[map.slabCache(slab)] != s) {
             throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): object is from %s", s, addr,
@@ -667,6 +722,9 @@ public final class Slub {
         for (int list = 0; list < 2; list++) {
             int onList = 0;
             for (long i = list == 0 ? cpuFree : map.freelist(slab); i >= 0; onList++) {
+                if (i >= s.objects) {
+                    return FREELIST_CORRUPT;
+                }
                 int m = UnsafeApi.getInt(meta + i * META_SIZE);
                 if ((m & 3) != META_FREE_TAG || ++walked > s.objects) {
                     return FREELIST_CORRUPT;

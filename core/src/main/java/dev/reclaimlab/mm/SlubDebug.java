@@ -160,7 +160,9 @@ final class SlubDebug {
     }
 
     SlabError freelistCorrupted(KmemCache s, int slab, int idx, int meta) {
-        long obj = PhysMem.virtOfPfn(slab) + (long) idx * s.size + s.objOffset;
+        // The dump shows a real object of the slab even when the bad link points outside it.
+        int shown = idx >= 0 && idx < s.objects ? idx : 0;
+        long obj = PhysMem.virtOfPfn(slab) + (long) shown * s.size + s.objOffset;
         String bug = "Freelist corrupted";
         return new SlabError(bug, report(s, obj, String.format("%s%nINFO: free object %d of the slab at pfn %d has"
                 + " metadata 0x%08x%n", bug, idx, slab, meta)));
@@ -173,6 +175,10 @@ final class SlubDebug {
         long nat = mem.nativeOfPfn(slab);
         int free = 0;
         for (long i = map.freelist(slab); i >= 0 && free <= s.objects; free++) {
+            if (i >= s.objects) {
+                found.add(freelistCorrupted(s, slab, (int) i, -1).getMessage());
+                break;
+            }
             int m = UnsafeApi.getInt(nat + s.metaOffset + i * KmemCache.META_SIZE);
             if ((m & 3) != KmemCache.META_FREE_TAG) {
                 found.add(freelistCorrupted(s, slab, (int) i, m).getMessage());

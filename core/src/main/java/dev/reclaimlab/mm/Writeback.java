@@ -89,6 +89,9 @@ public final class Writeback {
 
     /** balance_dirty_pages_ratelimited(): after a page was dirtied. */
     public void balanceDirtyPagesRatelimited(AddressSpace mapping) {
+        if (mapping == null) {
+            throw new IllegalArgumentException("balance_dirty_pages_ratelimited: mapping is null");
+        }
         Task t = kernel.currentTask();
         int n = t.nrDirtied() + 1;
         if (n < RATELIMIT_PAGES) {
@@ -179,6 +182,10 @@ public final class Writeback {
      * dirty pages it left behind (pages locked by others, or beyond wbc.nrToWrite).
      */
     public long writeCachePages(AddressSpace mapping, WritebackControl wbc) {
+        if (mapping == null || wbc == null) {
+            throw new IllegalArgumentException("write_cache_pages: " + (mapping == null ? "mapping" : "wbc")
+                    + " is null");
+        }
         if (!mapping.beginWriteback()) {
             return 0;
         }
@@ -192,7 +199,7 @@ public final class Writeback {
     private long writeCachePagesLocked(AddressSpace mapping, WritebackControl wbc) {
         Filemap fm = mm.filemap();
         long skipped = 0;
-        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = fm.findGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
@@ -205,11 +212,17 @@ public final class Writeback {
                     skipped++;
                     continue;
                 }
-                if (wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_ALL) {
+                boolean sync = wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_ALL;
+                if (sync) {
                     fm.lockPage(pfn);
                 } else if (!fm.trylockPage(pfn)) {
                     skipped++;
                     continue;
+                }
+                if (sync && fm.pageMapping(pfn) == mapping) {
+                    // Data integrity: a page redirtied while its last write is in flight is written again
+                    // once that write ends, never skipped (write_cache_pages() waits here for WB_SYNC_ALL).
+                    fm.waitOnPageWriteback(pfn);
                 }
                 if (fm.pageMapping(pfn) != mapping || fm.pageWriteback(pfn) || !fm.clearPageDirtyForIo(pfn)) {
                     if (fm.pageDirty(pfn)) {
@@ -232,17 +245,31 @@ public final class Writeback {
         return skipped;
     }
 
-    /** filemap_write_and_wait(): writes every dirty page of {@code mapping} and waits for the IO. */
-    public void filemapWriteAndWait(AddressSpace mapping) {
-        writeCachePages(mapping, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false, false,
-                Long.MAX_VALUE));
+    /**
+     * filemap_write_and_wait(): writes every dirty page of {@code mapping} and waits for the IO. Returns 0,
+     * or -EIO when a dirty page could not be written at all (the filesystem kept it dirty), so fsync never
+     * reports success for bytes that did not reach the device; errors of the IO itself are the
+     * filesystem's to report.
+     */
+    public int filemapWriteAndWait(AddressSpace mapping) {
+        if (mapping == null) {
+            throw new IllegalArgumentException("filemap_write_and_wait: mapping is null");
+        }
+        long left = writeCachePages(mapping, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false,
+                false, Long.MAX_VALUE));
         Filemap fm = mm.filemap();
-        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+        for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFindAfter(index)) {
             int pfn = fm.findGetPage(mapping, index);
             if (pfn != NO_PFN) {
                 fm.waitOnPageWriteback(pfn);
                 fm.putPage(pfn);
             }
         }
+        if (left > 0) {
+            kernel.printk("WARNING: filemap_write_and_wait(" + mapping + "): " + left + " dirty pages could not be"
+                    + " written by " + kernel.currentTask() + "; reporting -EIO");
+            return -dev.reclaimlab.kernel.Errno.EIO;
+        }
+        return 0;
     }
 }

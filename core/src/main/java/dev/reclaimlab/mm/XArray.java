@@ -469,6 +469,11 @@ public final class XArray {
         return (index & ~span) | ((long) off << shift);
     }
 
+    /** xa_find_after(): the first index above {@code index} holding an entry, or -1 (none after the last index). */
+    public long xaFindAfter(long index) {
+        return index == Long.MAX_VALUE ? -1 : xaFind(index + 1);
+    }
+
     // ---------------------------------------------------------------- xa_destroy
 
     /** xa_destroy(): frees every node, as inode eviction does; the array cannot be used afterwards. */
@@ -550,6 +555,9 @@ public final class XArray {
     public int rootShift() {
         xaLock.lock();
         try {
+            if (mem.released()) {
+                mem.checkAlive(who("rootShift"));
+            }
             return headIsNode ? shift(head) : -1;
         } finally {
             xaLock.unlock();
@@ -565,6 +573,10 @@ public final class XArray {
     }
 
     private void checkAlive(String op) {
+        if (mem.released()) {
+            // The message is built only on this path: xa_load() runs on every page-cache lookup.
+            mem.checkAlive(who(op));
+        }
         if (destroyed) {
             throw new IllegalStateException(who(op) + ": the array was destroyed by xaDestroy");
         }

@@ -6,7 +6,11 @@
  * <ul>
  * <li>A page is its pfn, an int; {@code -1} ({@link dev.reclaimlab.mm.PageAlloc#NULL_PAGE}) is NULL. A
  *     kernel address is a long in the 0xffff888000000000 direct map; 0 is NULL. Every pfn and address
- *     that comes from a caller is checked against this kernel's memory before Unsafe sees it.</li>
+ *     that comes from a caller is checked against this kernel's memory (and that the kernel is not
+ *     closed) before Unsafe sees it, once, at the public method; package-private paths inside are
+ *     unchecked. A refusal names the object and the reason, and builds its message only when it throws.
+ *     Native memory outside the kernel's budget crosses the API only as a
+ *     {@link dev.reclaimlab.mm.NativeRegion}, never as a raw address.</li>
  * <li>Functions that can fail return a negative {@link dev.reclaimlab.kernel.Errno} (or NULL for
  *     allocations, with {@link dev.reclaimlab.mm.AllocFailure} saying why), as the kernel does.</li>
  * <li>Per-CPU data (pcp lists, SLUB's CPU slabs, vmstat diffs) is touched only between getCpu() and
@@ -15,7 +19,9 @@
  *     list_lock, then a slab's slab_lock (bit spin lock), then lru_lock and xa_lock (raw spinlocks, never
  *     held across an allocation or a sleep). Direct reclaim runs under PF_MEMALLOC and, for lockdep, the
  *     version's reclaim annotation (RECLAIM_FS state before 4.14, the fs_reclaim map after).</li>
- * <li>Allocation fast paths allocate nothing on the Java heap and take no lock.</li>
+ * <li>Allocation fast paths allocate nothing on the Java heap and take no lock. Fault injection
+ *     ({@link dev.reclaimlab.mm.Failslab}, {@link dev.reclaimlab.mm.FailPageAlloc}) costs them one read of
+ *     a probability while it is off.</li>
  * </ul>
  */
 package dev.reclaimlab.mm;

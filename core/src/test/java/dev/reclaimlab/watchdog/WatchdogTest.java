@@ -1,10 +1,7 @@
 package dev.reclaimlab.watchdog;
 
-import dev.reclaimlab.testkit.Kernels;
-import dev.reclaimlab.kernel.KernelVersion;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
@@ -12,9 +9,12 @@ import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.locking.Mutex;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -66,7 +66,10 @@ public final class Bio implements Waitable {
 
     /** bio_add_page(): appends {@code len} bytes of page {@code pfn} at {@code offset}; false when full. */
     public boolean addPage(int pfn, int len, int offset) {
-        if (len <= 0 || offset < 0 || offset + len > 4096 || (len & (SECTOR_SIZE - 1)) != 0
+        if (pfn < 0) {
+            throw new IllegalArgumentException("bio_add_page(pfn " + pfn + "): not a page");
+        }
+        if (len <= 0 || offset < 0 || offset > 4096 - len || (len & (SECTOR_SIZE - 1)) != 0
                 || (offset & (SECTOR_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("bio_add_page(pfn " + pfn + ", len " + len + ", offset " + offset
                     + "): segments are whole sectors inside one page");

@@ -21,10 +21,19 @@ public interface BlockDevice {
         return bio.waitForCompletion();
     }
 
-    /** Checks that a bio lies inside the device; throws naming both otherwise. */
+    /**
+     * Checks that a bio lies inside the device (bio_check_eod(), without overflow for a bio near
+     * Long.MAX_VALUE sectors); throws naming both otherwise.
+     */
     default void checkBio(Bio bio) {
+        if (bio == null) {
+            throw new IllegalArgumentException(name() + ": submit_bio of a null bio");
+        }
+        if (bio.ended()) {
+            throw new IllegalStateException(name() + ": " + bio + " was already ended; a bio is submitted once");
+        }
         long sectors = bio.size() >> Bio.SECTOR_SHIFT;
-        if (bio.sector() + sectors > nrSectors()) {
+        if (bio.sector() > nrSectors() - sectors) {
             throw new IllegalArgumentException(name() + ": " + bio + " ends beyond the device's " + nrSectors()
                     + " sectors");
         }

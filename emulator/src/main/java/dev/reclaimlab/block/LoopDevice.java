@@ -119,6 +119,9 @@ public final class LoopDevice implements BlockDevice {
         if (cleared) {
             throw new IllegalStateException(name + ": " + bio + " submitted after loop_clr_fd()");
         }
+        if (BlkCore.shouldFailRequest(kernel, this, bio)) {
+            return;
+        }
         loopQueueRq(bio);
     }
 

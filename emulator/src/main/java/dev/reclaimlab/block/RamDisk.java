@@ -3,49 +3,45 @@ package dev.reclaimlab.block;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.mm.NativeRegion;
 import dev.reclaimlab.mm.PhysMem;
-import org.agrona.UnsafeApi;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A RAM disk (drivers/block/brd.c), "ramN". Its storage is native memory outside the kernel's budget: it
- * is the disk, not kernel memory, so filling it never causes reclaim. As 4.3's brd_make_request(), IO is
- * done and the bio ended in the submitter's context, before submitBio() returns. Storage is freed by a
- * kernel close hook, after every kthread stopped.
+ * A RAM disk (drivers/block/brd.c), "ramN". Its storage is a {@link NativeRegion} outside the kernel's
+ * budget: it is the disk, not kernel memory, so filling it never causes reclaim. As 4.3's
+ * brd_make_request(), IO is done and the bio ended in the submitter's context, before submitBio()
+ * returns; every bio is ended, with -EIO if its copy failed, so no submitter waits for ever. Storage is
+ * freed by a kernel close hook, after every kthread stopped.
  */
 public final class RamDisk implements BlockDevice {
+    private final Kernel kernel;
     private final PhysMem mem;
     private final String name;
+    /** Who a refused segment names, built once: submit runs for every bio. */
+    private final String submitWho;
     private final long capacity;
     private final long nrSectors;
-    // 0 once freed; written only at construction and in the close hook.
-    private volatile long storage;
+    private final NativeRegion storage;
     private final AtomicLong nativeBytes = new AtomicLong();
     private final List<long[]> ioErrors = new CopyOnWriteArrayList<>();
 
     /** brd_alloc(): a zeroed disk of {@code capacityBytes} (whole sectors) named "ram{number}". */
     public RamDisk(Kernel kernel, int number, long capacityBytes) {
         this.name = "ram" + number;
+        this.submitWho = name + ": submit_bio";
         if (capacityBytes <= 0 || (capacityBytes & (Bio.SECTOR_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("brd_alloc(" + name + "): capacity " + capacityBytes
                     + " bytes is not a positive number of " + Bio.SECTOR_SIZE + "-byte sectors");
         }
+        this.kernel = kernel;
         this.mem = kernel.mm().mem();
         this.capacity = capacityBytes;
         this.nrSectors = capacityBytes >> Bio.SECTOR_SHIFT;
-        long addr;
-        try {
-            addr = UnsafeApi.allocateMemory(capacityBytes);
-        } catch (OutOfMemoryError e) {
-            throw new IllegalStateException("brd_alloc(" + name + "): cannot allocate " + capacityBytes
-                    + " bytes of native storage", e);
-        }
-        UnsafeApi.setMemory(addr, capacityBytes, (byte) 0);
-        nativeBytes.addAndGet(capacityBytes);
-        this.storage = addr;
+        this.storage = NativeRegion.allocate(name, capacityBytes, nativeBytes);
         kernel.addCloseHook(this::brdFree);
     }
 
@@ -86,13 +82,25 @@ public final class RamDisk implements BlockDevice {
     public void submitBio(Bio bio) {
         checkBio(bio);
         for (int i = 0; i < bio.vcnt(); i++) {
-            mem.pageAddress(bio.pfn(i));
+            kernel.mm().pageAlloc().checkPageInUse(bio.pfn(i), submitWho);
         }
-        if (storage == 0) {
+        if (storage.freed()) {
             throw new IllegalStateException(name + ": " + bio + " submitted after the disk's storage was freed");
         }
+        if (BlkCore.shouldFailRequest(kernel, this, bio)) {
+            return;
+        }
         bio.setOwner(Task.current());
-        bio.bioEndio(brdDoBvecs(bio));
+        int err;
+        try {
+            err = brdDoBvecs(bio);
+        } catch (RuntimeException e) {
+            // A copy that throws is a bug (submit checked the bio), but its submitter must not wait for ever.
+            kernel.printk("blk_update_request: I/O error, dev " + name + ", sector " + bio.sector() + ": " + e);
+            kernel.oops(e);
+            err = -Errno.EIO;
+        }
+        bio.bioEndio(err);
     }
 
     private int brdDoBvecs(Bio bio) {
@@ -106,19 +114,14 @@ public final class RamDisk implements BlockDevice {
                 return -Errno.EIO;
             }
         }
-        long base = storage;
         long pos = first << Bio.SECTOR_SHIFT;
         for (int i = 0; i < bio.vcnt(); i++) {
             int len = bio.len(i);
-            if (pos < 0 || pos + len > capacity) {
-                throw new IllegalStateException(name + ": " + bio + " segment " + i + " at byte " + pos
-                        + " leaves the disk's " + capacity + " bytes");
-            }
             long kaddr = mem.pageAddress(bio.pfn(i)) + bio.offset(i);
             if (bio.op() == Bio.Op.WRITE) {
-                mem.copyToNative(kaddr, base + pos, len);
+                mem.copyToNative(kaddr, storage, pos, len);
             } else {
-                mem.copyFromNative(base + pos, kaddr, len);
+                mem.copyFromNative(storage, pos, kaddr, len);
             }
             pos += len;
         }
@@ -127,16 +130,18 @@ public final class RamDisk implements BlockDevice {
 
     /** brd_free(): runs in Kernel.close() after every task stopped. */
     private void brdFree() {
-        long addr = storage;
-        if (addr != 0) {
-            storage = 0;
-            UnsafeApi.freeMemory(addr);
-            nativeBytes.addAndGet(-capacity);
+        if (!storage.freed()) {
+            storage.free();
         }
+    }
+
+    /** Reads {@code len} bytes of the medium at {@code byteOffset} without IO, as a tool reads /dev/ram0. */
+    public void peek(long byteOffset, byte[] dst, int off, int len) {
+        storage.copyOut(byteOffset, dst, off, len);
     }
 
     @Override
     public String toString() {
-        return name + " (" + capacity + " bytes, " + (storage == 0 ? "freed" : "live") + ")";
+        return name + " (" + capacity + " bytes, " + (storage.freed() ? "freed" : "live") + ")";
     }
 }

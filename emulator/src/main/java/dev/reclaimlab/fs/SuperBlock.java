@@ -47,6 +47,7 @@ public final class SuperBlock {
     private final Dcache dcache;
     private final Shrinker shrinker;
     private volatile boolean active;
+    private volatile long maxBytes = ReadWrite.MAX_LFS_FILESIZE;
     private Dentry root;
 
     /** sget() + the filesystem's fill_super(): {@link #setRoot} and {@link #activate} finish the mount. */
@@ -120,6 +121,19 @@ public final class SuperBlock {
     /** s_umount. */
     public RwSemaphore sUmount() {
         return sUmount;
+    }
+
+    /** s_maxbytes: the largest file size; writes at or beyond it get -EFBIG. */
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** fill_super() sets s_maxbytes; a test may lower it on a mounted filesystem. */
+    public void setMaxBytes(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException(id + ": s_maxbytes " + bytes);
+        }
+        this.maxBytes = bytes;
     }
 
     /** SB_ACTIVE: mounted and not being unmounted. */
@@ -340,19 +354,27 @@ public final class SuperBlock {
         return out;
     }
 
-    /** sync_filesystem(): writes every dirty page and waits, then the filesystem's sync_fs(). */
+    /**
+     * sync_filesystem(): writes every dirty page and waits, then the filesystem's sync_fs(). Returns the
+     * first error: a dirty page that could not be written, or the filesystem's.
+     */
     public int syncFilesystem() {
+        int err = 0;
         for (Inode inode : grabAll()) {
             try {
                 AddressSpace m = inode.mapping();
                 if (m != null) {
-                    kernel.mm().writeback().filemapWriteAndWait(m);
+                    int e = kernel.mm().writeback().filemapWriteAndWait(m);
+                    if (err == 0) {
+                        err = e;
+                    }
                 }
             } finally {
                 iput(inode);
             }
         }
-        return sops.syncFs(this);
+        int e = sops.syncFs(this);
+        return err != 0 ? err : e;
     }
 
     /**

@@ -10,12 +10,22 @@ import java.util.List;
  * The system calls a workload makes on one mounted filesystem (fs/namei.c, fs/open.c, fs/read_write.c,
  * fs/sync.c). Paths are absolute within the mount ("/dir/file"). Name operations hold the parent
  * directory's i_rwsem for write, as the 2015 kernel held i_mutex, and allocate the new dentry under it
- * with __d_alloc(GFP_KERNEL). Returned inodes are referenced: give each back with {@link #close}.
- * Failures throw {@link VfsException} with the errno.
+ * with __d_alloc(GFP_KERNEL). {@link #open}, {@link #create} and {@link #mkdir} return an open
+ * {@link File}; give each back with {@link #close}. A closed file, one of another mount, or none gets
+ * EBADF; a buffer that is not there gets EFAULT. Failures throw {@link VfsException} with the errno.
  */
 public final class Vfs {
     /** NAME_MAX. */
     public static final int NAME_MAX = 255;
+    /**
+     * The most one allocating {@link #read(File, long, int)} returns (a short read beyond it); the kernel's
+     * limit is {@link ReadWrite#MAX_RW_COUNT}, which {@link #read(File, long, byte[], int, int)} keeps.
+     */
+    public static final int MAX_READ_ALLOC = 16 << 20;
+
+    public static final int SEEK_SET = 0;
+    public static final int SEEK_CUR = 1;
+    public static final int SEEK_END = 2;
 
     private final SuperBlock sb;
     private final Dcache dcache;
@@ -29,43 +39,72 @@ public final class Vfs {
         return sb;
     }
 
-    /** open() of an existing file or directory: its inode, referenced. */
-    public Inode open(String path) {
+    /** open() of an existing file (read-write) or directory (read-only). */
+    public File open(String path) {
+        enter();
         Dentry d = pathLookup(path);
-        try {
-            Inode inode = d.inode();
-            sb.ihold(inode);
-            return inode;
-        } finally {
-            dcache.dput(d);
+        return new File(this, d, d.inode().isDir() ? File.O_RDONLY : File.O_RDWR);
+    }
+
+    /** open(path, flags): O_RDONLY, O_WRONLY or O_RDWR; a directory opens read-only only (EISDIR). */
+    public File open(String path, int flags) {
+        enter();
+        if ((flags & ~File.O_ACCMODE) != 0 || (flags & File.O_ACCMODE) == File.O_ACCMODE) {
+            throw new VfsException(-Errno.EINVAL, "open(" + path + ", flags 0" + Integer.toOctalString(flags) + ")");
         }
+        Dentry d = pathLookup(path);
+        if (d.inode().isDir() && flags != File.O_RDONLY) {
+            dcache.dput(d);
+            throw new VfsException(-Errno.EISDIR, "open(" + path + ") for writing");
+        }
+        return new File(this, d, flags);
     }
 
-    /** close(): drops the reference {@link #open} or {@link #create} returned (iput()). */
-    public void close(Inode inode) {
-        sb.iput(inode);
+    /** close(): EBADF if already closed. The last reference to the file releases its dentry (and inode). */
+    public void close(File f) {
+        enter();
+        check(f, "close");
+        f.close();
     }
 
-    /** creat() of {@code name} in the directory at {@code dirPath}: the new file, referenced. */
-    public Inode create(String dirPath, String name) {
+    /** __fput(): the file's last reference is gone. */
+    void release(File f) {
+        enter();
+        dcache.dput(f.dentry());
+    }
+
+    /** creat() of {@code name} in the directory at {@code dirPath}: the new file, open read-write. */
+    public File create(String dirPath, String name) {
+        enter();
         Dentry dir = pathLookup(dirPath);
         try {
-            return doCreate(dir, name, false);
+            return new File(this, doCreate(dir, name, false), File.O_RDWR);
         } finally {
             dcache.dput(dir);
         }
     }
 
-    /** creat() of {@code name} in the directory that {@code dirPath} names, as an inode the caller holds. */
-    public Inode create(Inode dir, String name) {
-        return create(pathOf(dir), name);
+    /**
+     * openat(dir, name, O_CREAT|O_EXCL|O_RDWR): creates {@code name} in the open directory {@code dir}. The
+     * open directory holds its dentry, so it works whatever the dcache pruned meanwhile.
+     */
+    public File create(File dir, String name) {
+        enter();
+        check(dir, "create");
+        dir.fdget("create");
+        try {
+            return new File(this, doCreate(dir.dentry(), name, false), File.O_RDWR);
+        } finally {
+            dir.fdput();
+        }
     }
 
-    /** mkdir(): the new directory, referenced. */
-    public Inode mkdir(String dirPath, String name) {
+    /** mkdir(), then the new directory open read-only. */
+    public File mkdir(String dirPath, String name) {
+        enter();
         Dentry dir = pathLookup(dirPath);
         try {
-            return doCreate(dir, name, true);
+            return new File(this, doCreate(dir, name, true), File.O_RDONLY);
         } finally {
             dcache.dput(dir);
         }
@@ -73,16 +112,19 @@ public final class Vfs {
 
     /** unlink(). */
     public void unlink(String dirPath, String name) {
+        enter();
         remove(dirPath, name, false);
     }
 
     /** rmdir(). */
     public void rmdir(String dirPath, String name) {
+        enter();
         remove(dirPath, name, true);
     }
 
     /** getdents(): the names in a directory, sorted. */
     public List<String> readdir(String dirPath) {
+        enter();
         Dentry d = pathLookup(dirPath);
         try {
             Inode dir = d.inode();
@@ -100,11 +142,55 @@ public final class Vfs {
         }
     }
 
-    /** pwrite(): writes all of {@code data} at {@code pos}; returns the bytes written. */
-    public long write(Inode inode, long pos, byte[] data) {
+    /**
+     * pwrite(): writes {@code data} at {@code pos}; returns the bytes written, fewer than asked only where
+     * the file reaches the filesystem's maximum size (a write at or beyond it is EFBIG).
+     */
+    public long write(File f, long pos, byte[] data) {
+        enter();
+        check(f, "write");
+        if (data == null) {
+            throw new VfsException(-Errno.EFAULT, "write(" + f + "): null buffer");
+        }
+        f.fdget("write");
+        try {
+            return doWrite(f, pos, data);
+        } finally {
+            f.fdput();
+        }
+    }
+
+    /** write(): writes {@code data} at the file's position and advances it. */
+    public long write(File f, byte[] data) {
+        enter();
+        check(f, "write");
+        if (data == null) {
+            throw new VfsException(-Errno.EFAULT, "write(" + f + "): null buffer");
+        }
+        f.fdget("write");
+        try {
+            f.fPosLock().mutexLock();
+            try {
+                long n = doWrite(f, f.pos(), data);
+                f.setPos(f.pos() + n);
+                return n;
+            } finally {
+                f.fPosLock().mutexUnlock();
+            }
+        } finally {
+            f.fdput();
+        }
+    }
+
+    private long doWrite(File f, long pos, byte[] data) {
+        Inode inode = f.inodeUnchecked();
+        if (!f.canWrite()) {
+            throw new VfsException(-Errno.EBADF, "write(" + f + "): not open for writing");
+        }
         checkFile(inode, "write");
-        if (pos < 0) {
-            throw new VfsException(-Errno.EINVAL, "write(" + inode + ", pos " + pos + ")");
+        int err = ReadWrite.rwVerifyArea(pos, data.length);
+        if (err < 0) {
+            throw new VfsException(err, "write(" + inode + ", pos " + pos + ", " + data.length + " bytes)");
         }
         long n = sb.fileOps().writeIter(inode, pos, IovIter.ofArray(data, 0), data.length);
         if (n < 0) {
@@ -113,82 +199,170 @@ public final class Vfs {
         return n;
     }
 
-    /** pread(): up to {@code len} bytes at {@code pos}, fewer at end of file. */
-    public byte[] read(Inode inode, long pos, int len) {
-        checkFile(inode, "read");
-        if (pos < 0 || len < 0) {
-            throw new VfsException(-Errno.EINVAL, "read(" + inode + ", pos " + pos + ", len " + len + ")");
+    /**
+     * pread(): up to {@code len} bytes at {@code pos}, fewer at end of file. Allocates only what the file
+     * holds there, at most {@link #MAX_READ_ALLOC}, whatever {@code len} asks.
+     */
+    public byte[] read(File f, long pos, int len) {
+        enter();
+        check(f, "read");
+        f.fdget("read");
+        try {
+            return doRead(f, pos, len);
+        } finally {
+            f.fdput();
         }
-        byte[] out = new byte[len];
-        long n = sb.fileOps().readIter(inode, pos, IovIter.ofArray(out, 0), len);
+    }
+
+    /** read(): up to {@code len} bytes at the file's position, which advances by what was read. */
+    public byte[] read(File f, int len) {
+        enter();
+        check(f, "read");
+        f.fdget("read");
+        try {
+            f.fPosLock().mutexLock();
+            try {
+                byte[] b = doRead(f, f.pos(), len);
+                f.setPos(f.pos() + b.length);
+                return b;
+            } finally {
+                f.fPosLock().mutexUnlock();
+            }
+        } finally {
+            f.fdput();
+        }
+    }
+
+    private byte[] doRead(File f, long pos, int len) {
+        Inode inode = checkReadable(f, pos, len);
+        long avail = Math.max(0, inode.iSize() - pos);
+        int n = (int) Math.min(Math.min(len, avail), MAX_READ_ALLOC);
+        byte[] out = new byte[n];
+        long got = n == 0 ? 0 : readInto(inode, pos, out, 0, n);
+        return got == n ? out : Arrays.copyOf(out, (int) got);
+    }
+
+    /** pread() into the caller's buffer: bytes read, 0 at end of file; at most MAX_RW_COUNT. */
+    public int read(File f, long pos, byte[] buf, int off, int len) {
+        enter();
+        check(f, "read");
+        if (buf == null || off < 0 || len < 0 || off > buf.length - len) {
+            throw new VfsException(-Errno.EFAULT, "read(" + f + "): buffer " + (buf == null ? "null"
+                    : "[" + off + ", +" + len + ") of " + buf.length + " bytes"));
+        }
+        f.fdget("read");
+        try {
+            Inode inode = checkReadable(f, pos, len);
+            int n = Math.min(len, ReadWrite.MAX_RW_COUNT);
+            return n == 0 ? 0 : (int) readInto(inode, pos, buf, off, n);
+        } finally {
+            f.fdput();
+        }
+    }
+
+    private Inode checkReadable(File f, long pos, int len) {
+        Inode inode = f.inodeUnchecked();
+        if (!f.canRead()) {
+            throw new VfsException(-Errno.EBADF, "read(" + f + "): not open for reading");
+        }
+        checkFile(inode, "read");
+        int err = ReadWrite.rwVerifyArea(pos, len);
+        if (err < 0) {
+            throw new VfsException(err, "read(" + inode + ", pos " + pos + ", len " + len + ")");
+        }
+        return inode;
+    }
+
+    private long readInto(Inode inode, long pos, byte[] buf, int off, int len) {
+        long n = sb.fileOps().readIter(inode, pos, IovIter.ofArray(buf, off), len);
         if (n < 0) {
             throw new VfsException((int) n, "read(" + inode + ", pos " + pos + ", " + len + " bytes)");
         }
-        return n == len ? out : Arrays.copyOf(out, (int) n);
+        return n;
     }
 
-    /** fsync(). */
-    public void fsync(Inode inode) {
-        checkFile(inode, "fsync");
-        int err = sb.fileOps().fsync(inode);
-        if (err < 0) {
-            throw new VfsException(err, "fsync(" + inode + ")");
+    /** lseek(): the new position; EINVAL for a negative one or one beyond s_maxbytes. */
+    public long lseek(File f, long offset, int whence) {
+        enter();
+        check(f, "lseek");
+        f.fdget("lseek");
+        try {
+            f.fPosLock().mutexLock();
+            try {
+                long base;
+                switch (whence) {
+                    case SEEK_SET:
+                        base = 0;
+                        break;
+                    case SEEK_CUR:
+                        base = f.pos();
+                        break;
+                    case SEEK_END:
+                        base = f.inodeUnchecked().iSize();
+                        break;
+                    default:
+                        throw new VfsException(-Errno.EINVAL, "lseek(" + f + ", whence " + whence + ")");
+                }
+                long p = base + offset;
+                if (((base ^ p) & (offset ^ p)) < 0 || p < 0 || p > sb.maxBytes()) {
+                    throw new VfsException(-Errno.EINVAL, "lseek(" + f + ", " + offset + ", " + whence + ")");
+                }
+                f.setPos(p);
+                return p;
+            } finally {
+                f.fPosLock().mutexUnlock();
+            }
+        } finally {
+            f.fdput();
+        }
+    }
+
+    /** fsync(): the file's data and the metadata to find it are on the device, or the error why not. */
+    public void fsync(File f) {
+        enter();
+        check(f, "fsync");
+        f.fdget("fsync");
+        try {
+            Inode inode = f.inodeUnchecked();
+            checkFile(inode, "fsync");
+            int err = sb.fileOps().fsync(inode);
+            if (err < 0) {
+                throw new VfsException(err, "fsync(" + inode + ")");
+            }
+        } finally {
+            f.fdput();
         }
     }
 
     /** sync(): every dirty page of the filesystem to disk, then the filesystem's own sync. */
     public void sync() {
+        enter();
         int err = sb.syncFilesystem();
         if (err < 0) {
             throw new VfsException(err, "sync(" + sb + ")");
         }
     }
 
-    private void checkFile(Inode inode, String op) {
-        if (inode.sb() != sb) {
-            throw new IllegalArgumentException(op + ": " + inode + " is not on " + sb);
+    /** The calling thread enters the kernel (a plain thread gets a task attached). */
+    private void enter() {
+        sb.kernel().currentTask();
+    }
+
+    /** fdget()'s lookup: no file, or one of another mount, is a bad descriptor here. */
+    private void check(File f, String op) {
+        if (f == null) {
+            throw new VfsException(-Errno.EBADF, op + ": no file");
         }
+        if (f.vfs() != this) {
+            throw new VfsException(-Errno.EBADF, op + "(" + f + "): the file is open on " + f.vfs().sb()
+                    + ", not " + sb);
+        }
+    }
+
+    private void checkFile(Inode inode, String op) {
         if (inode.isDir()) {
             throw new VfsException(-Errno.EISDIR, op + "(" + inode + ")");
         }
-    }
-
-    private String pathOf(Inode dir) {
-        Dentry d = findAlias(dir);
-        if (d == null) {
-            throw new VfsException(-Errno.ENOENT, "create: directory " + dir + " has no name in the dcache");
-        }
-        return d.toString();
-    }
-
-    private Dentry findAlias(Inode inode) {
-        Dentry root = sb.root();
-        if (root.inode() == inode) {
-            return root;
-        }
-        return findAlias(root, inode);
-    }
-
-    private Dentry findAlias(Dentry parent, Inode inode) {
-        dcache.dcacheLock.spinLock();
-        List<Dentry> kids;
-        try {
-            kids = List.copyOf(parent.children.values());
-        } finally {
-            dcache.dcacheLock.spinUnlock();
-        }
-        for (Dentry c : kids) {
-            if (c.inode() == inode) {
-                return c;
-            }
-            if (c.inode() != null && c.inode().isDir()) {
-                Dentry d = findAlias(c, inode);
-                if (d != null) {
-                    return d;
-                }
-            }
-        }
-        return null;
     }
 
     private static void checkName(String name) {
@@ -267,18 +441,24 @@ public final class Vfs {
         return d;
     }
 
-    private Inode doCreate(Dentry parent, String name, boolean dir) {
+    /** The new file's dentry, referenced (the caller's open file takes it over). */
+    private Dentry doCreate(Dentry parent, String name, boolean dir) {
         checkName(name);
         Inode pdir = parent.inode();
-        if (!pdir.isDir()) {
-            throw new VfsException(-Errno.ENOTDIR, (dir ? "mkdir(" : "create(") + parent + "/" + name + ")");
+        String op = dir ? "mkdir(" : "create(";
+        if (pdir == null || !pdir.isDir()) {
+            throw new VfsException(-Errno.ENOTDIR, op + parent + "/" + name + ")");
         }
         pdir.inodeLockNested(Inode.I_MUTEX_PARENT);
         try {
+            if (pdir.nlink() == 0) {
+                // IS_DEADDIR(): the directory was removed while the caller held it open.
+                throw new VfsException(-Errno.ENOENT, op + parent + "/" + name + "): directory was removed");
+            }
             Dentry existing = lookupLocked(parent, name);
             if (existing != null) {
                 dcache.dput(existing);
-                throw new VfsException(-Errno.EEXIST, (dir ? "mkdir(" : "create(") + parent + "/" + name + ")");
+                throw new VfsException(-Errno.EEXIST, op + parent + "/" + name + ")");
             }
             Dentry d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
             if (d == null) {
@@ -291,10 +471,8 @@ public final class Vfs {
                 dcache.dput(d);
                 throw e;
             }
-            sb.ihold(inode);
             dcache.dAdd(d, inode);
-            dcache.dput(d);
-            return inode;
+            return d;
         } finally {
             pdir.inodeUnlock();
         }

@@ -2,7 +2,7 @@ package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.block.LoopDevice;
 import dev.reclaimlab.block.RamDisk;
-import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
@@ -87,10 +87,10 @@ public final class XfsOnLoop implements Scenario {
         k.currentTask();
         RamDisk ram = new RamDisk(k, 0, RAM_DISK_BYTES);
         Xfs lower = Xfs.mount(k, ram);
-        Inode image = lower.vfs().create("/", "loop1.img");
+        File image = lower.vfs().create("/", "loop1.img");
         // A sparse image: only its last page is written, holes read as zeros.
         lower.vfs().write(image, IMAGE_BYTES - 4096, new byte[4096]);
-        LoopFile backing = new LoopFile(lower.sb(), image);
+        LoopFile backing = new LoopFile(lower.sb(), image.inode());
         lower.vfs().close(image);
         LoopDevice loop = new LoopDevice(k, 1, backing);
         // An 8 MiB log, as mkfs gives a few-hundred-MiB fs: the CIL holds about 1 MiB before a background
@@ -98,6 +98,7 @@ public final class XfsOnLoop implements Scenario {
         Xfs upper = Xfs.mount(k, loop, new XfsMountOptions(UPPER_LOG_SECTORS, UPPER_LOGBUFS, 32 << 10));
         Run run = new Run(upper, seed);
         for (int w = 0; w < WRITERS; w++) {
+            // Each writer's directory stays open for the run (as a shell's cwd would), pinned in the dcache.
             upper.vfs().mkdir("/", "w" + w);
         }
         for (int w = 0; w < WRITERS; w++) {
@@ -151,7 +152,7 @@ public final class XfsOnLoop implements Scenario {
             long n = next[w]++;
             SplittableRandom r = new SplittableRandom(seed ^ (w * 1_000_003L) ^ n);
             FileSpec f = new FileSpec("/w" + w, "f" + n, r.nextInt(MIN_FILE, MAX_FILE), r.nextLong());
-            Inode ip = vfs.create(f.dir, f.name);
+            File ip = vfs.create(f.dir, f.name);
             try {
                 vfs.write(ip, 0, f.content());
             } finally {
@@ -161,7 +162,7 @@ public final class XfsOnLoop implements Scenario {
             files.add(f);
             // A short-lived temporary file, as xfs/073's copies leave behind: unlinked at once, its inode goes
             // to reclaim still pinned by the transactions that created and removed it.
-            Inode tmp = vfs.create(f.dir, "tmp" + n);
+            File tmp = vfs.create(f.dir, "tmp" + n);
             try {
                 vfs.write(tmp, 0, new byte[4096]);
             } finally {
@@ -183,7 +184,7 @@ public final class XfsOnLoop implements Scenario {
                 return;
             }
             FileSpec f = snapshot.get((int) ((ops.get() * 0x9E3779B97F4A7C15L >>> 1) % snapshot.size()));
-            Inode ip;
+            File ip;
             try {
                 ip = vfs.open(f.dir + "/" + f.name);
             } catch (VfsException gone) {

@@ -1,7 +1,7 @@
 package dev.reclaimlab.fs;
 
-import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.xfs.Xfs;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.KmemCache;
@@ -39,16 +39,16 @@ class VfsTest {
     void createLookupMkdirUnlinkRmdir(Kernel k) {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         Vfs vfs = xfs.vfs();
-        Inode d = vfs.mkdir("/", "dir");
-        assertThat(d.isDir()).isTrue();
-        Inode f = vfs.create("/dir", "a");
+        File d = vfs.mkdir("/", "dir");
+        assertThat(d.inode().isDir()).isTrue();
+        File f = vfs.create("/dir", "a");
         vfs.write(f, 0, "hello".getBytes(StandardCharsets.UTF_8));
         vfs.close(f);
         vfs.close(vfs.create(d, "b"));
         vfs.close(d);
         assertThat(vfs.readdir("/")).containsExactly("dir");
         assertThat(vfs.readdir("/dir")).containsExactly("a", "b");
-        Inode a = vfs.open("/dir/a");
+        File a = vfs.open("/dir/a");
         assertThat(new String(vfs.read(a, 0, 100), StandardCharsets.UTF_8)).isEqualTo("hello");
         vfs.close(a);
 
@@ -59,7 +59,7 @@ class VfsTest {
         assertThat(errno(() -> vfs.unlink("/", "dir"))).isEqualTo(Errno.EISDIR);
 
         long freeBefore = xfs.freeBlocks();
-        Inode a2 = vfs.open("/dir/a");
+        File a2 = vfs.open("/dir/a");
         vfs.fsync(a2);
         vfs.close(a2);
         assertThat(xfs.freeBlocks()).isEqualTo(freeBefore - 1);
@@ -77,11 +77,11 @@ class VfsTest {
     void anOpenUnlinkedFileKeepsItsDataUntilTheLastClose(Kernel k) {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "tmp");
+        File f = vfs.create("/", "tmp");
         vfs.write(f, 0, new byte[] {1, 2, 3});
         vfs.fsync(f);
         vfs.unlink("/", "tmp");
-        assertThat(f.nlink()).isZero();
+        assertThat(f.inode().nlink()).isZero();
         assertThat(vfs.read(f, 0, 3)).containsExactly(1, 2, 3);
         assertThat(xfs.freeBlocks()).isEqualTo(xfs.dblocks() - 1);
         vfs.close(f);
@@ -96,7 +96,7 @@ class VfsTest {
         SuperBlock sb = xfs.sb();
         vfs.close(vfs.mkdir("/", "d"));
         for (int i = 0; i < 100; i++) {
-            Inode f = vfs.create("/d", "f" + i);
+            File f = vfs.create("/d", "f" + i);
             vfs.write(f, 0, new byte[] {(byte) i});
             vfs.fsync(f);
             vfs.close(f);
@@ -127,7 +127,7 @@ class VfsTest {
         assertThat(inodesBefore - xfsInodes.activeObjects()).isGreaterThanOrEqualTo(100);
         assertThat(xfs.nrInCoreInodes()).as("only the root, pinned by the superblock").isEqualTo(1);
 
-        Inode f7 = vfs.open("/d/f7");
+        File f7 = vfs.open("/d/f7");
         assertThat(vfs.read(f7, 0, 10)).containsExactly(7);
         vfs.close(f7);
         xfs.umount();
@@ -139,14 +139,15 @@ class VfsTest {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         Vfs vfs = xfs.vfs();
         SuperBlock sb = xfs.sb();
-        Inode f = vfs.create("/", "dirty");
+        File f = vfs.create("/", "dirty");
         vfs.write(f, 0, new byte[4096]);
+        Inode inode = f.inode();
         vfs.close(f);
         sb.dcache().pruneDcacheSb(10);
         assertThat(sb.nrInodesUnused()).isEqualTo(1);
         assertThat(sb.pruneIcacheSb(10)).isZero();
         assertThat(sb.nrInodesUnused()).as("still on the LRU").isEqualTo(1);
-        k.mm().writeback().filemapWriteAndWait(f.mapping());
+        k.mm().writeback().filemapWriteAndWait(inode.mapping());
         assertThat(sb.pruneIcacheSb(10)).isEqualTo(1);
         xfs.umount();
     }
@@ -155,8 +156,8 @@ class VfsTest {
     void directoryAndFileI_rwsemsHaveTheirFilesystemsLockClasses(Kernel k) {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "f");
-        assertThat(f.iRwsem().depMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexKey());
+        File f = vfs.create("/", "f");
+        assertThat(f.inode().iRwsem().depMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexKey());
         assertThat(xfs.sb().root().inode().iRwsem().depMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexDirKey());
         // The kernel's names: every type's key prints alike, lockdep tells them apart by "#N".
         assertThat(Xfs.XFS_TYPE.iMutexKey().name()).isEqualTo("&sb->s_type->i_mutex_key");
@@ -168,8 +169,8 @@ class VfsTest {
     @Test
     void unmountWithAnOpenFileIsRefused(Kernel k) {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
-        Inode f = xfs.vfs().create("/", "f");
+        File f = xfs.vfs().create("/", "f");
         assertThatThrownBy(xfs::umount).hasMessageContaining("Busy inodes after unmount");
-        assertThat(f.iCount()).isEqualTo(1);
+        assertThat(f.inode().iCount()).isEqualTo(1);
     }
 }

@@ -1,5 +1,7 @@
 package dev.reclaimlab.cli;
 
+import dev.reclaimlab.cli.json.JsonCodec;
+import dev.reclaimlab.cli.json.RunRecord;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
@@ -7,12 +9,9 @@ import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.Scenario;
 import dev.reclaimlab.scenario.Variant;
 import dev.reclaimlab.scenario.Workload;
-import dev.reclaimlab.cli.json.JsonCodec;
-import dev.reclaimlab.cli.json.RunRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-
 import tools.jackson.databind.JsonNode;
 
 import java.io.ByteArrayOutputStream;

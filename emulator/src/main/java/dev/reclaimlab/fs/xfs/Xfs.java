@@ -4,6 +4,7 @@ import dev.reclaimlab.block.Bio;
 import dev.reclaimlab.block.BlockDevice;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.FileSystemType;
+import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.SuperOperations;
@@ -16,6 +17,7 @@ import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.PhysMem;
 
 import java.util.BitSet;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +54,7 @@ public final class Xfs implements SuperOperations {
     private final XfsFile file;
     private final SuperBlock sb;
     private final Vfs vfs;
+    private volatile String shutdownReason;
     final AtomicLong readErrors = new AtomicLong();
     final AtomicLong writeErrors = new AtomicLong();
 
@@ -72,6 +75,8 @@ public final class Xfs implements SuperOperations {
         this.icache = new XfsIcache(this);
         this.file = new XfsFile(this);
         this.sb = new SuperBlock(kernel, XFS_TYPE, bdev, devName, this, new XfsDir(this), file);
+        // xfs_max_file_offset() on a 64-bit kernel: (1 << 63) - 1; the sparse extent map maps any block below it.
+        sb.setMaxBytes(ReadWrite.MAX_LFS_FILESIZE);
         this.vfs = new Vfs(sb);
         xfsWriteSb();
         this.log = new XfsLog(kernel, bdev, logStart, opts.logSectors(), opts.logbufs(), opts.logbsize(), devName);
@@ -183,6 +188,23 @@ public final class Xfs implements SuperOperations {
         return icache.reclaimUnpinWaits.get();
     }
 
+    /**
+     * xfs_force_shutdown(): in-core metadata can no longer be trusted to reach the log; from now on file
+     * reads, writes, fsync and name changes fail with -EIO, as XFS_FORCED_SHUTDOWN() makes them.
+     */
+    void xfsForceShutdown(String why) {
+        if (shutdownReason == null) {
+            shutdownReason = why;
+            kernel.printk("XFS (" + devName + "): " + why + "\nXFS (" + devName + "): Corruption of in-memory data"
+                    + " detected.  Shutting down filesystem");
+        }
+    }
+
+    /** XFS_FORCED_SHUTDOWN(). */
+    public boolean forcedShutdown() {
+        return shutdownReason != null;
+    }
+
     /** Data reads and writes the device failed. */
     public long ioErrors() {
         return readErrors.get() + writeErrors.get();
@@ -233,16 +255,18 @@ public final class Xfs implements SuperOperations {
         }
     }
 
-    /** xfs_free_extent() of single blocks. */
-    void xfsFreeBlocks(long[] blocks) {
+    /** xfs_free_extent() of each {startblock, blockcount} run. */
+    void xfsFreeExtents(List<long[]> extents) {
         allocLock.spinLock();
         try {
-            for (long b : blocks) {
-                if (!usedBlocks.get((int) b)) {
-                    throw new IllegalStateException(devName + ": freeing free data block " + b);
+            for (long[] x : extents) {
+                for (long b = x[0]; b < x[0] + x[1]; b++) {
+                    if (b < 0 || b >= dblocks || !usedBlocks.get((int) b)) {
+                        throw new IllegalStateException(devName + ": freeing free data block " + b);
+                    }
+                    usedBlocks.clear((int) b);
+                    freeBlocks++;
                 }
-                usedBlocks.clear((int) b);
-                freeBlocks++;
             }
         } finally {
             allocLock.spinUnlock();
@@ -293,13 +317,14 @@ public final class Xfs implements SuperOperations {
         if (ip.nlink() > 0) {
             return;
         }
-        XfsTrans tp = XfsTrans.xfsTransAlloc(this);
-        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
-        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
-        xfsFreeBlocks(ip.dinode().bunmapAll());
-        ip.dinode().size = 0;
-        tp.xfsTransLogInode(ip);
-        tp.xfsTransCommit();
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(this)) {
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+            tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            xfsFreeExtents(ip.dinode().bunmapAll());
+            ip.dinode().size = 0;
+            tp.xfsTransLogInode(ip);
+            tp.xfsTransCommit();
+        }
         xfsDifree(ip.ino());
     }
 

@@ -2,6 +2,7 @@ package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.mm.AddressSpace;
@@ -46,21 +47,45 @@ final class XfsAops implements AddressSpaceOperations {
 
     /** xfs_vm_readpage() -> mpage_readpage(): the locked page is unlocked when its read ends. */
     int xfsVmReadpage(int page) {
-        long block = xfsBmapiRead(fm.pageIndex(page));
-        if (block == XfsDinode.HOLE) {
-            PhysMem mem = mp.kernel().mm().mem();
-            mem.memset(mp.kernel().mm().pageAddress(page), 0, PhysMem.PAGE_SIZE);
-            fm.setPageUptodate(page);
-            fm.unlockPage(page);
-            return 0;
+        Bio bio;
+        try {
+            long block = xfsBmapiRead(fm.pageIndex(page));
+            if (block == XfsDinode.HOLE) {
+                PhysMem mem = mp.kernel().mm().mem();
+                mem.memset(mp.kernel().mm().pageAddress(page), 0, PhysMem.PAGE_SIZE);
+                fm.setPageUptodate(page);
+                fm.unlockPage(page);
+                return 0;
+            }
+            bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
+            bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+            bio.setEndIo(b -> mpageEndIo(b, page));
+            // The page stays locked until the read ends: whoever the bio names owes the unlock.
+            fm.setPageLockOwedBy(page, bio);
+        } catch (KernelPanic p) {
+            throw p;
+        } catch (RuntimeException e) {
+            return readFailed(page, e);
         }
-        Bio bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
-        bio.addPage(page, PhysMem.PAGE_SIZE, 0);
-        bio.setEndIo(b -> mpageEndIo(b, page));
-        // The page stays locked until the read ends: whoever the bio names owes the unlock.
-        fm.setPageLockOwedBy(page, bio);
-        mp.bdev().submitBio(bio);
+        try {
+            mp.bdev().submitBio(bio);
+        } catch (KernelPanic p) {
+            throw p;
+        } catch (RuntimeException e) {
+            if (bio.ended()) {
+                throw e;
+            }
+            return readFailed(page, e);
+        }
         return 0;
+    }
+
+    /** A read that could not be issued (a bug: submit refused the bio): the page is unlocked, not uptodate. */
+    private int readFailed(int page, RuntimeException e) {
+        mp.kernel().oops(e);
+        mp.readErrors.incrementAndGet();
+        fm.unlockPage(page);
+        return -Errno.EIO;
     }
 
     /** mpage_end_io() for a read: uptodate only if the device returned the data. */
@@ -115,23 +140,51 @@ final class XfsAops implements AddressSpaceOperations {
                 || (f & TaskFlags.PF_MEMALLOC_NOFS) != 0) {
             return AOP_WRITEPAGE_ACTIVATE;
         }
-        long index = fm.pageIndex(page);
-        long block = xfsBmapiRead(index);
-        if (block == XfsDinode.HOLE) {
-            block = xfsIomapWriteAllocate(index);
-            if (block < 0) {
-                ip.setWbErr((int) block);
-                fm.unlockPage(page);
-                return 0;
+        if (mp.forcedShutdown()) {
+            // xfs_vm_writepage() on a shut-down filesystem: the data is lost, fsync says so.
+            ip.setWbErr(-Errno.EIO);
+            fm.unlockPage(page);
+            return 0;
+        }
+        Bio bio;
+        try {
+            long index = fm.pageIndex(page);
+            long block = xfsBmapiRead(index);
+            if (block == XfsDinode.HOLE) {
+                block = xfsIomapWriteAllocate(index);
+                if (block < 0) {
+                    ip.setWbErr((int) block);
+                    mp.writeErrors.incrementAndGet();
+                    fm.unlockPage(page);
+                    return 0;
+                }
             }
+            bio = new Bio(Bio.Op.WRITE, mp.blockToSector(block), 1);
+            bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+        } catch (KernelPanic p) {
+            throw p;
+        } catch (RuntimeException e) {
+            // Never leave the page locked or the flusher dead: the error goes to fsync.
+            mp.kernel().oops(e);
+            ip.setWbErr(-Errno.EIO);
+            mp.writeErrors.incrementAndGet();
+            fm.unlockPage(page);
+            return 0;
         }
         fm.setPageWriteback(page, t);
         fm.unlockPage(page);
-        Bio bio = new Bio(Bio.Op.WRITE, mp.blockToSector(block), 1);
-        bio.addPage(page, PhysMem.PAGE_SIZE, 0);
         fm.setPageWritebackOwedBy(page, bio);
         bio.setEndIo(b -> xfsEndIo(b, page));
-        mp.bdev().submitBio(bio);
+        try {
+            mp.bdev().submitBio(bio);
+        } catch (KernelPanic p) {
+            throw p;
+        } catch (RuntimeException e) {
+            if (!bio.ended()) {
+                mp.kernel().oops(e);
+                bio.bioEndio(-Errno.EIO);
+            }
+        }
         return 0;
     }
 
@@ -146,22 +199,29 @@ final class XfsAops implements AddressSpaceOperations {
 
     /** xfs_iomap_write_allocate(): a block for file block {@code index} in a logged transaction; or -ENOSPC. */
     long xfsIomapWriteAllocate(long index) {
-        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
-        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
-        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
-        long block = ip.dinode().bmapRead(index);
-        if (block != XfsDinode.HOLE) {
-            tp.xfsTransCancel();
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+            tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            long block = ip.dinode().bmapRead(index);
+            if (block != XfsDinode.HOLE) {
+                tp.xfsTransCancel();
+                return block;
+            }
+            block = mp.xfsAllocVextent();
+            if (block < 0) {
+                tp.xfsTransCancel();
+                return block;
+            }
+            try {
+                ip.dinode().bmapSet(index, block);
+            } catch (RuntimeException | Error e) {
+                // Never leak the block the map did not take.
+                mp.xfsFreeExtents(java.util.List.of(new long[] {block, 1}));
+                throw e;
+            }
+            tp.xfsTransLogInode(ip);
+            tp.xfsTransCommit();
             return block;
         }
-        block = mp.xfsAllocVextent();
-        if (block < 0) {
-            tp.xfsTransCancel();
-            return block;
-        }
-        ip.dinode().bmapSet(index, block);
-        tp.xfsTransLogInode(ip);
-        tp.xfsTransCommit();
-        return block;
     }
 }

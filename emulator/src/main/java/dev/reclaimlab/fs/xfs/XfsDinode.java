@@ -1,6 +1,6 @@
 package dev.reclaimlab.fs.xfs;
 
-import java.util.Arrays;
+import java.util.List;
 import java.util.TreeMap;
 
 /**
@@ -11,15 +11,15 @@ import java.util.TreeMap;
  */
 final class XfsDinode {
     /** No block mapped at this file offset (a hole). */
-    static final long HOLE = -1;
+    static final long HOLE = XfsIext.HOLE;
 
     final long ino;
     final int mode;
     /** di_size: the size the log has recorded. */
     long size;
     int nlink;
-    /** The data fork: file block -> disk block, {@link #HOLE} where nothing is mapped. */
-    private long[] bmap = new long[0];
+    /** The data fork: file block -> disk block, sparse. */
+    private final XfsIext dataFork = new XfsIext();
     /** The directory's entries (shortform directory data), null for files. */
     final TreeMap<String, Long> entries;
 
@@ -32,37 +32,26 @@ final class XfsDinode {
 
     /** xfs_bmapi_read() of one block. */
     long bmapRead(long fileBlock) {
-        return fileBlock < bmap.length ? bmap[(int) fileBlock] : HOLE;
+        return dataFork.lookup(fileBlock);
     }
 
-    /** xfs_bmapi_write() of one block. */
+    /** xfs_bmapi_write() of one block into a hole. */
     void bmapSet(long fileBlock, long diskBlock) {
-        if (fileBlock >= Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("inode " + ino + ": file block " + fileBlock + " beyond the emulator's map");
-        }
-        if (fileBlock >= bmap.length) {
-            int old = bmap.length;
-            bmap = Arrays.copyOf(bmap, (int) Math.max(fileBlock + 1, old * 2L));
-            Arrays.fill(bmap, old, bmap.length, HOLE);
-        }
-        bmap[(int) fileBlock] = diskBlock;
+        dataFork.insert(fileBlock, diskBlock);
     }
 
     /** Mapped blocks (di_nblocks). */
     long nblocks() {
-        long n = 0;
-        for (long b : bmap) {
-            if (b != HOLE) {
-                n++;
-            }
-        }
-        return n;
+        return dataFork.nblocks();
     }
 
-    /** Every mapped disk block, unmapping them (xfs_itruncate_extents() to zero). */
-    long[] bunmapAll() {
-        long[] out = Arrays.stream(bmap).filter(b -> b != HOLE).toArray();
-        bmap = new long[0];
-        return out;
+    /** Extents in the data fork (di_nextents). */
+    int nextents() {
+        return dataFork.nextents();
+    }
+
+    /** Every mapped extent as {startblock, blockcount}, unmapping them (xfs_itruncate_extents() to zero). */
+    List<long[]> bunmapAll() {
+        return dataFork.removeAll();
     }
 }

@@ -47,34 +47,37 @@ final class XfsDir implements InodeOperations {
 
     /** xfs_create(): allocates the inode, adds the name, logs both in one transaction. */
     XfsInode xfsCreate(XfsInode dp, String name, int mode) {
-        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
-        dp.xfsIlock(XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
-        tp.xfsTransIjoin(dp, XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
-        if (dp.dinode().entries.containsKey(name)) {
-            tp.xfsTransCancel();
-            throw new VfsException(-Errno.EEXIST, "xfs_create(" + dp + ", " + name + ")");
+        if (mp.forcedShutdown()) {
+            throw new VfsException(-Errno.EIO, "xfs_create(" + dp + ", " + name + "): filesystem shut down");
         }
-        boolean isDir = (mode & Inode.S_IFDIR) != 0;
-        XfsDinode di = mp.xfsDialloc(mode, isDir ? 2 : 1);
-        XfsInode ip;
-        try {
-            ip = mp.icache().xfsIget(di.ino, Gfp.GFP_KERNEL);
-        } catch (RuntimeException | Error e) {
-            mp.xfsDifree(di.ino);
-            tp.xfsTransCancel();
-            throw e;
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
+            dp.xfsIlock(XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
+            tp.xfsTransIjoin(dp, XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
+            if (dp.dinode().entries.containsKey(name)) {
+                tp.xfsTransCancel();
+                throw new VfsException(-Errno.EEXIST, "xfs_create(" + dp + ", " + name + ")");
+            }
+            boolean isDir = (mode & Inode.S_IFDIR) != 0;
+            XfsDinode di = mp.xfsDialloc(mode, isDir ? 2 : 1);
+            XfsInode ip;
+            try {
+                ip = mp.icache().xfsIget(di.ino, Gfp.GFP_KERNEL);
+            } catch (RuntimeException | Error e) {
+                mp.xfsDifree(di.ino);
+                throw e;
+            }
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+            tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            dp.dinode().entries.put(name, di.ino);
+            if (isDir) {
+                dp.dinode().nlink++;
+                dp.setNlink(dp.dinode().nlink);
+            }
+            tp.xfsTransLogInode(dp);
+            tp.xfsTransLogInode(ip);
+            tp.xfsTransCommit();
+            return ip;
         }
-        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
-        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
-        dp.dinode().entries.put(name, di.ino);
-        if (isDir) {
-            dp.dinode().nlink++;
-            dp.setNlink(dp.dinode().nlink);
-        }
-        tp.xfsTransLogInode(dp);
-        tp.xfsTransLogInode(ip);
-        tp.xfsTransCommit();
-        return ip;
     }
 
     @Override
@@ -97,29 +100,33 @@ final class XfsDir implements InodeOperations {
 
     /** xfs_remove(): drops the name and the link, logging both inodes; the last iput() then frees it. */
     int xfsRemove(XfsInode dp, String name, XfsInode ip) {
-        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
-        dp.xfsIlock(XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
-        tp.xfsTransIjoin(dp, XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
-        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
-        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
-        Long ino = dp.dinode().entries.get(name);
-        if (ino == null || ino != ip.ino()) {
-            tp.xfsTransCancel();
-            return -Errno.ENOENT;
+        if (mp.forcedShutdown()) {
+            return -Errno.EIO;
         }
-        dp.dinode().entries.remove(name);
-        if (ip.isDir()) {
-            dp.dinode().nlink--;
-            dp.setNlink(dp.dinode().nlink);
-            ip.dinode().nlink = 0;
-        } else {
-            ip.dinode().nlink--;
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
+            dp.xfsIlock(XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
+            tp.xfsTransIjoin(dp, XfsInode.XFS_ILOCK_EXCL | XfsInode.XFS_ILOCK_PARENT);
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+            tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            Long ino = dp.dinode().entries.get(name);
+            if (ino == null || ino != ip.ino()) {
+                tp.xfsTransCancel();
+                return -Errno.ENOENT;
+            }
+            dp.dinode().entries.remove(name);
+            if (ip.isDir()) {
+                dp.dinode().nlink--;
+                dp.setNlink(dp.dinode().nlink);
+                ip.dinode().nlink = 0;
+            } else {
+                ip.dinode().nlink--;
+            }
+            ip.setNlink(ip.dinode().nlink);
+            tp.xfsTransLogInode(dp);
+            tp.xfsTransLogInode(ip);
+            tp.xfsTransCommit();
+            return 0;
         }
-        ip.setNlink(ip.dinode().nlink);
-        tp.xfsTransLogInode(dp);
-        tp.xfsTransLogInode(ip);
-        tp.xfsTransCommit();
-        return 0;
     }
 
     @Override

@@ -3,6 +3,9 @@ package dev.reclaimlab.fs.xfs;
 import dev.reclaimlab.fs.FileOperations;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.IovIter;
+import dev.reclaimlab.fs.ReadWrite;
+import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
@@ -40,17 +43,70 @@ public final class XfsFile implements FileOperations {
 
     @Override
     public long readIter(Inode inode, long pos, IovIter to, int len) {
-        return xfsFileIterRead((XfsInode) inode, pos, to, len);
+        XfsInode ip = checkInode(inode, "read_iter");
+        checkIter(inode, to, "read_iter");
+        int err = ReadWrite.rwVerifyArea(pos, len);
+        if (err < 0) {
+            return err;
+        }
+        if (mp.forcedShutdown()) {
+            return -Errno.EIO;
+        }
+        return xfsFileIterRead(ip, pos, to, len);
     }
 
+    /** xfs_file_write_iter(): generic_write_checks() first, so nothing is dirtied beyond s_maxbytes. */
     @Override
     public long writeIter(Inode inode, long pos, IovIter from, int len) {
-        return xfsFileWriteIter((XfsInode) inode, pos, from, len);
+        XfsInode ip = checkInode(inode, "write_iter");
+        checkIter(inode, from, "write_iter");
+        int err = ReadWrite.rwVerifyArea(pos, len);
+        if (err < 0) {
+            return err;
+        }
+        if (mp.forcedShutdown()) {
+            return -Errno.EIO;
+        }
+        long count = ReadWrite.genericWriteChecks(ip, pos, len);
+        if (count <= 0) {
+            return count;
+        }
+        return xfsFileWriteIter(ip, pos, from, (int) count);
     }
 
     @Override
     public int fsync(Inode inode) {
-        return xfsFileFsync((XfsInode) inode);
+        XfsInode ip = checkInode(inode, "fsync");
+        if (mp.forcedShutdown()) {
+            return -Errno.EIO;
+        }
+        return xfsFileFsync(ip);
+    }
+
+    /**
+     * The file operations are the filesystem's public entry for the loop driver and the VFS: the inode must
+     * be a regular file of this mount that someone holds (an open file, a loop device), never one already
+     * released to inode reclaim, whose page cache is gone.
+     */
+    private XfsInode checkInode(Inode inode, String op) {
+        if (!(inode instanceof XfsInode) || inode.sb() != mp.sb()) {
+            throw new IllegalArgumentException("xfs_file " + op + ": " + inode + " is not an inode of " + mp);
+        }
+        XfsInode ip = (XfsInode) inode;
+        if (!ip.isReg()) {
+            throw new VfsException(-Errno.EISDIR, "xfs_file " + op + "(" + inode + ")");
+        }
+        if (ip.iCount() <= 0 || ip.mapping() == null) {
+            throw new IllegalStateException("xfs_file " + op + "(" + inode + "): nobody holds the inode (i_count "
+                    + ip.iCount() + "); reach it through an open file");
+        }
+        return ip;
+    }
+
+    private static void checkIter(Inode inode, IovIter iter, String op) {
+        if (iter == null) {
+            throw new IllegalArgumentException("xfs_file " + op + "(" + inode + "): null iov_iter");
+        }
     }
 
     /** The gfp a page-cache read fill uses: GFP_KERNEL in 2015, GFP_KERNEL & mapping_gfp_mask() once fixed. */
@@ -149,21 +205,26 @@ public final class XfsFile implements FileOperations {
 
     /** xfs_setfilesize(): logs the in-core size as di_size, pinning the inode until the log is forced. */
     void xfsSetfilesize(XfsInode ip) {
-        XfsTrans tp = XfsTrans.xfsTransAlloc(mp);
-        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
-        tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
-        ip.dinode().size = Math.max(ip.dinode().size, ip.iSize());
-        tp.xfsTransLogInode(ip);
-        tp.xfsTransCommit();
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+            tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            ip.dinode().size = Math.max(ip.dinode().size, ip.iSize());
+            tp.xfsTransLogInode(ip);
+            tp.xfsTransCommit();
+        }
     }
 
     /**
      * xfs_file_fsync(): writes and waits for the data, then forces the log if the inode is pinned.
-     * Returns the first writeback error since the last fsync, or the log's.
+     * Returns the first writeback error since the last fsync, -EIO if a dirty page could not be written
+     * at all (never success for bytes that are not on the device), or the log's error.
      */
     int xfsFileFsync(XfsInode ip) {
-        kernel.mm().writeback().filemapWriteAndWait(ip.mapping());
+        int wbErr = kernel.mm().writeback().filemapWriteAndWait(ip.mapping());
         int err = ip.takeWbErr();
+        if (err == 0) {
+            err = wbErr;
+        }
         if (ip.pincount() > 0) {
             int logErr = mp.log().xfsLogForce();
             if (err == 0) {

@@ -9,9 +9,11 @@ import java.util.List;
  * struct xfs_trans (fs/xfs/xfs_trans.c): one metadata change. It runs as a NOFS section (the 2015
  * PF_FSTRANS), so nothing allocated inside can recurse into filesystem reclaim while it holds ILOCKs.
  * Joined inodes are unlocked at commit; logged ones go into the CIL, which pins them until their
- * checkpoint is on disk.
+ * checkpoint is on disk. Used with try-with-resources: a transaction left neither committed nor
+ * cancelled (an exception on the way) is cancelled by {@link #close}, so its ILOCKs and its NOFS scope
+ * are always given back; a dirty one shuts the filesystem down first, as xfs_trans_cancel() does.
  */
-final class XfsTrans {
+final class XfsTrans implements AutoCloseable {
     private final Xfs mp;
     private final SchedMm.MemallocScope fstrans;
     private final List<XfsInode> joined = new ArrayList<>();
@@ -50,13 +52,23 @@ final class XfsTrans {
         finish(true);
     }
 
-    /** xfs_trans_cancel(): nothing was changed. */
+    /**
+     * xfs_trans_cancel(): gives back the locks and the NOFS scope without committing. A transaction that
+     * logged items has changed in-core metadata the log will never see: the filesystem is shut down.
+     */
     void xfsTransCancel() {
         if (!logged.isEmpty()) {
-            throw new IllegalStateException("xfs_trans_cancel of a dirty transaction on " + mp.devName()
-                    + " (" + logged.size() + " items logged): the kernel would shut the filesystem down");
+            mp.xfsForceShutdown("xfs_trans_cancel of a dirty transaction (" + logged.size() + " items logged)");
         }
         finish(false);
+    }
+
+    /** Cancels the transaction if it was neither committed nor cancelled (the error path). */
+    @Override
+    public void close() {
+        if (!done) {
+            xfsTransCancel();
+        }
     }
 
     private void finish(boolean commit) {

@@ -1,11 +1,12 @@
 package dev.reclaimlab.fs.xfs;
 
+import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.MemBlockDevice;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.Vfs;
-import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
@@ -44,13 +45,13 @@ class XfsReclaimTest {
     /** A file whose data is on disk but whose last size change is only in the CIL: unused, clean, pinned. */
     private static long pinnedUnusedInode(Xfs xfs) {
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "image");
+        File f = vfs.create("/", "image");
         vfs.write(f, 0, XfsDataTest.random(9, 8192));
-        xfs.kernel().mm().writeback().filemapWriteAndWait(f.mapping());
+        xfs.kernel().mm().writeback().filemapWriteAndWait(f.inode().mapping());
         xfs.log().xfsLogForce();
         vfs.write(f, 8192, XfsDataTest.random(10, 100));
-        xfs.kernel().mm().writeback().filemapWriteAndWait(f.mapping());
-        long ino = f.ino();
+        xfs.kernel().mm().writeback().filemapWriteAndWait(f.inode().mapping());
+        long ino = f.inode().ino();
         vfs.close(f);
         assertThat(xfs.sb().dcache().pruneDcacheSb(10)).isEqualTo(1);
         assertThat(xfs.sb().pruneIcacheSb(10)).isEqualTo(1);
@@ -67,9 +68,9 @@ class XfsReclaimTest {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         List<Integer> gfps = new CopyOnWriteArrayList<>();
         xfs.setReadGfpHook(gfps::add);
-        Inode f = xfs.vfs().create("/", "f");
+        File f = xfs.vfs().create("/", "f");
         xfs.vfs().write(f, 0, new byte[10_000]);
-        assertThat(f.mapping().mappingGfpMask()).isEqualTo(Gfp.GFP_NOFS);
+        assertThat(f.inode().mapping().mappingGfpMask()).isEqualTo(Gfp.GFP_NOFS);
         xfs.vfs().read(f, 0, 10_000);
         assertThat(gfps).hasSize(3).containsOnly(fix ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL);
         xfs.vfs().close(f);
@@ -81,9 +82,9 @@ class XfsReclaimTest {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
         Xfs xfs = Xfs.mount(k, dev);
         Vfs vfs = xfs.vfs();
-        Inode f = vfs.create("/", "f");
+        File f = vfs.create("/", "f");
         xfs.log().xfsLogForce();
-        XfsInode ip = (XfsInode) f;
+        XfsInode ip = (XfsInode) f.inode();
         assertThat(ip.pincount()).isZero();
         vfs.write(f, 0, new byte[100]);
         assertThat(ip.pincount()).isEqualTo(1);
@@ -115,8 +116,8 @@ class XfsReclaimTest {
         assertThat(xfs.peekInode(ino)).isNull();
         assertThat(xfs.reclaimUnpinWaits()).isEqualTo(1);
         assertThat(xfs.reclaimSkippedPinned()).isZero();
-        Inode f = xfs.vfs().open("/image");
-        assertThat(f.iSize()).isEqualTo(8292);
+        File f = xfs.vfs().open("/image");
+        assertThat(f.inode().iSize()).isEqualTo(8292);
         assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
         xfs.vfs().close(f);
         xfs.umount();
@@ -151,8 +152,8 @@ class XfsReclaimTest {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         long ino = pinnedUnusedInode(xfs);
         XfsInode before = xfs.peekInode(ino);
-        Inode f = xfs.vfs().open("/image");
-        assertThat(f).isSameAs(before);
+        File f = xfs.vfs().open("/image");
+        assertThat(f.inode()).isSameAs(before);
         assertThat(before.iFlags() & XfsInode.XFS_IRECLAIMABLE).isZero();
         assertThat(xfs.nrReclaimableInodes()).isZero();
         assertThat(xfs.vfs().read(f, 0, 8192)).isEqualTo(XfsDataTest.random(9, 8192));
@@ -167,14 +168,14 @@ class XfsReclaimTest {
         Kernel k = kernels.boot(b -> b.version(KernelVersion.parse(version)));
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         long ino = pinnedUnusedInode(xfs);
-        Inode other = xfs.vfs().create("/", "other");
+        File other = xfs.vfs().create("/", "other");
         Task t = k.currentTask();
         k.lockdep().kswapdReclaimEnter(t);
         assertThat(scan(xfs.sb())).isPositive();
         k.lockdep().kswapdReclaimExit(t);
         assertThat(xfs.peekInode(ino)).isNull();
         assertThat(k.lockdep().reports()).isEmpty();
-        XfsInode ip = (XfsInode) other;
+        XfsInode ip = (XfsInode) other.inode();
         ip.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
         k.mm().kfree(k.mm().kmalloc(64, Gfp.GFP_KERNEL));
         ip.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);

@@ -1,8 +1,8 @@
 package dev.reclaimlab.cli.json;
 
 import dev.reclaimlab.cli.campaign.RunSpec;
-import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.locking.LockdepReport;
+import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.RunResult;
 import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.watchdog.WatchdogReport;

@@ -1,0 +1,76 @@
+package dev.reclaimlab.fuzz;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The short fuzz pass CI runs, and the parent's crash and hang detection shown to work. */
+class FuzzTest {
+
+    @Test
+    @Timeout(240)
+    void aShortPassFindsNoCrashNoHangNoLeakedExceptionAndNoAcceptedBadInput() {
+        FuzzOptions o = FuzzOptions.defaults().withCalls(30_000).withSeed(1).withHangSeconds(60);
+        Fuzz.Result res = Fuzz.run(o);
+        ByteArrayOutputStream report = new ByteArrayOutputStream();
+        Fuzz.print(res, o, new PrintStream(report, true, StandardCharsets.UTF_8));
+        String text = report.toString(StandardCharsets.UTF_8);
+        assertThat(res.died()).as(text).isNull();
+        assertThat(res.findings()).as(text).isEmpty();
+        for (Outcome bad : Outcome.values()) {
+            if (bad.bad()) {
+                assertThat(res.count(bad)).as(bad + "\n" + text).isZero();
+            }
+        }
+        assertThat(res.count(Outcome.OK)).isGreaterThan(10_000);
+        assertThat(res.count(Outcome.REJECTED)).isGreaterThan(5_000);
+        assertThat(res.count(Outcome.ERROR)).as("fault injection made valid calls fail").isPositive();
+        assertThat(res.stats().injected).isPositive();
+        assertThat(res.integrity()).as(text).isNotEmpty().allSatisfy(i -> assertThat(i).startsWith("OK "));
+        assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("64 MiB kernel closed with 0 off-heap"));
+        assertThat(res.clean()).isTrue();
+        assertThat(res.workDir()).as("a clean run leaves nothing behind").doesNotExist();
+        assertThat(text).contains("CLEAN:");
+    }
+
+    @Test
+    @Timeout(120)
+    void aJvmCrashInTheChildIsReportedWithTheCallThatCausedIt() {
+        Fuzz.Result res = Fuzz.run(FuzzOptions.defaults().withCalls(10_000).withCrashAt(777));
+        assertThat(res.died()).isEqualTo(Outcome.CRASH);
+        assertThat(res.lastCall()).isNotNull();
+        assertThat(res.lastCall().call()).isEqualTo(777);
+        assertThat(res.lastCall().description()).startsWith("selftest.crash(");
+        assertThat(res.exitCode()).isNotZero();
+        assertThat(res.detail()).contains("SIGSEGV");
+        assertThat(res.clean()).isFalse();
+        assertThat(res.workDir()).as("kept for the person reading the report").exists();
+        res.discard();
+    }
+
+    @Test
+    @Timeout(120)
+    void aCallThatNeverReturnsIsReportedAsAHang() {
+        Fuzz.Result res = Fuzz.run(FuzzOptions.defaults().withCalls(10_000).withHangAt(500).withHangSeconds(3));
+        assertThat(res.died()).isEqualTo(Outcome.HANG);
+        assertThat(res.lastCall().call()).isEqualTo(500);
+        assertThat(res.lastCall().description()).isEqualTo("selftest.hang(mutex_lock twice)");
+        assertThat(res.clean()).isFalse();
+        res.discard();
+    }
+
+    @Test
+    void badArgumentsGetTheUsage() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FuzzOptions.parse(new String[] {"--calls", "x"}))
+                .hasMessageContaining("--calls takes a number").hasMessageContaining("usage: Fuzz");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FuzzOptions.parse(new String[] {"--what"}))
+                .hasMessageContaining("missing value");
+        assertThat(FuzzOptions.parse(new String[] {"--calls", "5", "--seed", "9", "--per-op"}))
+                .isEqualTo(new FuzzOptions(5, 9, 60, 0, 0, true, null));
+    }
+}
