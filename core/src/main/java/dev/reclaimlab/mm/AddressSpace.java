@@ -12,6 +12,7 @@ public final class AddressSpace {
     private final AddressSpaceOperations aops;
     private volatile int gfpMask = Gfp.GFP_HIGHUSER_MOVABLE;
     private volatile BackingDevInfo bdi;
+    private volatile java.util.function.LongSupplier hostSize = () -> 0;
     private volatile boolean destroyed;
     // I_SYNC: tasks inside write_cache_pages() on this cache; eviction waits for them to leave.
     private final java.util.concurrent.atomic.AtomicInteger iSync = new java.util.concurrent.atomic.AtomicInteger();
@@ -70,6 +71,19 @@ public final class AddressSpace {
     public void mappingSetGfpMask(int gfp) {
         Gfp.check(gfp, "mapping_set_gfp_mask(" + host + ")");
         this.gfpMask = gfp;
+    }
+
+    /** i_size_read(mapping->host): what readahead and a read may not go past. */
+    public long iSizeRead() {
+        return hostSize.getAsLong();
+    }
+
+    /** Tells the cache how to read its inode's size; the inode does this when it sets up its mapping. */
+    public void setHostSize(java.util.function.LongSupplier iSize) {
+        if (iSize == null) {
+            throw new IllegalArgumentException("setHostSize(" + host + "): null");
+        }
+        this.hostSize = iSize;
     }
 
     /** inode_to_bdi(): the device this cache writes to. */

@@ -15,7 +15,9 @@ public record AllocFailure(String task, int pid, int gfp, int order, Reason reas
         RECLAIM_RECURSION("the task is already reclaiming (PF_MEMALLOC) and the reserves are exhausted"),
         NORETRY("__GFP_NORETRY: gave up after one round of direct reclaim"),
         NO_PROGRESS("direct reclaim made no progress in " + PageAlloc.MAX_RECLAIM_RETRIES + " tries"),
-        OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)");
+        OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)"),
+        COSTLY_ORDER("direct reclaim made no progress for an order above PAGE_ALLOC_COSTLY_ORDER, which the OOM"
+                + " killer does not help");
 
         private final String text;
 

@@ -3,6 +3,7 @@ package dev.reclaimlab.mm;
 import dev.reclaimlab.kernel.Kernel;
 
 import static dev.reclaimlab.kernel.Errno.EEXIST;
+import static dev.reclaimlab.kernel.Errno.EINTR;
 import static dev.reclaimlab.kernel.Errno.EIO;
 import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import dev.reclaimlab.kernel.Task;
@@ -26,6 +27,7 @@ public final class Filemap {
     private final MemMap map;
     private final PageWait pageWait;
     private final Lru lru;
+    private final GenericFileRead genericRead;
 
     Filemap(Kernel kernel, Mm mm, MemMap map, PageWait pageWait, Lru lru) {
         this.kernel = kernel;
@@ -33,6 +35,7 @@ public final class Filemap {
         this.map = map;
         this.pageWait = pageWait;
         this.lru = lru;
+        this.genericRead = new GenericFileRead(mm, this);
     }
 
     private void checkCachePage(int pfn, String who) {
@@ -57,6 +60,18 @@ public final class Filemap {
             kernel.currentTask();
             pageWait.waitOnPageBit(pfn, PG_locked, true);
         }
+    }
+
+    /**
+     * lock_page_killable(): as {@link #lockPage} in TASK_KILLABLE. 0 with the lock held, or -EINTR if a
+     * fatal signal ended the wait.
+     */
+    public int lockPageKillable(int pfn) {
+        if (trylockPage(pfn)) {
+            return 0;
+        }
+        kernel.currentTask();
+        return pageWait.lockPageKillable(pfn) ? 0 : -EINTR;
     }
 
     /** unlock_page(). */
@@ -92,6 +107,11 @@ public final class Filemap {
 
     public void setPageUptodate(int pfn) {
         map.setFlag(pfn, PG_uptodate);
+    }
+
+    /** PageReadahead(): the marker that starts the next readahead window when a read reaches it. */
+    public boolean pageReadahead(int pfn) {
+        return map.testFlag(pfn, PageFlags.PG_readahead) && !map.testFlag(pfn, PG_writeback);
     }
 
     public boolean pageDirty(int pfn) {
@@ -212,9 +232,11 @@ public final class Filemap {
     // ---------------------------------------------------------------- the cache
 
     /**
-     * add_to_page_cache_lru(): inserts the new, locked-by-us page at {@code index}. The index's tree nodes
-     * are allocated with {@code gfp}, so this is where a page-cache fill can enter reclaim. On success
-     * the cache holds its own reference; the caller keeps theirs. Returns 0, -EEXIST or -ENOMEM.
+     * add_to_page_cache_lru() as in Linux 4.3: locks the new page (ours, in no cache) and inserts it at
+     * {@code index}, then puts it on the LRU. {@code gfp} is what radix_tree_maybe_preload() allocates the
+     * tree's nodes with before the tree lock is taken, so this is where a page-cache fill can enter reclaim
+     * (there is no memcg to charge in the emulator). On success the cache holds its own reference and the
+     * caller keeps theirs, with the page locked. Returns 0, -EEXIST or -ENOMEM.
      */
     public int addToPageCacheLru(int pfn, AddressSpace mapping, long index, int gfp) {
         checkCachePage(pfn, "addToPageCacheLru");
@@ -224,22 +246,81 @@ public final class Filemap {
         if (mapping.destroyed()) {
             throw new IllegalStateException("addToPageCacheLru(" + mapping + "): mapping was destroyed");
         }
+        Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
+        // __set_page_locked(): nobody else can see the page yet.
         map.testAndSetFlag(pfn, PG_locked);
         map.setLockOwner(pfn, kernel.currentTask().pid());
-        map.setMapping(pfn, mapping.id);
-        map.setIndex(pfn, index);
-        map.addRefcount(pfn, 1);
-        int err = mapping.pages.xaInsert(index, pfn + 1L, gfp);
+        int err = addToPageCacheLocked(pfn, mapping, index, gfp);
         if (err != 0) {
-            map.addRefcount(pfn, -1);
-            map.setMapping(pfn, 0);
             map.setLockOwner(pfn, 0);
             map.clearFlag(pfn, PG_locked);
             return err;
         }
-        mm.modState(VmStatItem.NR_FILE_PAGES, 1);
         lru.lruCacheAdd(pfn);
+        AddToPageCacheTrace trace = addTrace;
+        if (trace != null) {
+            trace.addToPageCache(mapping, index, gfp);
+        }
         return 0;
+    }
+
+    /**
+     * __add_to_page_cache_locked(): preloads tree nodes with {@code gfp}, then inserts under the tree lock
+     * with preemption off, taking the nodes from this CPU's preload.
+     */
+    private int addToPageCacheLocked(int pfn, AddressSpace mapping, long index, int gfp) {
+        RadixTreePreload preload = mm.radixTreePreload();
+        int err = preload.radixTreeMaybePreload(gfp);
+        if (err != 0) {
+            return err;
+        }
+        try {
+            map.addRefcount(pfn, 1);
+            map.setMapping(pfn, mapping.id);
+            map.setIndex(pfn, index);
+            err = mapping.pages.radixTreeInsert(index, pfn + 1L, preload, kernel.currentTask().cpu());
+            if (err != 0) {
+                map.setMapping(pfn, 0);
+                map.addRefcount(pfn, -1);
+                return err;
+            }
+            mm.modState(VmStatItem.NR_FILE_PAGES, 1);
+            return 0;
+        } finally {
+            preload.radixTreePreloadEnd();
+        }
+    }
+
+    /** trace_mm_filemap_add_to_page_cache with the insert's gfp: a probe for tests and tools. */
+    public interface AddToPageCacheTrace {
+        void addToPageCache(AddressSpace mapping, long index, int gfp);
+    }
+
+    private volatile AddToPageCacheTrace addTrace;
+
+    /** Tells {@code t} of every page added to any cache of this kernel, after it was added; null stops it. */
+    public void setAddToPageCacheTrace(AddToPageCacheTrace t) {
+        this.addTrace = t;
+    }
+
+    /** Where a read puts the bytes: copy_page_to_iter() of {@code n} bytes at kernel address {@code src}. */
+    public interface ReadActor {
+        void copyPageToIter(long src, int n);
+    }
+
+    /**
+     * do_generic_file_read() as in Linux 4.3 ({@link GenericFileRead}): up to {@code len} bytes at
+     * {@code pos} into {@code actor}, through readahead, short at i_size. The bytes read, or a negative
+     * errno if none were. The caller holds whatever its filesystem's read_iter takes (XFS_IOLOCK_SHARED).
+     */
+    public long doGenericFileRead(AddressSpace mapping, FileRaState ra, long pos, long len, ReadActor actor) {
+        if (mapping == null || ra == null || actor == null) {
+            throw new IllegalArgumentException("doGenericFileRead: mapping, ra and actor are required");
+        }
+        if (pos < 0 || len < 0) {
+            throw new IllegalArgumentException("doGenericFileRead(" + mapping + "): pos " + pos + ", len " + len);
+        }
+        return genericRead.doGenericFileRead(mapping, ra, pos, len, actor);
     }
 
     /** find_get_page(): the page at {@code index} with a reference, or -1. */

@@ -70,6 +70,21 @@ final class PageWait {
         }
     }
 
+    /**
+     * __lock_page_killable(): as lock_page() in TASK_KILLABLE, which a fatal signal ends (and which
+     * khungtaskd does not count). True once the lock is the caller's, false if it was killed.
+     */
+    boolean lockPageKillable(int pfn) {
+        Task t = Task.current();
+        PageBits w = new PageBits(pfn);
+        if (table.waitOnBitLock(t, pfn, w, PageFlags.PG_locked, Task.TASK_KILLABLE, -1)
+                == dev.reclaimlab.locking.Sleep.KILLED) {
+            return false;
+        }
+        map.setLockOwner(pfn, t.pid());
+        return true;
+    }
+
     /** wake_up_page(): after a page bit was cleared with a full barrier. */
     void wakeUpPage(int pfn) {
         table.wakeUpBit(pfn);

@@ -1,5 +1,6 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.RawSpinLock;
 
 import static dev.reclaimlab.kernel.Errno.EEXIST;
@@ -25,7 +26,11 @@ import static dev.reclaimlab.kernel.Errno.ENOMEM;
  * A node's shift says what its slots hold, so values need no tag bits. The head ({@code xa_head}) is 0,
  * a node, or, while index 0 is the only entry, that value itself, as the kernel keeps it.
  *
- * <p>Locking: {@code xa_lock} guards the tree and is never held while allocating or freeing nodes. A store
+ * <p>The page cache inserts as 4.3's radix tree did ({@link #radixTreeInsert}): nodes preloaded per CPU
+ * with the caller's gfp before the lock ({@link RadixTreePreload}), taken under it.
+ *
+ * <p>Locking: {@code xa_lock} guards the tree and, except for {@link #radixTreeInsert}'s GFP_ATOMIC
+ * fallback, is never held while allocating or freeing nodes. A store
  * counts under the lock the nodes it needs; if it lacks some, it drops the lock, allocates them with its
  * gfp, retakes the lock and counts again (xas_nomem()). A failed store leaves the tree as it was.
  * Nodes taken out of the tree are freed after the lock is dropped.
@@ -176,6 +181,49 @@ public final class XArray {
      */
     public int xaInsert(long index, long value, int gfp) {
         return store(index, value, gfp, true, "xaInsert");
+    }
+
+    /**
+     * radix_tree_insert() into a tree whose root gfp cannot block, as the 4.3 page cache's (GFP_ATOMIC):
+     * under xa_lock, each node the insert needs comes from the preload of {@code cpu}, which the caller
+     * holds since {@link RadixTreePreload#radixTreeMaybePreload}, else from kmem_cache_alloc(GFP_ATOMIC).
+     * Returns 0, -EEXIST (the entry stays), or -ENOMEM (the tree is unchanged).
+     */
+    public int radixTreeInsert(long index, long value, RadixTreePreload preload, int cpu) {
+        checkIndex(index, "radixTreeInsert");
+        if (value == 0) {
+            throw new IllegalArgumentException(who("radixTreeInsert") + ": value 0 at index " + index
+                    + " is the empty slot");
+        }
+        Task t = Task.current();
+        if (t == null || t.preemptCount() == 0 || t.cpu() != cpu) {
+            throw new IllegalStateException(who("radixTreeInsert") + ": the caller must hold CPU" + cpu
+                    + " from radix_tree_maybe_preload()");
+        }
+        long spares = 0;
+        xaLock.lock();
+        try {
+            checkAlive("radixTreeInsert");
+            if (loadLocked(index) != 0) {
+                return -EEXIST;
+            }
+            for (int needed = nodesNeeded(index); needed > 0; needed--) {
+                long node = preload.radixTreeNodeAlloc(cpu);
+                if (node == 0) {
+                    return -ENOMEM;
+                }
+                setParent(node, spares);
+                spares = node;
+            }
+            xaAlloc = spares;
+            storeLocked(index, value);
+            spares = xaAlloc;
+            xaAlloc = 0;
+            return 0;
+        } finally {
+            xaLock.unlock();
+            freeList(spares);
+        }
     }
 
     private int store(long index, long value, int gfp, boolean insert, String op) {
