@@ -406,11 +406,19 @@ public final class SuperBlock {
         }
     }
 
-    /** super_cache_count() and super_cache_scan(). */
+    /** alloc_super() sets s_shrink.batch to this (3.x-6.x alike): the superblock shrinker works in big batches. */
+    public static final int SUPER_SHRINK_BATCH = 1024;
+
+    /** super_cache_count() and super_cache_scan(), registered as alloc_super() sets it up. */
     private final class SuperShrinker implements Shrinker {
         @Override
         public String name() {
             return "super_cache_scan-" + type.name() + "-" + id;
+        }
+
+        @Override
+        public long batch() {
+            return SUPER_SHRINK_BATCH;
         }
 
         @Override
