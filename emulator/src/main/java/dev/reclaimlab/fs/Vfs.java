@@ -1,5 +1,7 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.mm.FileRaState;
+
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.mm.Gfp;
 
@@ -120,7 +122,8 @@ public final class Vfs {
             throw new VfsException(-Errno.EINVAL, "read(" + inode + ", pos " + pos + ", len " + len + ")");
         }
         byte[] out = new byte[len];
-        long n = sb.fileOps().readIter(inode, pos, IovIter.ofArray(out, 0), len);
+        // One pread() on a freshly opened file: its own readahead state, as file_ra_state_init() gives.
+        long n = sb.fileOps().readIter(inode, new FileRaState(inode.mapping()), pos, IovIter.ofArray(out, 0), len);
         if (n < 0) {
             throw new VfsException((int) n, "read(" + inode + ", pos " + pos + ", " + len + " bytes)");
         }

@@ -100,6 +100,11 @@ class ScenarioRunnerTest {
                 }
 
                 @Override
+                public long workDone() {
+                    return rounds.get();
+                }
+
+                @Override
                 public List<String> errors() {
                     return errors;
                 }

@@ -19,7 +19,6 @@ import java.util.BitSet;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntConsumer;
 
 /**
  * struct xfs_mount (fs/xfs/xfs_super.c, xfs_mount.c): an XFS-like filesystem on a block device. Layout
@@ -186,11 +185,6 @@ public final class Xfs implements SuperOperations {
     /** Data reads and writes the device failed. */
     public long ioErrors() {
         return readErrors.get() + writeErrors.get();
-    }
-
-    /** Tells {@code hook} the gfp of each page-cache read before it happens (a probe for tests and tools). */
-    public void setReadGfpHook(IntConsumer hook) {
-        file.readGfpHook = hook;
     }
 
     /** The in-core inode of {@code ino} in whatever state, or null; does not take a reference. */
