@@ -14,6 +14,7 @@ public final class AddressSpace {
     private volatile BackingDevInfo bdi;
     private volatile java.util.function.LongSupplier hostSize = () -> 0;
     private volatile boolean destroyed;
+    private volatile boolean exiting;
     // I_SYNC: tasks inside write_cache_pages() on this cache; eviction waits for them to leave.
     private final java.util.concurrent.atomic.AtomicInteger iSync = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean dying;
@@ -24,7 +25,7 @@ public final class AddressSpace {
         this.id = id;
         this.host = host;
         this.aops = aops;
-        this.pages = new XArray(mm, host + "->i_pages");
+        this.pages = new XArray(mm, host + "->i_pages", mm.workingset().hooksFor(), id);
         this.iSyncWait = new dev.reclaimlab.locking.WaitQueue(host + "->I_SYNC");
     }
 
@@ -99,9 +100,23 @@ public final class AddressSpace {
         this.bdi = b;
     }
 
-    /** Pages in this cache. */
+    /** Pages in this cache (nrpages: the shadows of evicted ones are not counted). */
     public long nrpages() {
-        return pages.nrEntries();
+        return pages.nrEntries() - pages.nrExceptional();
+    }
+
+    /** nrshadows: shadow entries reclaim left where it evicted pages (4.3's workingset). */
+    public long nrshadows() {
+        return pages.nrExceptional();
+    }
+
+    /** AS_EXITING: the inode is being evicted; reclaim leaves no more shadows. */
+    boolean exiting() {
+        return exiting;
+    }
+
+    void setExiting() {
+        exiting = true;
     }
 
     boolean destroyed() {

@@ -9,6 +9,7 @@ import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import dev.reclaimlab.kernel.Task;
 
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
+import static dev.reclaimlab.mm.PageFlags.PG_active;
 import static dev.reclaimlab.mm.PageFlags.PG_dirty;
 import static dev.reclaimlab.mm.PageFlags.PG_locked;
 import static dev.reclaimlab.mm.PageFlags.PG_private;
@@ -250,11 +251,19 @@ public final class Filemap {
         // __set_page_locked(): nobody else can see the page yet.
         map.testAndSetFlag(pfn, PG_locked);
         map.setLockOwner(pfn, kernel.currentTask().pid());
-        int err = addToPageCacheLocked(pfn, mapping, index, gfp);
-        if (err != 0) {
+        long shadow = addToPageCacheLocked(pfn, mapping, index, gfp);
+        if (shadow < 0) {
             map.setLockOwner(pfn, 0);
             map.clearFlag(pfn, PG_locked);
-            return err;
+            return (int) shadow;
+        }
+        // A page evicted only recently comes back active, as if it had never left (workingset_refault()).
+        Workingset ws = mm.workingset();
+        if (shadow != 0 && ws.workingsetRefault(shadow)) {
+            map.setFlag(pfn, PG_active);
+            ws.workingsetActivation();
+        } else {
+            map.clearFlag(pfn, PG_active);
         }
         lru.lruCacheAdd(pfn);
         AddToPageCacheTrace trace = addTrace;
@@ -266,9 +275,10 @@ public final class Filemap {
 
     /**
      * __add_to_page_cache_locked(): preloads tree nodes with {@code gfp}, then inserts under the tree lock
-     * with preemption off, taking the nodes from this CPU's preload.
+     * with preemption off, taking the nodes from this CPU's preload. 0, the shadow the page replaced, or a
+     * negative errno.
      */
-    private int addToPageCacheLocked(int pfn, AddressSpace mapping, long index, int gfp) {
+    private long addToPageCacheLocked(int pfn, AddressSpace mapping, long index, int gfp) {
         RadixTreePreload preload = mm.radixTreePreload();
         int err = preload.radixTreeMaybePreload(gfp);
         if (err != 0) {
@@ -278,14 +288,14 @@ public final class Filemap {
             map.addRefcount(pfn, 1);
             map.setMapping(pfn, mapping.id);
             map.setIndex(pfn, index);
-            err = mapping.pages.radixTreeInsert(index, pfn + 1L, preload, kernel.currentTask().cpu());
-            if (err != 0) {
+            long r = mapping.pages.radixTreeInsert(index, pfn + 1L, preload, kernel.currentTask().cpu());
+            if (r < 0) {
                 map.setMapping(pfn, 0);
                 map.addRefcount(pfn, -1);
-                return err;
+                return r;
             }
             mm.modState(VmStatItem.NR_FILE_PAGES, 1);
-            return 0;
+            return r;
         } finally {
             preload.radixTreePreloadEnd();
         }
@@ -327,7 +337,7 @@ public final class Filemap {
     public int findGetPage(AddressSpace mapping, long index) {
         for (;;) {
             long v = mapping.pages.xaLoad(index);
-            if (v == 0) {
+            if (v == 0 || XArray.isExceptional(v)) {
                 return NO_PFN;
             }
             int pfn = (int) (v - 1);
@@ -446,8 +456,9 @@ public final class Filemap {
     }
 
     /**
-     * __remove_mapping(): reclaim's removal of a clean, unlocked-by-others page: succeeds only when the
-     * cache's and reclaim's references are the only ones, taking the count to zero so nobody can find it.
+     * __remove_mapping(reclaimed): reclaim's removal of a clean, unlocked-by-others page: succeeds only when
+     * the cache's and reclaim's references are the only ones, taking the count to zero so nobody can find
+     * it, and leaves a shadow entry in its slot (workingset_eviction()) unless the inode is being evicted.
      */
     boolean removeMapping(AddressSpace mapping, int pfn) {
         if (!map.refFreeze(pfn, 2)) {
@@ -457,9 +468,26 @@ public final class Filemap {
             map.setRefcount(pfn, 2);
             return false;
         }
-        mapping.pages.xaErase(map.index(pfn));
+        if (mapping.exiting()) {
+            mapping.pages.xaErase(map.index(pfn));
+        } else {
+            mapping.pages.replaceWithShadow(map.index(pfn), mm.workingset().workingsetEviction());
+        }
         map.setMapping(pfn, 0);
         mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+        return true;
+    }
+
+    /**
+     * clear_exceptional_entry(): a shadow at {@code index} is dropped (its leaf leaves the shadow list, or is
+     * freed). True if there was one.
+     */
+    private boolean clearExceptionalEntry(AddressSpace mapping, long index) {
+        long v = mapping.pages.xaLoad(index);
+        if (!XArray.isExceptional(v)) {
+            return false;
+        }
+        mapping.pages.xaEraseIf(index, v);
         return true;
     }
 
@@ -469,6 +497,9 @@ public final class Filemap {
      */
     public void truncateInodePages(AddressSpace mapping, long from) {
         for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            if (clearExceptionalEntry(mapping, index)) {
+                continue;
+            }
             int pfn = findLockPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
@@ -496,6 +527,9 @@ public final class Filemap {
      */
     public long invalidateMappingPages(AddressSpace mapping, long from) {
         for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFind(index + 1)) {
+            if (clearExceptionalEntry(mapping, index)) {
+                continue;
+            }
             int pfn = findGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;

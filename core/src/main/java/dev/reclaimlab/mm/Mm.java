@@ -22,6 +22,7 @@ public final class Mm {
     private final KmemCache radixTreeNodeCache;
     private final RadixTreePreload radixTreePreload;
     private final Readahead readahead;
+    private final Workingset workingset;
     private final ShrinkerList shrinkers = new ShrinkerList();
     private final ShrinkerList.SlabsScannedCounter slabsScanned = n -> countEvent(VmStatItem.SLABS_SCANNED, n);
     private final Lru lru;
@@ -56,6 +57,8 @@ public final class Mm {
         this.radixTreeNodeCache = slub.kmemCacheCreate("radix_tree_node", XArray.NODE_SIZE, 0,
                 SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
         this.radixTreePreload = new RadixTreePreload(kernel, this, radixTreeNodeCache);
+        this.workingset = new Workingset(this);
+        shrinkers.registerShrinker(workingset.shrinker());
         this.lru = new Lru(this, map);
         pageAlloc.setLru(lru);
         vmstat.setGauge(VmStatItem.NR_INACTIVE_FILE, () -> lru.size(Lru.LRU_INACTIVE_FILE));
@@ -135,6 +138,11 @@ public final class Mm {
     /** radix_tree_preloads: the per-CPU spare nodes page-cache inserts take. */
     public RadixTreePreload radixTreePreload() {
         return radixTreePreload;
+    }
+
+    /** mm/workingset.c: shadow entries and the shadow-node shrinker. */
+    public Workingset workingset() {
+        return workingset;
     }
 
     /** mm/readahead.c. */
@@ -259,6 +267,7 @@ public final class Mm {
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }
+        m.setExiting();
         m.waitForWriteback(writeback.flusher());
         filemap.truncateInodePages(m, 0);
         m.markDestroyed();

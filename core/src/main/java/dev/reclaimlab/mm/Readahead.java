@@ -89,6 +89,11 @@ public final class Readahead {
         ondemandReadahead(mapping, ra, true, offset, reqSize);
     }
 
+    /** A page-cache slot that holds a page: not empty, not the shadow of an evicted page. */
+    private static boolean isPage(long entry) {
+        return entry != 0 && !XArray.isExceptional(entry);
+    }
+
     /** max_sane_readahead(). */
     static long maxSaneReadahead(long nr) {
         return Math.min(nr, MAX_READAHEAD);
@@ -194,7 +199,7 @@ public final class Readahead {
     /** page_cache_next_hole(): the first index from {@code index} with no page, within {@code maxScan}. */
     long pageCacheNextHole(AddressSpace mapping, long index, long maxScan) {
         for (long i = 0; i < maxScan; i++) {
-            if (mapping.pages.xaLoad(index) == 0) {
+            if (!isPage(mapping.pages.xaLoad(index))) {
                 break;
             }
             index++;
@@ -208,7 +213,7 @@ public final class Readahead {
     /** page_cache_prev_hole(): the last index down from {@code index} with no page; -1 past index 0. */
     long pageCachePrevHole(AddressSpace mapping, long index, long maxScan) {
         for (long i = 0; i < maxScan && index >= 0; i++) {
-            if (mapping.pages.xaLoad(index) == 0) {
+            if (!isPage(mapping.pages.xaLoad(index))) {
                 break;
             }
             index--;
@@ -235,7 +240,7 @@ public final class Readahead {
             if (pageOffset > endIndex) {
                 break;
             }
-            if (mapping.pages.xaLoad(pageOffset) != 0) {
+            if (isPage(mapping.pages.xaLoad(pageOffset))) {
                 continue;
             }
             int page = mm.allocPages(gfp, 0);
