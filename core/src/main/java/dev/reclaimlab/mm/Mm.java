@@ -113,6 +113,11 @@ public final class Mm {
         return mem;
     }
 
+    /** Page reclaim, for white-box tests in this package. */
+    Vmscan vmscan() {
+        return vmscan;
+    }
+
     /** mem_map, for white-box tests in this package. */
     MemMap memMap() {
         return map;

@@ -341,4 +341,45 @@ class ReclaimTest {
         mm.writeback().filemapWriteAndWait(m);
         mm.addressSpaceDestroy(m);
     }
+
+    @Test
+    @Timeout(60)
+    @Boot(memory = "16m", kswapd = false, hungTaskTimeoutMillis = 30_000)
+    void in43KswapdMarksPagesUnderWritebackThenCountsThemImmediateAndNeitherItNorDirectReclaimWaits(Kernel k) {
+        Mm mm = k.mm();
+        TestFs fs = new TestFs(k);
+        AddressSpace m = mm.addressSpaceCreate("stuck", fs);
+        Completion gate = fs.closeIoGate();
+        long n = 64;
+        for (long i = 0; i < n; i++) {
+            assertThat(fs.writePage(m, i, i)).isZero();
+        }
+        mm.writeback().writeCachePages(m, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false,
+                false, Long.MAX_VALUE));
+        assertThat(mm.vmstat().get(VmStatItem.NR_WRITEBACK)).isEqualTo(n);
+        Vmscan vmscan = mm.vmscan();
+        // Every pass below meets only pages whose IO cannot complete: a wait would hang the test.
+        ScanControl first = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(n, first);
+        assertThat(first.nrWriteback).as("marked PG_reclaim and kept").isEqualTo(n);
+        assertThat(first.nrImmediate).as("the batch sets ZONE_WRITEBACK only now").isZero();
+        long throttledBefore = mm.reclaimThrottled();
+        ScanControl second = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(n, second);
+        assertThat(second.nrImmediate).as("PG_reclaim under ZONE_WRITEBACK: nr_immediate, kept").isEqualTo(n);
+        assertThat(second.nrReclaimed).isZero();
+        assertThat(mm.reclaimThrottled()).as("kswapd backs off in congestion_wait()").isGreaterThan(throttledBefore);
+        ScanControl direct = new ScanControl(GFP_KERNEL, 0, n, false, false);
+        vmscan.shrinkInactiveList(n, direct);
+        assertThat(direct.nrImmediate).as("only kswapd counts nr_immediate").isZero();
+        assertThat(direct.nrWriteback).isEqualTo(n);
+        vmscan.shrinkNode(new ScanControl(GFP_KERNEL, 0, n, true, true));
+        ScanControl afterPass = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(ScanControl.SWAP_CLUSTER_MAX, afterPass);
+        assertThat(afterPass.nrImmediate).as("kswapd's pass over the zone cleared ZONE_WRITEBACK").isZero();
+        assertThat(mm.vmstat().get(VmStatItem.NR_WRITEBACK)).isEqualTo(n);
+        fs.openIoGate(gate);
+        mm.writeback().filemapWriteAndWait(m);
+        mm.addressSpaceDestroy(m);
+    }
 }

@@ -85,6 +85,14 @@ class XfsReclaimTest {
     }
 
     @Test
+    void theSuperblockShrinkerWorksInBatchesOf1024AsAllocSuperSetsIt(Kernel k) {
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        assertThat(xfs.sb().shrinker().batch()).isEqualTo(SuperBlock.SUPER_SHRINK_BATCH).isEqualTo(1024);
+        assertThat(k.mm().shrinkers().shrinkers()).contains(xfs.sb().shrinker());
+        xfs.umount();
+    }
+
+    @Test
     void aWriteThatChangesTheSizePinsTheInodeUntilTheLogIsForced(Kernel k) {
         MemBlockDevice dev = new MemBlockDevice(k, "ram0", 8 << 20);
         Xfs xfs = Xfs.mount(k, dev);
