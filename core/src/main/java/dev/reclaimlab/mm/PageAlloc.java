@@ -37,7 +37,10 @@ public final class PageAlloc {
     static final int MAX_RECLAIM_RETRIES = 16;
     /** Above this order an allocation is "costly": 4.3 neither loops for it nor OOM-kills for it. */
     public static final int PAGE_ALLOC_COSTLY_ORDER = 3;
-    /** One jiffy in the emulator's time (HZ/10 is 10 ms here, see Vmscan.THROTTLE_NANOS). */
+    /**
+     * The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1), in the emulator's compressed
+     * time (where Vmscan.THROTTLE_NANOS, HZ/10, is 10 ms): short, as a jiffy is.
+     */
     static final long JIFFY_NANOS = 1_000_000L;
 
     /**

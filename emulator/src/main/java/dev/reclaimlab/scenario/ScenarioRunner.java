@@ -33,6 +33,7 @@ public final class ScenarioRunner {
         KernelConfig config = v.configure(KernelConfig.builder()
                 .version(s.version())
                 .memory(o.memoryBytes())
+                .cpus(s.cpus())
                 .hungTaskTimeoutMillis(o.hungTaskTimeoutMillis())
                 .hungTaskScanMillis(Math.max(50, Math.min(250, o.hungTaskTimeoutMillis() / 4)))
                 .hungTaskPanic(true)).build();

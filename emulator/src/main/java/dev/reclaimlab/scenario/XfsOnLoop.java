@@ -48,7 +48,7 @@ public final class XfsOnLoop implements Scenario {
     static final int READERS = 3;
     /** Files each writer keeps before it unlinks its oldest: thousands of cached upper inodes. */
     static final int FILES_PER_WRITER = 2500;
-    /** File sizes: a source tree's, most a few KiB, some tens. */
+    /** File sizes, uniform between: small files, as a copied source tree's (1 KiB to 64 KiB). */
     static final int MIN_FILE = 1 << 10;
     static final int MAX_FILE = 64 << 10;
     static final long UPPER_LOG_SECTORS = 16384;
@@ -69,6 +69,12 @@ public final class XfsOnLoop implements Scenario {
     @Override
     public KernelVersion version() {
         return KernelVersion.V4_3;
+    }
+
+    /** Dave Chinner's "single CPU, 1GB RAM VM running xfs/073". */
+    @Override
+    public int cpus() {
+        return 1;
     }
 
     @Override

@@ -159,7 +159,7 @@ class XfsOnLoopTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"linux-4.3-rc3", "mapping-gfp", "loop-noio", "nonblocking-inode-reclaim"})
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    @Boot(memory = "32m", kswapd = false, hungTaskTimeoutMillis = 30_000)
+    @Boot(memory = "32m", cpus = 1, kswapd = false, hungTaskTimeoutMillis = 30_000)
     void atTheSeedsMomentTheReadWorksTreeNodeAllocationDeadlocksIn43Rc3AndEachFixGetsThrough(String variant,
                                                                                            Kernels kernels) {
         Kernel k = kernels.boot(b -> SCENARIO.variant(variant).configure(b));
