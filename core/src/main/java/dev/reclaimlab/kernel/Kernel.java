@@ -350,10 +350,21 @@ public final class Kernel implements AutoCloseable {
         while (starting.get() != 0) {
             Thread.onSpinWait();
         }
-        // Newest first, each joined before the next is asked: a workload thread finishing its last IO
-        // still has the device workers and kswapd it needs, as processes die before devices go away.
+        // kswapd first: no allocation needs it to make progress (direct reclaim does), but a pass of its own
+        // reclaims into every filesystem, and one started after a filesystem's log worker or device had
+        // gone would wait for their IO for ever; asked first, it ends the pass it is in while they still
+        // run. Then newest first, each joined before the next is asked: a workload thread finishing its
+        // last IO still has the device workers it needs, as processes die before devices go away.
         List<Task> ks = new ArrayList<>(kthreads);
         Collections.reverse(ks);
+        List<Task> reclaimers = new ArrayList<>();
+        for (Task t : ks) {
+            if ((t.flags() & TaskFlags.PF_KSWAPD) != 0) {
+                reclaimers.add(t);
+            }
+        }
+        ks.removeAll(reclaimers);
+        ks.addAll(0, reclaimers);
         long deadline = System.nanoTime() + STOP_GRACE_NANOS;
         List<Task> stuck = new ArrayList<>();
         for (int i = 0; i < ks.size(); i++) {

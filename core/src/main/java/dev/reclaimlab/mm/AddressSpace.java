@@ -13,7 +13,9 @@ public final class AddressSpace {
     private final AddressSpaceOperations aops;
     private volatile int gfpMask = Gfp.GFP_HIGHUSER_MOVABLE;
     private volatile BackingDevInfo bdi;
+    private volatile java.util.function.LongSupplier hostSize = () -> 0;
     private volatile boolean destroyed;
+    private volatile boolean exiting;
     // I_SYNC: tasks inside write_cache_pages() on this cache; eviction waits for them to leave.
     private final java.util.concurrent.atomic.AtomicInteger iSync = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean dying;
@@ -25,7 +27,7 @@ public final class AddressSpace {
         this.id = id;
         this.host = host;
         this.aops = aops;
-        this.pages = new XArray(mm, host + "->i_pages");
+        this.pages = new XArray(mm, host + "->i_pages", mm.workingset().hooksFor(), id);
         this.iSyncWait = new dev.reclaimlab.locking.WaitQueue(host + "->I_SYNC");
     }
 
@@ -74,6 +76,19 @@ public final class AddressSpace {
         this.gfpMask = gfp;
     }
 
+    /** i_size_read(mapping->host): what readahead and a read may not go past. */
+    public long iSizeRead() {
+        return hostSize.getAsLong();
+    }
+
+    /** Tells the cache how to read its inode's size; the inode does this when it sets up its mapping. */
+    public void setHostSize(java.util.function.LongSupplier iSize) {
+        if (iSize == null) {
+            throw new IllegalArgumentException("setHostSize(" + host + "): null");
+        }
+        this.hostSize = iSize;
+    }
+
     /** inode_to_bdi(): the device this cache writes to. */
     public BackingDevInfo bdi() {
         return bdi;
@@ -87,9 +102,23 @@ public final class AddressSpace {
         this.bdi = b;
     }
 
-    /** Pages in this cache. */
+    /** Pages in this cache (nrpages: the shadows of evicted ones are not counted). */
     public long nrpages() {
-        return pages.nrEntries();
+        return pages.nrEntries() - pages.nrExceptional();
+    }
+
+    /** nrshadows: shadow entries reclaim left where it evicted pages (4.3's workingset). */
+    public long nrshadows() {
+        return pages.nrExceptional();
+    }
+
+    /** AS_EXITING: the inode is being evicted; reclaim leaves no more shadows. */
+    boolean exiting() {
+        return exiting;
+    }
+
+    void setExiting() {
+        exiting = true;
     }
 
     boolean destroyed() {

@@ -9,6 +9,21 @@ public interface AddressSpaceOperations {
     /** Fill the locked page at its index; SetPageUptodate and unlock when done (maybe asynchronously). */
     int readpage(AddressSpace mapping, int page);
 
+    /** Whether {@link #readpages} is implemented; readahead falls back to one readpage() per page if not. */
+    default boolean hasReadpages() {
+        return false;
+    }
+
+    /**
+     * readpages(): read the first {@code nrPages} of {@code pages}, new pages not in any cache whose index
+     * is set, as readahead hands them over: add each to the cache (add_to_page_cache_lru() with
+     * {@link Readahead#readpagesGfp}) and read it, and drop the caller's reference on every one, added or
+     * not. Returns 0 or a negative errno; pages it could not read are left !uptodate.
+     */
+    default int readpages(AddressSpace mapping, int[] pages, int nrPages) {
+        throw new UnsupportedOperationException("readpages(" + mapping + "): not implemented");
+    }
+
     /**
      * Write the locked page, whose dirty bit the caller already cleared: setPageWriteback, unlock, and
      * endPageWriteback when the IO completes. Return {@link #AOP_WRITEPAGE_ACTIVATE} to keep it dirty.

@@ -16,7 +16,9 @@ public record AllocFailure(String task, int pid, int gfp, int order, Reason reas
         NORETRY("__GFP_NORETRY: gave up after one round of direct reclaim"),
         NO_PROGRESS("direct reclaim made no progress in " + PageAlloc.MAX_RECLAIM_RETRIES + " tries"),
         OOM("out of memory: reclaim made no progress and nothing can be killed (see the OOM report in dmesg)"),
-        FAULT_INJECTION("fail_page_alloc injected the failure (see /sys/kernel/debug/fail_page_alloc)");
+        FAULT_INJECTION("fail_page_alloc injected the failure (see /sys/kernel/debug/fail_page_alloc)"),
+        COSTLY_ORDER("direct reclaim made no progress for an order above PAGE_ALLOC_COSTLY_ORDER, which the OOM"
+                + " killer does not help");
 
         private final String text;
 

@@ -1,14 +1,15 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
-
-import static dev.reclaimlab.kernel.Errno.EEXIST;
-import static dev.reclaimlab.kernel.Errno.EIO;
-import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Waitable;
 
+import static dev.reclaimlab.kernel.Errno.EEXIST;
+import static dev.reclaimlab.kernel.Errno.EINTR;
+import static dev.reclaimlab.kernel.Errno.EIO;
+import static dev.reclaimlab.kernel.Errno.ENOMEM;
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
+import static dev.reclaimlab.mm.PageFlags.PG_active;
 import static dev.reclaimlab.mm.PageFlags.PG_dirty;
 import static dev.reclaimlab.mm.PageFlags.PG_locked;
 import static dev.reclaimlab.mm.PageFlags.PG_private;
@@ -27,6 +28,7 @@ public final class Filemap {
     private final MemMap map;
     private final PageWait pageWait;
     private final Lru lru;
+    private final GenericFileRead genericRead;
 
     Filemap(Kernel kernel, Mm mm, MemMap map, PageWait pageWait, Lru lru) {
         this.kernel = kernel;
@@ -34,6 +36,7 @@ public final class Filemap {
         this.map = map;
         this.pageWait = pageWait;
         this.lru = lru;
+        this.genericRead = new GenericFileRead(mm, this);
     }
 
     // ---------------------------------------------------------------- checks at the public boundary
@@ -107,6 +110,18 @@ public final class Filemap {
         }
     }
 
+    /**
+     * lock_page_killable(): as {@link #lockPage} in TASK_KILLABLE. 0 with the lock held, or -EINTR if a
+     * fatal signal ended the wait.
+     */
+    public int lockPageKillable(int pfn) {
+        if (trylockPage(pfn)) {
+            return 0;
+        }
+        kernel.currentTask();
+        return pageWait.lockPageKillable(pfn) ? 0 : -EINTR;
+    }
+
     /** unlock_page(). */
     public void unlockPage(int pfn) {
         checkPageInUse(pfn, "unlockPage");
@@ -159,6 +174,11 @@ public final class Filemap {
     public void setPageUptodate(int pfn) {
         checkPageInUse(pfn, "setPageUptodate");
         map.setFlag(pfn, PG_uptodate);
+    }
+
+    /** PageReadahead(): the marker that starts the next readahead window when a read reaches it. */
+    public boolean pageReadahead(int pfn) {
+        return map.testFlag(pfn, PageFlags.PG_readahead) && !map.testFlag(pfn, PG_writeback);
     }
 
     public boolean pageDirty(int pfn) {
@@ -311,9 +331,11 @@ public final class Filemap {
     // ---------------------------------------------------------------- the cache
 
     /**
-     * add_to_page_cache_lru(): inserts the new, locked-by-us page at {@code index}. The index's tree nodes
-     * are allocated with {@code gfp}, so this is where a page-cache fill can enter reclaim. On success
-     * the cache holds its own reference; the caller keeps theirs. Returns 0, -EEXIST or -ENOMEM.
+     * add_to_page_cache_lru() as in Linux 4.3: locks the new page (ours, in no cache) and inserts it at
+     * {@code index}, then puts it on the LRU. {@code gfp} is what radix_tree_maybe_preload() allocates the
+     * tree's nodes with before the tree lock is taken, so this is where a page-cache fill can enter reclaim
+     * (there is no memcg to charge in the emulator). On success the cache holds its own reference and the
+     * caller keeps theirs, with the page locked. Returns 0, -EEXIST or -ENOMEM.
      */
     public int addToPageCacheLru(int pfn, AddressSpace mapping, long index, int gfp) {
         mm.pageAlloc().checkAllocated(pfn, 0, "addToPageCacheLru");
@@ -329,22 +351,90 @@ public final class Filemap {
                     + "): not a new page (" + (busy != 0 ? "flags " + PageFlags.format(busy) : "already in "
                     + pageMapping(pfn)) + ")");
         }
+        Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
+        // __set_page_locked(): nobody else can see the page yet.
         map.testAndSetFlag(pfn, PG_locked);
         map.setLockOwner(pfn, kernel.currentTask().pid());
-        map.setMapping(pfn, mapping.id);
-        map.setIndex(pfn, index);
-        map.addRefcount(pfn, 1);
-        int err = mapping.pages.xaInsert(index, pfn + 1L, gfp);
-        if (err != 0) {
-            map.addRefcount(pfn, -1);
-            map.setMapping(pfn, 0);
+        long shadow = addToPageCacheLocked(pfn, mapping, index, gfp);
+        if (shadow < 0) {
             map.setLockOwner(pfn, 0);
             map.clearFlag(pfn, PG_locked);
+            return (int) shadow;
+        }
+        // A page evicted only recently comes back active, as if it had never left (workingset_refault()).
+        Workingset ws = mm.workingset();
+        if (shadow != 0 && ws.workingsetRefault(shadow)) {
+            map.setFlag(pfn, PG_active);
+            ws.workingsetActivation();
+        } else {
+            map.clearFlag(pfn, PG_active);
+        }
+        lru.lruCacheAdd(pfn);
+        AddToPageCacheTrace trace = addTrace;
+        if (trace != null) {
+            trace.addToPageCache(mapping, index, gfp);
+        }
+        return 0;
+    }
+
+    /**
+     * __add_to_page_cache_locked(): preloads tree nodes with {@code gfp}, then inserts under the tree lock
+     * with preemption off, taking the nodes from this CPU's preload. 0, the shadow the page replaced, or a
+     * negative errno.
+     */
+    private long addToPageCacheLocked(int pfn, AddressSpace mapping, long index, int gfp) {
+        RadixTreePreload preload = mm.radixTreePreload();
+        int err = preload.radixTreeMaybePreload(gfp);
+        if (err != 0) {
             return err;
         }
-        mm.modState(VmStatItem.NR_FILE_PAGES, 1);
-        lru.lruCacheAdd(pfn);
-        return 0;
+        try {
+            map.addRefcount(pfn, 1);
+            map.setMapping(pfn, mapping.id);
+            map.setIndex(pfn, index);
+            long r = mapping.pages.radixTreeInsert(index, pfn + 1L, preload, kernel.currentTask().cpu());
+            if (r < 0) {
+                map.setMapping(pfn, 0);
+                map.addRefcount(pfn, -1);
+                return r;
+            }
+            mm.modState(VmStatItem.NR_FILE_PAGES, 1);
+            return r;
+        } finally {
+            preload.radixTreePreloadEnd();
+        }
+    }
+
+    /** trace_mm_filemap_add_to_page_cache with the insert's gfp: a probe for tests and tools. */
+    public interface AddToPageCacheTrace {
+        void addToPageCache(AddressSpace mapping, long index, int gfp);
+    }
+
+    private volatile AddToPageCacheTrace addTrace;
+
+    /** Tells {@code t} of every page added to any cache of this kernel, after it was added; null stops it. */
+    public void setAddToPageCacheTrace(AddToPageCacheTrace t) {
+        this.addTrace = t;
+    }
+
+    /** Where a read puts the bytes: copy_page_to_iter() of {@code n} bytes at kernel address {@code src}. */
+    public interface ReadActor {
+        void copyPageToIter(long src, int n);
+    }
+
+    /**
+     * do_generic_file_read() as in Linux 4.3 ({@link GenericFileRead}): up to {@code len} bytes at
+     * {@code pos} into {@code actor}, through readahead, short at i_size. The bytes read, or a negative
+     * errno if none were. The caller holds whatever its filesystem's read_iter takes (XFS_IOLOCK_SHARED).
+     */
+    public long doGenericFileRead(AddressSpace mapping, FileRaState ra, long pos, long len, ReadActor actor) {
+        if (mapping == null || ra == null || actor == null) {
+            throw new IllegalArgumentException("doGenericFileRead: mapping, ra and actor are required");
+        }
+        if (pos < 0 || len < 0) {
+            throw new IllegalArgumentException("doGenericFileRead(" + mapping + "): pos " + pos + ", len " + len);
+        }
+        return genericRead.doGenericFileRead(mapping, ra, pos, len, actor);
     }
 
     /** find_get_page(): the page at {@code index} with a reference, or -1. */
@@ -357,7 +447,7 @@ public final class Filemap {
     int pagecacheGetPage(AddressSpace mapping, long index) {
         for (;;) {
             long v = mapping.pages.xaLoad(index);
-            if (v == 0) {
+            if (v == 0 || XArray.isExceptional(v)) {
                 return NO_PFN;
             }
             int pfn = (int) (v - 1);
@@ -492,8 +582,9 @@ public final class Filemap {
     }
 
     /**
-     * __remove_mapping(): reclaim's removal of a clean, unlocked-by-others page: succeeds only when the
-     * cache's and reclaim's references are the only ones, taking the count to zero so nobody can find it.
+     * __remove_mapping(reclaimed): reclaim's removal of a clean, unlocked-by-others page: succeeds only when
+     * the cache's and reclaim's references are the only ones, taking the count to zero so nobody can find
+     * it, and leaves a shadow entry in its slot (workingset_eviction()) unless the inode is being evicted.
      */
     boolean removeMapping(AddressSpace mapping, int pfn) {
         if (!map.refFreeze(pfn, 2)) {
@@ -503,9 +594,26 @@ public final class Filemap {
             map.setRefcount(pfn, 2);
             return false;
         }
-        mapping.pages.xaErase(map.index(pfn));
+        if (mapping.exiting()) {
+            mapping.pages.xaErase(map.index(pfn));
+        } else {
+            mapping.pages.replaceWithShadow(map.index(pfn), mm.workingset().workingsetEviction());
+        }
         map.setMapping(pfn, 0);
         mm.modState(VmStatItem.NR_FILE_PAGES, -1);
+        return true;
+    }
+
+    /**
+     * clear_exceptional_entry(): a shadow at {@code index} is dropped (its leaf leaves the shadow list, or is
+     * freed). True if there was one.
+     */
+    private boolean clearExceptionalEntry(AddressSpace mapping, long index) {
+        long v = mapping.pages.xaLoad(index);
+        if (!XArray.isExceptional(v)) {
+            return false;
+        }
+        mapping.pages.xaEraseIf(index, v);
         return true;
     }
 
@@ -522,6 +630,9 @@ public final class Filemap {
     /** truncate_inode_pages_range() for a mapping being destroyed (evict() marks it dying first). */
     void truncateInodePagesUnchecked(AddressSpace mapping, long from) {
         for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
+            if (clearExceptionalEntry(mapping, index)) {
+                continue;
+            }
             int pfn = findLockPageUnchecked(mapping, index);
             if (pfn == NO_PFN) {
                 continue;
@@ -551,6 +662,9 @@ public final class Filemap {
         checkMapping(mapping, "invalidateMappingPages");
         checkIndex(mapping, from, "invalidateMappingPages");
         for (long index = mapping.pages.xaFind(from); index >= 0; index = mapping.pages.xaFindAfter(index)) {
+            if (clearExceptionalEntry(mapping, index)) {
+                continue;
+            }
             int pfn = pagecacheGetPage(mapping, index);
             if (pfn == NO_PFN) {
                 continue;

@@ -13,6 +13,12 @@ public final class Gfp {
     public static final int __GFP_IO = 1 << 6;
     public static final int __GFP_FS = 1 << 7;
     public static final int __GFP_ZERO = 1 << 8;
+    /**
+     * Linux 4.3's cache-cold hint (0x100 there; gone since 4.15): the page is not touched soon, take it from
+     * the cold end of the per-CPU list. The emulator keeps it so masks print as 4.3's do, at the otherwise
+     * unused bit 9 of the later layout it follows; its per-CPU lists do not tell hot from cold.
+     */
+    public static final int __GFP_COLD = 1 << 9;
     public static final int __GFP_DIRECT_RECLAIM = 1 << 10;
     public static final int __GFP_KSWAPD_RECLAIM = 1 << 11;
     public static final int __GFP_WRITE = 1 << 12;
@@ -30,7 +36,7 @@ public final class Gfp {
 
     /** Every bit this emulator knows; anything else passed in is a caller's bug. */
     public static final int __GFP_BITS_MASK = __GFP_HIGHMEM | __GFP_MOVABLE | __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS
-            | __GFP_ZERO | __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE | __GFP_NOWARN
+            | __GFP_ZERO | __GFP_COLD | __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_WRITE | __GFP_NOWARN
             | __GFP_RETRY_MAYFAIL | __GFP_NOFAIL | __GFP_NORETRY | __GFP_MEMALLOC | __GFP_COMP | __GFP_NOMEMALLOC
             | __GFP_HARDWALL | __GFP_ACCOUNT | __GFP_NOLOCKDEP;
 
@@ -48,12 +54,12 @@ public final class Gfp {
 
     // show_gfp_flags() order (include/trace/events/mmflags.h): composites first, so the widest name wins.
     private static final int[] MASKS = {GFP_HIGHUSER_MOVABLE, GFP_HIGHUSER, GFP_USER, GFP_KERNEL_ACCOUNT, GFP_KERNEL, GFP_NOFS,
-        GFP_ATOMIC, GFP_NOIO, GFP_NOWAIT, __GFP_HIGH, __GFP_IO, __GFP_FS, __GFP_NOWARN, __GFP_RETRY_MAYFAIL,
+        GFP_ATOMIC, GFP_NOIO, GFP_NOWAIT, __GFP_HIGH, __GFP_IO, __GFP_FS, __GFP_COLD, __GFP_NOWARN, __GFP_RETRY_MAYFAIL,
         __GFP_NOFAIL, __GFP_NORETRY, __GFP_COMP, __GFP_ZERO, __GFP_NOMEMALLOC, __GFP_MEMALLOC, __GFP_HARDWALL,
         __GFP_RECLAIMABLE, __GFP_MOVABLE, __GFP_HIGHMEM, __GFP_ACCOUNT, __GFP_NOLOCKDEP, __GFP_WRITE, __GFP_RECLAIM,
         __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM};
     private static final String[] NAMES = {"GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL",
-        "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN",
+        "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_COLD", "__GFP_NOWARN",
         "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC",
         "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_RECLAIMABLE", "__GFP_MOVABLE", "__GFP_HIGHMEM", "__GFP_ACCOUNT",
         "__GFP_NOLOCKDEP", "__GFP_WRITE", "__GFP_RECLAIM", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM"};

@@ -70,6 +70,7 @@ final class Lru {
             map.clearFlag(pfn, PG_referenced);
             if (moved) {
                 mm.countEvent(VmStatItem.PGACTIVATE, 1);
+                mm.workingset().workingsetActivation();
             }
         } else if (!map.testFlag(pfn, PG_referenced)) {
             map.setFlag(pfn, PG_referenced);

@@ -20,6 +20,9 @@ public final class Mm {
     private final Slub slub;
     private final KmallocCaches kmalloc;
     private final KmemCache radixTreeNodeCache;
+    private final RadixTreePreload radixTreePreload;
+    private final Readahead readahead;
+    private final Workingset workingset;
     private final ShrinkerList shrinkers = new ShrinkerList();
     private final ShrinkerList.SlabsScannedCounter slabsScanned = n -> countEvent(VmStatItem.SLABS_SCANNED, n);
     private final Lru lru;
@@ -53,12 +56,16 @@ public final class Mm {
         // radix_tree_init(): one cache for every page cache index in this kernel.
         this.radixTreeNodeCache = slub.kmemCacheCreateBoot("radix_tree_node", XArray.NODE_SIZE, 0,
                 SlabFlags.SLAB_RECLAIM_ACCOUNT | SlabFlags.SLAB_PANIC);
+        this.radixTreePreload = new RadixTreePreload(kernel, this, radixTreeNodeCache);
+        this.workingset = new Workingset(this);
+        shrinkers.registerShrinker(workingset.shrinker());
         this.lru = new Lru(this, map);
         pageAlloc.setLru(lru);
         vmstat.setGauge(VmStatItem.NR_INACTIVE_FILE, () -> lru.size(Lru.LRU_INACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ACTIVE_FILE, () -> lru.size(Lru.LRU_ACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ISOLATED_FILE, lru::isolated);
         this.filemap = new Filemap(kernel, this, map, new PageWait(kernel, map), lru);
+        this.readahead = new Readahead(kernel, this, map, filemap);
         this.vmscan = new Vmscan(kernel, this, map, lru, filemap);
         this.kswapd = new Kswapd(kernel, this, pageAlloc, vmscan);
         this.writeback = new Writeback(kernel, this);
@@ -80,7 +87,12 @@ public final class Mm {
 
             @Override
             public void outOfMemory(Task t, int gfp, int order) {
-                oom.outOfMemory(t, gfp, order);
+                oom.outOfMemoryAndFail(t, gfp, order);
+            }
+
+            @Override
+            public void outOfMemoryRetry(Task t, int gfp, int order) {
+                oom.outOfMemoryRatelimited(t, gfp, order);
             }
         });
     }
@@ -99,6 +111,11 @@ public final class Mm {
 
     public PhysMem mem() {
         return mem;
+    }
+
+    /** Page reclaim, for white-box tests in this package. */
+    Vmscan vmscan() {
+        return vmscan;
     }
 
     /** mem_map, for white-box tests in this package. */
@@ -121,6 +138,21 @@ public final class Mm {
     /** radix_tree_node_cachep: the nodes of every {@link XArray} in this kernel. */
     public KmemCache radixTreeNodeCache() {
         return radixTreeNodeCache;
+    }
+
+    /** radix_tree_preloads: the per-CPU spare nodes page-cache inserts take. */
+    public RadixTreePreload radixTreePreload() {
+        return radixTreePreload;
+    }
+
+    /** mm/workingset.c: shadow entries and the shadow-node shrinker. */
+    public Workingset workingset() {
+        return workingset;
+    }
+
+    /** mm/readahead.c. */
+    public Readahead readahead() {
+        return readahead;
     }
 
     public VmStat vmstat() {
@@ -181,6 +213,11 @@ public final class Mm {
     /** How often the allocator woke kswapd. */
     public long kswapdWakeups() {
         return kswapd.wakeups();
+    }
+
+    /** How often the allocator invoked the OOM killer (which in the emulator has nobody to kill). */
+    public long oomInvocations() {
+        return oom.invocations();
     }
 
     /** How often reclaimers were throttled (too many isolated pages, or a batch all under writeback). */
@@ -247,6 +284,7 @@ public final class Mm {
         if (m.destroyed()) {
             throw new IllegalStateException("addressSpaceDestroy(" + m + "): already destroyed");
         }
+        m.setExiting();
         m.waitForWriteback(writeback.flusher());
         filemap.truncateInodePages(m, 0);
         m.markDestroyed();

@@ -24,6 +24,33 @@ final class Oom {
         return (gfp & Gfp.__GFP_FS) != 0 && (gfp & (Gfp.__GFP_NORETRY | Gfp.__GFP_RETRY_MAYFAIL)) == 0 && order <= 3;
     }
 
+    private final java.util.concurrent.atomic.AtomicLong lastReport = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong invocations = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How often the OOM killer was invoked. */
+    long invocations() {
+        return invocations.get();
+    }
+
+    /** out_of_memory() when the allocation then fails: the report, every time. */
+    void outOfMemoryAndFail(Task t, int gfp, int order) {
+        invocations.incrementAndGet();
+        outOfMemory(t, gfp, order);
+    }
+
+    /**
+     * out_of_memory() when the allocator will retry: the report, at most once a second (a kernel that
+     * kills prints one per victim; the emulator's loop would print one a jiffy).
+     */
+    void outOfMemoryRatelimited(Task t, int gfp, int order) {
+        invocations.incrementAndGet();
+        long now = System.nanoTime();
+        long last = lastReport.get();
+        if ((last == 0 || now - last >= 1_000_000_000L) && lastReport.compareAndSet(last, now)) {
+            outOfMemory(t, gfp, order);
+        }
+    }
+
     /** Prints the report to the kernel log and returns it. */
     String outOfMemory(Task t, int gfp, int order) {
         VmStat v = mm.vmstat();
@@ -52,7 +79,9 @@ final class Oom {
                 .sorted(Comparator.comparingLong(KmemCache::nrSlabs).reversed())
                 .forEach(c -> sb.append(String.format("%-20s %9dKB %11dKB%n", c.name(),
                         c.activeObjects() * c.objectSize() / 1024, (c.nrSlabs() << c.order()) * kb)));
-        sb.append("Out of memory: nothing reclaimable and no task to kill in the emulator; failing the allocation\n");
+        sb.append(kernel.config().has(PageAlloc.SHOULD_RECLAIM_RETRY)
+                ? "Out of memory: nothing reclaimable and no task to kill in the emulator; failing the allocation\n"
+                : "Out of memory: no task to kill in the emulator; the allocation retries (4.3: too small to fail)\n");
         String report = sb.toString();
         kernel.printk(report);
         return report;

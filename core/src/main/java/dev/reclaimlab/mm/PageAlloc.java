@@ -1,9 +1,12 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Lockdep;
 import dev.reclaimlab.locking.RawSpinLock;
+import dev.reclaimlab.locking.Throttle;
 
 import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
 import static dev.reclaimlab.mm.Gfp.__GFP_DIRECT_RECLAIM;
@@ -32,6 +35,24 @@ public final class PageAlloc {
     public static final int NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
     public static final int NULL_PAGE = NO_PFN;
     static final int MAX_RECLAIM_RETRIES = 16;
+    /** Above this order an allocation is "costly": 4.3 neither loops for it nor OOM-kills for it. */
+    public static final int PAGE_ALLOC_COSTLY_ORDER = 3;
+    /**
+     * The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1), in the emulator's compressed
+     * time (where Vmscan.THROTTLE_NANOS, HZ/10, is 10 ms): short, as a jiffy is.
+     */
+    static final long JIFFY_NANOS = 1_000_000L;
+
+    /**
+     * 4.7's OOM detection rework: small allocations no longer retry for as long as reclaim frees anything
+     * (4.3's "too small to fail"); should_reclaim_retry() gives up after {@link #MAX_RECLAIM_RETRIES}
+     * rounds without progress. Here, then, an order-0 GFP_KERNEL allocation that reclaim cannot serve
+     * fails after the OOM report instead of sleeping a jiffy and trying again.
+     */
+    public static final Fix SHOULD_RECLAIM_RETRY = Fix.declare("should_reclaim_retry",
+            "the allocator gives up after MAX_RECLAIM_RETRIES (16) rounds of direct reclaim without progress"
+                    + " instead of retrying small orders for ever",
+            "0a0337e0d1d1 mm, oom: rework oom detection (Michal Hocko, 4.7)", new KernelVersion(4, 7));
 
     // alloc_flags (mm/internal.h).
     static final int ALLOC_WMARK_MIN = 0;
@@ -51,6 +72,7 @@ public final class PageAlloc {
     private Lru lru;
     private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
     private final FailPageAlloc failPageAlloc;
+    private final Throttle oomThrottle = new Throttle("out_of_memory: schedule_timeout_killable(1)");
 
     private final RawSpinLock zoneLock = new RawSpinLock("zone->lock");
     private final int[] freeHead = new int[NR_PAGE_ORDERS];
@@ -399,10 +421,13 @@ public final class PageAlloc {
         return (gfp & __GFP_MEMALLOC) != 0 || (t.flags() & PF_MEMALLOC) != 0;
     }
 
-    /** __alloc_pages_slowpath(). */
+    /**
+     * __alloc_pages_slowpath(): wake kswapd, dip to the min watermark (reserves for reclaimers), direct
+     * reclaim, then retry or give up as the kernel's version decides ({@link #SHOULD_RECLAIM_RETRY}).
+     */
     private int allocPagesSlowpath(Task t, int gfp, int order) {
         int allocFlags = gfpToAllocFlags(gfp);
-        boolean drained = false;
+        boolean reclaimRetry = kernel.config().has(SHOULD_RECLAIM_RETRY);
         int noProgress = 0;
         for (;;) {
             if ((gfp & __GFP_KSWAPD_RECLAIM) != 0) {
@@ -425,18 +450,34 @@ public final class PageAlloc {
                 return fail(t, gfp, order, AllocFailure.Reason.RECLAIM_RECURSION);
             }
             long progress = directReclaim(t, gfp, order);
-            pfn = getPageFromFreelist(t, order, allocFlags);
-            if (pfn != NO_PFN) {
-                return pfn;
-            }
-            if (!drained) {
-                // Pages may sit on other CPUs' lists: drain them before counting this as no progress.
-                drained = true;
-                drainAllPages();
-                continue;
+            if (progress > 0) {
+                // __alloc_pages_direct_reclaim(): what was freed may sit on other CPUs' lists.
+                pfn = getPageFromFreelist(t, order, allocFlags);
+                if (pfn == NO_PFN) {
+                    drainAllPages();
+                    pfn = getPageFromFreelist(t, order, allocFlags);
+                }
+                if (pfn != NO_PFN) {
+                    return pfn;
+                }
             }
             if ((gfp & __GFP_NORETRY) != 0) {
                 return fail(t, gfp, order, AllocFailure.Reason.NORETRY);
+            }
+            if (!reclaimRetry) {
+                // 4.3: small orders retry for as long as reclaim makes progress, and then some.
+                if (progress > 0 && order <= PAGE_ALLOC_COSTLY_ORDER) {
+                    continue;
+                }
+                int oom = allocPagesMayOom(t, gfp, order);
+                if (oom >= 0) {
+                    return oom;
+                }
+                if (oom == MAY_OOM_PROGRESS) {
+                    continue;
+                }
+                return fail(t, gfp, order, order > PAGE_ALLOC_COSTLY_ORDER ? AllocFailure.Reason.COSTLY_ORDER
+                        : AllocFailure.Reason.NO_PROGRESS);
             }
             noProgress = progress > 0 ? 0 : noProgress + 1;
             if (noProgress > MAX_RECLAIM_RETRIES) {
@@ -451,6 +492,36 @@ public final class PageAlloc {
                 t.scheduleTimeout(1_000_000L);
             }
         }
+    }
+
+    /** {@link #allocPagesMayOom} found nothing but asks for another round. */
+    private static final int MAY_OOM_PROGRESS = -2;
+    /** {@link #allocPagesMayOom}: give up. */
+    private static final int MAY_OOM_FAIL = -3;
+
+    /**
+     * __alloc_pages_may_oom() as in Linux 4.3: a last look at the high watermark, then, for orders up to
+     * PAGE_ALLOC_COSTLY_ORDER, the OOM killer if the gfp may enter the filesystem; without __GFP_FS "keep
+     * looping as per tradition". The emulator has no process to kill: out_of_memory() prints the report (at
+     * most once a second) and, as after a kill, the allocator sleeps a jiffy and retries. A pfn, or
+     * {@link #MAY_OOM_PROGRESS} to retry, or {@link #MAY_OOM_FAIL}.
+     */
+    private int allocPagesMayOom(Task t, int gfp, int order) {
+        int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_HIGH);
+        if (pfn != NO_PFN) {
+            return pfn;
+        }
+        if ((gfp & __GFP_NOFAIL) == 0) {
+            if (order > PAGE_ALLOC_COSTLY_ORDER) {
+                return MAY_OOM_FAIL;
+            }
+            if ((gfp & Gfp.__GFP_FS) == 0) {
+                return MAY_OOM_PROGRESS;
+            }
+        }
+        hooks.outOfMemoryRetry(t, gfp, order);
+        oomThrottle.throttle(JIFFY_NANOS);
+        return MAY_OOM_PROGRESS;
     }
 
     /**

@@ -18,6 +18,8 @@ public final class PageFlags {
     public static final int PG_reserved = 14;
     public static final int PG_private = 15;
     public static final int PG_reclaim = 18;
+    /** PG_readahead is PG_reclaim's bit (4.3: PAGEFLAG(Readahead, reclaim)): a clean page never needs both. */
+    public static final int PG_readahead = PG_reclaim;
     public static final int PG_swapbacked = 19;
     /** The kernel marks this with a page type (PGTY_large_kmalloc); a flag here. */
     public static final int PG_large_kmalloc = 30;

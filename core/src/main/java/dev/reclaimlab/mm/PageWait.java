@@ -4,6 +4,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.BitWaitTable;
 import dev.reclaimlab.locking.BitWord;
+import dev.reclaimlab.locking.Sleep;
 import dev.reclaimlab.locking.Waitable;
 import dev.reclaimlab.locking.WakerSink;
 
@@ -96,6 +97,21 @@ final class PageWait {
     /** The bit was cleared: forget the IO it was owed by. */
     void forgetIo(int pfn, int bit) {
         ioTable(bit).remove(pfn);
+    }
+
+    /**
+     * __lock_page_killable(): as lock_page() in TASK_KILLABLE, which a fatal signal ends (and which
+     * khungtaskd does not count). True once the lock is the caller's, false if it was killed.
+     */
+    boolean lockPageKillable(int pfn) {
+        Task t = Task.current();
+        PageBits w = new PageBits(pfn);
+        if (table.waitOnBitLock(t, pfn, w, PageFlags.PG_locked, Task.TASK_KILLABLE, -1)
+                == Sleep.KILLED) {
+            return false;
+        }
+        map.setLockOwner(pfn, t.pid());
+        return true;
     }
 
     /** wake_up_page(): after a page bit was cleared with a full barrier. */

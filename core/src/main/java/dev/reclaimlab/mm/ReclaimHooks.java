@@ -19,6 +19,13 @@ public interface ReclaimHooks {
     default void outOfMemory(dev.reclaimlab.kernel.Task t, int gfp, int order) {
     }
 
+    /**
+     * out_of_memory() of a kernel that retries after the kill (4.3): the report, rate-limited, since the
+     * emulator has no victim whose exit would end the loop. Must not fail.
+     */
+    default void outOfMemoryRetry(dev.reclaimlab.kernel.Task t, int gfp, int order) {
+    }
+
     ReclaimHooks NONE = new ReclaimHooks() {
         @Override
         public void wakeupKswapd(int order, int gfp) {

@@ -46,16 +46,16 @@ public final class ShrinkerList {
     }
 
     /**
-     * shrink_slab() as Linux 3.x-4.x had it (the seeds' kernels): each shrinker scans a share of its
-     * freeable objects proportional to the share of LRU pages reclaim just scanned,
-     * {@code 4 * nrScanned / seeks * freeable / nrEligible}, and deferred work is carried over whole, so
-     * even a small cache is scanned by a few reclaim passes.
+     * shrink_slab() as Linux 3.x-4.x had it (4.3 checked): each shrinker scans a share of its freeable
+     * objects proportional to the share of LRU pages reclaim just scanned, {@code 4 * nrScanned / seeks *
+     * freeable / (nrEligible + 1)}, plus what earlier calls deferred, with the anti-windup clamp of
+     * {@link #doShrinkSlab}. A pass that scanned no pages counts as SWAP_CLUSTER_MAX of them.
      */
     public long shrinkSlabProportional(int gfp, long nrScanned, long nrEligible, SlabsScannedCounter counter) {
         if (nrScanned < 0 || nrEligible < 0) {
             throw new IllegalArgumentException("shrink_slab: negative pages scanned or eligible");
         }
-        return shrinkAll(gfp, -1, nrScanned, nrEligible, counter);
+        return shrinkAll(gfp, -1, nrScanned == 0 ? ScanControl.SWAP_CLUSTER_MAX : nrScanned, nrEligible, counter);
     }
 
     private long shrinkAll(int gfp, int priority, long nrScanned, long nrEligible, SlabsScannedCounter counter) {
@@ -75,7 +75,7 @@ public final class ShrinkerList {
         void slabsScanned(long n);
     }
 
-    /** do_shrink_slab(); {@code priority} -1 means the proportional (pre-4.16) form. */
+    /** do_shrink_slab(); {@code priority} -1 means the proportional form of Linux 3.x-4.x. */
     static long doShrinkSlab(Shrinker s, int gfp, int priority, long nrScanned, long nrEligible, AtomicLong deferred,
                              SlabsScannedCounter counter) {
         ShrinkControl sc = new ShrinkControl(gfp);
@@ -83,17 +83,62 @@ public final class ShrinkerList {
         if (freeable == 0 || freeable == Shrinker.SHRINK_EMPTY) {
             return 0;
         }
+        return priority >= 0 ? doShrinkSlabByPriority(s, sc, freeable, priority, deferred, counter)
+                : doShrinkSlabProportional(s, sc, freeable, nrScanned, nrEligible, deferred, counter);
+    }
+
+    /**
+     * do_shrink_slab() as in Linux 4.3: the deferred work plus {@code 4 * nrScanned / seeks * freeable /
+     * (nrEligible + 1)}. Anti-windup: when the new share is under a quarter of the cache, deferred work
+     * may not push a pass past half of it (a shrinker that could not run under GFP_NOFS must not then
+     * empty the cache at once); never past twice the cache. Batches until less than a batch and less than
+     * the cache is left; a SHRINK_STOP leaves the rest deferred.
+     */
+    private static long doShrinkSlabProportional(Shrinker s, ShrinkControl sc, long freeable, long nrScanned,
+                                                 long nrEligible, AtomicLong deferred, SlabsScannedCounter counter) {
+        long batch = s.batch() > 0 ? s.batch() : Shrinker.SHRINK_BATCH;
         long nr = deferred.getAndSet(0);
-        long delta;
-        long totalScan;
-        if (priority >= 0) {
-            delta = s.seeks() > 0 ? (freeable >> priority) * 4 / s.seeks() : freeable / 2;
-            totalScan = Math.min((nr >> priority) + delta, 2 * freeable);
-        } else {
-            int seeks = Math.max(1, s.seeks());
-            delta = (long) ((4.0 * nrScanned / seeks) * freeable / (nrEligible + 1));
-            totalScan = Math.min(nr + delta, 2 * freeable);
+        long totalScan = nr;
+        long delta = 4 * nrScanned / Math.max(1, s.seeks());
+        delta *= freeable;
+        delta /= nrEligible + 1;
+        totalScan += delta;
+        if (totalScan < 0) {
+            totalScan = freeable;
         }
+        if (delta < freeable / 4) {
+            totalScan = Math.min(totalScan, freeable / 2);
+        }
+        if (totalScan > freeable * 2) {
+            totalScan = freeable * 2;
+        }
+        long freed = 0;
+        while (totalScan >= batch || totalScan >= freeable) {
+            long nrToScan = Math.min(batch, totalScan);
+            sc.nrToScan = nrToScan;
+            sc.nrScanned = nrToScan;
+            long ret = s.scanObjects(sc);
+            if (ret == Shrinker.SHRINK_STOP) {
+                break;
+            }
+            freed += ret;
+            if (counter != null) {
+                counter.slabsScanned(nrToScan);
+            }
+            totalScan -= nrToScan;
+        }
+        if (totalScan > 0) {
+            deferred.addAndGet(totalScan);
+        }
+        return freed;
+    }
+
+    /** do_shrink_slab() by reclaim priority, as since 4.16: {@code (freeable >> priority) * 4 / seeks}. */
+    private static long doShrinkSlabByPriority(Shrinker s, ShrinkControl sc, long freeable, int priority,
+                                               AtomicLong deferred, SlabsScannedCounter counter) {
+        long nr = deferred.getAndSet(0);
+        long delta = s.seeks() > 0 ? (freeable >> priority) * 4 / s.seeks() : freeable / 2;
+        long totalScan = Math.min((nr >> priority) + delta, 2 * freeable);
         long batch = s.batch() > 0 ? s.batch() : Shrinker.SHRINK_BATCH;
         long freed = 0;
         long scanned = 0;

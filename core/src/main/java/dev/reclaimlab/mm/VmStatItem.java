@@ -20,6 +20,10 @@ public enum VmStatItem {
     NR_WRITEBACK(Kind.NODE),
     NR_DIRTIED(Kind.NODE),
     NR_WRITTEN(Kind.NODE),
+    /** mm/workingset.c (3.15-4.x): faults on shadows, those activated, shadow nodes reclaimed. */
+    WORKINGSET_REFAULT(Kind.NODE),
+    WORKINGSET_ACTIVATE(Kind.NODE),
+    WORKINGSET_NODERECLAIM(Kind.NODE),
     PGALLOC_NORMAL(Kind.EVENT),
     PGFREE(Kind.EVENT),
     PGACTIVATE(Kind.EVENT),

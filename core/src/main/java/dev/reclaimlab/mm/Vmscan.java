@@ -20,12 +20,15 @@ import static dev.reclaimlab.mm.ScanControl.SWAP_CLUSTER_MAX;
 /**
  * mm/vmscan.c: page reclaim. shrink_node() ages the active list, shrinks the inactive list through
  * shrink_page_list() and asks the shrinkers for slab objects, at a priority that doubles the share scanned
- * each round. The decisions that the seed deadlocks turn on are kept by name: pages that cannot be
- * trylocked are skipped; a page under writeback is waited for only by kswapd, and only once reclaim has
- * asked for it; dirty pages are written only by kswapd and only when the gfp mask allows IO into the
- * filesystem; pages with private data go through releasepage(page, gfp), where a filesystem may sleep;
- * too many isolated pages, or a batch all under writeback, throttle the reclaimer unless it is
- * PF_LESS_THROTTLE.
+ * each round. The decisions that the seed deadlocks turn on are kept by name, as Linux 4.3 has them (and
+ * 3.11 to 5.x alike): pages that cannot be trylocked are skipped; global reclaim never waits for a page
+ * under writeback: it marks it PG_reclaim, and kswapd, meeting such a page again while the zone is
+ * flagged ZONE_WRITEBACK, counts it nr_immediate and backs off in congestion_wait() (only legacy memcg
+ * reclaim, which the emulator does not have, waits); dirty pages are written only by kswapd and only
+ * when the gfp mask allows IO into the filesystem; pages with private data go through
+ * releasepage(page, gfp), where a filesystem may sleep; too many isolated pages, or a batch all under
+ * writeback, throttle the reclaimer unless it is PF_LESS_THROTTLE. The shrinkers are pressed as 4.3's
+ * shrink_slab() pressed them: in proportion to the LRU pages the pass scanned.
  */
 final class Vmscan {
     /** HZ/10 in the emulator's time: reclaim_throttle() and congestion_wait(). */
@@ -39,6 +42,8 @@ final class Vmscan {
     private final Throttle isolatedThrottle = new Throttle("reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
     private final Throttle congestionThrottle = new Throttle("congestion_wait(BLK_RW_ASYNC)");
     private final AtomicLong throttled = new AtomicLong();
+    /** ZONE_WRITEBACK: a whole batch was under writeback since kswapd last shrank the zone. */
+    private volatile boolean zoneWriteback;
 
     Vmscan(Kernel kernel, Mm mm, MemMap map, Lru lru, Filemap filemap) {
         this.kernel = kernel;
@@ -76,7 +81,8 @@ final class Vmscan {
 
     /**
      * shrink_node() (shrink_zone() in the seeds' kernels): one pass at sc.priority over the LRU lists, then
-     * the shrinkers, pressed in proportion to the LRU pages this pass scanned, as 4.3's shrink_slab() was.
+     * the shrinkers, pressed in proportion to the LRU pages this pass scanned, as 4.3's shrink_slab() was
+     * (a pass that scanned nothing counts as SWAP_CLUSTER_MAX pages of an LRU that may be empty).
      */
     void shrinkNode(ScanControl sc) {
         long inactive = lru.size(Lru.LRU_INACTIVE_FILE);
@@ -87,9 +93,11 @@ final class Vmscan {
         }
         shrinkInactiveList(scanCount(inactive, sc.priority), sc);
         long scanned = sc.nrScanned - scannedBefore;
-        // With nothing on the LRU there is no proportion to keep: press the shrinkers by priority.
-        sc.slabFreed += inactive + active == 0 ? mm.shrinkSlab(sc.gfpMask, sc.priority)
-                : mm.shrinkSlabProportional(sc.gfpMask, Math.max(scanned, 1), inactive + active);
+        sc.slabFreed += mm.shrinkSlabProportional(sc.gfpMask, scanned, inactive + active);
+        if (sc.kswapd) {
+            // kswapd_shrink_zone(): the flag only lasts for one of kswapd's passes over the zone.
+            zoneWriteback = false;
+        }
     }
 
     /** get_scan_count(): size >> priority, but never less than a batch of what there is. */
@@ -139,11 +147,19 @@ final class Vmscan {
             sc.nrScanned += n;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSCAN_KSWAPD : VmStatItem.PGSCAN_DIRECT, n);
             long writebackBefore = sc.nrWriteback;
+            long immediateBefore = sc.nrImmediate;
             long reclaimed = shrinkPageList(batch, n, sc);
             sc.nrReclaimed += reclaimed;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSTEAL_KSWAPD : VmStatItem.PGSTEAL_DIRECT, reclaimed);
-            if (sc.nrWriteback - writebackBefore == n && currentMayThrottle(t)) {
-                // The whole batch is under writeback: wait for the device rather than rescan it at once.
+            long writeback = sc.nrWriteback - writebackBefore;
+            if (writeback > 0 && writeback == n) {
+                zoneWriteback = true;
+            }
+            boolean stall = sc.kswapd ? sc.nrImmediate > immediateBefore
+                    // wait_iff_congested(): the emulator's zone is congested when a whole batch was under
+                    // writeback (4.3 counts such PG_reclaim pages as congested).
+                    : writeback == n;
+            if (stall && currentMayThrottle(t)) {
                 throttled.incrementAndGet();
                 congestionThrottle.throttle(THROTTLE_NANOS);
             }
@@ -215,15 +231,15 @@ final class Vmscan {
     private Fate decide(int pfn, ScanControl sc) {
         AddressSpace mapping = filemap.pageMapping(pfn);
         if (map.testFlag(pfn, PG_writeback)) {
-            sc.nrWriteback++;
-            if (sc.kswapd && map.testFlag(pfn, PG_reclaim)) {
-                // kswapd asked for this write on an earlier pass: wait for it; direct reclaim never does.
+            if (sc.kswapd && map.testFlag(pfn, PG_reclaim) && zoneWriteback) {
+                // Case 1: pages cycle through the LRU faster than they are written: kswapd backs off.
                 sc.nrImmediate++;
-                filemap.waitOnPageWriteback(pfn);
-            } else {
-                map.setFlag(pfn, PG_reclaim);
                 return Fate.KEEP;
             }
+            // Case 2: global reclaim is always "sane": mark it for immediate reclaim and move on, never wait.
+            map.setFlag(pfn, PG_reclaim);
+            sc.nrWriteback++;
+            return Fate.KEEP;
         }
         if (map.testFlag(pfn, PG_dirty)) {
             if (mapping == null || !sc.kswapd || !sc.mayWritepage || !sc.mayEnterFs() || !sc.mayIo()) {

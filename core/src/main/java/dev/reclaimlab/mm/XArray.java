@@ -1,5 +1,6 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.RawSpinLock;
 
 import static dev.reclaimlab.kernel.Errno.EEXIST;
@@ -18,14 +19,22 @@ import static dev.reclaimlab.kernel.Errno.ENOMEM;
  *   +0   u8   shift     bits of the index below this node: 0 for a leaf, up to 60
  *   +1   u8   offset    this node's slot in its parent
  *   +2   u8   count     non-empty slots
- *   +3   5 bytes zero
+ *   +3   u8   exceptional  of them, exceptional entries (the page cache's shadows)
+ *   +4   u8   tracked   1 while the node is on the workingset's shadow-node list
+ *   +5   3 bytes zero
  *   +8   u64  parent    kernel address of the parent node, 0 at the root
- *   +16  u64  slots[64] a leaf holds values, an inner node the kernel addresses of its children
+ *   +16  u64  private_data  the owner's id (the page cache's mapping), for the shadow-node list
+ *   +24  u64  private_list  prev and next nodes on that list (kernel addresses, 0 at the ends)
+ *   +40  u64  slots[64] a leaf holds values, an inner node the kernel addresses of its children
  * </pre>
  * A node's shift says what its slots hold, so values need no tag bits. The head ({@code xa_head}) is 0,
  * a node, or, while index 0 is the only entry, that value itself, as the kernel keeps it.
  *
- * <p>Locking: {@code xa_lock} guards the tree and is never held while allocating or freeing nodes. A store
+ * <p>The page cache inserts as 4.3's radix tree did ({@link #radixTreeInsert}): nodes preloaded per CPU
+ * with the caller's gfp before the lock ({@link RadixTreePreload}), taken under it.
+ *
+ * <p>Locking: {@code xa_lock} guards the tree and, except for {@link #radixTreeInsert}'s GFP_ATOMIC
+ * fallback, is never held while allocating or freeing nodes. A store
  * counts under the lock the nodes it needs; if it lacks some, it drops the lock, allocates them with its
  * gfp, retakes the lock and counts again (xas_nomem()). A failed store leaves the tree as it was.
  * Nodes taken out of the tree are freed after the lock is dropped.
@@ -39,20 +48,47 @@ public final class XArray {
 
     static final int NODE_HEADER = 0;
     static final int NODE_PARENT = 8;
-    static final int NODE_SLOTS = 16;
+    static final int NODE_PRIVATE_DATA = 16;
+    static final int NODE_LIST_PREV = 24;
+    static final int NODE_LIST_NEXT = 32;
+    static final int NODE_SLOTS = 40;
     public static final int NODE_SIZE = NODE_SLOTS + XA_CHUNK_SIZE * 8;
+    /**
+     * RADIX_TREE_EXCEPTIONAL_ENTRY: a value with this bit is no page but a shadow of an evicted one (4.3's
+     * workingset); lookups for pages pass over it. Values below it are the page cache's pfn + 1.
+     */
+    public static final long XA_EXCEPTIONAL = 1L << 62;
+
+    /** radix_tree_exceptional_entry(). */
+    public static boolean isExceptional(long entry) {
+        return (entry & XA_EXCEPTIONAL) != 0;
+    }
+
+    /**
+     * The page cache's hooks into its index (page_cache_tree_insert/delete() in 4.3's mm/filemap.c): a
+     * leaf that holds shadows and no page goes on the workingset's list, and off it when it gets a page
+     * or loses its shadows. Called with xa_lock held.
+     */
+    interface ShadowNodes {
+        void track(long node);
+
+        void untrack(long node);
+    }
 
 
     private final Mm mm;
     private final PhysMem mem;
     private final KmemCache cache;
     private final String name;
-    private final RawSpinLock xaLock;
+    final RawSpinLock xaLock;
+    private final ShadowNodes shadowNodes;
+    private final long ownerId;
 
     // Guarded by xaLock.
     private long head;
     private boolean headIsNode;
     private long nrEntries;
+    private long nrExceptional;
     private long nrNodes;
     private boolean destroyed;
     /** Preallocated nodes a store may use (xas->xa_alloc), linked through their parent word. */
@@ -61,6 +97,11 @@ public final class XArray {
     private long xaFree;
 
     public XArray(Mm mm, String name) {
+        this(mm, name, null, 0);
+    }
+
+    /** A page cache's index: shadow-only leaves are reported to {@code shadowNodes} with {@code ownerId}. */
+    XArray(Mm mm, String name, ShadowNodes shadowNodes, long ownerId) {
         if (mm == null || name == null || name.isBlank()) {
             throw new IllegalArgumentException("xa_init: an XArray needs a kernel's mm and a name");
         }
@@ -69,6 +110,8 @@ public final class XArray {
         this.cache = mm.radixTreeNodeCache();
         this.name = name;
         this.xaLock = new RawSpinLock(name + ".xa_lock");
+        this.shadowNodes = shadowNodes;
+        this.ownerId = ownerId;
     }
 
     public String name() {
@@ -89,12 +132,42 @@ public final class XArray {
         return (int) ((mem.getLongRaw(node + NODE_HEADER) >>> 16) & 0xff);
     }
 
+    private int exceptional(long node) {
+        return (int) ((mem.getLongRaw(node + NODE_HEADER) >>> 24) & 0xff);
+    }
+
+    private boolean tracked(long node) {
+        return ((mem.getLongRaw(node + NODE_HEADER) >>> 32) & 0xff) != 0;
+    }
+
     private void setHeader(long node, int shift, int offset, int count) {
-        mem.putLongRaw(node + NODE_HEADER, shift | (long) offset << 8 | (long) count << 16);
+        long keep = mem.getLongRaw(node + NODE_HEADER) & 0xffff_ffff_ff00_0000L;
+        mem.putLongRaw(node + NODE_HEADER, keep | shift | (long) offset << 8 | (long) count << 16);
     }
 
     private void addCount(long node, int delta) {
         setHeader(node, shift(node), offset(node), count(node) + delta);
+    }
+
+    private void addExceptional(long node, int delta) {
+        long h = mem.getLongRaw(node + NODE_HEADER);
+        int e = (int) ((h >>> 24) & 0xff) + delta;
+        mem.putLongRaw(node + NODE_HEADER, (h & ~(0xffL << 24)) | (long) e << 24);
+    }
+
+    /** Leaf with shadows and no page: on the shadow list; with a page, or empty: off it. xa_lock held. */
+    private void updateShadowTracking(long node) {
+        if (shadowNodes == null || shift(node) != 0) {
+            return;
+        }
+        int c = count(node);
+        boolean shadowOnly = c > 0 && exceptional(node) == c;
+        if (shadowOnly && !tracked(node)) {
+            mem.putLongRaw(node + NODE_PRIVATE_DATA, ownerId);
+            shadowNodes.track(node);
+        } else if (!shadowOnly && tracked(node)) {
+            shadowNodes.untrack(node);
+        }
     }
 
     private long parent(long node) {
@@ -176,6 +249,55 @@ public final class XArray {
      */
     public int xaInsert(long index, long value, int gfp) {
         return store(index, value, gfp, true, "xaInsert");
+    }
+
+    /**
+     * radix_tree_insert() into a tree whose root gfp cannot block, as the 4.3 page cache's (GFP_ATOMIC):
+     * under xa_lock, each node the insert needs comes from the preload of {@code cpu}, which the caller
+     * holds since {@link RadixTreePreload#radixTreeMaybePreload}, else from kmem_cache_alloc(GFP_ATOMIC).
+     * A shadow entry at {@code index} is replaced (page_cache_tree_insert()). Returns 0, the replaced
+     * shadow (positive, exceptional), -EEXIST (a page stays there), or -ENOMEM (the tree is unchanged).
+     */
+    public long radixTreeInsert(long index, long value, RadixTreePreload preload, int cpu) {
+        checkIndex(index, "radixTreeInsert");
+        if (value == 0) {
+            throw new IllegalArgumentException(who("radixTreeInsert") + ": value 0 at index " + index
+                    + " is the empty slot");
+        }
+        Task t = Task.current();
+        if (t == null || t.preemptCount() == 0 || t.cpu() != cpu) {
+            throw new IllegalStateException(who("radixTreeInsert") + ": the caller must hold CPU" + cpu
+                    + " from radix_tree_maybe_preload()");
+        }
+        long spares = 0;
+        xaLock.lock();
+        try {
+            checkAlive("radixTreeInsert");
+            long old = loadLocked(index);
+            if (old != 0) {
+                if (!isExceptional(old)) {
+                    return -EEXIST;
+                }
+                storeLocked(index, value);
+                return old;
+            }
+            for (int needed = nodesNeeded(index); needed > 0; needed--) {
+                long node = preload.radixTreeNodeAlloc(cpu);
+                if (node == 0) {
+                    return -ENOMEM;
+                }
+                setParent(node, spares);
+                spares = node;
+            }
+            xaAlloc = spares;
+            storeLocked(index, value);
+            spares = xaAlloc;
+            xaAlloc = 0;
+            return 0;
+        } finally {
+            xaLock.unlock();
+            freeList(spares);
+        }
     }
 
     private int store(long index, long value, int gfp, boolean insert, String op) {
@@ -260,6 +382,7 @@ public final class XArray {
                 if (head == 0) {
                     nrEntries++;
                 }
+                nrExceptional += (isExceptional(value) ? 1 : 0) - (isExceptional(head) ? 1 : 0);
                 head = value;
                 return;
             }
@@ -268,6 +391,9 @@ public final class XArray {
                 long leaf = takeNode(0, 0, 0);
                 setSlot(leaf, 0, head);
                 setHeader(leaf, 0, 0, 1);
+                if (isExceptional(head)) {
+                    addExceptional(leaf, 1);
+                }
                 head = leaf;
             } else {
                 head = takeNode(shiftFor(index), 0, 0);
@@ -291,6 +417,12 @@ public final class XArray {
                     addCount(node, 1);
                     nrEntries++;
                 }
+                int dx = (isExceptional(value) ? 1 : 0) - (isExceptional(entry) ? 1 : 0);
+                if (dx != 0) {
+                    addExceptional(node, dx);
+                    nrExceptional += dx;
+                }
+                updateShadowTracking(node);
                 return;
             }
             if (entry == 0) {
@@ -336,6 +468,27 @@ public final class XArray {
         return old;
     }
 
+    /** xa_cmpxchg(entry, NULL): erases {@code index} only if it still holds {@code expected}. True if it did. */
+    public boolean xaEraseIf(long index, long expected) {
+        checkIndex(index, "xaEraseIf");
+        long dead;
+        boolean erased = false;
+        xaLock.lock();
+        try {
+            checkAlive("xaEraseIf");
+            if (expected != 0 && loadLocked(index) == expected) {
+                eraseLocked(index);
+                erased = true;
+            }
+            dead = xaFree;
+            xaFree = 0;
+        } finally {
+            xaLock.unlock();
+        }
+        freeList(dead);
+        return erased;
+    }
+
     private long eraseLocked(long index) {
         if (!headIsNode) {
             if (index != 0 || head == 0) {
@@ -344,6 +497,9 @@ public final class XArray {
             long old = head;
             head = 0;
             nrEntries--;
+            if (isExceptional(old)) {
+                nrExceptional--;
+            }
             return old;
         }
         long node = head;
@@ -365,9 +521,72 @@ public final class XArray {
         setSlot(node, off, 0);
         addCount(node, -1);
         nrEntries--;
+        if (isExceptional(old)) {
+            addExceptional(node, -1);
+            nrExceptional--;
+        }
+        if (count(node) > 0) {
+            updateShadowTracking(node);
+        }
         deleteEmptyNodes(node);
         shrink();
         return old;
+    }
+
+    /**
+     * page_cache_tree_delete() with a shadow: the page at {@code index} gives way to {@code shadow}, an
+     * exceptional entry; its leaf, left with shadows only, joins the shadow-node list. Returns the page's
+     * entry, or 0 (and stores nothing) if the index held no page.
+     */
+    public long replaceWithShadow(long index, long shadow) {
+        checkIndex(index, "replaceWithShadow");
+        if (!isExceptional(shadow)) {
+            throw new IllegalArgumentException(who("replaceWithShadow") + ": 0x" + Long.toHexString(shadow)
+                    + " is not an exceptional entry");
+        }
+        xaLock.lock();
+        try {
+            checkAlive("replaceWithShadow");
+            long old = loadLocked(index);
+            if (old == 0 || isExceptional(old)) {
+                return 0;
+            }
+            storeLocked(index, shadow);
+            return old;
+        } finally {
+            xaLock.unlock();
+        }
+    }
+
+    /**
+     * shadow_lru_isolate()'s work on a leaf the shadow-node list gave up: clears its shadows and frees it
+     * (and ancestors left empty). The caller holds xa_lock and took the node off the list. Returns the
+     * retired nodes, to free with {@link #freeNodes} once xa_lock is dropped.
+     */
+    long reclaimShadowNodeLocked(long node) {
+        if (shift(node) != 0 || count(node) != exceptional(node)) {
+            throw new IllegalStateException(who("reclaimShadowNode") + ": node 0x" + Long.toHexString(node)
+                    + " holds pages (" + count(node) + " entries, " + exceptional(node) + " shadows)");
+        }
+        for (int off = 0; off < XA_CHUNK_SIZE; off++) {
+            if (slot(node, off) != 0) {
+                setSlot(node, off, 0);
+                nrEntries--;
+                nrExceptional--;
+            }
+        }
+        setHeader(node, 0, offset(node), 0);
+        addExceptional(node, -exceptional(node));
+        deleteEmptyNodes(node);
+        shrink();
+        long dead = xaFree;
+        xaFree = 0;
+        return dead;
+    }
+
+    /** Frees nodes {@link #reclaimShadowNodeLocked} retired; no lock held. */
+    void freeNodes(long dead) {
+        freeList(dead);
     }
 
     /** xas_delete_node(): unlinks {@code node} and its ancestors while they are empty. */
@@ -407,6 +626,9 @@ public final class XArray {
     }
 
     private void retire(long node) {
+        if (shadowNodes != null && tracked(node)) {
+            shadowNodes.untrack(node);
+        }
         setParent(node, xaFree);
         xaFree = node;
         nrNodes--;
@@ -512,6 +734,7 @@ public final class XArray {
             head = 0;
             headIsNode = false;
             nrEntries = 0;
+            nrExceptional = 0;
             dead = xaFree;
             xaFree = 0;
         } finally {
@@ -536,6 +759,16 @@ public final class XArray {
         xaLock.lock();
         try {
             return nrEntries;
+        } finally {
+            xaLock.unlock();
+        }
+    }
+
+    /** Exceptional entries stored (the page cache's nrshadows). */
+    public long nrExceptional() {
+        xaLock.lock();
+        try {
+            return nrExceptional;
         } finally {
             xaLock.unlock();
         }

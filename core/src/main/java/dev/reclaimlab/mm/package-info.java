@@ -15,10 +15,16 @@
  *     allocations, with {@link dev.reclaimlab.mm.AllocFailure} saying why), as the kernel does.</li>
  * <li>Per-CPU data (pcp lists, SLUB's CPU slabs, vmstat diffs) is touched only between getCpu() and
  *     putCpu() by the CPU's holder.</li>
- * <li>Lock order, outermost first: the page lock (PG_locked, sleeping); zone->lock, kmem_cache_node
- *     list_lock, then a slab's slab_lock (bit spin lock), then lru_lock and xa_lock (raw spinlocks, never
- *     held across an allocation or a sleep). Direct reclaim runs under PF_MEMALLOC and, for lockdep, the
- *     version's reclaim annotation (RECLAIM_FS state before 4.14, the fs_reclaim map after).</li>
+ * <li>Lock order, outermost first: the page lock (PG_locked, sleeping); a mapping's xa_lock, then the
+ *     workingset's shadow-node list lock (the shadow shrinker only trylocks xa_lock under it); zone->lock,
+ *     kmem_cache_node list_lock, then a slab's slab_lock (bit spin lock), then lru_lock (raw spinlocks,
+ *     never held across a sleep). xa_lock is held across an allocation only in radixTreeInsert()'s
+ *     GFP_ATOMIC fallback when the CPU's preload is empty, as 4.3's radix_tree_node_alloc() did. Direct
+ *     reclaim runs under PF_MEMALLOC and, for lockdep, the version's reclaim annotation (RECLAIM_FS state
+ *     before 4.14, the fs_reclaim map after).</li>
+ * <li>Version-dependent behaviour on the allocation and read paths is a declared Fix beside its code
+ *     (Readahead.OBEY_MAPPING_GFP, PageAlloc.SHOULD_RECLAIM_RETRY); the classes say which release they
+ *     follow.</li>
  * <li>Allocation fast paths allocate nothing on the Java heap and take no lock. Fault injection
  *     ({@link dev.reclaimlab.mm.Failslab}, {@link dev.reclaimlab.mm.FailPageAlloc}) costs them one read of
  *     a probability while it is off.</li>

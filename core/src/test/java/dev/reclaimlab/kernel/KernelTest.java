@@ -1,6 +1,7 @@
 package dev.reclaimlab.kernel;
 
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
@@ -8,9 +9,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -92,6 +96,50 @@ class KernelTest {
         assertThat(k.panicked()).isTrue();
         assertThat(k.panicReason()).contains("xfs-cil/loop1");
         assertThat(stuck.thread().isAlive()).isFalse();
+        assertThat(k.mm().offHeapBytes()).isZero();
+    }
+
+    @Test
+    @Timeout(20)
+    void closeStopsKswapdFirstSoAPassWaitingOnADeviceWorkerEndsWhileTheWorkerStillRuns(Kernel k)
+            throws Exception {
+        AtomicBoolean requested = new AtomicBoolean();
+        AtomicBoolean release = new AtomicBoolean();
+        AtomicBoolean served = new AtomicBoolean();
+        // Older than the worker, as kswapd is older than any device: in a reclaim pass it waits, ignoring
+        // stop requests as an unpin wait does, for IO that the worker serves.
+        Task reclaimer = k.kthreadRun("kswapd1", TaskFlags.PF_KSWAPD | TaskFlags.PF_MEMALLOC, self -> {
+            requested.set(true);
+            while (!served.get()) {
+                self.schedule();
+            }
+            while (!self.kthreadShouldStop()) {
+                self.schedule();
+            }
+        });
+        k.kthreadRun("kloopd1", self -> {
+            while (!self.kthreadShouldStop()) {
+                if (requested.get() && release.get() && !served.get()) {
+                    served.set(true);
+                    reclaimer.wakeUpProcess();
+                }
+                LockSupport.parkNanos(1_000_000L);
+            }
+        });
+        Await.until(requested::get, "kswapd1 waiting on kloopd1", Duration.ofSeconds(5));
+        // The IO completes only once close() has begun with kswapd: stopped newest first, kloopd1 would be
+        // gone before kswapd1 was asked, and kswapd1 would wait for ever.
+        Thread releaser = new Thread(() -> {
+            while (!reclaimer.kthreadShouldStop()) {
+                Thread.onSpinWait();
+            }
+            release.set(true);
+        });
+        releaser.start();
+        k.close();
+        releaser.join(5_000);
+        assertThat(k.panicked()).as(k.panicReason()).isFalse();
+        assertThat(served).isTrue();
         assertThat(k.mm().offHeapBytes()).isZero();
     }
 

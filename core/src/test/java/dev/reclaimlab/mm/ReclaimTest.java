@@ -4,18 +4,22 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Completion;
+import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
@@ -85,7 +89,8 @@ class ReclaimTest {
             mm.addressSpaceDestroy(m);
         }
         assertThat(v.get(VmStatItem.NR_FILE_PAGES)).isZero();
-        assertThat(mm.radixTreeNodeCache().activeObjects()).as("every index node freed with its mapping").isZero();
+        assertThat(mm.radixTreeNodeCache().activeObjects()).as("every index node freed with its mapping, but the"
+                + " per-CPU preloads").isEqualTo(mm.radixTreePreload().preloaded());
     }
 
     private static long seed(int file, long index) {
@@ -169,7 +174,8 @@ class ReclaimTest {
     @Test
     @Timeout(60)
     @Boot(memory = "16m", hungTaskTimeoutMillis = 30_000)
-    void unreclaimableMemoryEndsInAnOomReportAndFailureWithinSeconds(Kernel k) {
+    void from47UnreclaimableMemoryEndsInAnOomReportAndFailureWithinSeconds(Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(PageAlloc.SHOULD_RECLAIM_RETRY));
         Mm mm = k.mm();
         List<Long> held = new ArrayList<>();
         long t0 = System.nanoTime();
@@ -186,8 +192,44 @@ class ReclaimTest {
         assertThat(k.dmesg()).containsPattern("main invoked oom-killer: gfp_mask=0x[0-9a-f]+\\(GFP_KERNEL\\|__GFP_COMP\\),"
                 + " order=3").contains("Unreclaimable slab info:").containsPattern("kmalloc-4k +\\d+KB");
         assertThat(mm.kmalloc(64, GFP_NOFS)).as("GFP_NOFS fails without the OOM killer").isZero();
+        assertThat(mm.oomInvocations()).isEqualTo(1);
         for (long a : held) {
             mm.kfree(a);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    @Boot(memory = "16m", hungTaskTimeoutMillis = 30_000)
+    void in43UnreclaimableMemoryKeepsASmallAllocationRetryingWithOomReportsUntilMemoryComesBack(Kernel k) {
+        Mm mm = k.mm();
+        List<Integer> reserve = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            reserve.add(mm.allocPages(GFP_KERNEL, 0));
+        }
+        List<Integer> held = new ArrayList<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch done = new CountDownLatch(1);
+        Task hog = k.kthreadRun("hog", self -> {
+            while (!stop.get()) {
+                int pfn = mm.allocPages(GFP_KERNEL, 0);
+                assertThat(pfn).as("4.3: too small to fail").isNotEqualTo(PageAlloc.NULL_PAGE);
+                held.add(pfn);
+            }
+            done.countDown();
+        });
+        Await.until(() -> mm.oomInvocations() >= 3, "the hog's allocation to invoke the OOM killer 3 times",
+                Duration.ofSeconds(30));
+        assertThat(hog.thread().isAlive()).isTrue();
+        assertThat(k.dmesg()).containsPattern("hog invoked oom-killer: gfp_mask=0x[0-9a-f]+\\(GFP_KERNEL\\), order=0")
+                .contains("the allocation retries (4.3: too small to fail)");
+        stop.set(true);
+        for (int pfn : reserve) {
+            mm.freePages(pfn, 0);
+        }
+        Await.until(() -> done.getCount() == 0, "the hog to get a page and stop", Duration.ofSeconds(30));
+        for (int pfn : held) {
+            mm.freePages(pfn, 0);
         }
     }
 
@@ -295,6 +337,47 @@ class ReclaimTest {
         me.setFlags(saved);
         mm.tryToFreePages(GFP_KERNEL);
         assertThat(mm.reclaimThrottled()).as("an ordinary reclaimer waits for the device").isGreaterThan(before);
+        fs.openIoGate(gate);
+        mm.writeback().filemapWriteAndWait(m);
+        mm.addressSpaceDestroy(m);
+    }
+
+    @Test
+    @Timeout(60)
+    @Boot(memory = "16m", kswapd = false, hungTaskTimeoutMillis = 30_000)
+    void in43KswapdMarksPagesUnderWritebackThenCountsThemImmediateAndNeitherItNorDirectReclaimWaits(Kernel k) {
+        Mm mm = k.mm();
+        TestFs fs = new TestFs(k);
+        AddressSpace m = mm.addressSpaceCreate("stuck", fs);
+        Completion gate = fs.closeIoGate();
+        long n = 64;
+        for (long i = 0; i < n; i++) {
+            assertThat(fs.writePage(m, i, i)).isZero();
+        }
+        mm.writeback().writeCachePages(m, new WritebackControl(WritebackControl.SyncMode.WB_SYNC_ALL, false,
+                false, Long.MAX_VALUE));
+        assertThat(mm.vmstat().get(VmStatItem.NR_WRITEBACK)).isEqualTo(n);
+        Vmscan vmscan = mm.vmscan();
+        // Every pass below meets only pages whose IO cannot complete: a wait would hang the test.
+        ScanControl first = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(n, first);
+        assertThat(first.nrWriteback).as("marked PG_reclaim and kept").isEqualTo(n);
+        assertThat(first.nrImmediate).as("the batch sets ZONE_WRITEBACK only now").isZero();
+        long throttledBefore = mm.reclaimThrottled();
+        ScanControl second = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(n, second);
+        assertThat(second.nrImmediate).as("PG_reclaim under ZONE_WRITEBACK: nr_immediate, kept").isEqualTo(n);
+        assertThat(second.nrReclaimed).isZero();
+        assertThat(mm.reclaimThrottled()).as("kswapd backs off in congestion_wait()").isGreaterThan(throttledBefore);
+        ScanControl direct = new ScanControl(GFP_KERNEL, 0, n, false, false);
+        vmscan.shrinkInactiveList(n, direct);
+        assertThat(direct.nrImmediate).as("only kswapd counts nr_immediate").isZero();
+        assertThat(direct.nrWriteback).isEqualTo(n);
+        vmscan.shrinkNode(new ScanControl(GFP_KERNEL, 0, n, true, true));
+        ScanControl afterPass = new ScanControl(GFP_KERNEL, 0, n, true, true);
+        vmscan.shrinkInactiveList(ScanControl.SWAP_CLUSTER_MAX, afterPass);
+        assertThat(afterPass.nrImmediate).as("kswapd's pass over the zone cleared ZONE_WRITEBACK").isZero();
+        assertThat(mm.vmstat().get(VmStatItem.NR_WRITEBACK)).isEqualTo(n);
         fs.openIoGate(gate);
         mm.writeback().filemapWriteAndWait(m);
         mm.addressSpaceDestroy(m);

@@ -93,4 +93,63 @@ class ShrinkSlabTest {
         assertThatThrownBy(() -> mm.shrinkers().registerShrinker(s)).hasMessageContaining("already registered");
         assertThatThrownBy(() -> mm.shrinkSlab(GFP_KERNEL, 13)).hasMessageContaining("priority 13");
     }
+
+    /** A shrinker of {@code freeable} objects that counts what it is asked to scan and frees nothing. */
+    private static class Counting implements Shrinker {
+        final long freeable;
+        long asked;
+
+        Counting(long freeable) {
+            this.freeable = freeable;
+        }
+
+        @Override
+        public String name() {
+            return "counting";
+        }
+
+        @Override
+        public long countObjects(ShrinkControl sc) {
+            return freeable;
+        }
+
+        @Override
+        public long scanObjects(ShrinkControl sc) {
+            asked += sc.nrToScan;
+            return 0;
+        }
+    }
+
+    @Test
+    void deferredWorkCannotPushAPassWithLittleNewPressurePastHalfTheCacheAs43Clamps() {
+        Counting s = new Counting(1000);
+        java.util.concurrent.atomic.AtomicLong deferred = new java.util.concurrent.atomic.AtomicLong(5000);
+        // 4 * 32 / 2 * 1000 / (100000 + 1) = 0 new objects: under freeable / 4, so at most freeable / 2.
+        ShrinkerList.doShrinkSlab(s, GFP_KERNEL, -1, 32, 100_000, deferred, null);
+        assertThat(s.asked).as("batches of 128 out of 500").isEqualTo(384);
+        assertThat(deferred.get()).as("the rest of the clamped pass stays deferred").isEqualTo(500 - 384);
+    }
+
+    @Test
+    void aPassWithRealPressureScansUpToTwiceTheCacheWithItsDeferredWork() {
+        Counting s = new Counting(1000);
+        java.util.concurrent.atomic.AtomicLong deferred = new java.util.concurrent.atomic.AtomicLong(5000);
+        // 4 * 250 / 2 * 1000 / 1001 = 499 new: not under freeable / 4, so no clamp but 2 x freeable.
+        ShrinkerList.doShrinkSlab(s, GFP_KERNEL, -1, 250, 1000, deferred, null);
+        assertThat(s.asked).isEqualTo(1920);
+        assertThat(deferred.get()).isEqualTo(2000 - 1920);
+    }
+
+    @Test
+    void aShrinkerThatStopsKeepsItsWholePassDeferred() {
+        Shrinker stop = new Counting(10_000) {
+            @Override
+            public long scanObjects(ShrinkControl sc) {
+                return SHRINK_STOP;
+            }
+        };
+        java.util.concurrent.atomic.AtomicLong deferred = new java.util.concurrent.atomic.AtomicLong();
+        ShrinkerList.doShrinkSlab(stop, GFP_NOFS, -1, 10_000, 1000, deferred, null);
+        assertThat(deferred.get()).isEqualTo(20_000);
+    }
 }

@@ -5,14 +5,18 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.reclaimlab.mm.Gfp.GFP_ATOMIC;
 import static dev.reclaimlab.mm.Gfp.GFP_KERNEL;
@@ -119,20 +123,92 @@ class WatermarkTest {
     }
 
     @Test
-    void withNothingReclaimableNofsFailsAfterItsRetriesGfpKernelOomsAndNoretryGivesUpAfterOne(Kernel k) {
+    void from47WithNothingReclaimableNofsFailsAfterItsRetriesGfpKernelOomsAndNoretryGivesUpAfterOne(Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(PageAlloc.SHOULD_RECLAIM_RETRY));
         RecordingHooks h = install(k);
         PageAlloc pa = k.mm().pageAlloc();
         fillTo(pa, 0, GFP_NOWAIT);
         assertThat(pa.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).isEqualTo(PageAlloc.NULL_PAGE);
         assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
         int calls = h.reclaimGfps.size();
-        assertThat(calls).isBetween(1, 2);
+        assertThat(calls).isEqualTo(1);
         assertThat(pa.allocPages(GFP_NOFS, 0)).isEqualTo(PageAlloc.NULL_PAGE);
         assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NO_PROGRESS);
         assertThat(h.reclaimGfps.size() - calls).isGreaterThan(PageAlloc.MAX_RECLAIM_RETRIES);
         // Only an allocation that may enter the filesystem invokes the OOM killer.
         assertThat(pa.allocPages(GFP_KERNEL, 0)).isEqualTo(PageAlloc.NULL_PAGE);
         assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.OOM);
+    }
+
+    /** Parks {@code pages} where reclaim finds them once {@code after} rounds of it have found nothing. */
+    private static final class LateReclaim implements ReclaimHooks {
+        final PageAlloc pa;
+        final Deque<Integer> pages;
+        final int after;
+        final AtomicInteger rounds = new AtomicInteger();
+        final AtomicInteger ooms = new AtomicInteger();
+
+        LateReclaim(PageAlloc pa, List<Integer> pages, int after) {
+            this.pa = pa;
+            this.pages = new ArrayDeque<>(pages);
+            this.after = after;
+        }
+
+        @Override
+        public void wakeupKswapd(int order, int gfp) {
+        }
+
+        @Override
+        public long tryToFreePages(int gfp, int order) {
+            if (rounds.incrementAndGet() <= after) {
+                return 0;
+            }
+            long n = 0;
+            while (!pages.isEmpty() && n < 32) {
+                pa.freePages(pages.pop(), 0);
+                n++;
+            }
+            pa.drainAllPages();
+            return n;
+        }
+
+        @Override
+        public void outOfMemoryRetry(Task t, int gfp, int order) {
+            ooms.incrementAndGet();
+        }
+    }
+
+    @ParameterizedTest(name = "gfp_fs={0}")
+    @ValueSource(booleans = {false, true})
+    void in43ASmallAllocationThatReclaimCannotServeRetriesUntilItCanOomingOnlyWithGfpFs(boolean fs, Kernel k) {
+        assertThat(k.config().has(PageAlloc.SHOULD_RECLAIM_RETRY)).isFalse();
+        PageAlloc pa = k.mm().pageAlloc();
+        List<Integer> held = fillTo(pa, 0, GFP_NOWAIT);
+        LateReclaim h = new LateReclaim(pa, held.subList(0, 64), 3 * PageAlloc.MAX_RECLAIM_RETRIES);
+        pa.setReclaimHooks(h);
+        int pfn = pa.allocPages(fs ? GFP_KERNEL : GFP_NOFS, 0);
+        assertThat(pfn).as("too small to fail: it waited out %d fruitless rounds", h.after).isNotEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(h.rounds.get()).isGreaterThan(h.after);
+        // Each fruitless round ended in __alloc_pages_may_oom(): the OOM killer only for __GFP_FS.
+        assertThat(h.ooms.get()).isEqualTo(fs ? h.after : 0);
+        pa.freePages(pfn, 0);
+        held.subList(64, held.size()).forEach(p -> pa.freePages(p, 0));
+    }
+
+    @Test
+    void in43NoretryGivesUpAfterOneRoundAndACostlyOrderFailsWithoutTheOomKiller(Kernel k) {
+        PageAlloc pa = k.mm().pageAlloc();
+        List<Integer> held = fillTo(pa, 0, GFP_NOWAIT);
+        LateReclaim h = new LateReclaim(pa, List.of(), Integer.MAX_VALUE);
+        pa.setReclaimHooks(h);
+        assertThat(pa.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).isEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.NORETRY);
+        assertThat(h.rounds.get()).isEqualTo(1);
+        assertThat(pa.allocPages(GFP_KERNEL, PageAlloc.PAGE_ALLOC_COSTLY_ORDER + 1)).isEqualTo(PageAlloc.NULL_PAGE);
+        assertThat(AllocFailure.of(k.currentTask()).reason()).isEqualTo(AllocFailure.Reason.COSTLY_ORDER);
+        assertThat(h.rounds.get()).isEqualTo(2);
+        assertThat(h.ooms.get()).isZero();
+        held.forEach(p -> pa.freePages(p, 0));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.reclaimlab.fs;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.mm.FileRaState;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,6 +31,9 @@ public final class File {
     private final Inode inode;
     private final int flags;
     private final Mutex fPosLock = new Mutex("&f->f_pos_lock", F_POS_LOCK);
+    // f_ra: updated without a lock by concurrent reads of one open file, as in the kernel; a race only
+    // makes readahead guess worse.
+    private final FileRaState ra;
     // Guarded by fPosLock.
     private long pos;
     private final AtomicInteger count = new AtomicInteger(1);
@@ -41,6 +45,13 @@ public final class File {
         this.dentry = dentry;
         this.inode = dentry.inode();
         this.flags = flags;
+        // A directory has no page cache, so no readahead state.
+        this.ra = inode.mapping() == null ? null : new FileRaState(inode.mapping());
+    }
+
+    /** f_ra: the open file's readahead state, file_ra_state_init() at open. */
+    public FileRaState ra() {
+        return ra;
     }
 
     /** The open file's inode (file_inode()); EBADF once the file is closed. */

@@ -1,9 +1,14 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.mm.FileRaState;
+
 /** struct file_operations for regular files (include/linux/fs.h): negative errnos on failure. */
 public interface FileOperations {
-    /** read_iter(): up to {@code len} bytes at {@code pos} into {@code to}; bytes read (0 at EOF). */
-    long readIter(Inode inode, long pos, IovIter to, int len);
+    /**
+     * read_iter(): up to {@code len} bytes at {@code pos} into {@code to}; bytes read (0 at EOF). {@code ra}
+     * is the open file's readahead state (struct file's f_ra), shared by everyone reading that file.
+     */
+    long readIter(Inode inode, FileRaState ra, long pos, IovIter to, int len);
 
     /** write_iter(): {@code len} bytes from {@code from} at {@code pos}; bytes written. */
     long writeIter(Inode inode, long pos, IovIter from, int len);

@@ -123,6 +123,7 @@ public abstract class Inode {
         AddressSpace m = sb.kernel().mm().addressSpaceCreate(sb.id() + ":" + ino, aops);
         m.mappingSetGfpMask(gfpMask);
         m.setBdi(sb.bdi());
+        m.setHostSize(this::iSize);
         this.mapping = m;
     }
 

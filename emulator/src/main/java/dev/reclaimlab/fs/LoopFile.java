@@ -1,7 +1,8 @@
 package dev.reclaimlab.fs;
 
-import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.block.LoopBackingFile;
+import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.mm.FileRaState;
 import dev.reclaimlab.mm.Mm;
 
 /**
@@ -13,13 +14,21 @@ public final class LoopFile implements LoopBackingFile {
     private final SuperBlock sb;
     private final Inode inode;
     private final Mm mm;
+    /** lo->lo_backing_file->f_ra: every loop worker's reads share the one open file's readahead. */
+    private final FileRaState ra;
 
     /** Takes a reference on {@code inode} for as long as the loop device uses it. */
     public LoopFile(SuperBlock sb, Inode inode) {
         this.sb = sb;
         this.inode = inode;
         this.mm = sb.kernel().mm();
+        this.ra = new FileRaState(inode.mapping());
         sb.ihold(inode);
+    }
+
+    /** The backing file's readahead state. */
+    public FileRaState ra() {
+        return ra;
     }
 
     public Inode inode() {
@@ -34,7 +43,7 @@ public final class LoopFile implements LoopBackingFile {
     @Override
     public int loopReadIter(long pos, int pfn, int offset, int len) {
         long addr = mm.pageAddress(pfn) + offset;
-        long n = sb.fileOps().readIter(inode, pos, IovIter.ofBvec(addr), len);
+        long n = sb.fileOps().readIter(inode, ra, pos, IovIter.ofBvec(addr), len);
         if (n < 0) {
             return (int) n;
         }

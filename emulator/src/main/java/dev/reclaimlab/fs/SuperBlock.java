@@ -1,13 +1,13 @@
 package dev.reclaimlab.fs;
 
-import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.block.BlockDevice;
-import dev.reclaimlab.mm.BackingDevInfo;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.RwSemaphore;
 import dev.reclaimlab.locking.SpinLock;
 import dev.reclaimlab.mm.AddressSpace;
+import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.Mm;
@@ -428,11 +428,19 @@ public final class SuperBlock {
         }
     }
 
-    /** super_cache_count() and super_cache_scan(). */
+    /** alloc_super() sets s_shrink.batch to this (3.x-6.x alike): the superblock shrinker works in big batches. */
+    public static final int SUPER_SHRINK_BATCH = 1024;
+
+    /** super_cache_count() and super_cache_scan(), registered as alloc_super() sets it up. */
     private final class SuperShrinker implements Shrinker {
         @Override
         public String name() {
             return "super_cache_scan-" + type.name() + "-" + id;
+        }
+
+        @Override
+        public long batch() {
+            return SUPER_SHRINK_BATCH;
         }
 
         @Override

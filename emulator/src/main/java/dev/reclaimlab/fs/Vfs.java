@@ -1,5 +1,6 @@
 package dev.reclaimlab.fs;
 
+
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.mm.Gfp;
 
@@ -238,7 +239,7 @@ public final class Vfs {
         long avail = Math.max(0, inode.iSize() - pos);
         int n = (int) Math.min(Math.min(len, avail), MAX_READ_ALLOC);
         byte[] out = new byte[n];
-        long got = n == 0 ? 0 : readInto(inode, pos, out, 0, n);
+        long got = n == 0 ? 0 : readInto(f, inode, pos, out, 0, n);
         return got == n ? out : Arrays.copyOf(out, (int) got);
     }
 
@@ -254,7 +255,7 @@ public final class Vfs {
         try {
             Inode inode = checkReadable(f, pos, len);
             int n = Math.min(len, ReadWrite.MAX_RW_COUNT);
-            return n == 0 ? 0 : (int) readInto(inode, pos, buf, off, n);
+            return n == 0 ? 0 : (int) readInto(f, inode, pos, buf, off, n);
         } finally {
             f.fdput();
         }
@@ -273,8 +274,9 @@ public final class Vfs {
         return inode;
     }
 
-    private long readInto(Inode inode, long pos, byte[] buf, int off, int len) {
-        long n = sb.fileOps().readIter(inode, pos, IovIter.ofArray(buf, off), len);
+    private long readInto(File f, Inode inode, long pos, byte[] buf, int off, int len) {
+        // The open file's readahead state (f_ra), as vfs_read() passes the struct file down.
+        long n = sb.fileOps().readIter(inode, f.ra(), pos, IovIter.ofArray(buf, off), len);
         if (n < 0) {
             throw new VfsException((int) n, "read(" + inode + ", pos " + pos + ", " + len + " bytes)");
         }

@@ -16,6 +16,11 @@ public interface Scenario {
     /** The Linux release the scenario models (DESIGN.md rule 9); every variant boots as it. */
     KernelVersion version();
 
+    /** CPUs of the machine the seed ran on, as far as the thread says (the emulator's default is 2). */
+    default int cpus() {
+        return 2;
+    }
+
     /** The files in shared/seeds/ this scenario comes from. */
     List<String> seeds();
 

@@ -16,7 +16,13 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Runs one scenario variant: boots a kernel with the variant's switches, starts the workload, waits for
  * the watchdog's first report or the deadline, taking a {@link Sample} of memory pressure each second, and
- * closes the kernel (which, after a deadlock, the watchdog's panic lets finish). The runner is the harness, not emulated code: it waits with a plain latch.
+ * closes the kernel (which, after a deadlock, the watchdog's panic lets finish). The runner is the harness,
+ * not emulated code: it waits with a plain latch.
+ *
+ * <p>CLEAN cannot lie: it means no watchdog report, the workload's {@link Workload#workDone() real work}
+ * grew with no stretch standing still longer than the hung-task timeout up to the end, and close() ended
+ * every task without a panic. A run that stood still or needed the panic is a STALL, with the reason in
+ * its errors.
  */
 public final class ScenarioRunner {
     private static final long PROGRESS_INTERVAL_MS = 1000;
@@ -28,6 +34,7 @@ public final class ScenarioRunner {
         KernelConfig config = v.configure(KernelConfig.builder()
                 .version(s.version())
                 .memory(o.memoryBytes())
+                .cpus(s.cpus())
                 .hungTaskTimeoutMillis(o.hungTaskTimeoutMillis())
                 .hungTaskScanMillis(Math.max(50, Math.min(250, o.hungTaskTimeoutMillis() / 4)))
                 .hungTaskPanic(true)).build();
@@ -41,6 +48,7 @@ public final class ScenarioRunner {
         Map<String, Long> vmstat;
         String lockdepStats;
         List<Sample> samples = new ArrayList<>();
+        long stoodStill = 0;
         Kernel k = Kernel.boot(config);
         try {
             k.watchdog().addReportListener(r -> {
@@ -56,6 +64,7 @@ public final class ScenarioRunner {
                 w = null;
             }
             long deadline = t0 + TimeUnit.SECONDS.toNanos(o.seconds());
+            WorkSampler work = w == null ? null : new WorkSampler(w.workDone(), System.nanoTime());
             while (w != null) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !w.errors().isEmpty() || !k.oopses().isEmpty()) {
@@ -65,12 +74,14 @@ public final class ScenarioRunner {
                     detectedAt = System.nanoTime();
                     break;
                 }
+                work.sample(w.workDone(), System.nanoTime());
                 progress = w.progress();
                 samples.add(Sample.of(k, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
                 o.progress().accept(String.format("[%4ds] %s/%s: %s", TimeUnit.NANOSECONDS.toSeconds(
                         System.nanoTime() - t0), s.name(), v.name(), progress));
             }
             if (w != null) {
+                work.sample(w.workDone(), System.nanoTime());
                 progress = w.progress();
                 errors.addAll(w.errors());
                 w.stop();
@@ -81,24 +92,69 @@ public final class ScenarioRunner {
             lockdep = List.copyOf(k.lockdep().reports());
             vmstat = k.mm().vmstat().snapshot();
             lockdepStats = k.lockdep().stats().toString();
+            stoodStill = work == null ? 0 : TimeUnit.NANOSECONDS.toMillis(work.longestStill());
         } finally {
-            k.close();
+            closeKernel(k, errors);
         }
         WatchdogReport r = first.get();
+        List<String> unclean = new ArrayList<>();
+        if (r == null && k.panicked()) {
+            unclean.add("not clean: close() needed a panic (" + k.panicReason() + ")");
+        }
+        if (stoodStill > o.hungTaskTimeoutMillis()) {
+            unclean.add("not clean: the workload's work stood still for " + stoodStill + " ms, longer than the"
+                    + " hung-task timeout of " + o.hungTaskTimeoutMillis() + " ms");
+        }
         Outcome outcome;
         if (r != null) {
             outcome = r.type() == WatchdogReport.Type.DEADLOCK ? Outcome.DEADLOCK : Outcome.STALL;
         } else if (!errors.isEmpty()) {
             outcome = Outcome.ERROR;
+        } else if (!unclean.isEmpty()) {
+            outcome = Outcome.STALL;
         } else if (!lockdep.isEmpty()) {
             outcome = Outcome.LOCKDEP;
         } else {
             outcome = Outcome.CLEAN;
         }
+        errors.addAll(unclean);
         long duration = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
                 outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0), r, lockdep,
                 s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples);
+    }
+
+    /** close(), whose failure to stop a task is part of the result, not a crash of the runner. */
+    private static void closeKernel(Kernel k, List<String> errors) {
+        try {
+            k.close();
+        } catch (IllegalStateException e) {
+            errors.add("close failed: " + e.getMessage());
+        }
+    }
+
+    /** The longest time the workload's work counter stood still, up to the last sample. */
+    private static final class WorkSampler {
+        private long last;
+        private long lastGrewAt;
+        private long longest;
+
+        WorkSampler(long value, long now) {
+            this.last = value;
+            this.lastGrewAt = now;
+        }
+
+        void sample(long value, long now) {
+            if (value > last) {
+                last = value;
+                lastGrewAt = now;
+            }
+            longest = Math.max(longest, now - lastGrewAt);
+        }
+
+        long longestStill() {
+            return longest;
+        }
     }
 
     private static boolean awaitQuietly(CountDownLatch l, long nanos) {

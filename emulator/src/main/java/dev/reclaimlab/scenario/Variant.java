@@ -8,16 +8,28 @@ import java.util.Objects;
 
 /**
  * One kernel of a scenario: a name (the release it models, or the fix it applies), the {@link Fix}es it
- * applies on top of the scenario's release (DESIGN.md rule 4: a variant is a set of switches, never
- * another code path), and the outcome it must have.
+ * applies on top of the scenario's release, the fixes of that release it takes out (a release candidate
+ * from before a fix landed in the release), and the outcome it must have (DESIGN.md rule 4: a variant is
+ * a set of switches, never another code path).
  */
-public record Variant(String name, String description, Outcome expected, List<Fix> fixes) {
+public record Variant(String name, String description, Outcome expected, List<Fix> fixes, List<Fix> without) {
 
     public Variant {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(description, "description");
         Objects.requireNonNull(expected, "expected");
         fixes = List.copyOf(fixes);
+        without = List.copyOf(without);
+        for (Fix f : without) {
+            if (fixes.contains(f)) {
+                throw new IllegalArgumentException("variant " + name + " both applies and takes out " + f);
+            }
+        }
+    }
+
+    /** A variant that only applies fixes on top of the release. */
+    public Variant(String name, String description, Outcome expected, List<Fix> fixes) {
+        this(name, description, expected, fixes, List.of());
     }
 
     /** The release itself, with no fix on top. */
@@ -25,13 +37,18 @@ public record Variant(String name, String description, Outcome expected, List<Fi
         return new Variant(name, description, expected, List.of());
     }
 
-    /** Applies the variant's fixes to {@code base}. */
+    /** Applies the variant's fixes to {@code base} and takes out the ones it runs without. */
     public KernelConfig.Builder configure(KernelConfig.Builder base) {
-        return base.with(fixes.toArray(new Fix[0]));
+        return base.without(without.toArray(new Fix[0])).with(fixes.toArray(new Fix[0]));
     }
 
     /** The fixes' names, for listings. */
     public List<String> fixNames() {
         return fixes.stream().map(Fix::name).toList();
+    }
+
+    /** The names of the release's fixes this variant runs without. */
+    public List<String> withoutNames() {
+        return without.stream().map(Fix::name).toList();
     }
 }

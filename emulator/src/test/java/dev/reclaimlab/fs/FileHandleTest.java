@@ -272,16 +272,16 @@ class FileHandleTest {
         File f = vfs.create("/", "f");
         Inode inode = f.inode();
         FileOperations fops = xfs.sb().fileOps();
-        assertThat(fops.readIter(inode, -1, IovIter.ofArray(new byte[1], 0), 1)).isEqualTo(-Errno.EINVAL);
+        assertThat(fops.readIter(inode, f.ra(), -1, IovIter.ofArray(new byte[1], 0), 1)).isEqualTo(-Errno.EINVAL);
         assertThat(fops.writeIter(inode, 0, IovIter.ofArray(new byte[1], 0), -1)).isEqualTo(-Errno.EINVAL);
-        assertThatThrownBy(() -> fops.readIter(inode, 0, null, 1)).hasMessageContaining("null iov_iter");
+        assertThatThrownBy(() -> fops.readIter(inode, f.ra(), 0, null, 1)).hasMessageContaining("null iov_iter");
         assertThatThrownBy(() -> fops.fsync(xfs.sb().root().inode())).isInstanceOf(VfsException.class)
                 .hasMessageContaining("EISDIR");
         Xfs other = Xfs.mount(k, new MemBlockDevice(k, "ram1", 8 << 20));
         assertThatThrownBy(() -> other.sb().fileOps().fsync(inode)).hasMessageContaining("is not an inode of");
         vfs.close(f);
         dropCaches(xfs.sb());
-        assertThatThrownBy(() -> fops.readIter(inode, 0, IovIter.ofArray(new byte[1], 0), 1))
+        assertThatThrownBy(() -> fops.readIter(inode, f.ra(), 0, IovIter.ofArray(new byte[1], 0), 1))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("nobody holds the inode");
         xfs.umount();
         other.umount();

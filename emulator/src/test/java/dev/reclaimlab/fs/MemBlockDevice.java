@@ -32,6 +32,8 @@ public final class MemBlockDevice implements BlockDevice {
     private volatile LongPredicate failReads = s -> false;
     private volatile LongPredicate failWrites = s -> false;
     public final AtomicLong reads = new AtomicLong();
+    /** Bytes of read bios, in pages. */
+    public final AtomicLong pagesRead = new AtomicLong();
     public final AtomicLong writes = new AtomicLong();
     /** Bios taken and not yet ended. */
     public final AtomicLong inFlight = new AtomicLong();
@@ -121,6 +123,7 @@ public final class MemBlockDevice implements BlockDevice {
                 return 0;
             case READ:
                 reads.incrementAndGet();
+                pagesRead.addAndGet(bio.size() >> 12);
                 if (failReads.test(bio.sector())) {
                     return -EIO;
                 }

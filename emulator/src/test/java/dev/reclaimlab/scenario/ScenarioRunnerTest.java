@@ -6,6 +6,7 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.locking.WaitQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -100,6 +101,11 @@ class ScenarioRunnerTest {
                 }
 
                 @Override
+                public long workDone() {
+                    return rounds.get();
+                }
+
+                @Override
                 public List<String> errors() {
                     return errors;
                 }
@@ -154,5 +160,111 @@ class ScenarioRunnerTest {
         RunResult r2 = ScenarioRunner.run(new AbbaScenario(), wrong, new RunOptions(1, 1, 16L << 20, 2000, null));
         assertThat(r2.asExpected()).isFalse();
         assertThat(r2.summary()).endsWith("UNEXPECTED");
+    }
+
+    /**
+     * Runs that are not CLEAN although the watchdog says nothing: "stuck" does real work for a moment and
+     * then none while its task idles; "stubborn" keeps working but has a task that ignores the stop and so
+     * needs close()'s panic.
+     */
+    private static final class UncleanScenario implements Scenario {
+        @Override
+        public String name() {
+            return "unclean-test";
+        }
+
+        @Override
+        public String description() {
+            return "work that stops, a task that will not";
+        }
+
+        @Override
+        public KernelVersion version() {
+            return KernelVersion.V4_3;
+        }
+
+        @Override
+        public List<String> seeds() {
+            return List.of();
+        }
+
+        @Override
+        public List<Variant> variants() {
+            return List.of(Variant.release("stuck", "work stops while the task idles", Outcome.STALL),
+                    Variant.release("stubborn", "a task ignores kthread_stop", Outcome.STALL),
+                    Variant.release("steady", "work until the end", Outcome.CLEAN));
+        }
+
+        @Override
+        public Workload start(Kernel k, Variant v, long seed) {
+            AtomicLong work = new AtomicLong();
+            WaitQueue idle = new WaitQueue("idle");
+            k.kthreadRun("worker", self -> {
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+                while (!self.kthreadShouldStop()) {
+                    if (v.name().equals("stuck") && System.nanoTime() > until) {
+                        // Nothing left to do, idling: no watchdog report, but no progress either.
+                        idle.waitEventInterruptibleTimeout(self::kthreadShouldStop, -1);
+                        continue;
+                    }
+                    work.incrementAndGet();
+                    self.scheduleTimeout(1_000_000L);
+                }
+            });
+            if (v.name().equals("stubborn")) {
+                k.kthreadRun("stubborn", self -> idle.waitEventInterruptibleTimeout(() -> false, -1));
+            }
+            return new Workload() {
+                @Override
+                public String progress() {
+                    return "work " + work.get();
+                }
+
+                @Override
+                public long workDone() {
+                    return work.get();
+                }
+
+                @Override
+                public List<String> errors() {
+                    return List.of();
+                }
+
+                @Override
+                public void stop() {
+                }
+            };
+        }
+    }
+
+    private static RunResult runUnclean(String variant, long seconds) {
+        UncleanScenario s = new UncleanScenario();
+        return ScenarioRunner.run(s, s.variant(variant), new RunOptions(seconds, 1, 16L << 20, 1000, null));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void workThatStoodStillLongerThanTheHungTaskTimeoutIsNotCleanEvenWithoutAReport() {
+        RunResult r = runUnclean("stuck", 3);
+        assertThat(r.watchdog()).isNull();
+        assertThat(r.outcome()).isEqualTo(Outcome.STALL);
+        assertThat(r.errors()).singleElement().asString().startsWith("not clean: the workload's work stood still for");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRunWhoseCloseNeededAPanicIsNotClean() {
+        RunResult r = runUnclean("stubborn", 1);
+        assertThat(r.watchdog()).isNull();
+        assertThat(r.outcome()).isEqualTo(Outcome.STALL);
+        assertThat(r.errors()).singleElement().asString().startsWith("not clean: close() needed a panic");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void workThatKeepsMovingToTheEndAndAnOrderlyCloseAreClean() {
+        RunResult r = runUnclean("steady", 3);
+        assertThat(r.outcome()).as("%s", r.errors()).isEqualTo(Outcome.CLEAN);
+        assertThat(r.errors()).isEmpty();
     }
 }

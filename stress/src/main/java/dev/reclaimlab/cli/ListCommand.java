@@ -25,14 +25,20 @@ final class ListCommand implements Callable<Integer> {
         for (Scenario s : cli.scenarios()) {
             out.printf("%-26s %s (seeds: %s)%n", s.name(), s.description(), String.join(", ", s.seeds()));
             for (Variant v : s.variants()) {
-                out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(),
-                        v.fixes().isEmpty() ? "(linux-" + s.version() + " as released)" : String.join(" ",
-                                v.fixNames()));
+                out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(), switches(s, v));
             }
         }
         if (cli.scenarios().isEmpty()) {
             out.println("(no scenarios are built into this version)");
         }
         return 0;
+    }
+
+    /** "obey_mapping_gfp", "(linux-4.3 as released)" or "loop_memalloc_noio without obey_mapping_gfp". */
+    static String switches(Scenario s, Variant v) {
+        String with = v.fixes().isEmpty() && v.without().isEmpty() ? "(linux-" + s.version() + " as released)"
+                : String.join(" ", v.fixNames());
+        return v.without().isEmpty() ? with
+                : (with.isEmpty() ? "" : with + " ") + "without " + String.join(" ", v.withoutNames());
     }
 }

@@ -235,11 +235,11 @@ final class VfsDataOps extends VfsContext {
         switch (c) {
             case 0:
                 h.call(k, "readIter", false, x + ", -1 (negative offset)", () -> xfs.sb().fileOps()
-                        .readIter(inode, -1, IovIter.ofArray(new byte[8], 0), 8) < 0 ? Res.ERROR : Res.SUCCESS);
+                        .readIter(inode, x.f.ra(), -1, IovIter.ofArray(new byte[8], 0), 8) < 0 ? Res.ERROR : Res.SUCCESS);
                 break;
             case 1:
                 h.call(k, "readIter", false, x + " (null iov_iter)", () -> {
-                    xfs.sb().fileOps().readIter(inode, 0, null, 8);
+                    xfs.sb().fileOps().readIter(inode, x.f.ra(), 0, null, 8);
                     return Res.SUCCESS;
                 });
                 break;

@@ -116,6 +116,11 @@ public final class FakeScenario implements Scenario {
             }
 
             @Override
+            public long workDone() {
+                return rounds.get();
+            }
+
+            @Override
             public List<String> errors() {
                 return List.of();
             }

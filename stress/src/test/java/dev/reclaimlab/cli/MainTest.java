@@ -64,6 +64,11 @@ class MainTest {
                 }
 
                 @Override
+                public long workDone() {
+                    return 0;
+                }
+
+                @Override
                 public List<String> errors() {
                     return List.of();
                 }

@@ -2,13 +2,13 @@ package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
 import dev.reclaimlab.block.BlockDevice;
-import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.fs.FileSystemType;
-import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.SuperOperations;
 import dev.reclaimlab.fs.Vfs;
+import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntConsumer;
 
 /**
  * struct xfs_mount (fs/xfs/xfs_super.c, xfs_mount.c): an XFS-like filesystem on a block device. Layout
@@ -208,11 +207,6 @@ public final class Xfs implements SuperOperations {
     /** Data reads and writes the device failed. */
     public long ioErrors() {
         return readErrors.get() + writeErrors.get();
-    }
-
-    /** Tells {@code hook} the gfp of each page-cache read before it happens (a probe for tests and tools). */
-    public void setReadGfpHook(IntConsumer hook) {
-        file.readGfpHook = hook;
     }
 
     /** The in-core inode of {@code ino} in whatever state, or null; does not take a reference. */

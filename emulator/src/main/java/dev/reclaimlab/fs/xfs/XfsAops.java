@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.block.Bio;
+import dev.reclaimlab.fs.Mpage;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.Task;
@@ -13,11 +14,11 @@ import dev.reclaimlab.mm.PhysMem;
 import dev.reclaimlab.mm.WritebackControl;
 
 /**
- * xfs_address_space_operations (fs/xfs/xfs_aops.c) for one inode: readpage reads the page's block
- * with a bio (a hole reads as zeros) whose completion sets it uptodate and unlocks it; writepage maps
- * the page to a block, allocating one in a logged transaction if needed, and writes it with a bio that
- * owes the page's writeback (waiters name every task the bio names). File data is real: every byte goes
- * through the device.
+ * xfs_address_space_operations (fs/xfs/xfs_aops.c, Linux 4.3) for one inode: readpages and readpage are
+ * mpage_readpages()/mpage_readpage() over xfs_get_blocks() (a hole reads as zeros; a read's completion
+ * sets its pages uptodate and unlocks them); writepage maps the page to a block, allocating one in a
+ * logged transaction if needed, and writes it with a bio that owes the page's writeback (waiters name
+ * every task the bio names). File data is real: every byte goes through the device.
  */
 final class XfsAops implements AddressSpaceOperations {
     /** mapping_set_gfp_mask() in xfs_setup_inode(): page-cache allocations must not recurse into the fs. */
@@ -28,16 +29,39 @@ final class XfsAops implements AddressSpaceOperations {
     private final Xfs mp;
     private final XfsInode ip;
     private final Filemap fm;
+    private final Mpage mpage;
 
     XfsAops(Xfs mp, XfsInode ip) {
         this.mp = mp;
         this.ip = ip;
         this.fm = mp.kernel().mm().filemap();
+        this.mpage = new Mpage(mp.kernel(), mp.bdev(), this::xfsGetBlocks, mp.readErrors::incrementAndGet);
     }
 
     @Override
     public int readpage(AddressSpace mapping, int page) {
         return xfsVmReadpage(page);
+    }
+
+    @Override
+    public boolean hasReadpages() {
+        return true;
+    }
+
+    @Override
+    public int readpages(AddressSpace mapping, int[] pages, int nrPages) {
+        return xfsVmReadpages(mapping, pages, nrPages);
+    }
+
+    /** xfs_vm_readpages() -> mpage_readpages(mapping, pages, nr_pages, xfs_get_blocks). */
+    int xfsVmReadpages(AddressSpace mapping, int[] pages, int nrPages) {
+        return mpage.mpageReadpages(mapping, pages, nrPages);
+    }
+
+    /** xfs_get_blocks() for a read: the first sector of the block under file block {@code index}, or a hole. */
+    long xfsGetBlocks(long index) {
+        long block = xfsBmapiRead(index);
+        return block == XfsDinode.HOLE ? Mpage.GetBlock.HOLE : mp.blockToSector(block);
     }
 
     @Override
@@ -47,55 +71,7 @@ final class XfsAops implements AddressSpaceOperations {
 
     /** xfs_vm_readpage() -> mpage_readpage(): the locked page is unlocked when its read ends. */
     int xfsVmReadpage(int page) {
-        Bio bio;
-        try {
-            long block = xfsBmapiRead(fm.pageIndex(page));
-            if (block == XfsDinode.HOLE) {
-                PhysMem mem = mp.kernel().mm().mem();
-                mem.memset(mp.kernel().mm().pageAddress(page), 0, PhysMem.PAGE_SIZE);
-                fm.setPageUptodate(page);
-                fm.unlockPage(page);
-                return 0;
-            }
-            bio = new Bio(Bio.Op.READ, mp.blockToSector(block), 1);
-            bio.addPage(page, PhysMem.PAGE_SIZE, 0);
-            bio.setEndIo(b -> mpageEndIo(b, page));
-            // The page stays locked until the read ends: whoever the bio names owes the unlock.
-            fm.setPageLockOwedBy(page, bio);
-        } catch (KernelPanic p) {
-            throw p;
-        } catch (RuntimeException e) {
-            return readFailed(page, e);
-        }
-        try {
-            mp.bdev().submitBio(bio);
-        } catch (KernelPanic p) {
-            throw p;
-        } catch (RuntimeException e) {
-            if (bio.ended()) {
-                throw e;
-            }
-            return readFailed(page, e);
-        }
-        return 0;
-    }
-
-    /** A read that could not be issued (a bug: submit refused the bio): the page is unlocked, not uptodate. */
-    private int readFailed(int page, RuntimeException e) {
-        mp.kernel().oops(e);
-        mp.readErrors.incrementAndGet();
-        fm.unlockPage(page);
-        return -Errno.EIO;
-    }
-
-    /** mpage_end_io() for a read: uptodate only if the device returned the data. */
-    private void mpageEndIo(Bio bio, int page) {
-        if (bio.status() == 0) {
-            fm.setPageUptodate(page);
-        } else {
-            mp.readErrors.incrementAndGet();
-        }
-        fm.unlockPage(page);
+        return mpage.mpageReadpage(page);
     }
 
     /**

@@ -6,33 +6,23 @@ import dev.reclaimlab.fs.IovIter;
 import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
-import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.mm.AddressSpace;
+import dev.reclaimlab.mm.FileRaState;
 import dev.reclaimlab.mm.Filemap;
-import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PhysMem;
 
-import java.util.function.IntConsumer;
-
 /**
- * xfs_file_operations (fs/xfs/xfs_file.c): buffered reads under XFS_IOLOCK_SHARED, buffered writes under
- * XFS_IOLOCK_EXCL, fsync. The read allocates its page-cache pages with GFP_KERNEL as the 2015
- * mpage_readpages() did, ignoring the mapping's GFP_NOFS; with {@link #OBEY_MAPPING_GFP} it uses the
- * mapping's mask.
+ * xfs_file_operations (fs/xfs/xfs_file.c, Linux 4.3): buffered reads under XFS_IOLOCK_SHARED through
+ * generic_file_read_iter() (do_generic_file_read(), readahead, xfs_vm_readpages()), buffered writes under
+ * XFS_IOLOCK_EXCL, fsync. Whether the read's page-cache fill may enter filesystem reclaim is decided on
+ * the readahead path ({@link dev.reclaimlab.mm.Readahead#OBEY_MAPPING_GFP}), with the IOLOCK held.
  */
 public final class XfsFile implements FileOperations {
-    /** Michal Hocko's fix from the seed 001 thread, merged for 4.4. */
-    public static final Fix OBEY_MAPPING_GFP = Fix.declare("obey_mapping_gfp",
-            "page-cache fills on the read path allocate with mapping_gfp_constraint(mapping, GFP_KERNEL)",
-            "c62d25556be6 mm, fs: obey gfp_mapping for add_to_page_cache()", new KernelVersion(4, 4));
     private final Xfs mp;
     private final Kernel kernel;
     private final Filemap fm;
     private final PhysMem mem;
-    /** Told the gfp of every page-cache read before it is made; for tests. */
-    volatile IntConsumer readGfpHook;
 
     XfsFile(Xfs mp) {
         this.mp = mp;
@@ -42,9 +32,12 @@ public final class XfsFile implements FileOperations {
     }
 
     @Override
-    public long readIter(Inode inode, long pos, IovIter to, int len) {
+    public long readIter(Inode inode, FileRaState ra, long pos, IovIter to, int len) {
         XfsInode ip = checkInode(inode, "read_iter");
         checkIter(inode, to, "read_iter");
+        if (ra == null) {
+            throw new IllegalArgumentException("xfs_file read_iter(" + inode + "): no file_ra_state");
+        }
         int err = ReadWrite.rwVerifyArea(pos, len);
         if (err < 0) {
             return err;
@@ -52,7 +45,7 @@ public final class XfsFile implements FileOperations {
         if (mp.forcedShutdown()) {
             return -Errno.EIO;
         }
-        return xfsFileIterRead(ip, pos, to, len);
+        return xfsFileIterRead(ip, ra, pos, to, len);
     }
 
     /** xfs_file_write_iter(): generic_write_checks() first, so nothing is dirtied beyond s_maxbytes. */
@@ -109,44 +102,17 @@ public final class XfsFile implements FileOperations {
         }
     }
 
-    /** The gfp a page-cache read fill uses: GFP_KERNEL in 2015, GFP_KERNEL & mapping_gfp_mask() once fixed. */
-    int readaheadGfp(AddressSpace mapping) {
-        return kernel.config().has(OBEY_MAPPING_GFP) ? Gfp.GFP_KERNEL & mapping.mappingGfpMask() : Gfp.GFP_KERNEL;
-    }
-
     /**
-     * xfs_file_read_iter() -> generic_file_read_iter(): up to {@code len} bytes at {@code pos}, short at
-     * EOF. Returns the bytes copied, or a negative errno if the first page failed.
+     * xfs_file_read_iter() -> generic_file_read_iter() -> do_generic_file_read() under XFS_IOLOCK_SHARED:
+     * up to {@code len} bytes at {@code pos}, short at EOF. The bytes copied, or a negative errno if none.
      */
-    long xfsFileIterRead(XfsInode ip, long pos, IovIter to, int len) {
+    long xfsFileIterRead(XfsInode ip, FileRaState ra, long pos, IovIter to, int len) {
         ip.xfsIlock(XfsInode.XFS_IOLOCK_SHARED);
         try {
-            AddressSpace mapping = ip.mapping();
-            long size = ip.iSize();
-            if (pos >= size || len == 0) {
+            if (len == 0) {
                 return 0;
             }
-            int todo = (int) Math.min(len, size - pos);
-            int gfp = readaheadGfp(mapping);
-            int done = 0;
-            while (done < todo) {
-                long p = pos + done;
-                long index = p >>> PhysMem.PAGE_SHIFT;
-                int pageOff = (int) (p & (PhysMem.PAGE_SIZE - 1));
-                int n = Math.min(PhysMem.PAGE_SIZE - pageOff, todo - done);
-                IntConsumer hook = readGfpHook;
-                if (hook != null) {
-                    hook.accept(gfp);
-                }
-                int page = fm.readCachePage(mapping, index, gfp);
-                if (page < 0) {
-                    return done > 0 ? done : page;
-                }
-                to.copyPageToIter(mem, kernel.mm().pageAddress(page) + pageOff, n);
-                fm.putPage(page);
-                done += n;
-            }
-            return done;
+            return fm.doGenericFileRead(ip.mapping(), ra, pos, len, (src, n) -> to.copyPageToIter(mem, src, n));
         } finally {
             ip.xfsIunlock(XfsInode.XFS_IOLOCK_SHARED);
         }

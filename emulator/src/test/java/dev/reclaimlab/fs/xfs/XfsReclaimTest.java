@@ -12,6 +12,7 @@ import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.Readahead;
 import dev.reclaimlab.mm.ShrinkControl;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
@@ -63,17 +64,33 @@ class XfsReclaimTest {
 
     @ParameterizedTest(name = "obey_mapping_gfp={0}")
     @ValueSource(booleans = {false, true})
-    void pageCacheReadsUseGfpKernelIn2015AndTheMappingsGfpNofsWithTheFix(boolean fix, Kernels kernels) {
-        Kernel k = kernels.boot(b -> b.with(XfsFile.OBEY_MAPPING_GFP, fix));
+    void readaheadAddsPagesWithGfpKernelBeforeTheFixAndWithTheMappingsGfpNofsAfter(boolean fix, Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.with(Readahead.OBEY_MAPPING_GFP, fix));
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
-        List<Integer> gfps = new CopyOnWriteArrayList<>();
-        xfs.setReadGfpHook(gfps::add);
         File f = xfs.vfs().create("/", "f");
-        xfs.vfs().write(f, 0, new byte[10_000]);
+        xfs.vfs().write(f, 0, XfsDataTest.random(3, 40_000));
+        k.mm().writeback().filemapWriteAndWait(f.inode().mapping());
+        assertThat(k.mm().filemap().invalidateMappingPages(f.inode().mapping(), 0)).isZero();
         assertThat(f.inode().mapping().mappingGfpMask()).isEqualTo(Gfp.GFP_NOFS);
-        xfs.vfs().read(f, 0, 10_000);
-        assertThat(gfps).hasSize(3).containsOnly(fix ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL);
+        List<Integer> gfps = new CopyOnWriteArrayList<>();
+        k.mm().filemap().setAddToPageCacheTrace((m, index, gfp) -> {
+            if (m == f.inode().mapping()) {
+                gfps.add(gfp);
+            }
+        });
+        assertThat(xfs.vfs().read(f, 0, 40_000)).isEqualTo(XfsDataTest.random(3, 40_000));
+        k.mm().filemap().setAddToPageCacheTrace(null);
+        // All ten pages came in one readahead window through xfs_vm_readpages() -> mpage_readpages().
+        assertThat(gfps).hasSize(10).containsOnly(fix ? Gfp.GFP_NOFS : Gfp.GFP_KERNEL);
         xfs.vfs().close(f);
+        xfs.umount();
+    }
+
+    @Test
+    void theSuperblockShrinkerWorksInBatchesOf1024AsAllocSuperSetsIt(Kernel k) {
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        assertThat(xfs.sb().shrinker().batch()).isEqualTo(SuperBlock.SUPER_SHRINK_BATCH).isEqualTo(1024);
+        assertThat(k.mm().shrinkers().shrinkers()).contains(xfs.sb().shrinker());
         xfs.umount();
     }
 
@@ -196,19 +213,17 @@ class XfsReclaimTest {
     }
 
     @Test
-    void theXfsFixesAreOffIn43AndTheMappingGfpFixComesWith44() {
+    void theMappingGfpFixLandedIn43AfterRc3AndTheXfsReclaimFixIsNotIn43() {
         KernelConfig d = KernelConfig.defaults();
         assertThat(d.version()).isEqualTo(KernelVersion.V4_3);
-        assertThat(d.has(XfsFile.OBEY_MAPPING_GFP)).isFalse();
+        assertThat(d.has(Readahead.OBEY_MAPPING_GFP)).isTrue();
         assertThat(d.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isFalse();
-        KernelConfig fixed = d.toBuilder().with(XfsFile.OBEY_MAPPING_GFP, XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)
-                .build().toBuilder().build();
-        assertThat(fixed.has(XfsFile.OBEY_MAPPING_GFP)).isTrue();
-        assertThat(fixed.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isTrue();
-        assertThat(fixed.fixes()).extracting(Fix::name).containsExactly("obey_mapping_gfp",
-                "xfs_nonblocking_inode_reclaim");
-        KernelConfig v44 = KernelConfig.builder().version(KernelVersion.parse("4.4")).build();
-        assertThat(v44.has(XfsFile.OBEY_MAPPING_GFP)).isTrue();
-        assertThat(v44.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isFalse();
+        KernelConfig rc3 = d.toBuilder().without(Readahead.OBEY_MAPPING_GFP)
+                .with(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM).build().toBuilder().build();
+        assertThat(rc3.has(Readahead.OBEY_MAPPING_GFP)).isFalse();
+        assertThat(rc3.has(XfsIcache.XFS_NONBLOCKING_INODE_RECLAIM)).isTrue();
+        assertThat(rc3.fixes()).extracting(Fix::name).containsExactly("xfs_nonblocking_inode_reclaim");
+        KernelConfig v42 = KernelConfig.builder().version(KernelVersion.parse("4.2")).build();
+        assertThat(v42.has(Readahead.OBEY_MAPPING_GFP)).isFalse();
     }
 }
