@@ -7,6 +7,7 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Lockdep;
 import dev.reclaimlab.locking.RawSpinLock;
 import dev.reclaimlab.locking.Throttle;
+import dev.reclaimlab.trace.ReclaimEvent;
 
 import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
 import static dev.reclaimlab.mm.Gfp.__GFP_DIRECT_RECLAIM;
@@ -534,15 +535,23 @@ public final class PageAlloc {
         vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
         t.putCpu();
         lockdep.reclaimEnter(t, gfp);
+        ReclaimEvent ev = new ReclaimEvent();
+        ev.begin();
+        long progress = 0;
         try {
             int saved = SchedMm.memallocNoreclaimSave();
             try {
-                return hooks.tryToFreePages(gfp, order);
+                progress = hooks.tryToFreePages(gfp, order);
+                return progress;
             } finally {
                 SchedMm.memallocNoreclaimRestore(saved);
             }
         } finally {
             lockdep.reclaimExit(t, gfp);
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.commit(t.toString(), "direct", Gfp.formatMode(gfp), order, progress);
+            }
         }
     }
 
