@@ -149,7 +149,10 @@ public final class PageCache {
                     return done > 0 ? done : -Errno.ENOMEM;
                 }
                 Page22 np = mm.page(pfn);
+                // Locked before it is visible: 2.2 did not sleep between add_to_page_cache() and readpage().
+                np.set(Page22.PG_locked);
                 if (!addToPageCache(np, m, pgoff)) {
+                    np.clear(Page22.PG_locked);
                     mm.freePage(pfn);
                     continue;
                 }
@@ -162,13 +165,10 @@ public final class PageCache {
             }
             page.waitOnPage();
             if (!page.uptodate()) {
-                int err = f.readpage(page);
-                if (err == 0) {
-                    page.waitOnPage();
-                }
-                if (err != 0 || !page.uptodate() || page.test(Page22.PG_error)) {
+                int err = rereadPage(f, page);
+                if (err != 0) {
                     mm.freePage(page.pfn());
-                    return done > 0 ? done : (err != 0 ? err : -Errno.EIO);
+                    return done > 0 ? done : err;
                 }
             }
             int off = (int) (p - pgoff);
@@ -178,6 +178,32 @@ public final class PageCache {
             done += nr;
         }
         return done;
+    }
+
+    /**
+     * The "page_read_error" paths: a cached page that is not uptodate is read once more, synchronously. The
+     * reader that locks it reads it; one that finds it locked waits for that read. 0, or -EIO.
+     */
+    private int rereadPage(File22 f, Page22 page) {
+        for (int tries = 0; tries < 2 && !page.uptodate(); tries++) {
+            if (page.testAndSet(Page22.PG_locked)) {
+                page.waitOnPage();
+                continue;
+            }
+            if (page.uptodate()) {
+                page.unlockPage();
+                return 0;
+            }
+            int err = f.readpage(page);
+            if (err != 0) {
+                return err;
+            }
+            page.waitOnPage();
+            if (page.test(Page22.PG_error)) {
+                return -Errno.EIO;
+            }
+        }
+        return page.uptodate() ? 0 : -Errno.EIO;
     }
 
     /** update_vm_cache(): a write() keeps cached copies of the written range coherent. */
@@ -228,7 +254,9 @@ public final class PageCache {
                 mm.freePage(pfn);
             } else {
                 Page22 np = mm.page(pfn);
+                np.set(Page22.PG_locked);
                 if (!addToPageCache(np, m, offset)) {
+                    np.clear(Page22.PG_locked);
                     mm.freePage(pfn);
                     return filemapNopage(vma, idx);
                 }
@@ -242,16 +270,9 @@ public final class PageCache {
         if (page.locked()) {
             page.waitOnPage();
         }
-        if (!page.uptodate()) {
-            if (f.readpage(page) != 0) {
-                mm.freePage(page.pfn());
-                return -1;
-            }
-            page.waitOnPage();
-            if (page.test(Page22.PG_error) || !page.uptodate()) {
-                mm.freePage(page.pfn());
-                return -1;
-            }
+        if (!page.uptodate() && rereadPage(f, page) != 0) {
+            mm.freePage(page.pfn());
+            return -1;
         }
         return page.pfn();
     }

@@ -291,12 +291,14 @@ public final class SwapState {
             return found;
         }
         Page22 np = mm.page(pfn);
+        // Locked before another task can find it in the swap cache (2.2 did not sleep in between).
+        np.set(Page22.PG_locked);
         if (!addToSwapCache(np, entry)) {
+            np.clear(Page22.PG_locked);
             mm.freePage(pfn);
             swapFree(entry);
             return lookupSwapCache(entry);
         }
-        np.set(Page22.PG_locked);
         mm.pageIo().rwSwapPage(PageIo.READ, entry, np, wait);
         return np;
     }

@@ -1,6 +1,7 @@
 package dev.reclaimlab.swap;
 
 import dev.reclaimlab.mm.Gfp22;
+import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.PhysMem;
 
 import java.util.List;
@@ -24,6 +25,7 @@ public final class Vmscan22 {
     private final AtomicLong filemapSwapouts = new AtomicLong();
     private final AtomicLong anonSwapouts = new AtomicLong();
     private final AtomicLong directCalls = new AtomicLong();
+    private final AtomicLong reapClock = new AtomicLong();
 
     Vmscan22(Mm22 mm) {
         this.mm = mm;
@@ -58,7 +60,7 @@ public final class Vmscan22 {
     boolean doTryToFreePages(int gfp) {
         int count = SWAP_CLUSTER_MAX;
         // Always trim SLAB caches when memory gets low.
-        mm.kernel().mm().slub().shrinkAllCaches();
+        kmemCacheReap();
         for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
             while (mm.shrinkMmapper().shrinkMmap(priority, gfp)) {
                 if (--count == 0) {
@@ -72,6 +74,19 @@ public final class Vmscan22 {
             }
         }
         return false;
+    }
+
+    /**
+     * kmem_cache_reap() of 2.2's slab: one cache a call, taken round-robin from the cache chain (2.2 chose
+     * the cache with most free slabs among the next ten), gives back its empty slabs.
+     */
+    private void kmemCacheReap() {
+        List<KmemCache> caches = mm.kernel().mm().slub().caches();
+        if (caches.isEmpty()) {
+            return;
+        }
+        int i = (int) Math.floorMod(reapClock.getAndIncrement(), (long) caches.size());
+        mm.kernel().mm().slub().kmemCacheShrink(caches.get(i));
     }
 
     /** swap_out(): the largest swap_cnt first; refills swap_cnt from rss when nobody has any left. */

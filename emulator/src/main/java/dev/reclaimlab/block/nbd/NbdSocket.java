@@ -13,8 +13,9 @@ public final class NbdSocket {
     final SkbStream toClient;
 
     public NbdSocket(Mm22 mm) {
-        this.toServer = new SkbStream(mm, "nbd0 -> nbd-server", SK_WMEM_MAX);
-        this.toClient = new SkbStream(mm, "nbd-server -> nbd0", SK_WMEM_MAX);
+        SkbCache skbs = new SkbCache(mm);
+        this.toServer = new SkbStream(skbs, "nbd0 -> nbd-server", SK_WMEM_MAX);
+        this.toClient = new SkbStream(skbs, "nbd-server -> nbd0", SK_WMEM_MAX);
     }
 
     /** Both directions shut: every wait on the socket ends. */

@@ -2,9 +2,8 @@ package dev.reclaimlab.block.nbd;
 
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.locking.WaitQueue;
-import dev.reclaimlab.mm.PhysMem;
-import dev.reclaimlab.swap.Mm22;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 import java.util.concurrent.TimeUnit;
@@ -17,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * blocks every signal, so both waits are D-state waits here, each naming the task on the other end.
  */
 final class SkbStream {
-    private final Mm22 mm;
+    private final SkbCache skbs;
     private final String name;
     private final long sndbuf;
     private final MpscUnboundedArrayQueue<Skb> queue = new MpscUnboundedArrayQueue<>(64);
@@ -26,13 +25,18 @@ final class SkbStream {
     private final WaitQueue dataWait;
     private volatile boolean closed;
     private final AtomicLong messages = new AtomicLong();
+    private final AtomicLong noMemory = new AtomicLong();
+    private final Throttle waitForTcpMemory;
+    /** One jiffy (HZ 100) per retry. */
+    private static final long TCP_MEMORY_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-    SkbStream(Mm22 mm, String name, long sndbuf) {
-        this.mm = mm;
+    SkbStream(SkbCache skbs, String name, long sndbuf) {
+        this.skbs = skbs;
         this.name = name;
         this.sndbuf = sndbuf;
         this.wmemWait = new WaitQueue("sk->sndbuf of " + name);
         this.dataWait = new WaitQueue("sk->receive_queue of " + name);
+        this.waitForTcpMemory = new Throttle("wait_for_tcp_memory " + name);
     }
 
     /** The task that reads this direction: it owes a sender room in the send buffer. */
@@ -54,28 +58,36 @@ final class SkbStream {
     }
 
     /**
-     * sock_alloc_send_skb(): waits while the send buffer is full, then allocates the skb page with
-     * {@code gfp} in the caller's context. Null when the socket is closed or the allocation failed
-     * (errno in {@code err[0]}).
+     * sock_alloc_send_skb() as tcp_do_sendmsg() uses it: waits while the send buffer is full, then
+     * allocates the skb page with {@code gfp} in the caller's context; when that fails it waits a jiffy and
+     * tries again, as 2.2's TCP did. Null (errno in {@code err[0]}) only once the socket is closed.
      */
     Skb allocSkb(int len, int gfp, int[] err) {
-        if (len <= 0 || len > PhysMem.PAGE_SIZE) {
-            throw new IllegalArgumentException(name + ": message of " + len + " bytes does not fit one skb page");
+        if (len <= 0 || len > SkbCache.OBJ_SIZE) {
+            throw new IllegalArgumentException(name + ": message of " + len + " bytes does not fit one skb");
         }
-        if (wmem.get() >= sndbuf && !closed) {
-            wmemWait.waitEvent(() -> wmem.get() < sndbuf || closed);
+        for (;;) {
+            if (wmem.get() >= sndbuf && !closed) {
+                wmemWait.waitEvent(() -> wmem.get() < sndbuf || closed);
+            }
+            if (closed) {
+                err[0] = -Errno.EIO;
+                return null;
+            }
+            long addr = skbs.alloc(gfp);
+            if (addr != 0) {
+                wmem.addAndGet(len);
+                return new Skb(addr, len);
+            }
+            // tcp_do_sendmsg(): no skb is no error; wait_for_tcp_memory() and try again.
+            noMemory.incrementAndGet();
+            waitForTcpMemory.throttle(TCP_MEMORY_WAIT_NANOS);
         }
-        if (closed) {
-            err[0] = -Errno.EIO;
-            return null;
-        }
-        int pfn = mm.getFreePage(gfp);
-        if (pfn < 0) {
-            err[0] = -Errno.ENOMEM;
-            return null;
-        }
-        wmem.addAndGet(len);
-        return new Skb(pfn, mm.mem().pageAddress(pfn), len);
+    }
+
+    /** Times a sender found no memory for an skb and waited to try again. */
+    long noMemory() {
+        return noMemory.get();
     }
 
     /** Drops an skb that was allocated but is not sent. */
@@ -118,7 +130,7 @@ final class SkbStream {
 
     /** kfree_skb() by the reader: the page goes back and a sender may go on. */
     void release(Skb skb) {
-        mm.freePage(skb.pfn);
+        skbs.free(skb.kaddr);
         wmem.addAndGet(-skb.len);
         wmemWait.wakeUp();
     }
