@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * mm/vmscan.c of Linux 2.2.1: try_to_free_pages() wakes kswapd and, for a __GFP_WAIT caller, runs
- * do_try_to_free_pages(): kmem_cache_reap(), then from priority 6 down to 0 shrink_mmap() and swap_out()
- * until SWAP_CLUSTER_MAX (32) of them succeeded. swap_out() picks the process with the largest swap_cnt
+ * do_try_to_free_pages(): kmem_cache_reap() (one slab cache a call), then from priority 6 down to 0
+ * shrink_mmap() and swap_out() until SWAP_CLUSTER_MAX (32) of them succeeded; "freed" means that count
+ * was reached, whether or not a page is free yet (a queued write counts). swap_out() picks the process with the largest swap_cnt
  * and walks its mappings from swap_address; try_to_swap_out() ages a young pte, drops a clean or
  * swap-cached one, and for a dirty page with __GFP_IO either calls the mapping's swapout
  * (filemap_swapout() for a shared file) or moves an anonymous page into the swap cache and writes it with

@@ -31,7 +31,7 @@ public final class LockSuper implements Waitable {
     private final String name;
     private volatile Task owner;
     private final WaitList sWait = new WaitList();
-    private volatile long contended;
+    private final java.util.concurrent.atomic.AtomicLong contended = new java.util.concurrent.atomic.AtomicLong();
 
     public LockSuper(String devName) {
         this.name = "s_lock of " + devName;
@@ -49,7 +49,7 @@ public final class LockSuper implements Waitable {
         if (OWNER.compareAndSet(this, null, t)) {
             return;
         }
-        contended++;
+        contended.incrementAndGet();
         Sleep.sleep(t, this, WaitKind.WAITQUEUE, Task.TASK_UNINTERRUPTIBLE, -1, sWait,
                 () -> OWNER.compareAndSet(this, null, t));
     }
@@ -85,7 +85,7 @@ public final class LockSuper implements Waitable {
 
     /** Acquisitions that had to sleep. */
     public long contended() {
-        return contended;
+        return contended.get();
     }
 
     @Override

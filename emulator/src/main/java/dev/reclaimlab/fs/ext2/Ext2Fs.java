@@ -43,7 +43,7 @@ public final class Ext2Fs {
     private long nextIno = 2;
     private final Map<Long, Ext2Inode> inodes = new HashMap<>();
     private final Ext2Inode root;
-    private volatile long errors;
+    private final java.util.concurrent.atomic.AtomicLong errors = new java.util.concurrent.atomic.AtomicLong();
 
     private Ext2Fs(Mm22 mm, BlockDriver22 dev) {
         this.mm = mm;
@@ -151,7 +151,7 @@ public final class Ext2Fs {
 
     /** ext2_error() calls so far (errors=continue). */
     public long errors() {
-        return errors;
+        return errors.get();
     }
 
     /** Block bitmaps read from the device while the superblock was locked. */
@@ -193,7 +193,7 @@ public final class Ext2Fs {
     }
 
     void ext2Error(String function, String what) {
-        errors++;
+        errors.incrementAndGet();
         mm.kernel().printk("EXT2-fs error (device " + dev.name() + "): " + function + ": " + what);
     }
 
