@@ -56,14 +56,16 @@ class KswiodNbdTest {
 
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    void theReleasedKernelDeadlocksBecauseReclaimWritesASharedPageInTheTaskThatReclaims() {
+    void theReleasedKernelDeadlocksThroughAWriteInReclaimOrTheServersBufferWait() {
         RunResult r = deadlock("linux-2.2.1");
         assertThat(r.outcome()).as(r.summary() + " " + r.errors()).isEqualTo(Outcome.DEADLOCK);
         assertIsACycle(r.watchdog());
-        // 2.2.1's filemap_swapout() writes in the reclaiming task: some task of the cycle is there.
-        assertThat(r.watchdog().tasks()).anySatisfy(t -> assertThat(t.stack())
-                .anyMatch(f -> f.contains("tryToFreePages"))
+        // 2.2.1's filemap_swapout() writes in the reclaiming task, and some task of the cycle is there; or the
+        // nbd-server waits in getblk() for a kflushd pass that waits for the server.
+        boolean writeInReclaim = r.watchdog().tasks().stream().anyMatch(t -> t.stack().stream()
+                .anyMatch(f -> f.contains("tryToFreePages")) && t.stack().stream()
                 .anyMatch(f -> f.contains("filemapWritePage")));
+        assertThat(writeInReclaim || isTheServerBdflushCycle(r.watchdog())).as(r.watchdogText()).isTrue();
         assertThat(r.watchdog().kernelVersion()).isEqualTo("2.2.1");
         assertThat(r.lockdep()).isEmpty();
     }
