@@ -35,8 +35,23 @@ class SwapOutTest {
         return b;
     }
 
+    /**
+     * 2.2.1 OOM-kills a process whose GFP_USER fault finds try_to_free_pages() "freed" nothing, which happens
+     * when the swap device falls behind (a loaded machine slows its worker): a real 2.2 outcome, not a data
+     * error. So the program gets three tries on fresh kernels; every try that is not killed must round-trip
+     * every byte, and one must not be killed.
+     */
     @Test
     void anonymousMemoryLargerThanTheMachineGoesToSwapAndComesBackByteExact(Kernels kernels) {
+        int killed = 0;
+        while (!anonymousRoundTrip(kernels)) {
+            killed++;
+            assertThat(killed).as("OOM-killed in every try").isLessThan(3);
+        }
+    }
+
+    /** False if the kernel OOM-killed the program; fails the test on any wrong byte. */
+    private static boolean anonymousRoundTrip(Kernels kernels) {
         Local22 w = Local22.boot(kernels, "16m");
         // A machine that has been up a while: a clean page cache (a file read once) that reclaim can take first.
         Ext2File cached = w.fs().create(null, "cached");
@@ -56,16 +71,23 @@ class SwapOutTest {
         Vma v = mem.mmap(p, (long) pages * PAGE, null, 0, false);
         // A program that computes a little between pages (a nanosleep every 64 pages).
         WaitQueue nap = new WaitQueue("nanosleep");
-        for (int i = 0; i < pages; i++) {
-            mem.writeUser(p, v.start() + (long) i * PAGE, page(1, i), 0, PAGE);
-            if (i % 64 == 63) {
-                nap.waitEventInterruptibleTimeout(() -> false, 2_000_000);
+        try {
+            for (int i = 0; i < pages; i++) {
+                mem.writeUser(p, v.start() + (long) i * PAGE, page(1, i), 0, PAGE);
+                if (i % 64 == 63) {
+                    nap.waitEventInterruptibleTimeout(() -> false, 2_000_000);
+                }
             }
-        }
-        byte[] got = new byte[PAGE];
-        for (int i = 0; i < pages; i++) {
-            mem.readUser(p, v.start() + (long) i * PAGE, got, 0, PAGE);
-            assertThat(got).as("page %d", i).isEqualTo(page(1, i));
+            byte[] got = new byte[PAGE];
+            for (int i = 0; i < pages; i++) {
+                mem.readUser(p, v.start() + (long) i * PAGE, got, 0, PAGE);
+                assertThat(got).as("page %d", i).isEqualTo(page(1, i));
+            }
+        } catch (UserFault f) {
+            assertThat(f.signal()).as(f.getMessage()).isEqualTo("SIGKILL");
+            assertThat(f.getMessage()).contains("out of memory");
+            p.exit();
+            return false;
         }
         assertThat(w.mm().pageIo().pswpout()).as("24 MiB of a 16 MiB machine went to swap").isPositive();
         assertThat(w.mm().pageIo().pswpin()).isPositive();
@@ -74,6 +96,7 @@ class SwapOutTest {
         // The process's entries are gone; what is left belongs to the swap cache, which shrink_mmap() frees lazily.
         assertThat(w.mm().swap().nrSwapPages() + w.mm().swap().swapCachePages())
                 .isEqualTo(w.swap().nrBlocks() - 1);
+        return true;
     }
 
     /** A process with one shared page over a hole, dirtied, then reclaim until filemap_swapout() wrote it. */
