@@ -97,8 +97,15 @@ public final class Mm {
         });
     }
 
-    /** Starts kswapd0 and the flusher; Kernel.boot() calls it once the kernel is built. */
+    /**
+     * Starts kswapd0 and the flusher; Kernel.boot() calls it once the kernel is built. A kernel without the
+     * zone allocator (2.2) starts neither: its kswapd and bdflush belong to the 2.2 memory world that
+     * installs its own reclaim with {@link PageAlloc#setReclaimHooks}.
+     */
     public void start() {
+        if (!kernel.config().has(PageAlloc.ZONE_ALLOCATOR)) {
+            return;
+        }
         if (kernel.config().kswapd()) {
             kswapd.start();
         }

@@ -32,6 +32,17 @@ import static dev.reclaimlab.mm.MemMap.STATE_TAIL;
  * reclaim, retry, fail. A page is named by its pfn (the emulator's struct page pointer); -1 is NULL.
  */
 public final class PageAlloc {
+    /**
+     * The allocator this class models: zones with per-zone watermarks, kswapd woken below low, direct reclaim
+     * in a retry loop, per-CPU page lists. Without it (a 2.2 kernel) allocation follows 2.2's
+     * __get_free_pages() instead: see {@link GetFreePages22} and {@link Gfp22}.
+     */
+    public static final Fix ZONE_ALLOCATOR = Fix.declare("zone_allocator",
+            "__alloc_pages() over zones with watermarks, kswapd and a reclaim retry loop; before it, 2.2's"
+                    + " __get_free_pages(): freepages.min/high hysteresis (low_on_memory), one synchronous"
+                    + " try_to_free_pages() per call, no per-CPU lists",
+            "the 2.3.x zone allocator, first released in 2.4.0", new KernelVersion(2, 4, 0));
+
     public static final int MAX_PAGE_ORDER = 10;
     public static final int NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
     public static final int NULL_PAGE = NO_PFN;
@@ -88,6 +99,8 @@ public final class PageAlloc {
     private final int pcpCap;
     private final int[] pcpPages;
     private final int[] pcpCount;
+    // Non-null on a kernel without ZONE_ALLOCATOR: 2.2's policy, and no per-CPU lists.
+    private final GetFreePages22 legacy;
 
     PageAlloc(Kernel kernel, PhysMem mem, MemMap map) {
         this.kernel = kernel;
@@ -107,6 +120,7 @@ public final class PageAlloc {
         this.pcpCount = new int[(nrCpus + 1) * PCP_PAD];
         java.util.Arrays.fill(freeHead, NO_PFN);
         memblockFreeAll();
+        this.legacy = kernel.config().has(ZONE_ALLOCATOR) ? null : new GetFreePages22(this, managedPages);
     }
 
     void setVmStat(VmStat v) {
@@ -241,6 +255,13 @@ public final class PageAlloc {
             return fail(t, gfp, order, AllocFailure.Reason.FAULT_INJECTION);
         }
         mightAlloc(t, gfp);
+        if (legacy != null) {
+            int p = legacy.getFreePages(t, gfp, order, hooks);
+            if (p != NO_PFN) {
+                prepNewPage(p, order, gfp);
+            }
+            return p;
+        }
         gfp = SchedMm.currentGfpContext(t, gfp);
         int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
         if (pfn == NO_PFN) {
@@ -382,6 +403,56 @@ public final class PageAlloc {
             high--;
             addToFreeList(pfn + (1 << high), high);
         }
+    }
+
+    /** RMQUEUE() of 2.2: the buddy lists under the lock, no watermark, no per-CPU list. */
+    int rmqueue22(Task t, int order) {
+        int cpu = t.getCpu();
+        try {
+            int pfn;
+            zoneLock.lock();
+            try {
+                pfn = rmqueueSmallest(order);
+                if (pfn != NO_PFN) {
+                    nrFreePages -= 1L << order;
+                }
+            } finally {
+                zoneLock.unlock();
+            }
+            if (pfn != NO_PFN) {
+                vmstat.mod(cpu, VmStatItem.PGALLOC_NORMAL, 1L << order);
+            }
+            return pfn;
+        } finally {
+            t.putCpu();
+        }
+    }
+
+    /** 2.2's try_to_free_pages() from the allocator, counted where the zoned allocator counts direct reclaim. */
+    void countAllocstall(Task t) {
+        int cpu = t.getCpu();
+        vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
+        t.putCpu();
+    }
+
+    /** freepages.min of a 2.2 kernel; the min watermark otherwise. */
+    public long freepagesMin() {
+        return legacy != null ? legacy.min() : watermark[ALLOC_WMARK_MIN];
+    }
+
+    /** freepages.low of a 2.2 kernel; the low watermark otherwise. */
+    public long freepagesLow() {
+        return legacy != null ? legacy.low() : watermark[ALLOC_WMARK_LOW];
+    }
+
+    /** freepages.high of a 2.2 kernel; the high watermark otherwise. */
+    public long freepagesHigh() {
+        return legacy != null ? legacy.high() : watermark[ALLOC_WMARK_HIGH];
+    }
+
+    /** 2.2's low_on_memory: set when free memory fell to freepages.min, cleared at freepages.high. */
+    public boolean lowOnMemory() {
+        return legacy != null && legacy.lowOnMemory();
     }
 
     private void prepNewPage(int pfn, int order, int gfp) {
@@ -695,7 +766,7 @@ public final class PageAlloc {
         int cpu = t.getCpu();
         try {
             vmstat.mod(cpu, VmStatItem.PGFREE, n);
-            if (order == 0) {
+            if (order == 0 && legacy == null) {
                 int ci = (cpu + 1) * PCP_PAD;
                 int count = pcpCount[ci];
                 map.setState(pfn, STATE_PCP);
