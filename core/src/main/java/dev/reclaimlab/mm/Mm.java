@@ -47,10 +47,12 @@ public final class Mm {
             mem.release();
             throw e;
         }
-        this.pageAlloc = new PageAlloc(kernel, mem, map);
+        // In dependency order: the counters and the LRU lists before the allocator that updates them, the
+        // allocator before the slab, the slab before the page cache's tree nodes, reclaim last.
         this.vmstat = new VmStat(kernel.nrCpus());
+        this.lru = new Lru(this, map);
+        this.pageAlloc = new PageAlloc(kernel, mem, map, vmstat, lru);
         vmstat.setGauge(VmStatItem.NR_FREE_PAGES, pageAlloc::nrFreePages);
-        pageAlloc.setVmStat(vmstat);
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
         // radix_tree_init(): one cache for every page cache index in this kernel.
@@ -59,8 +61,6 @@ public final class Mm {
         this.radixTreePreload = new RadixTreePreload(kernel, this, radixTreeNodeCache);
         this.workingset = new Workingset(this);
         shrinkers.registerShrinker(workingset.shrinker());
-        this.lru = new Lru(this, map);
-        pageAlloc.setLru(lru);
         vmstat.setGauge(VmStatItem.NR_INACTIVE_FILE, () -> lru.size(Lru.LRU_INACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ACTIVE_FILE, () -> lru.size(Lru.LRU_ACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ISOLATED_FILE, lru::isolated);

@@ -80,8 +80,8 @@ public final class PageAlloc {
     private final Lockdep lockdep;
     private final PhysMem mem;
     private final MemMap map;
-    private VmStat vmstat;
-    private Lru lru;
+    private final VmStat vmstat;
+    private final Lru lru;
     private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
     private final FailPageAlloc failPageAlloc;
     private final Throttle oomThrottle = new Throttle("out_of_memory: schedule_timeout_killable(1)");
@@ -102,11 +102,18 @@ public final class PageAlloc {
     // Non-null on a kernel without ZONE_ALLOCATOR: 2.2's policy, and no per-CPU lists.
     private final GetFreePages22 legacy;
 
-    PageAlloc(Kernel kernel, PhysMem mem, MemMap map) {
+    /**
+     * free_area_init() and memblock_free_all(): every page free in the buddy lists. {@code vmstat} and
+     * {@code lru} come built (Mm makes them first); the reclaim hooks are installed by the reclaim
+     * subsystem that owns them, once it exists ({@link #setReclaimHooks}).
+     */
+    PageAlloc(Kernel kernel, PhysMem mem, MemMap map, VmStat vmstat, Lru lru) {
         this.kernel = kernel;
         this.lockdep = kernel.lockdep();
         this.mem = mem;
         this.map = map;
+        this.vmstat = vmstat;
+        this.lru = lru;
         this.failPageAlloc = new FailPageAlloc(kernel);
         this.managedPages = mem.nrPages();
         long cfg = kernel.config().minFreeKbytes();
@@ -123,20 +130,16 @@ public final class PageAlloc {
         this.legacy = kernel.config().has(ZONE_ALLOCATOR) ? null : new GetFreePages22(this, managedPages);
     }
 
-    void setVmStat(VmStat v) {
-        this.vmstat = v;
-    }
-
-    void setLru(Lru l) {
-        this.lru = l;
-    }
-
     /** fail_page_alloc: fault injection into this kernel's page allocations. */
     public FailPageAlloc failPageAlloc() {
         return failPageAlloc;
     }
 
-    /** Installs kswapd and direct reclaim (the reclaim subsystem does this at boot). */
+    /**
+     * Installs kswapd and direct reclaim: the reclaim subsystem plugs itself in once it exists (Mm's
+     * constructor for the zone allocator's vmscan, the 2.2 world for its try_to_free_pages(); tests install
+     * their own to script reclaim).
+     */
     public void setReclaimHooks(ReclaimHooks h) {
         this.hooks = h == null ? ReclaimHooks.NONE : h;
     }
@@ -703,6 +706,24 @@ public final class PageAlloc {
         checkAllocated(pfn, order, "putPage");
         PageChecks.checkNotAllocatorOwned(map, pfn, "putPage");
         putPageTestzero(pfn, order, "putPage");
+    }
+
+    /**
+     * put_page() for a reference taken speculatively with get_page_unless_zero() on a pfn read without a
+     * lock (a page-cache lookup racing with truncation and reuse): by then the page may be anyone's, a slab
+     * page included, which keeps its count above ours; if ours was the last, the owner freed it meanwhile
+     * and this frees it, as the kernel's put_page() would.
+     */
+    void putPageSpeculative(int pfn) {
+        int ref = map.addRefcount(pfn, -1);
+        if (ref > 0) {
+            return;
+        }
+        if (ref < 0) {
+            map.addRefcount(pfn, 1);
+            throw new IllegalStateException("put_page(pfn " + pfn + "): refcount underflow after a speculative get");
+        }
+        freeUnrefPages(pfn, map.order(pfn));
     }
 
     public int pageCount(int pfn) {
