@@ -71,7 +71,7 @@ final class GetFreePages22 {
                 return PageAlloc.NULL_PAGE;
             }
         }
-        int pfn = pa.rmqueue22(t, order);
+        int pfn = pa.rmqueue(t, order);
         if (pfn != PageAlloc.NULL_PAGE) {
             return pfn;
         }

@@ -303,10 +303,18 @@ public final class PageAlloc {
         if ((allocFlags & ALLOC_NO_WATERMARKS) == 0 && !zoneWatermarkOk(order, allocFlags)) {
             return NO_PFN;
         }
+        return rmqueue(t, order);
+    }
+
+    /**
+     * rmqueue(): an order-0 page from this CPU's list, else a block from the buddy lists under zone->lock
+     * (always the latter before the zone allocator: 2.2 had no per-CPU lists). No watermark check.
+     */
+    int rmqueue(Task t, int order) {
         int cpu = t.getCpu();
         try {
             int pfn;
-            if (order == 0) {
+            if (order == 0 && legacy == null) {
                 pfn = rmqueuePcplist(cpu);
             } else {
                 zoneLock.lock();
@@ -405,29 +413,6 @@ public final class PageAlloc {
         while (high > low) {
             high--;
             addToFreeList(pfn + (1 << high), high);
-        }
-    }
-
-    /** RMQUEUE() of 2.2: the buddy lists under the lock, no watermark, no per-CPU list. */
-    int rmqueue22(Task t, int order) {
-        int cpu = t.getCpu();
-        try {
-            int pfn;
-            zoneLock.lock();
-            try {
-                pfn = rmqueueSmallest(order);
-                if (pfn != NO_PFN) {
-                    nrFreePages -= 1L << order;
-                }
-            } finally {
-                zoneLock.unlock();
-            }
-            if (pfn != NO_PFN) {
-                vmstat.mod(cpu, VmStatItem.PGALLOC_NORMAL, 1L << order);
-            }
-            return pfn;
-        } finally {
-            t.putCpu();
         }
     }
 
