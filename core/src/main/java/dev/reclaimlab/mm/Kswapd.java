@@ -100,6 +100,9 @@ final class Kswapd {
         } finally {
             kernel.lockdep().kswapdReclaimExit(self);
         }
+        if (balanced()) {
+            vmscan.clearBalancedZoneFlags();
+        }
         if (reclaimed == 0 && !balanced()) {
             kswapdFailures++;
         } else {
