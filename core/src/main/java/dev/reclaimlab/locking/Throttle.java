@@ -12,6 +12,16 @@ import java.util.function.BooleanSupplier;
  * stall, and each task's {@link ThrottleAccount} says how often and how long it slept here.
  */
 public final class Throttle implements Waitable {
+    static {
+        // The first event of a JFR event class costs hundreds of milliseconds (its handler is generated then).
+        // Pay it when the first throttle is declared, at boot, not inside the first sleep, where the stall
+        // detector would count it as progress lost.
+        ThrottleEvent warm = new ThrottleEvent();
+        warm.begin();
+        warm.end();
+        warm.shouldCommit();
+    }
+
     private final String name;
 
     public Throttle(String name) {
