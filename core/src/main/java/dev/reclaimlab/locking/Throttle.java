@@ -43,7 +43,7 @@ public final class Throttle implements Waitable {
         try {
             Sleep.sleepFor(t, this, WaitKind.THROTTLE, nanos);
         } finally {
-            account(t, start, ev);
+            account(t, start, ev, false);
         }
     }
 
@@ -62,17 +62,19 @@ public final class Throttle implements Waitable {
         long start = System.nanoTime();
         ThrottleEvent ev = new ThrottleEvent();
         ev.begin();
+        boolean early = false;
         try {
             int r = Sleep.sleep(t, this, WaitKind.THROTTLE, Task.TASK_UNINTERRUPTIBLE, Math.max(1, nanos), q.list(),
                     woken::getAsBoolean);
-            return r == Sleep.DONE ? Math.max(0, nanos - (System.nanoTime() - start)) : 0;
+            early = r == Sleep.DONE;
+            return early ? Math.max(0, nanos - (System.nanoTime() - start)) : 0;
         } finally {
-            account(t, start, ev);
+            account(t, start, ev, early);
         }
     }
 
-    private void account(Task t, long start, ThrottleEvent ev) {
-        t.throttleAccount().add(this, System.nanoTime() - start);
+    private void account(Task t, long start, ThrottleEvent ev, boolean early) {
+        t.throttleAccount().add(this, System.nanoTime() - start, early);
         ev.end();
         if (ev.shouldCommit()) {
             ev.task = t.toString();

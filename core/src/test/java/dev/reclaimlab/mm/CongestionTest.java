@@ -98,7 +98,11 @@ class CongestionTest {
         assertThat(done.await(20, TimeUnit.SECONDS)).isTrue();
         assertThat(left.get()).as("jiffies left").isPositive();
         assertThat(sleptNanos.get()).isLessThan(k.jiffiesToNanos(timeout));
-        assertThat(sleeper.throttleAccount().totals()).containsKey("congestion_wait");
+        assertThat(sleeper.throttleAccount().totals().get("congestion_wait")).as("{count, ns, woken early}")
+                .satisfies(v -> {
+                    assertThat(v[0]).isEqualTo(1);
+                    assertThat(v[2]).isEqualTo(1);
+                });
     }
 
     @Test
@@ -107,6 +111,8 @@ class CongestionTest {
         long left = k.mm().backingDev().congestionWait(BLK_RW_ASYNC, 2);
         assertThat(left).isZero();
         assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(k.jiffiesToNanos(2));
+        assertThat(k.currentTask().throttleAccount().totals().get("congestion_wait")[2]).as("not woken early")
+                .isZero();
     }
 
     @Test
