@@ -107,6 +107,9 @@ final class Kswapd {
                 ev.commit(self.toString(), "kswapd", Gfp.formatMode(Gfp.GFP_KERNEL), 0, reclaimed);
             }
         }
+        if (balanced()) {
+            vmscan.clearBalancedZoneFlags();
+        }
         if (reclaimed == 0 && !balanced()) {
             kswapdFailures++;
         } else {

@@ -1,8 +1,10 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Jiffies;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.RawSpinLock;
+import dev.reclaimlab.locking.Throttle;
 
 import java.util.List;
 
@@ -34,12 +36,19 @@ public final class Mm {
     private final RawSpinLock mappingsLock = new RawSpinLock("mappings");
     private volatile AddressSpace[] mappings = new AddressSpace[64];
     private int nextMappingId = 1;
-    private final BackingDevInfo noopBdi = new BackingDevInfo("noop");
-    private final java.util.List<BackingDevInfo> bdis = new java.util.concurrent.CopyOnWriteArrayList<>(
-            java.util.List.of(noopBdi));
+    /** HZ/50: the allocator's nap before it retries. */
+    static final long ALLOC_RETRY_WAIT_JIFFIES = Jiffies.HZ / 50;
+    private final Throttle allocRetryThrottle = new Throttle("wait_iff_congested (__alloc_pages_slowpath)");
+    private final BackingDev backingDev;
+    private final ZoneFlags zoneFlags = new ZoneFlags();
+    private final BackingDevInfo noopBdi;
+    private final java.util.List<BackingDevInfo> bdis = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Mm(Kernel kernel) {
         this.kernel = kernel;
+        this.backingDev = new BackingDev(kernel);
+        this.noopBdi = new BackingDevInfo("noop", backingDev);
+        bdis.add(noopBdi);
         this.mem = new PhysMem(kernel.config().memoryBytes(), offHeap);
         try {
             this.map = new MemMap(mem.nrPages(), offHeap);
@@ -83,6 +92,14 @@ public final class Mm {
                     kswapd.resetFailures();
                 }
                 return progress;
+            }
+
+            @Override
+            public void allocRetryWait(int gfp, int order) {
+                if (!kernel.config().has(Vmscan.EMULATED_43_THROTTLE)) {
+                    backingDev.waitIffCongested(zoneFlags, BackingDev.BLK_RW_ASYNC, ALLOC_RETRY_WAIT_JIFFIES,
+                            allocRetryThrottle);
+                }
             }
 
             @Override
@@ -241,9 +258,51 @@ public final class Mm {
 
     /** bdi_alloc() + bdi_register(): the writeback accounting of one device. */
     public BackingDevInfo bdiCreate(String name) {
-        BackingDevInfo b = new BackingDevInfo(name);
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("bdiCreate: a name is required");
+        }
+        BackingDevInfo b = new BackingDevInfo(name, backingDev);
         bdis.add(b);
         return b;
+    }
+
+    /** mm/backing-dev.c: bdi congestion, congestion_wait() and wait_iff_congested(). */
+    public BackingDev backingDev() {
+        return backingDev;
+    }
+
+    /** zone->flags of the one zone (ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK). */
+    public ZoneFlags zoneFlags() {
+        return zoneFlags;
+    }
+
+    /**
+     * inc_zone_page_state(page, item) for the one item a filesystem accounts itself: NR_UNSTABLE_NFS, a page
+     * the server holds but has not committed (the NFS client, on an UNSTABLE WRITE reply). {@code pfn}
+     * must be an allocated page.
+     */
+    public void incZonePageState(int pfn, VmStatItem item) {
+        checkFsItem(pfn, item, "inc_zone_page_state");
+        modState(item, 1);
+    }
+
+    /** dec_zone_page_state(page, NR_UNSTABLE_NFS) (a COMMIT reply, or a rewrite before the commit). */
+    public void decZonePageState(int pfn, VmStatItem item) {
+        checkFsItem(pfn, item, "dec_zone_page_state");
+        if (vmstat.get(item) <= 0) {
+            throw new IllegalStateException("dec_zone_page_state(pfn " + pfn + ", " + item.procName()
+                    + "): the count is already 0");
+        }
+        modState(item, -1);
+    }
+
+    private void checkFsItem(int pfn, VmStatItem item, String who) {
+        if (item != VmStatItem.NR_UNSTABLE_NFS) {
+            throw new IllegalArgumentException(who + "(pfn " + pfn + ", " + item + "): only NR_UNSTABLE_NFS is"
+                    + " accounted by filesystems; mm keeps the others");
+        }
+        mem.checkAlive(who);
+        pageAlloc.checkPageInUse(pfn, who);
     }
 
     /** noop_backing_dev_info: what a cache writes to until its filesystem says otherwise. */
@@ -366,6 +425,7 @@ public final class Mm {
         line(sb, "Inactive(file)", vmstat.get(VmStatItem.NR_INACTIVE_FILE) * kb);
         line(sb, "Dirty", vmstat.get(VmStatItem.NR_DIRTY) * kb);
         line(sb, "Writeback", vmstat.get(VmStatItem.NR_WRITEBACK) * kb);
+        line(sb, "NFS_Unstable", vmstat.get(VmStatItem.NR_UNSTABLE_NFS) * kb);
         line(sb, "Slab", sRecl + sUnrecl);
         line(sb, "SReclaimable", sRecl);
         line(sb, "SUnreclaim", sUnrecl);

@@ -49,11 +49,8 @@ public final class PageAlloc {
     static final int MAX_RECLAIM_RETRIES = 16;
     /** Above this order an allocation is "costly": 4.3 neither loops for it nor OOM-kills for it. */
     public static final int PAGE_ALLOC_COSTLY_ORDER = 3;
-    /**
-     * The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1), in the emulator's compressed
-     * time (where Vmscan.THROTTLE_NANOS, HZ/10, is 10 ms): short, as a jiffy is.
-     */
-    static final long JIFFY_NANOS = 1_000_000L;
+    /** The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1): one jiffy. */
+    static final long OOM_SLEEP_JIFFIES = 1;
 
     /**
      * 4.7's OOM detection rework: small allocations no longer retry for as long as reclaim frees anything
@@ -527,6 +524,7 @@ public final class PageAlloc {
             if (!reclaimRetry) {
                 // 4.3: small orders retry for as long as reclaim makes progress, and then some.
                 if (progress > 0 && order <= PAGE_ALLOC_COSTLY_ORDER) {
+                    hooks.allocRetryWait(gfp, order);
                     continue;
                 }
                 int oom = allocPagesMayOom(t, gfp, order);
@@ -534,6 +532,7 @@ public final class PageAlloc {
                     return oom;
                 }
                 if (oom == MAY_OOM_PROGRESS) {
+                    hooks.allocRetryWait(gfp, order);
                     continue;
                 }
                 return fail(t, gfp, order, order > PAGE_ALLOC_COSTLY_ORDER ? AllocFailure.Reason.COSTLY_ORDER
@@ -580,7 +579,7 @@ public final class PageAlloc {
             }
         }
         hooks.outOfMemoryRetry(t, gfp, order);
-        oomThrottle.throttle(JIFFY_NANOS);
+        oomThrottle.throttle(kernel.jiffiesToNanos(OOM_SLEEP_JIFFIES));
         return MAY_OOM_PROGRESS;
     }
 
