@@ -81,6 +81,8 @@ public final class XfsIcache {
     final AtomicLong reclaimLockedReferenced = new AtomicLong();
     private final boolean ilockNowait;
     private final boolean referenced;
+    /** The control's pag_ici_reclaim_cursor; guarded by the ici lock. */
+    private long referencedCursor;
 
     XfsIcache(Xfs mp) {
         this.mp = mp;
@@ -206,37 +208,58 @@ public final class XfsIcache {
      * each. The control's walk takes every in-core inode, grabbing only the reclaimable ones.
      */
     private long xfsReclaimInodesAg(long nrToScan, boolean syncWait) {
+        Iterable<XfsInode> walk = referenced ? inoOrderFromCursor() : reclaimList;
         List<XfsInode> batch = new ArrayList<>();
-        List<XfsInode> inUse = new ArrayList<>();
+        java.util.BitSet grabbed = new java.util.BitSet();
         iciLock.spinLock();
         try {
-            for (XfsInode ip : referenced ? icache.values() : reclaimList) {
-                if (batch.size() + inUse.size() >= nrToScan) {
+            for (XfsInode ip : walk) {
+                if (batch.size() >= nrToScan) {
                     break;
                 }
-                if ((ip.iFlags & XfsInode.XFS_IRECLAIM) != 0) {
+                if ((ip.iFlags & XfsInode.XFS_IRECLAIM) != 0 || icache.get(ip.ino()) != ip) {
                     continue;
                 }
                 if ((ip.iFlags & XfsInode.XFS_IRECLAIMABLE) != 0) {
                     ip.iFlags |= XfsInode.XFS_IRECLAIM;
-                    batch.add(ip);
-                } else {
-                    inUse.add(ip);
+                    grabbed.set(batch.size());
+                } else if (!referenced) {
+                    continue;
                 }
+                batch.add(ip);
+                referencedCursor = ip.ino() + 1;
             }
         } finally {
             iciLock.spinUnlock();
         }
-        for (XfsInode ip : inUse) {
-            xfsReclaimLockReferenced(ip, syncWait);
-        }
         long freed = 0;
-        for (XfsInode ip : batch) {
-            if (xfsReclaimInode(ip, syncWait)) {
+        for (int i = 0; i < batch.size(); i++) {
+            XfsInode ip = batch.get(i);
+            if (!grabbed.get(i)) {
+                xfsReclaimLockReferenced(ip, syncWait);
+            } else if (xfsReclaimInode(ip, syncWait)) {
                 freed++;
             }
         }
         return freed;
+    }
+
+    /**
+     * The control's walk: every in-core inode in inode-number order from where the last walk stopped, as
+     * the radix-tree gang lookup from pag_ici_reclaim_cursor goes, but without the reclaim tag.
+     */
+    private List<XfsInode> inoOrderFromCursor() {
+        long[] inos = icache.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+        int start = java.util.Arrays.binarySearch(inos, referencedCursor);
+        start = start >= 0 ? start : -start - 1;
+        List<XfsInode> out = new ArrayList<>(inos.length);
+        for (int i = 0; i < inos.length; i++) {
+            XfsInode ip = icache.get(inos[(start + i) % inos.length]);
+            if (ip != null) {
+                out.add(ip);
+            }
+        }
+        return out;
     }
 
     /**
