@@ -81,8 +81,7 @@ public final class XfsIcache {
     final AtomicLong reclaimLockedReferenced = new AtomicLong();
     private final boolean ilockNowait;
     private final boolean referenced;
-    /** The control's pag_ici_reclaim_cursor; guarded by the ici lock. */
-    private long referencedCursor;
+
 
     XfsIcache(Xfs mp) {
         this.mp = mp;
@@ -208,7 +207,7 @@ public final class XfsIcache {
      * each. The control's walk takes every in-core inode, grabbing only the reclaimable ones.
      */
     private long xfsReclaimInodesAg(long nrToScan, boolean syncWait) {
-        Iterable<XfsInode> walk = referenced ? inoOrderFromCursor() : reclaimList;
+        Iterable<XfsInode> walk = referenced ? inoOrder() : reclaimList;
         List<XfsInode> batch = new ArrayList<>();
         java.util.BitSet grabbed = new java.util.BitSet();
         iciLock.spinLock();
@@ -227,7 +226,6 @@ public final class XfsIcache {
                     continue;
                 }
                 batch.add(ip);
-                referencedCursor = ip.ino() + 1;
             }
         } finally {
             iciLock.spinUnlock();
@@ -245,16 +243,14 @@ public final class XfsIcache {
     }
 
     /**
-     * The control's walk: every in-core inode in inode-number order from where the last walk stopped, as
-     * the radix-tree gang lookup from pag_ici_reclaim_cursor goes, but without the reclaim tag.
+     * The control's walk: the in-core inodes in inode-number order from the first, as the radix-tree gang
+     * lookup of the blocking pass goes (first_index 0), but without the reclaim tag.
      */
-    private List<XfsInode> inoOrderFromCursor() {
+    private List<XfsInode> inoOrder() {
         long[] inos = icache.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
-        int start = java.util.Arrays.binarySearch(inos, referencedCursor);
-        start = start >= 0 ? start : -start - 1;
         List<XfsInode> out = new ArrayList<>(inos.length);
-        for (int i = 0; i < inos.length; i++) {
-            XfsInode ip = icache.get(inos[(start + i) % inos.length]);
+        for (long ino : inos) {
+            XfsInode ip = icache.get(ino);
             if (ip != null) {
                 out.add(ip);
             }
