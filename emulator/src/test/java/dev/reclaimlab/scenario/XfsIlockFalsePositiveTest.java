@@ -153,6 +153,37 @@ class XfsIlockFalsePositiveTest {
     }
 
     /**
+     * The workload itself, briefly: 5.3 as released runs clean; with GFP_KERNEL buffers lockdep reports
+     * within seconds (the first directory inode kswapd reclaims closes the cycle) and every report's verdict
+     * at the end of the run is UNCONFIRMED, no ILOCK instance having been used on both sides.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"linux-5.3", "gfp-kernel-buffers"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aShortRunOfTheWorkloadHasTheVariantsOutcomeAndVerdict(String variant) {
+        RunResult r = ScenarioRunner.run(SCENARIO, SCENARIO.variant(variant),
+                new RunOptions(5, 1, 64L << 20, 10_000, null));
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.kernelVersion()).isEqualTo("5.3");
+        assertThat(r.outcome()).isEqualTo(r.expected());
+        if (r.expected() == Outcome.CLEAN) {
+            assertThat(r.lockdep()).isEmpty();
+            return;
+        }
+        assertThat(r.lockdep()).isNotEmpty().allSatisfy(l -> {
+            assertThat(l.classes()).contains(DIR_ILOCK);
+            assertThat(l.verdict().status()).isEqualTo(Status.UNCONFIRMED);
+            assertThat(l.verdict().classes()).allSatisfy(c -> {
+                assertThat(c.both()).isZero();
+                assertThat(c.held()).isPositive();
+                assertThat(c.taken()).isPositive();
+                assertThat(c.incomplete()).as("every use recorded").isFalse();
+            });
+        });
+        assertThat(r.lockdep()).anySatisfy(l -> assertThat(l.type()).isEqualTo(LockdepReport.Type.CIRCULAR));
+    }
+
+    /**
      * The same directories, but reclaim runs in the readdir task itself: memory at the min watermark, a's
      * buffer page allocation enters direct reclaim while a's ILOCK is held. 5.3's GFP_NOFS buffer keeps the
      * superblock shrinker out; with GFP_KERNEL reclaim takes another directory's ILOCK under a's, which lockdep

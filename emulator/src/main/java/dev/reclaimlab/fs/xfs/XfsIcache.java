@@ -204,7 +204,9 @@ public final class XfsIcache {
 
     /**
      * xfs_reclaim_inodes_ag(): grabs a batch (xfs_reclaim_inode_grab() sets XFS_IRECLAIM), then reclaims
-     * each. The control's walk takes every in-core inode, grabbing only the reclaimable ones.
+     * each. The control's walk takes every in-core inode, grabbing reclaimable ones up to the scan's
+     * count; the referenced ones are locked and left (they do not count against the scan, as nothing is
+     * reclaimed from them).
      */
     private long xfsReclaimInodesAg(long nrToScan, boolean syncWait) {
         Iterable<XfsInode> walk = referenced ? inoOrder() : reclaimList;
@@ -212,16 +214,21 @@ public final class XfsIcache {
         java.util.BitSet grabbed = new java.util.BitSet();
         iciLock.spinLock();
         try {
+            int grabs = 0;
             for (XfsInode ip : walk) {
-                if (batch.size() >= nrToScan) {
+                if (grabs >= nrToScan && !referenced) {
                     break;
                 }
                 if ((ip.iFlags & XfsInode.XFS_IRECLAIM) != 0 || icache.get(ip.ino()) != ip) {
                     continue;
                 }
                 if ((ip.iFlags & XfsInode.XFS_IRECLAIMABLE) != 0) {
+                    if (grabs >= nrToScan) {
+                        continue;
+                    }
                     ip.iFlags |= XfsInode.XFS_IRECLAIM;
                     grabbed.set(batch.size());
+                    grabs++;
                 } else if (!referenced) {
                     continue;
                 }
@@ -243,7 +250,7 @@ public final class XfsIcache {
     }
 
     /**
-     * The control's walk: the in-core inodes in inode-number order from the first, as the radix-tree gang
+     * The control's walk: every in-core inode in inode-number order from the first, as the radix-tree gang
      * lookup of the blocking pass goes (first_index 0), but without the reclaim tag.
      */
     private List<XfsInode> inoOrder() {
