@@ -1,12 +1,12 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.fs.SuperBlock;
-import dev.reclaimlab.fs.VfsException;
-import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
+import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.PageAlloc;
@@ -51,6 +51,8 @@ public final class XfsBuf {
     static final int XFS_DIR_BTREE_REF = 2;
     /** sizeof(struct xfs_buf) on x86-64, roughly. */
     static final int XFS_BUF_SIZE = 384;
+    /** HZ/50, compressed as the emulator's congestion_wait(HZ/10) is 10 ms. */
+    static final long CONGESTION_WAIT_HZ_50_NANOS = 2_000_000;
     private static final LockClassKey BUF_LOCK_KEY = new LockClassKey("&pag->pag_buf_lock");
 
     final long key;
@@ -78,6 +80,7 @@ public final class XfsBuf {
         private final Map<Long, XfsBuf> bufs = new HashMap<>();
         private final LinkedHashSet<XfsBuf> lru = new LinkedHashSet<>();
         private final int gfp;
+        private final Throttle retryWait = new Throttle("xfs_buf_allocate_memory: congestion_wait(BLK_RW_ASYNC, HZ/50)");
         final AtomicLong allocated = new AtomicLong();
         final AtomicLong freed = new AtomicLong();
 
@@ -142,20 +145,30 @@ public final class XfsBuf {
             }
         }
 
-        /** _xfs_buf_alloc() + xfs_buf_allocate_memory(): the header, then one page. */
+        /**
+         * _xfs_buf_alloc() + xfs_buf_allocate_memory(): the header, then one page. Neither may fail: as
+         * kmem_zone_alloc() and xfs_buf_allocate_memory() do, a failed allocation is retried after
+         * congestion_wait(BLK_RW_ASYNC, HZ/50), with "possible memory allocation deadlock" every 100 tries.
+         */
         private XfsBuf xfsBufAllocate(long key) {
-            long header = kernel.mm().kmemCacheAlloc(xfsBufZone, gfp);
-            if (header == 0) {
-                throw new VfsException(-Errno.ENOMEM, "_xfs_buf_alloc(" + mp.devName() + ", block " + key + ")");
+            long header;
+            for (int retries = 0; (header = kernel.mm().kmemCacheAlloc(xfsBufZone, gfp)) == 0; ) {
+                backOff(++retries, "kmem_zone_alloc");
             }
-            int page = kernel.mm().allocPages(gfp | Gfp.__GFP_NOWARN, 0);
-            if (page == PageAlloc.NULL_PAGE) {
-                kernel.mm().kmemCacheFree(xfsBufZone, header);
-                throw new VfsException(-Errno.ENOMEM, "xfs_buf_allocate_memory(" + mp.devName() + ", block " + key
-                        + ")");
+            int page;
+            for (int retries = 0; (page = kernel.mm().allocPages(gfp | Gfp.__GFP_NOWARN, 0)) == PageAlloc.NULL_PAGE; ) {
+                backOff(++retries, "xfs_buf_allocate_memory");
             }
             allocated.incrementAndGet();
             return new XfsBuf(key, page, kernel.mm().pageAddress(page), header);
+        }
+
+        private void backOff(int retries, String where) {
+            if (retries % 100 == 0) {
+                kernel.printk(String.format("XFS: %s(%d) possible memory allocation deadlock in %s (mode:0x%x)",
+                        Task.current().comm(), Task.current().pid(), where, gfp));
+            }
+            retryWait.throttle(CONGESTION_WAIT_HZ_50_NANOS);
         }
 
         /** xfs_buf_relse(): the last hold puts a cached buffer on the LRU, or frees a disposed one. */
