@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class XfsIlockFalsePositive implements Scenario {
     static final long RAM_DISK_BYTES = 256L << 20;
     static final int TREE_DIRS = 48;
-    static final int FILES_PER_DIR = 32;
+    static final int FILES_PER_DIR = 48;
     static final int MIN_FILE = 4 << 10;
     static final int MAX_FILE = 48 << 10;
     static final int READERS = 3;

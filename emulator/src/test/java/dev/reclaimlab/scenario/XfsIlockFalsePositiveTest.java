@@ -162,7 +162,7 @@ class XfsIlockFalsePositiveTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aShortRunOfTheWorkloadHasTheVariantsOutcomeAndVerdict(String variant) {
         RunResult r = ScenarioRunner.run(SCENARIO, SCENARIO.variant(variant),
-                new RunOptions(variant.equals("linux-5.3") ? 6 : 12, 1, 64L << 20, 10_000, null));
+                new RunOptions(variant.equals("linux-5.3") ? 6 : 15, 1, 64L << 20, 10_000, null));
         assertThat(r.errors()).isEmpty();
         assertThat(r.kernelVersion()).isEqualTo("5.3");
         assertThat(r.outcome()).isEqualTo(r.expected());
