@@ -8,7 +8,7 @@ public final class Scenarios {
     }
 
     public static List<Scenario> all() {
-        return List.of(new XfsOnLoop(), new KswiodNbd());
+        return List.of(new XfsOnLoop(), new XfsIlockFalsePositive(), new KswiodNbd());
     }
 
     public static Scenario byName(String name) {
