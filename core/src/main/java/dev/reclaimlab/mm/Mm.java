@@ -311,6 +311,18 @@ public final class Mm {
         t.putCpu();
     }
 
+    /**
+     * mod_zone_page_state() for a filesystem's own counter (NR_UNSTABLE_NFS): counters the allocator or the
+     * LRU keep are theirs alone.
+     */
+    public void modNodePageState(VmStatItem item, long delta) {
+        if (item != VmStatItem.NR_UNSTABLE_NFS) {
+            throw new IllegalArgumentException("modNodePageState(" + item.procName() + "): only a filesystem's own"
+                    + " counters (nr_unstable_nfs) may be changed from outside mm");
+        }
+        modState(item, delta);
+    }
+
     /** count_vm_events() from any context. */
     void countEvent(VmStatItem item, long n) {
         modState(item, n);

@@ -58,8 +58,11 @@ public final class Writeback {
         return pauses.get();
     }
 
-    /** __mark_inode_dirty(): the inode goes on the flusher's dirty list. */
-    void markInodeDirty(AddressSpace m) {
+    /**
+     * __mark_inode_dirty(): the inode goes on the flusher's dirty list (I_DIRTY_DATASYNC from NFS's commit
+     * list: the flusher's write_inode() then commits).
+     */
+    public void markInodeDirty(AddressSpace m) {
         dirtyInodes.add(m);
     }
 
@@ -174,6 +177,7 @@ public final class Writeback {
             if (writeCachePages(m, wbc) > 0 || wbc.nrToWrite <= 0) {
                 dirtyInodes.add(m);
             }
+            m.aops().writeInode(m, wbc);
         }
     }
 
