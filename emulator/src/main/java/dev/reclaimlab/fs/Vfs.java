@@ -77,7 +77,20 @@ public final class Vfs {
     public void close(File f) {
         enter();
         check(f, "close");
+        int err = 0;
+        if (f.canWrite()) {
+            // filp_close() -> f_op->flush() while the descriptor is still open.
+            f.fdget("close");
+            try {
+                err = sb.fileOps().flush(f.inodeUnchecked());
+            } finally {
+                f.fdput();
+            }
+        }
         f.close();
+        if (err < 0) {
+            throw new VfsException(err, "close(" + f + ")");
+        }
     }
 
     /** __fput(): the file's last reference is gone. */

@@ -1,0 +1,114 @@
+package dev.reclaimlab.nfs;
+
+import dev.reclaimlab.mm.BackingDevInfo;
+import dev.reclaimlab.sunrpc.RpcClnt;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * struct nfs_server (include/linux/nfs_fs_sb.h, Linux 3.14) of one mount: its RPC client, rsize and wsize,
+ * and its own backing_dev_info: pages in WRITE flight (nfss->writeback) and the congestion they set past
+ * NFS_CONGESTION_ON_THRESH and clear below the OFF threshold (3/4 of it). Only NFS sets and reads this bdi's
+ * congestion; the flag lives here until core's BackingDevInfo carries congestion state.
+ */
+public final class NfsServer {
+    private final RpcClnt client;
+    private final int rsize;
+    private final int wsize;
+    private final BackingDevInfo bdi;
+    private final long congestionOnThresh;
+    final AtomicLong writeback = new AtomicLong();
+    private final AtomicBoolean congested = new AtomicBoolean();
+    // What reclaim did to this mount's pages, for reports.
+    final AtomicLong releasePageCalls = new AtomicLong();
+    final AtomicLong commitsFromReclaim = new AtomicLong();
+    final AtomicLong syncCommitsFromReclaim = new AtomicLong();
+    final AtomicLong releasePageWaits = new AtomicLong();
+    final AtomicLong releasePageTimeouts = new AtomicLong();
+    final AtomicLong releasePageSkippedCongested = new AtomicLong();
+    final AtomicLong commits = new AtomicLong();
+
+    NfsServer(RpcClnt client, int rsize, int wsize, BackingDevInfo bdi, long totalramPages) {
+        this.client = client;
+        this.rsize = rsize;
+        this.wsize = wsize;
+        this.bdi = bdi;
+        // nfs_init_writepagecache(): nfs_congestion_kb = (16 * int_sqrt(totalram_pages)) << (PAGE_SHIFT - 10).
+        long kb = Math.min((16L * (long) Math.sqrt(totalramPages)) << 2, 256L * 1024);
+        this.congestionOnThresh = kb >> 2;
+    }
+
+    public RpcClnt client() {
+        return client;
+    }
+
+    public int rsize() {
+        return rsize;
+    }
+
+    public int wsize() {
+        return wsize;
+    }
+
+    public BackingDevInfo bdi() {
+        return bdi;
+    }
+
+    /** NFS_CONGESTION_ON_THRESH in pages. */
+    public long congestionOnThresh() {
+        return congestionOnThresh;
+    }
+
+    /** NFS_CONGESTION_OFF_THRESH: ON - ON/4. */
+    public long congestionOffThresh() {
+        return congestionOnThresh - (congestionOnThresh >> 2);
+    }
+
+    /** bdi_write_congested(&nfss->backing_dev_info). */
+    public boolean bdiWriteCongested() {
+        return congested.get();
+    }
+
+    /** set_bdi_congested(BLK_RW_ASYNC). */
+    void setBdiCongested() {
+        congested.set(true);
+    }
+
+    /** clear_bdi_congested(BLK_RW_ASYNC). */
+    void clearBdiCongested() {
+        congested.set(false);
+    }
+
+    /** nfs_release_page() calls on this mount's pages. */
+    public long releasePageCalls() {
+        return releasePageCalls.get();
+    }
+
+    /** COMMITs nfs_release_page() started (any how), and those it waited for (FLUSH_SYNC). */
+    public long commitsFromReclaim() {
+        return commitsFromReclaim.get();
+    }
+
+    public long syncCommitsFromReclaim() {
+        return syncCommitsFromReclaim.get();
+    }
+
+    /** 3.18's bounded waits on PG_private, those that ran out, and releases skipped as congested. */
+    public long releasePageWaits() {
+        return releasePageWaits.get();
+    }
+
+    public long releasePageTimeouts() {
+        return releasePageTimeouts.get();
+    }
+
+    public long releasePageSkippedCongested() {
+        return releasePageSkippedCongested.get();
+    }
+
+    /** COMMIT calls sent. */
+    public long commits() {
+        return commits.get();
+    }
+}
