@@ -31,7 +31,7 @@ class NfsLoopbackTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void bytesWrittenThroughTheMountReadBackExactlyThroughItAndThroughTheLocalXfs(Kernel k) {
-        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 1);
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
         s.nfs().vfs().mkdir("/", "d").inode();
         byte[] data = bytes(3 * 4096 + 123, 7);
         File f = s.nfs().vfs().create("/d", "f");
@@ -51,7 +51,7 @@ class NfsLoopbackTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void anUnstableWriteKeepsPagePrivateUntilItsCommitReturns(Kernel k) {
-        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 1);
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
         File f = s.nfs().vfs().create("/", "u");
         s.nfs().vfs().write(f, 0, bytes(8 * 4096, 3));
         NfsInode ip = (NfsInode) s.nfs().sb().dcache().dLookup(s.nfs().sb().root(), "u").inode();
@@ -62,6 +62,10 @@ class NfsLoopbackTest {
         assertThat(ip.npages()).isEqualTo(8);
         assertThat(k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS)).isEqualTo(8);
         assertThat(s.nfs().server().client().xprt().slotsInUse()).isZero();
+        long before = s.nfs().server().syncCommitsFromReclaim();
+        k.mm().tryToFreePages(dev.reclaimlab.mm.Gfp.GFP_KERNEL);
+        assertThat(s.nfs().server().releasePageCalls()).as("reclaim met the unstable pages").isPositive();
+        assertThat(s.nfs().server().syncCommitsFromReclaim()).as("and committed, FLUSH_SYNC").isGreaterThan(before);
         s.nfs().vfs().fsync(f);
         assertThat(ip.npages()).isZero();
         assertThat(k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS)).isZero();
@@ -71,7 +75,7 @@ class NfsLoopbackTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void aServerSideIoErrorReachesTheClientAsAnError(Kernel k) {
-        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 1);
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
         File lf = s.xfs().vfs().create("/", "e");
         s.xfs().vfs().write(lf, 0, bytes(4096, 1));
         s.xfs().vfs().fsync(lf);
@@ -79,7 +83,7 @@ class NfsLoopbackTest {
         s.xfs().vfs().close(lf);
         k.faultInjection().write("fail_make_request/probability", "100");
         k.faultInjection().write("fail_make_request/times", "-1");
-        k.faultInjection().setMakeItFail(s.ram().name(), true);
+        k.faultInjection().setMakeItFail(s.disk().media().name(), true);
         File f = s.nfs().vfs().open("/e");
         assertThatThrownBy(() -> s.nfs().vfs().read(f, 0, 4096)).isInstanceOfSatisfying(VfsException.class,
                 e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
