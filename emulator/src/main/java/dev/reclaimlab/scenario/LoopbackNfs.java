@@ -42,9 +42,9 @@ public final class LoopbackNfs implements Scenario {
     /** The disk's bandwidth: the bottleneck of the stack, as the seeds' disks were. */
     static final long DISK_BYTES_PER_SECOND = 8L << 20;
     static final int EXPORTED_DIRS = 4;
-    static final int LOCALS = 2;
+    static final int LOCALS = 4;
     static final int WRITERS = 4;
-    static final int LOOKERS = 4;
+    static final int LOOKERS = 2;
     /** Files each local task keeps before it removes its oldest. */
     static final int LOCAL_FILES = 300;
     /** NFS files: written in 64 KiB writes, 1 to 6 MiB each, each writer keeping its last two. */
@@ -55,8 +55,8 @@ public final class LoopbackNfs implements Scenario {
     static final String LONG = "-created-by-a-local-task-holding-i_mutex";
     /** memhog's share of memory, taken in a burst, held, given back: another program's anonymous memory. */
     static final int HOG_SHARE_PERCENT = 45;
-    static final int HOG_CHURN_PERCENT = 2;
-    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    static final int HOG_CHURN_PERCENT = 3;
+    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
 
     @Override
     public String name() {
