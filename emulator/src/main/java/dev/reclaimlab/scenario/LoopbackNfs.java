@@ -4,6 +4,7 @@ import dev.reclaimlab.fs.Dcache;
 import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
@@ -98,11 +99,11 @@ public final class LoopbackNfs implements Scenario {
                         + " for lockdep (RFC 06/19's lockdep_set_current_reclaim_state)", Outcome.DEADLOCK,
                         List.of(Nfsd.NFSD_LOCKDEP_RECLAIM)),
                 new Variant("d-alloc-nofs", "RFC 16/19: __d_alloc with GFP_NOFS (never merged), with RFC 06/19's"
-                        + " nfsd PF_FSTRANS it was posted with", Outcome.CLEAN,
-                        List.of(Dcache.D_ALLOC_NOFS, Nfsd.NFSD_PF_FSTRANS)),
+                        + " nfsd PF_FSTRANS and 04/19's universal PF_FSTRANS it was posted with", Outcome.CLEAN,
+                        List.of(Dcache.D_ALLOC_NOFS, Nfsd.NFSD_PF_FSTRANS, Xfs.PF_FSTRANS_UNIVERSAL)),
                 new Variant("pf-fstrans", "the RFC's rule: PF_FSTRANS while holding an exported directory's"
                         + " i_mutex, and in nfsd serving loop-back requests (06/19)", Outcome.CLEAN,
-                        List.of(Vfs.EXPORTED_DIR_FSTRANS, Nfsd.NFSD_PF_FSTRANS)),
+                        List.of(Vfs.EXPORTED_DIR_FSTRANS, Nfsd.NFSD_PF_FSTRANS, Xfs.PF_FSTRANS_UNIVERSAL)),
                 new Variant("release-page-timeout", "3.18: async commit, wait bounded by HZ, none when congested"
                         + " (9590544694bec and the rest of the September 2014 series)", Outcome.CLEAN,
                         RELEASE_PAGE_318),
