@@ -4,7 +4,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.locking.WaitQueue;
-import org.jctools.queues.MpscUnboundedXaddArrayQueue;
+import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +20,12 @@ public final class QueuedDisk implements BlockDevice {
     private final RamDisk media;
     private final String name;
     private final long bytesPerSecond;
-    private final MpscUnboundedXaddArrayQueue<Bio> queue = new MpscUnboundedXaddArrayQueue<>(256);
+    private final MpmcUnboundedXaddArrayQueue<Bio> queue = new MpmcUnboundedXaddArrayQueue<>(256);
     private final WaitQueue irqWait;
     private final Throttle transfer;
     private final Task irq;
+    /** The device's task has stopped (the kernel is closing): bios complete in their submitter, as brd's do. */
+    private volatile boolean stopped;
 
     public QueuedDisk(Kernel kernel, String name, long capacityBytes, long bytesPerSecond) {
         if (bytesPerSecond <= 0) {
@@ -56,9 +58,23 @@ public final class QueuedDisk implements BlockDevice {
     @Override
     public void submitBio(Bio bio) {
         checkBio(bio);
+        if (stopped) {
+            media.submitBio(bio);
+            return;
+        }
         bio.setOwner(irq);
         queue.offer(bio);
         irqWait.wakeUp();
+        if (stopped) {
+            drainInline();
+        }
+    }
+
+    /** After the device's task stopped: whatever is still queued completes here. */
+    private void drainInline() {
+        for (Bio b; (b = queue.poll()) != null; ) {
+            media.submitBio(b);
+        }
     }
 
     /** The controller: takes what is queued, spends the transfer time, ends the bios. */
@@ -67,7 +83,7 @@ public final class QueuedDisk implements BlockDevice {
         while (!self.kthreadShouldStop() || !queue.isEmpty()) {
             irqWait.waitEventInterruptibleTimeout(() -> !queue.isEmpty() || self.kthreadShouldStop(), -1);
             long bytes = 0;
-            for (Bio b; (b = queue.relaxedPoll()) != null; ) {
+            for (Bio b; (b = queue.poll()) != null; ) {
                 batch.add(b);
                 bytes += b.size();
             }
@@ -82,5 +98,7 @@ public final class QueuedDisk implements BlockDevice {
             }
             batch.clear();
         }
+        stopped = true;
+        drainInline();
     }
 }
