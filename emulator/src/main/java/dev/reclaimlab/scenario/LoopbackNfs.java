@@ -95,8 +95,9 @@ public final class LoopbackNfs implements Scenario {
         return List.of(
                 Variant.release("linux-3.14", "3.14 with rpc.nfsd 8 (the distributions' default)", Outcome.DEADLOCK),
                 Variant.release("linux-3.14-nfsd1", "3.14 with rpc.nfsd 1", Outcome.DEADLOCK),
-                new Variant("linux-3.14-lockdep", "3.14, nfsd's loop-back requests annotated as reclaim context"
-                        + " for lockdep (RFC 06/19's lockdep_set_current_reclaim_state)", Outcome.DEADLOCK,
+                new Variant("linux-3.14-lockdep-nfsd1", "3.14 with rpc.nfsd 1, nfsd's loop-back requests annotated as"
+                        + " reclaim context for lockdep (RFC 06/19's lockdep_set_current_reclaim_state)",
+                        Outcome.DEADLOCK,
                         List.of(Nfsd.NFSD_LOCKDEP_RECLAIM)),
                 new Variant("d-alloc-nofs", "RFC 16/19: __d_alloc with GFP_NOFS (never merged), with RFC 06/19's"
                         + " nfsd PF_FSTRANS and 04/19's universal PF_FSTRANS it was posted with", Outcome.CLEAN,
@@ -360,7 +361,9 @@ public final class LoopbackNfs implements Scenario {
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
                     k.mm().vmstat().get(VmStatItem.NR_INACTIVE_FILE), k.mm().vmstat().get(VmStatItem.NR_ACTIVE_FILE),
-                    k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK), k.mm().vmstat().get(VmStatItem.PGSCAN_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSCAN_DIRECT), k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT));
+                    k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
+                    k.mm().vmstat().get(VmStatItem.PGSCAN_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSCAN_DIRECT),
+                    k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT));
         }
 
         @Override

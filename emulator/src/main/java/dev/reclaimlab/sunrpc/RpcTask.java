@@ -137,7 +137,7 @@ public final class RpcTask implements BitWord, Waitable {
         }
     }
 
-    /** call_reserve() + call_transmit(): a slot, then the record onto the transport; the task sleeps on xprt->pending. */
+    /** call_reserve() + call_transmit(): a slot, then the record onto the transport; the task waits on xprt->pending. */
     private void callTransmit() {
         clnt.xprt().xprtReserve();
         runstate.getAndUpdate(x -> x | (1 << RPC_TASK_QUEUED));

@@ -1,38 +1,20 @@
 package dev.reclaimlab.scenario;
 
-import dev.reclaimlab.fs.Dentry;
-import dev.reclaimlab.fs.File;
-import dev.reclaimlab.fs.Inode;
-import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.LockdepReport;
-import dev.reclaimlab.mm.Gfp;
-import dev.reclaimlab.mm.KmemCache;
-import dev.reclaimlab.mm.Mm;
-import dev.reclaimlab.mm.PageAlloc;
-import dev.reclaimlab.mm.WritebackControl;
-import dev.reclaimlab.nfs.NfsInode;
 import dev.reclaimlab.nfsd.Nfsd;
-import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
-import dev.reclaimlab.watchdog.BlockedTask;
-import dev.reclaimlab.watchdog.WatchdogReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

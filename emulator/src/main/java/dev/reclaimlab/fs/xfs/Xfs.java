@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Xfs implements SuperOperations {
     /**
      * NeilBrown's RFC 04/19 "Make effect of PF_FSTRANS to disable __GFP_FS universal." (2014, never merged):
-     * PF_FSTRANS no longer means "inside an XFS transaction", so xfs_vm_writepage() (XfsAops) stops refusing it (an
-     * nfsd under PF_FSTRANS must be able to fsync for a COMMIT).
+     * PF_FSTRANS no longer means "inside an XFS transaction", so xfs_vm_writepage() (XfsAops) stops refusing
+     * it (an nfsd under PF_FSTRANS must be able to fsync for a COMMIT).
      */
     public static final Fix PF_FSTRANS_UNIVERSAL = Fix.declare("pf_fstrans_universal",
             "PF_FSTRANS is a general NOFS scope: xfs_vm_writepage() no longer refuses to write under it",
