@@ -121,6 +121,16 @@ public abstract class Inode {
         return iMutex;
     }
 
+    /** The inode lock's lockdep map, whichever lock it is in this kernel. */
+    public dev.reclaimlab.locking.LockdepMap iLockDepMap() {
+        return iMutex != null ? iMutex.depMap() : iRwsem.depMap();
+    }
+
+    /** The task holding the inode lock for write (i_mutex's owner, i_rwsem's writer), or null. */
+    public dev.reclaimlab.kernel.Task iLockOwner() {
+        return iMutex != null ? iMutex.owner() : iRwsem.writer();
+    }
+
     /** inode_lock() (mutex_lock(&inode->i_mutex) before 4.7). */
     public void inodeLock() {
         if (iMutex != null) {
