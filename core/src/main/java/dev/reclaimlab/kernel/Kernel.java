@@ -48,9 +48,11 @@ public final class Kernel implements AutoCloseable {
     // kthreadStart() calls between their closing check and Thread.start(): close() waits them out.
     private final AtomicInteger starting = new AtomicInteger();
     private volatile boolean closed;
+    private final long tickNanos;
 
     private Kernel(KernelConfig config) {
         this.config = config;
+        this.tickNanos = Jiffies.tickNanos(config);
         this.cpus = new Cpus(config.nrCpus());
         this.lockdep = new Lockdep(this);
         this.watchdog = new Watchdog(this);
@@ -80,6 +82,14 @@ public final class Kernel implements AutoCloseable {
 
     public int nrCpus() {
         return cpus.nrCpus();
+    }
+
+    /** jiffies_to_nsecs(): a timeout the kernel writes in jiffies, in this kernel's time (see {@link Jiffies}). */
+    public long jiffiesToNanos(long jiffies) {
+        if (jiffies < 0) {
+            throw new IllegalArgumentException("jiffies_to_nsecs: timeout " + jiffies + " is negative");
+        }
+        return jiffies * tickNanos;
     }
 
     Cpus cpus() {

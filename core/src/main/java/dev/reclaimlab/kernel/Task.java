@@ -7,6 +7,7 @@ import dev.reclaimlab.locking.WaitKind;
 import dev.reclaimlab.locking.WaitRecord;
 import dev.reclaimlab.locking.Waitable;
 import dev.reclaimlab.locking.WakerSink;
+import dev.reclaimlab.mm.BackingDevInfo;
 
 import java.util.concurrent.locks.LockSupport;
 
@@ -56,6 +57,8 @@ public final class Task {
 
     // task->nr_dirtied: pages dirtied since balance_dirty_pages() last looked.
     private int nrDirtied;
+    // current->backing_dev_info: the device a buffered write is dirtying, null outside one.
+    private volatile BackingDevInfo backingDevInfo;
 
     // task->make_it_fail: fault injection with task-filter fails only this task's calls.
     private volatile boolean makeItFail;
@@ -392,6 +395,26 @@ public final class Task {
 
     public void setNrDirtied(int n) {
         this.nrDirtied = n;
+    }
+
+    /** current->backing_dev_info: the bdi the task's buffered write dirties, or null. */
+    public BackingDevInfo backingDevInfo() {
+        return backingDevInfo;
+    }
+
+    /**
+     * Sets current->backing_dev_info (null clears it), as a filesystem's buffered write does around its
+     * copy ("we can write back this queue in page reclaim"); returns the previous value to restore. Only the
+     * task itself may set it.
+     */
+    public BackingDevInfo setBackingDevInfo(BackingDevInfo bdi) {
+        if (Task.currentOrNull() != this) {
+            throw new IllegalStateException("setBackingDevInfo: " + this + " is not the current task ("
+                    + Task.currentOrNull() + ")");
+        }
+        BackingDevInfo old = backingDevInfo;
+        backingDevInfo = bdi;
+        return old;
     }
 
     public void recordAllocFailure(int gfp, int order, int reason) {

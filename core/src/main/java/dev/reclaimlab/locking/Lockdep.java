@@ -103,6 +103,8 @@ public final class Lockdep {
     private final long[] hits = new long[STRIPES * PAD];
     private long misses;
     private final LockdepMap fsReclaimLock = new LockdepMap("fs_reclaim", FS_RECLAIM);
+    /** System.nanoTime() of the first report, or 0. */
+    private volatile long firstReportNanos;
 
     public Lockdep(Kernel kernel) {
         this.kernel = kernel;
@@ -313,6 +315,14 @@ public final class Lockdep {
         }
         kernel.printk(r.text());
         verdicts.publish(f);
+        if (firstReportNanos == 0) {
+            firstReportNanos = System.nanoTime();
+        }
+    }
+
+    /** When the first report was made (System.nanoTime()), or 0 if none was. */
+    public long firstReportNanos() {
+        return firstReportNanos;
     }
 
     // ------------------------------------------------------------------ reclaim, by version

@@ -15,23 +15,31 @@ public final class ThrottleAccount {
     static final class Site {
         volatile long count;
         volatile long nanos;
+        volatile long wokenEarly;
     }
 
-    void add(Throttle where, long nanos) {
+    void add(Throttle where, long nanos, boolean woken) {
         Site s = sites.get(where);
         if (s == null) {
             s = sites.computeIfAbsent(where, w -> new Site());
         }
         s.count = s.count + 1;
         s.nanos = s.nanos + nanos;
+        if (woken) {
+            s.wokenEarly = s.wokenEarly + 1;
+        }
     }
 
-    /** Totals so far: site name to {count, nanoseconds}, in no particular order. */
+    /**
+     * Totals so far: site name to {count, nanoseconds, sleeps woken before their timeout}, in no particular
+     * order.
+     */
     public Map<String, long[]> totals() {
         Map<String, long[]> m = new LinkedHashMap<>();
         for (Map.Entry<Throttle, Site> e : sites.entrySet()) {
-            m.merge(e.getKey().name(), new long[] {e.getValue().count, e.getValue().nanos},
-                    (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+            Site s = e.getValue();
+            m.merge(e.getKey().name(), new long[] {s.count, s.nanos, s.wokenEarly},
+                    (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]});
         }
         return m;
     }

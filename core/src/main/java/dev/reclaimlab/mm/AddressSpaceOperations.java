@@ -38,6 +38,22 @@ public interface AddressSpaceOperations {
         return true;
     }
 
+    /** {@link #isDirtyWriteback}: the page counts as dirty for reclaim's throttling. */
+    int DIRTY = 1;
+    /** {@link #isDirtyWriteback}: the page counts as under writeback for reclaim's throttling. */
+    int WRITEBACK = 2;
+    /** {@link #isDirtyWriteback}: the filesystem does not say; reclaim reads PG_dirty and PG_writeback. */
+    int NOT_IMPLEMENTED = -1;
+
+    /**
+     * ->is_dirty_writeback() (3.11+), asked by shrink_page_list() for a locked page with private data: how
+     * the page should count for throttling, {@link #DIRTY} and/or {@link #WRITEBACK}, when its flags do not
+     * tell (an NFS page written UNSTABLE is neither dirty nor under writeback, yet the server still owes it).
+     */
+    default int isDirtyWriteback(AddressSpace mapping, int page) {
+        return NOT_IMPLEMENTED;
+    }
+
     /**
      * super_operations->write_inode() of the cache's inode, which __writeback_single_inode() calls after
      * writing the pages of a dirty inode (the emulator's flusher knows mappings, not inodes, so it is

@@ -1,5 +1,6 @@
 package dev.reclaimlab.mm;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -7,18 +8,56 @@ import java.util.concurrent.atomic.AtomicLong;
  * the page caches that write to one device. balance_dirty_pages() throttles a writer by the device it
  * dirties, not only by the global count: a loop device's worker dirtying its backing file is judged by the
  * backing device, not by the loop device's own writeback, which only it can complete.
+ *
+ * <p>bdi->state holds the congestion bits BDI_async_congested and BDI_sync_congested (Linux 3.14,
+ * include/linux/backing-dev.h); {@link BackingDev} sets and clears them and keeps the global count.
  */
 public final class BackingDevInfo {
     /** VM_MAX_READAHEAD (128 KiB) in pages: the default bdi->ra_pages of Linux 4.3. */
     public static final int VM_MAX_READAHEAD_PAGES = (128 << 10) / PhysMem.PAGE_SIZE;
 
     private final String name;
+    private final BackingDev owner;
     final AtomicLong dirty = new AtomicLong();
     final AtomicLong writeback = new AtomicLong();
+    /** bdi->state: bit BLK_RW_ASYNC is BDI_async_congested, bit BLK_RW_SYNC BDI_sync_congested. */
+    final AtomicInteger state = new AtomicInteger();
     private volatile int raPages = VM_MAX_READAHEAD_PAGES;
 
-    BackingDevInfo(String name) {
+    BackingDevInfo(String name, BackingDev owner) {
         this.name = name;
+        this.owner = owner;
+    }
+
+    BackingDev owner() {
+        return owner;
+    }
+
+    /** bdi_congested(bdi, 1 << BDI_{a,}sync_congested): {@code sync} is BLK_RW_ASYNC or BLK_RW_SYNC. */
+    public boolean congested(int sync) {
+        return (state.get() & (1 << BackingDev.checkSync(sync, "bdi_congested"))) != 0;
+    }
+
+    /** bdi_write_congested(). */
+    public boolean writeCongested() {
+        return (state.get() & (1 << BackingDev.BLK_RW_ASYNC)) != 0;
+    }
+
+    /**
+     * inc_bdi_stat(bdi, BDI_RECLAIMABLE) for a page a filesystem still owes the device although it is not
+     * dirty (an NFS page written UNSTABLE and not yet committed): balance_dirty_pages() charges it to
+     * this device as it charges dirty pages.
+     */
+    public void incBdiStatReclaimable() {
+        dirty.incrementAndGet();
+    }
+
+    /** dec_bdi_stat(bdi, BDI_RECLAIMABLE); refuses to go below zero. */
+    public void decBdiStatReclaimable() {
+        if (dirty.getAndDecrement() <= 0) {
+            dirty.incrementAndGet();
+            throw new IllegalStateException("dec_bdi_stat(" + this + ", BDI_RECLAIMABLE): the count is already 0");
+        }
     }
 
     public String name() {

@@ -470,10 +470,12 @@ public final class Filemap {
             if (!map.getPageUnlessZero(pfn)) {
                 continue;
             }
-            if (map.mapping(pfn) == mapping.id && map.index(pfn) == index) {
+            // find_get_entry()'s recheck: still this mapping's page at this index (a slab page's mapping word
+            // holds its cache, so PG_slab rules it out), else it was truncated and maybe reused meanwhile.
+            if (!map.testFlag(pfn, PageFlags.PG_slab) && map.mapping(pfn) == mapping.id && map.index(pfn) == index) {
                 return pfn;
             }
-            mm.pageAlloc().putPage(pfn);
+            mm.pageAlloc().putPageSpeculative(pfn);
         }
     }
 

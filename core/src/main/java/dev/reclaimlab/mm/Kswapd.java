@@ -4,6 +4,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.WaitQueue;
+import dev.reclaimlab.trace.ReclaimEvent;
 
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -86,6 +87,8 @@ final class Kswapd {
         mm.countEvent(VmStatItem.PAGEOUTRUN, 1);
         kernel.lockdep().kswapdReclaimEnter(self);
         long reclaimed = 0;
+        ReclaimEvent ev = new ReclaimEvent();
+        ev.begin();
         try {
             for (int priority = DEF_PRIORITY; priority >= 0 && !balanced(); priority--) {
                 long want = Math.max(pages.highWmark() - pages.nrFreePages(), SWAP_CLUSTER_MAX);
@@ -99,6 +102,13 @@ final class Kswapd {
             }
         } finally {
             kernel.lockdep().kswapdReclaimExit(self);
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.commit(self.toString(), "kswapd", Gfp.formatMode(Gfp.GFP_KERNEL), 0, reclaimed);
+            }
+        }
+        if (balanced()) {
+            vmscan.clearBalancedZoneFlags();
         }
         if (reclaimed == 0 && !balanced()) {
             kswapdFailures++;

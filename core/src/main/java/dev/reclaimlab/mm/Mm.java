@@ -1,8 +1,10 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Jiffies;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.RawSpinLock;
+import dev.reclaimlab.locking.Throttle;
 
 import java.util.List;
 
@@ -34,12 +36,19 @@ public final class Mm {
     private final RawSpinLock mappingsLock = new RawSpinLock("mappings");
     private volatile AddressSpace[] mappings = new AddressSpace[64];
     private int nextMappingId = 1;
-    private final BackingDevInfo noopBdi = new BackingDevInfo("noop");
-    private final java.util.List<BackingDevInfo> bdis = new java.util.concurrent.CopyOnWriteArrayList<>(
-            java.util.List.of(noopBdi));
+    /** HZ/50: the allocator's nap before it retries. */
+    static final long ALLOC_RETRY_WAIT_JIFFIES = Jiffies.HZ / 50;
+    private final Throttle allocRetryThrottle = new Throttle("wait_iff_congested (__alloc_pages_slowpath)");
+    private final BackingDev backingDev;
+    private final ZoneFlags zoneFlags = new ZoneFlags();
+    private final BackingDevInfo noopBdi;
+    private final java.util.List<BackingDevInfo> bdis = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Mm(Kernel kernel) {
         this.kernel = kernel;
+        this.backingDev = new BackingDev(kernel);
+        this.noopBdi = new BackingDevInfo("noop", backingDev);
+        bdis.add(noopBdi);
         this.mem = new PhysMem(kernel.config().memoryBytes(), offHeap);
         try {
             this.map = new MemMap(mem.nrPages(), offHeap);
@@ -47,10 +56,12 @@ public final class Mm {
             mem.release();
             throw e;
         }
-        this.pageAlloc = new PageAlloc(kernel, mem, map);
+        // In dependency order: the counters and the LRU lists before the allocator that updates them, the
+        // allocator before the slab, the slab before the page cache's tree nodes, reclaim last.
         this.vmstat = new VmStat(kernel.nrCpus());
+        this.lru = new Lru(this, map);
+        this.pageAlloc = new PageAlloc(kernel, mem, map, vmstat, lru);
         vmstat.setGauge(VmStatItem.NR_FREE_PAGES, pageAlloc::nrFreePages);
-        pageAlloc.setVmStat(vmstat);
         this.slub = new Slub(kernel, mem, map, pageAlloc, vmstat);
         this.kmalloc = new KmallocCaches(kernel, mem, map, pageAlloc, slub);
         // radix_tree_init(): one cache for every page cache index in this kernel.
@@ -59,8 +70,6 @@ public final class Mm {
         this.radixTreePreload = new RadixTreePreload(kernel, this, radixTreeNodeCache);
         this.workingset = new Workingset(this);
         shrinkers.registerShrinker(workingset.shrinker());
-        this.lru = new Lru(this, map);
-        pageAlloc.setLru(lru);
         vmstat.setGauge(VmStatItem.NR_INACTIVE_FILE, () -> lru.size(Lru.LRU_INACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ACTIVE_FILE, () -> lru.size(Lru.LRU_ACTIVE_FILE));
         vmstat.setGauge(VmStatItem.NR_ISOLATED_FILE, lru::isolated);
@@ -86,6 +95,14 @@ public final class Mm {
             }
 
             @Override
+            public void allocRetryWait(int gfp, int order) {
+                if (!kernel.config().has(Vmscan.EMULATED_43_THROTTLE)) {
+                    backingDev.waitIffCongested(zoneFlags, BackingDev.BLK_RW_ASYNC, ALLOC_RETRY_WAIT_JIFFIES,
+                            allocRetryThrottle);
+                }
+            }
+
+            @Override
             public void outOfMemory(Task t, int gfp, int order) {
                 oom.outOfMemoryAndFail(t, gfp, order);
             }
@@ -97,8 +114,15 @@ public final class Mm {
         });
     }
 
-    /** Starts kswapd0 and the flusher; Kernel.boot() calls it once the kernel is built. */
+    /**
+     * Starts kswapd0 and the flusher; Kernel.boot() calls it once the kernel is built. A kernel without the
+     * zone allocator (2.2) starts neither: its kswapd and bdflush belong to the 2.2 memory world that
+     * installs its own reclaim with {@link PageAlloc#setReclaimHooks}.
+     */
     public void start() {
+        if (!kernel.config().has(PageAlloc.ZONE_ALLOCATOR)) {
+            return;
+        }
         if (kernel.config().kswapd()) {
             kswapd.start();
         }
@@ -234,9 +258,51 @@ public final class Mm {
 
     /** bdi_alloc() + bdi_register(): the writeback accounting of one device. */
     public BackingDevInfo bdiCreate(String name) {
-        BackingDevInfo b = new BackingDevInfo(name);
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("bdiCreate: a name is required");
+        }
+        BackingDevInfo b = new BackingDevInfo(name, backingDev);
         bdis.add(b);
         return b;
+    }
+
+    /** mm/backing-dev.c: bdi congestion, congestion_wait() and wait_iff_congested(). */
+    public BackingDev backingDev() {
+        return backingDev;
+    }
+
+    /** zone->flags of the one zone (ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK). */
+    public ZoneFlags zoneFlags() {
+        return zoneFlags;
+    }
+
+    /**
+     * inc_zone_page_state(page, item) for the one item a filesystem accounts itself: NR_UNSTABLE_NFS, a page
+     * the server holds but has not committed (the NFS client, on an UNSTABLE WRITE reply). {@code pfn}
+     * must be an allocated page.
+     */
+    public void incZonePageState(int pfn, VmStatItem item) {
+        checkFsItem(pfn, item, "inc_zone_page_state");
+        modState(item, 1);
+    }
+
+    /** dec_zone_page_state(page, NR_UNSTABLE_NFS) (a COMMIT reply, or a rewrite before the commit). */
+    public void decZonePageState(int pfn, VmStatItem item) {
+        checkFsItem(pfn, item, "dec_zone_page_state");
+        if (vmstat.get(item) <= 0) {
+            throw new IllegalStateException("dec_zone_page_state(pfn " + pfn + ", " + item.procName()
+                    + "): the count is already 0");
+        }
+        modState(item, -1);
+    }
+
+    private void checkFsItem(int pfn, VmStatItem item, String who) {
+        if (item != VmStatItem.NR_UNSTABLE_NFS) {
+            throw new IllegalArgumentException(who + "(pfn " + pfn + ", " + item + "): only NR_UNSTABLE_NFS is"
+                    + " accounted by filesystems; mm keeps the others");
+        }
+        mem.checkAlive(who);
+        pageAlloc.checkPageInUse(pfn, who);
     }
 
     /** noop_backing_dev_info: what a cache writes to until its filesystem says otherwise. */
@@ -311,18 +377,6 @@ public final class Mm {
         t.putCpu();
     }
 
-    /**
-     * mod_zone_page_state() for a filesystem's own counter (NR_UNSTABLE_NFS): counters the allocator or the
-     * LRU keep are theirs alone.
-     */
-    public void modNodePageState(VmStatItem item, long delta) {
-        if (item != VmStatItem.NR_UNSTABLE_NFS) {
-            throw new IllegalArgumentException("modNodePageState(" + item.procName() + "): only a filesystem's own"
-                    + " counters (nr_unstable_nfs) may be changed from outside mm");
-        }
-        modState(item, delta);
-    }
-
     /** count_vm_events() from any context. */
     void countEvent(VmStatItem item, long n) {
         modState(item, n);
@@ -371,6 +425,7 @@ public final class Mm {
         line(sb, "Inactive(file)", vmstat.get(VmStatItem.NR_INACTIVE_FILE) * kb);
         line(sb, "Dirty", vmstat.get(VmStatItem.NR_DIRTY) * kb);
         line(sb, "Writeback", vmstat.get(VmStatItem.NR_WRITEBACK) * kb);
+        line(sb, "NFS_Unstable", vmstat.get(VmStatItem.NR_UNSTABLE_NFS) * kb);
         line(sb, "Slab", sRecl + sUnrecl);
         line(sb, "SReclaimable", sRecl);
         line(sb, "SUnreclaim", sUnrecl);

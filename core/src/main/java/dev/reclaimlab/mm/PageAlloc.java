@@ -7,6 +7,7 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Lockdep;
 import dev.reclaimlab.locking.RawSpinLock;
 import dev.reclaimlab.locking.Throttle;
+import dev.reclaimlab.trace.ReclaimEvent;
 
 import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
 import static dev.reclaimlab.mm.Gfp.__GFP_DIRECT_RECLAIM;
@@ -31,17 +32,25 @@ import static dev.reclaimlab.mm.MemMap.STATE_TAIL;
  * reclaim, retry, fail. A page is named by its pfn (the emulator's struct page pointer); -1 is NULL.
  */
 public final class PageAlloc {
+    /**
+     * The allocator this class models: zones with per-zone watermarks, kswapd woken below low, direct reclaim
+     * in a retry loop, per-CPU page lists. Without it (a 2.2 kernel) allocation follows 2.2's
+     * __get_free_pages() instead: see {@link GetFreePages22} and {@link Gfp22}.
+     */
+    public static final Fix ZONE_ALLOCATOR = Fix.declare("zone_allocator",
+            "__alloc_pages() over zones with watermarks, kswapd and a reclaim retry loop; before it, 2.2's"
+                    + " __get_free_pages(): freepages.min/high hysteresis (low_on_memory), one synchronous"
+                    + " try_to_free_pages() per call, no per-CPU lists",
+            "the 2.3.x zone allocator, first released in 2.4.0", new KernelVersion(2, 4, 0));
+
     public static final int MAX_PAGE_ORDER = 10;
     public static final int NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
     public static final int NULL_PAGE = NO_PFN;
     static final int MAX_RECLAIM_RETRIES = 16;
     /** Above this order an allocation is "costly": 4.3 neither loops for it nor OOM-kills for it. */
     public static final int PAGE_ALLOC_COSTLY_ORDER = 3;
-    /**
-     * The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1), in the emulator's compressed
-     * time (where Vmscan.THROTTLE_NANOS, HZ/10, is 10 ms): short, as a jiffy is.
-     */
-    static final long JIFFY_NANOS = 1_000_000L;
+    /** The sleep after the OOM killer, 4.3's schedule_timeout_uninterruptible(1): one jiffy. */
+    static final long OOM_SLEEP_JIFFIES = 1;
 
     /**
      * 4.7's OOM detection rework: small allocations no longer retry for as long as reclaim frees anything
@@ -68,8 +77,8 @@ public final class PageAlloc {
     private final Lockdep lockdep;
     private final PhysMem mem;
     private final MemMap map;
-    private VmStat vmstat;
-    private Lru lru;
+    private final VmStat vmstat;
+    private final Lru lru;
     private volatile ReclaimHooks hooks = ReclaimHooks.NONE;
     private final FailPageAlloc failPageAlloc;
     private final Throttle oomThrottle = new Throttle("out_of_memory: schedule_timeout_killable(1)");
@@ -87,12 +96,21 @@ public final class PageAlloc {
     private final int pcpCap;
     private final int[] pcpPages;
     private final int[] pcpCount;
+    // Non-null on a kernel without ZONE_ALLOCATOR: 2.2's policy, and no per-CPU lists.
+    private final GetFreePages22 legacy;
 
-    PageAlloc(Kernel kernel, PhysMem mem, MemMap map) {
+    /**
+     * free_area_init() and memblock_free_all(): every page free in the buddy lists. {@code vmstat} and
+     * {@code lru} come built (Mm makes them first); the reclaim hooks are installed by the reclaim
+     * subsystem that owns them, once it exists ({@link #setReclaimHooks}).
+     */
+    PageAlloc(Kernel kernel, PhysMem mem, MemMap map, VmStat vmstat, Lru lru) {
         this.kernel = kernel;
         this.lockdep = kernel.lockdep();
         this.mem = mem;
         this.map = map;
+        this.vmstat = vmstat;
+        this.lru = lru;
         this.failPageAlloc = new FailPageAlloc(kernel);
         this.managedPages = mem.nrPages();
         long cfg = kernel.config().minFreeKbytes();
@@ -106,14 +124,7 @@ public final class PageAlloc {
         this.pcpCount = new int[(nrCpus + 1) * PCP_PAD];
         java.util.Arrays.fill(freeHead, NO_PFN);
         memblockFreeAll();
-    }
-
-    void setVmStat(VmStat v) {
-        this.vmstat = v;
-    }
-
-    void setLru(Lru l) {
-        this.lru = l;
+        this.legacy = kernel.config().has(ZONE_ALLOCATOR) ? null : new GetFreePages22(this, managedPages);
     }
 
     /** fail_page_alloc: fault injection into this kernel's page allocations. */
@@ -121,7 +132,11 @@ public final class PageAlloc {
         return failPageAlloc;
     }
 
-    /** Installs kswapd and direct reclaim (the reclaim subsystem does this at boot). */
+    /**
+     * Installs kswapd and direct reclaim: the reclaim subsystem plugs itself in once it exists (Mm's
+     * constructor for the zone allocator's vmscan, the 2.2 world for its try_to_free_pages(); tests install
+     * their own to script reclaim).
+     */
     public void setReclaimHooks(ReclaimHooks h) {
         this.hooks = h == null ? ReclaimHooks.NONE : h;
     }
@@ -240,6 +255,13 @@ public final class PageAlloc {
             return fail(t, gfp, order, AllocFailure.Reason.FAULT_INJECTION);
         }
         mightAlloc(t, gfp);
+        if (legacy != null) {
+            int p = legacy.getFreePages(t, gfp, order, hooks);
+            if (p != NO_PFN) {
+                prepNewPage(p, order, gfp);
+            }
+            return p;
+        }
         gfp = SchedMm.currentGfpContext(t, gfp);
         int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
         if (pfn == NO_PFN) {
@@ -278,10 +300,18 @@ public final class PageAlloc {
         if ((allocFlags & ALLOC_NO_WATERMARKS) == 0 && !zoneWatermarkOk(order, allocFlags)) {
             return NO_PFN;
         }
+        return rmqueue(t, order);
+    }
+
+    /**
+     * rmqueue(): an order-0 page from this CPU's list, else a block from the buddy lists under zone->lock
+     * (always the latter before the zone allocator: 2.2 had no per-CPU lists). No watermark check.
+     */
+    int rmqueue(Task t, int order) {
         int cpu = t.getCpu();
         try {
             int pfn;
-            if (order == 0) {
+            if (order == 0 && legacy == null) {
                 pfn = rmqueuePcplist(cpu);
             } else {
                 zoneLock.lock();
@@ -383,6 +413,33 @@ public final class PageAlloc {
         }
     }
 
+    /** 2.2's try_to_free_pages() from the allocator, counted where the zoned allocator counts direct reclaim. */
+    void countAllocstall(Task t) {
+        int cpu = t.getCpu();
+        vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
+        t.putCpu();
+    }
+
+    /** freepages.min of a 2.2 kernel; the min watermark otherwise. */
+    public long freepagesMin() {
+        return legacy != null ? legacy.min() : watermark[ALLOC_WMARK_MIN];
+    }
+
+    /** freepages.low of a 2.2 kernel; the low watermark otherwise. */
+    public long freepagesLow() {
+        return legacy != null ? legacy.low() : watermark[ALLOC_WMARK_LOW];
+    }
+
+    /** freepages.high of a 2.2 kernel; the high watermark otherwise. */
+    public long freepagesHigh() {
+        return legacy != null ? legacy.high() : watermark[ALLOC_WMARK_HIGH];
+    }
+
+    /** 2.2's low_on_memory: set when free memory fell to freepages.min, cleared at freepages.high. */
+    public boolean lowOnMemory() {
+        return legacy != null && legacy.lowOnMemory();
+    }
+
     private void prepNewPage(int pfn, int order, int gfp) {
         map.setFlagsPlain(pfn, order > 0 ? 1L << PageFlags.PG_head : 0);
         map.setRefcount(pfn, 1);
@@ -467,6 +524,7 @@ public final class PageAlloc {
             if (!reclaimRetry) {
                 // 4.3: small orders retry for as long as reclaim makes progress, and then some.
                 if (progress > 0 && order <= PAGE_ALLOC_COSTLY_ORDER) {
+                    hooks.allocRetryWait(gfp, order);
                     continue;
                 }
                 int oom = allocPagesMayOom(t, gfp, order);
@@ -474,6 +532,7 @@ public final class PageAlloc {
                     return oom;
                 }
                 if (oom == MAY_OOM_PROGRESS) {
+                    hooks.allocRetryWait(gfp, order);
                     continue;
                 }
                 return fail(t, gfp, order, order > PAGE_ALLOC_COSTLY_ORDER ? AllocFailure.Reason.COSTLY_ORDER
@@ -520,7 +579,7 @@ public final class PageAlloc {
             }
         }
         hooks.outOfMemoryRetry(t, gfp, order);
-        oomThrottle.throttle(JIFFY_NANOS);
+        oomThrottle.throttle(kernel.jiffiesToNanos(OOM_SLEEP_JIFFIES));
         return MAY_OOM_PROGRESS;
     }
 
@@ -534,15 +593,23 @@ public final class PageAlloc {
         vmstat.inc(cpu, VmStatItem.ALLOCSTALL_NORMAL);
         t.putCpu();
         lockdep.reclaimEnter(t, gfp);
+        ReclaimEvent ev = new ReclaimEvent();
+        ev.begin();
+        long progress = 0;
         try {
             int saved = SchedMm.memallocNoreclaimSave();
             try {
-                return hooks.tryToFreePages(gfp, order);
+                progress = hooks.tryToFreePages(gfp, order);
+                return progress;
             } finally {
                 SchedMm.memallocNoreclaimRestore(saved);
             }
         } finally {
             lockdep.reclaimExit(t, gfp);
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.commit(t.toString(), "direct", Gfp.formatMode(gfp), order, progress);
+            }
         }
     }
 
@@ -625,6 +692,24 @@ public final class PageAlloc {
         putPageTestzero(pfn, order, "putPage");
     }
 
+    /**
+     * put_page() for a reference taken speculatively with get_page_unless_zero() on a pfn read without a
+     * lock (a page-cache lookup racing with truncation and reuse): by then the page may be anyone's, a slab
+     * page included, which keeps its count above ours; if ours was the last, the owner freed it meanwhile
+     * and this frees it, as the kernel's put_page() would.
+     */
+    void putPageSpeculative(int pfn) {
+        int ref = map.addRefcount(pfn, -1);
+        if (ref > 0) {
+            return;
+        }
+        if (ref < 0) {
+            map.addRefcount(pfn, 1);
+            throw new IllegalStateException("put_page(pfn " + pfn + "): refcount underflow after a speculative get");
+        }
+        freeUnrefPages(pfn, map.order(pfn));
+    }
+
     public int pageCount(int pfn) {
         mem.checkPfn(pfn, "pageCount");
         return map.refcount(pfn);
@@ -686,7 +771,7 @@ public final class PageAlloc {
         int cpu = t.getCpu();
         try {
             vmstat.mod(cpu, VmStatItem.PGFREE, n);
-            if (order == 0) {
+            if (order == 0 && legacy == null) {
                 int ci = (cpu + 1) * PCP_PAD;
                 int count = pcpCount[ci];
                 map.setState(pfn, STATE_PCP);

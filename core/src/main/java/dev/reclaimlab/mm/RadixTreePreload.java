@@ -97,6 +97,29 @@ public final class RadixTreePreload {
         return mm.kmemCacheAlloc(cache, Gfp.GFP_ATOMIC);
     }
 
+    /**
+     * radix_tree_callback(CPU_DEAD): gives {@code cpu}'s spare nodes back to the slab, as the kernel does
+     * when a CPU goes offline. Used to account every object at teardown; the caller runs on that CPU for
+     * the moment, so no insert can be taking from the stack meanwhile. Returns the nodes freed.
+     */
+    public int radixTreeCpuDead(int cpu) {
+        if (cpu < 0 || cpu >= kernel.nrCpus()) {
+            throw new IllegalArgumentException("radix_tree_callback: CPU" + cpu + " does not exist (nr_cpus "
+                    + kernel.nrCpus() + ")");
+        }
+        int[] freed = new int[1];
+        kernel.currentTask().runOnCpu(cpu, () -> {
+            int n = nr[(cpu + 1) * PAD];
+            for (int i = n - 1; i >= 0; i--) {
+                mm.kmemCacheFree(cache, nodes[cpu * RADIX_TREE_PRELOAD_SIZE + i]);
+                nodes[cpu * RADIX_TREE_PRELOAD_SIZE + i] = 0;
+            }
+            nr[(cpu + 1) * PAD] = 0;
+            freed[0] = n;
+        });
+        return freed[0];
+    }
+
     /** Nodes waiting in every CPU's stack (racy, for counters and tests). */
     public long preloaded() {
         long s = 0;

@@ -26,6 +26,13 @@ public interface ReclaimHooks {
     default void outOfMemoryRetry(dev.reclaimlab.kernel.Task t, int gfp, int order) {
     }
 
+    /**
+     * The nap before the allocator retries ("wait for some write requests to complete then retry"):
+     * 3.14's wait_iff_congested(preferred_zone, BLK_RW_ASYNC, HZ/50). May sleep.
+     */
+    default void allocRetryWait(int gfp, int order) {
+    }
+
     ReclaimHooks NONE = new ReclaimHooks() {
         @Override
         public void wakeupKswapd(int order, int gfp) {

@@ -17,6 +17,12 @@ final class ScanControl {
     long nrWriteback;
     long nrImmediate;
     long slabFreed;
+    // shrink_page_list()'s counts for the batch being shrunk (3.14's nr_dirty ... nr_immediate).
+    long batchDirty;
+    long batchUnqueuedDirty;
+    long batchCongested;
+    long batchWriteback;
+    long batchImmediate;
 
     ScanControl(int gfpMask, int order, long nrToReclaim, boolean mayWritepage, boolean kswapd) {
         this.gfpMask = gfpMask;
@@ -24,6 +30,15 @@ final class ScanControl {
         this.nrToReclaim = nrToReclaim;
         this.mayWritepage = mayWritepage;
         this.kswapd = kswapd;
+    }
+
+    /** A new batch of isolated pages: its counts start at zero. */
+    void startBatch() {
+        batchDirty = 0;
+        batchUnqueuedDirty = 0;
+        batchCongested = 0;
+        batchWriteback = 0;
+        batchImmediate = 0;
     }
 
     boolean mayEnterFs() {

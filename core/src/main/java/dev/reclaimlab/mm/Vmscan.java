@@ -1,6 +1,9 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.Jiffies;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Throttle;
@@ -26,24 +29,57 @@ import static dev.reclaimlab.mm.ScanControl.SWAP_CLUSTER_MAX;
  * flagged ZONE_WRITEBACK, counts it nr_immediate and backs off in congestion_wait() (only legacy memcg
  * reclaim, which the emulator does not have, waits); dirty pages are written only by kswapd and only
  * when the gfp mask allows IO into the filesystem; pages with private data go through
- * releasepage(page, gfp), where a filesystem may sleep; too many isolated pages, or a batch all under
- * writeback, throttle the reclaimer unless it is PF_LESS_THROTTLE. The shrinkers are pressed as 4.3's
- * shrink_slab() pressed them: in proportion to the LRU pages the pass scanned.
+ * releasepage(page, gfp), where a filesystem may sleep. The shrinkers are pressed as 4.3's shrink_slab()
+ * pressed them: in proportion to the LRU pages the pass scanned.
+ *
+ * <p>Throttling is Linux 3.14's (the loop-back NFS livelock of seed 003) unless the kernel runs the
+ * emulator's 4.3 model ({@link #EMULATED_43_THROTTLE}): shrink_page_list() counts the dirty, unqueued,
+ * congested, writeback and immediate pages of each batch; shrink_inactive_list() sets ZONE_WRITEBACK,
+ * ZONE_CONGESTED and ZONE_TAIL_LRU_DIRTY from them, sleeps in congestion_wait(HZ/10) when a batch was all
+ * dirty and unqueued or met immediate pages, and a direct reclaimer then sleeps in wait_iff_congested(HZ/10)
+ * while some bdi is congested and the zone is ZONE_CONGESTED; the too_many_isolated() loop naps in
+ * congestion_wait() for as long as it holds; each shrink_node() pass ends in throttle_vm_writeout().
  */
 final class Vmscan {
-    /** HZ/10 in the emulator's time: reclaim_throttle() and congestion_wait(). */
-    static final long THROTTLE_NANOS = 10_000_000L;
+    /**
+     * current_may_throttle(): a PF_LESS_THROTTLE task (nfsd serving a loop-back WRITE) is throttled in
+     * shrink_inactive_list() only while the bdi it writes to, current->backing_dev_info, is congested
+     * itself; a task with no such bdi is throttled. Before it, PF_LESS_THROTTLE meant nothing to reclaim.
+     */
+    public static final Fix CURRENT_MAY_THROTTLE = Fix.declare("current_may_throttle",
+            "shrink_inactive_list() does not throttle a PF_LESS_THROTTLE task unless current->backing_dev_info is"
+                    + " write-congested",
+            "399ba0b95670 MM: avoid throttling reclaim for loop-back nfsd threads (NeilBrown, 3.16)",
+            new KernelVersion(3, 16));
+    /** The congestion_wait() after a batch that was all dirty and unqueued went, leaving nr_immediate only. */
+    public static final Fix NO_UNQUEUED_DIRTY_STALL = Fix.declare("no_unqueued_dirty_stall",
+            "shrink_inactive_list() sleeps in congestion_wait() only for nr_immediate pages, not when a whole batch"
+                    + " was dirty but not yet queued for IO",
+            "b738d764652d Don't trigger congestion wait on dirty-but-not-writeout pages (Linus Torvalds, 3.16)",
+            new KernelVersion(3, 16));
+    /**
+     * Not a kernel change: the reclaim throttling the emulator's 4.3 kernels had before the 3.14 model, which
+     * the xfs-on-loop scenario was built and measured with, kept for 4.3 exactly (see README).
+     */
+    public static final Fix EMULATED_43_THROTTLE = Fix.declare("vmscan_throttle_emulated_4_3",
+            "emulator model, not a kernel patch: too_many_isolated() naps once then gives up; a direct reclaimer"
+                    + " naps after a batch all under writeback instead of wait_iff_congested(); kswapd writes any"
+                    + " dirty page; no throttle_vm_writeout() nor the allocator's retry nap",
+            "none: the emulator's approximation of 4.3 reclaim throttling", KernelVersion.V4_3);
+
+    /** HZ/10, the timeout of every reclaim throttle. */
+    static final long HZ_10 = Jiffies.HZ / 10;
 
     private final Kernel kernel;
     private final Mm mm;
     private final MemMap map;
     private final Lru lru;
     private final Filemap filemap;
-    private final Throttle isolatedThrottle = new Throttle("reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
-    private final Throttle congestionThrottle = new Throttle("congestion_wait(BLK_RW_ASYNC)");
+    private final ZoneFlags zone;
+    private final Throttle isolatedThrottle = new Throttle("congestion_wait (too_many_isolated)");
+    private final Throttle congestionThrottle = new Throttle("congestion_wait (shrink_inactive_list)");
+    private final Throttle congestedThrottle = new Throttle("wait_iff_congested (shrink_inactive_list)");
     private final AtomicLong throttled = new AtomicLong();
-    /** ZONE_WRITEBACK: a whole batch was under writeback since kswapd last shrank the zone. */
-    private volatile boolean zoneWriteback;
 
     Vmscan(Kernel kernel, Mm mm, MemMap map, Lru lru, Filemap filemap) {
         this.kernel = kernel;
@@ -51,9 +87,10 @@ final class Vmscan {
         this.map = map;
         this.lru = lru;
         this.filemap = filemap;
+        this.zone = mm.zoneFlags();
     }
 
-    /** How often reclaimers slept in reclaim_throttle() or congestion_wait(). */
+    /** How often reclaimers slept in a reclaim throttle (congestion_wait(), wait_iff_congested()). */
     long throttled() {
         return throttled.get();
     }
@@ -68,7 +105,7 @@ final class Vmscan {
         return sc.nrReclaimed + (sc.slabFreed > 0 ? 1 : 0);
     }
 
-    /** do_try_to_free_pages(): priority 12 down to 0 until enough is reclaimed. */
+    /** do_try_to_free_pages(): priority 12 down to 0 until enough is reclaimed; it has no sleep of its own. */
     void doTryToFreePages(ScanControl sc) {
         for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
             shrinkNode(sc);
@@ -80,9 +117,10 @@ final class Vmscan {
     }
 
     /**
-     * shrink_node() (shrink_zone() in the seeds' kernels): one pass at sc.priority over the LRU lists, then
-     * the shrinkers, pressed in proportion to the LRU pages this pass scanned, as 4.3's shrink_slab() was
-     * (a pass that scanned nothing counts as SWAP_CLUSTER_MAX pages of an LRU that may be empty).
+     * shrink_node() (shrink_zone() and shrink_lruvec() in the seeds' kernels): one pass at sc.priority over
+     * the LRU lists, then the shrinkers, pressed in proportion to the LRU pages this pass scanned, as 4.3's
+     * shrink_slab() was (a pass that scanned nothing counts as SWAP_CLUSTER_MAX pages of an LRU that may be
+     * empty); shrink_lruvec() ends in throttle_vm_writeout().
      */
     void shrinkNode(ScanControl sc) {
         long inactive = lru.size(Lru.LRU_INACTIVE_FILE);
@@ -92,12 +130,25 @@ final class Vmscan {
             shrinkActiveList(scanCount(active, sc.priority), sc);
         }
         shrinkInactiveList(scanCount(inactive, sc.priority), sc);
+        if (!kernel.config().has(EMULATED_43_THROTTLE)) {
+            mm.writeback().throttleVmWriteout(sc.gfpMask);
+        }
         long scanned = sc.nrScanned - scannedBefore;
         sc.slabFreed += mm.shrinkSlabProportional(sc.gfpMask, scanned, inactive + active);
         if (sc.kswapd) {
-            // kswapd_shrink_zone(): the flag only lasts for one of kswapd's passes over the zone.
-            zoneWriteback = false;
+            // kswapd_shrink_zone(): ZONE_WRITEBACK lasts for one of kswapd's passes over the zone; the other
+            // two only until the zone is balanced.
+            zone.clear(ZoneFlags.ZONE_WRITEBACK);
+            if (mm.pageAlloc().nrFreePages() >= mm.pageAlloc().highWmark()) {
+                clearBalancedZoneFlags();
+            }
         }
+    }
+
+    /** balance_pgdat() and kswapd_shrink_zone() on a balanced zone: it is no longer congested or dirty. */
+    void clearBalancedZoneFlags() {
+        zone.clear(ZoneFlags.ZONE_CONGESTED);
+        zone.clear(ZoneFlags.ZONE_TAIL_LRU_DIRTY);
     }
 
     /** get_scan_count(): size >> priority, but never less than a batch of what there is. */
@@ -118,24 +169,43 @@ final class Vmscan {
     }
 
     /**
-     * current_may_throttle(): nfsd writing on behalf of reclaim (PF_LESS_THROTTLE) must not be made to
-     * wait for the writeback it is itself needed to complete.
+     * current_may_throttle() as it landed: a task is spared only if it is PF_LESS_THROTTLE and the bdi it
+     * is writing to is not congested, so nfsd is still throttled by its own slow device, never by the NFS
+     * mount it serves.
      */
-    private static boolean currentMayThrottle(Task t) {
-        return (t.flags() & TaskFlags.PF_LESS_THROTTLE) == 0;
+    static boolean currentMayThrottle(Task t) {
+        if ((t.flags() & TaskFlags.PF_LESS_THROTTLE) == 0) {
+            return true;
+        }
+        BackingDevInfo bdi = t.backingDevInfo();
+        return bdi == null || bdi.writeCongested();
+    }
+
+    /** Whether shrink_inactive_list() may throttle {@code t}: always, before {@link #CURRENT_MAY_THROTTLE}. */
+    private boolean mayThrottle(Task t) {
+        return !kernel.config().has(CURRENT_MAY_THROTTLE) || currentMayThrottle(t);
     }
 
     /** shrink_inactive_list(). */
     void shrinkInactiveList(long nrToScan, ScanControl sc) {
         Task t = Task.current();
+        boolean emulated = kernel.config().has(EMULATED_43_THROTTLE);
         boolean stalled = false;
         while (tooManyIsolated(sc)) {
-            if (stalled || !currentMayThrottle(t)) {
+            if (emulated) {
+                if (stalled || !mayThrottle(t)) {
+                    return;
+                }
+                stalled = true;
+                throttled.incrementAndGet();
+                isolatedThrottle.throttle(kernel.jiffiesToNanos(HZ_10));
+                continue;
+            }
+            throttled.incrementAndGet();
+            mm.backingDev().congestionWait(BackingDev.BLK_RW_ASYNC, HZ_10, isolatedThrottle);
+            if (t.fatalSignalPending() || t.kthreadShouldStop()) {
                 return;
             }
-            stalled = true;
-            throttled.incrementAndGet();
-            isolatedThrottle.throttle(THROTTLE_NANOS);
         }
         int[] batch = new int[SWAP_CLUSTER_MAX];
         while (nrToScan > 0) {
@@ -146,23 +216,49 @@ final class Vmscan {
             nrToScan -= n;
             sc.nrScanned += n;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSCAN_KSWAPD : VmStatItem.PGSCAN_DIRECT, n);
-            long writebackBefore = sc.nrWriteback;
-            long immediateBefore = sc.nrImmediate;
+            sc.startBatch();
             long reclaimed = shrinkPageList(batch, n, sc);
             sc.nrReclaimed += reclaimed;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSTEAL_KSWAPD : VmStatItem.PGSTEAL_DIRECT, reclaimed);
-            long writeback = sc.nrWriteback - writebackBefore;
-            if (writeback > 0 && writeback == n) {
-                zoneWriteback = true;
+            if (sc.batchWriteback > 0 && sc.batchWriteback == n) {
+                zone.set(ZoneFlags.ZONE_WRITEBACK);
             }
-            boolean stall = sc.kswapd ? sc.nrImmediate > immediateBefore
-                    // wait_iff_congested(): the emulator's zone is congested when a whole batch was under
-                    // writeback (4.3 counts such PG_reclaim pages as congested).
-                    : writeback == n;
-            if (stall && currentMayThrottle(t)) {
+            // global_reclaim(): the emulator has no memcg reclaim.
+            if (sc.batchDirty > 0 && sc.batchDirty == sc.batchCongested) {
+                zone.set(ZoneFlags.ZONE_CONGESTED);
+            }
+            if (sc.batchUnqueuedDirty == n) {
+                zone.set(ZoneFlags.ZONE_TAIL_LRU_DIRTY);
+            }
+            if (emulated) {
+                emulatedStall(t, sc, n);
+            } else {
+                throttleAfterBatch(t, sc, n);
+            }
+        }
+    }
+
+    /** The emulator's 4.3 model: kswapd naps for immediate pages, a direct reclaimer after a batch all under writeback. */
+    private void emulatedStall(Task t, ScanControl sc, int n) {
+        boolean stall = sc.kswapd ? sc.batchImmediate > 0 : sc.batchWriteback == n;
+        if (stall && mayThrottle(t)) {
+            throttled.incrementAndGet();
+            congestionThrottle.throttle(kernel.jiffiesToNanos(HZ_10));
+        }
+    }
+
+    /** The end of 3.14's shrink_inactive_list(): congestion_wait(), then wait_iff_congested() for direct reclaim. */
+    private void throttleAfterBatch(Task t, ScanControl sc, int n) {
+        boolean unqueued = !kernel.config().has(NO_UNQUEUED_DIRTY_STALL) && sc.batchUnqueuedDirty == n;
+        if ((unqueued || sc.batchImmediate > 0) && mayThrottle(t)) {
+            throttled.incrementAndGet();
+            mm.backingDev().congestionWait(BackingDev.BLK_RW_ASYNC, HZ_10, congestionThrottle);
+        }
+        if (!sc.kswapd && mayThrottle(t)) {
+            if (mm.backingDev().nrBdiCongested(BackingDev.BLK_RW_ASYNC) > 0 && zone.test(ZoneFlags.ZONE_CONGESTED)) {
                 throttled.incrementAndGet();
-                congestionThrottle.throttle(THROTTLE_NANOS);
             }
+            mm.backingDev().waitIffCongested(zone, BackingDev.BLK_RW_ASYNC, HZ_10, congestedThrottle);
         }
     }
 
@@ -230,20 +326,27 @@ final class Vmscan {
     /** The body of shrink_page_list() for one locked page. */
     private Fate decide(int pfn, ScanControl sc) {
         AddressSpace mapping = filemap.pageMapping(pfn);
-        if (map.testFlag(pfn, PG_writeback)) {
-            if (sc.kswapd && map.testFlag(pfn, PG_reclaim) && zoneWriteback) {
+        boolean writeback = map.testFlag(pfn, PG_writeback);
+        countDirtyWriteback(mapping, pfn, writeback, sc);
+        if (writeback) {
+            if (sc.kswapd && map.testFlag(pfn, PG_reclaim) && zone.test(ZoneFlags.ZONE_WRITEBACK)) {
                 // Case 1: pages cycle through the LRU faster than they are written: kswapd backs off.
                 sc.nrImmediate++;
+                sc.batchImmediate++;
                 return Fate.KEEP;
             }
             // Case 2: global reclaim is always "sane": mark it for immediate reclaim and move on, never wait.
             map.setFlag(pfn, PG_reclaim);
             sc.nrWriteback++;
+            sc.batchWriteback++;
             return Fate.KEEP;
         }
         if (map.testFlag(pfn, PG_dirty)) {
-            if (mapping == null || !sc.kswapd || !sc.mayWritepage || !sc.mayEnterFs() || !sc.mayIo()) {
-                // Only kswapd writes, and only where the gfp mask lets it enter the filesystem.
+            boolean kswapdMayWrite = sc.kswapd && (kernel.config().has(EMULATED_43_THROTTLE)
+                    || zone.test(ZoneFlags.ZONE_TAIL_LRU_DIRTY));
+            if (mapping == null || !kswapdMayWrite || !sc.mayWritepage || !sc.mayEnterFs() || !sc.mayIo()) {
+                // Only kswapd writes, only once the LRU tail is all dirty, and only where the gfp mask lets it
+                // enter the filesystem.
                 map.setFlag(pfn, PG_reclaim);
                 return Fate.KEEP;
             }
@@ -260,6 +363,31 @@ final class Vmscan {
             return map.refFreeze(pfn, 1) ? Fate.FREE : Fate.KEEP;
         }
         return filemap.removeMapping(mapping, pfn) ? Fate.FREE : Fate.KEEP;
+    }
+
+    /**
+     * page_check_dirty_writeback() and the counts made from it (3.11-3.x): a page is dirty or under
+     * writeback by its flags, or as its filesystem says for a page with private data; it is congested if
+     * its device is write-congested or it came round again under writeback after PG_reclaim was set.
+     */
+    private void countDirtyWriteback(AddressSpace mapping, int pfn, boolean writeback, ScanControl sc) {
+        boolean dirty = map.testFlag(pfn, PG_dirty);
+        if (mapping != null && map.testFlag(pfn, PG_private)) {
+            int dw = mapping.aops().isDirtyWriteback(mapping, pfn);
+            if (dw != AddressSpaceOperations.NOT_IMPLEMENTED) {
+                dirty = (dw & AddressSpaceOperations.DIRTY) != 0;
+                writeback = (dw & AddressSpaceOperations.WRITEBACK) != 0;
+            }
+        }
+        if (dirty || writeback) {
+            sc.batchDirty++;
+        }
+        if (dirty && !writeback) {
+            sc.batchUnqueuedDirty++;
+        }
+        if ((mapping != null && mapping.bdi().writeCongested()) || (writeback && map.testFlag(pfn, PG_reclaim))) {
+            sc.batchCongested++;
+        }
     }
 
     /** pageout(): kswapd writes a dirty page for reclaim; the filesystem unlocks it. */

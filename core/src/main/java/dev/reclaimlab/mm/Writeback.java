@@ -1,5 +1,6 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Jiffies;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
@@ -17,7 +18,8 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * call {@link #balanceDirtyPagesRatelimited}; above the dirty threshold they sleep in
  * balance_dirty_pages() until writeback catches up. PF_LESS_THROTTLE raises a task's thresholds by a
  * quarter, as the 2014 kernel did for nfsd, so a writer that reclaim depends on is not held back with
- * everyone else. The flusher ("kworker/u:flush", wb_workfn()) writes dirty inodes back when woken for
+ * everyone else. NFS pages written UNSTABLE and not yet committed (NR_UNSTABLE_NFS) count as dirty,
+ * as 3.14 and 4.3 count them. Reclaim ends each pass in {@link #throttleVmWriteout}. The flusher ("kworker/u:flush", wb_workfn()) writes dirty inodes back when woken for
  * background writeback and every {@link #DIRTY_WRITEBACK_INTERVAL_NANOS}.
  */
 public final class Writeback {
@@ -27,7 +29,10 @@ public final class Writeback {
     static final int RATELIMIT_PAGES = 32;
     /** dirty_writeback_centisecs in emulator time. */
     static final long DIRTY_WRITEBACK_INTERVAL_NANOS = 100_000_000L;
-    static final long PAUSE_NANOS = 5_000_000L;
+    /** The pause of a writer over the limits, in jiffies (3.14 computes one in [HZ/100, HZ/5]). */
+    static final long PAUSE_JIFFIES = 5;
+    /** throttle_vm_writeout()'s nap: congestion_wait(BLK_RW_ASYNC, HZ/10). */
+    static final long VM_WRITEOUT_JIFFIES = Jiffies.HZ / 10;
     private static final long WRITEBACK_CHUNK = 1024;
 
     private final Kernel kernel;
@@ -35,7 +40,9 @@ public final class Writeback {
     private final Set<AddressSpace> dirtyInodes = ConcurrentHashMap.newKeySet();
     private final WaitQueue flushWait = new WaitQueue("wb->dwork");
     private final Throttle dirtyThrottle = new Throttle("balance_dirty_pages");
+    private final Throttle vmWriteoutThrottle = new Throttle("congestion_wait (throttle_vm_writeout)");
     private final AtomicLong pauses = new AtomicLong();
+    private final AtomicLong vmWriteoutNaps = new AtomicLong();
     private volatile boolean backgroundPending;
     private Task flusher;
 
@@ -56,6 +63,11 @@ public final class Writeback {
     /** How many times writers slept in balance_dirty_pages(). */
     public long dirtyThrottlePauses() {
         return pauses.get();
+    }
+
+    /** How many times reclaimers napped in throttle_vm_writeout(). */
+    public long vmWriteoutThrottled() {
+        return vmWriteoutNaps.get();
     }
 
     /**
@@ -115,7 +127,7 @@ public final class Writeback {
     public void balanceDirtyPages(Task t, BackingDevInfo bdi) {
         for (;;) {
             VmStat v = mm.vmstat();
-            long nrReclaimable = v.get(VmStatItem.NR_DIRTY);
+            long nrReclaimable = v.get(VmStatItem.NR_DIRTY) + v.get(VmStatItem.NR_UNSTABLE_NFS);
             long nrDirty = nrReclaimable + v.get(VmStatItem.NR_WRITEBACK);
             long[] lim = dirtyLimits(t);
             if (nrDirty <= (lim[0] + lim[1]) / 2) {
@@ -132,7 +144,35 @@ public final class Writeback {
                 return;
             }
             pauses.incrementAndGet();
-            dirtyThrottle.throttle(PAUSE_NANOS);
+            dirtyThrottle.throttle(kernel.jiffiesToNanos(PAUSE_JIFFIES));
+        }
+    }
+
+    /**
+     * throttle_vm_writeout(gfp) (3.14; gone in 4.16), at the end of each reclaim pass: while the pages under
+     * writeback plus the NFS pages waiting for a COMMIT exceed the caller's dirty threshold plus a tenth,
+     * nap in congestion_wait(BLK_RW_ASYNC, HZ/10). A caller without both __GFP_FS and __GFP_IO naps once;
+     * a GFP_KERNEL one loops until writeback, or nfsd's COMMITs, bring the sum down. A task being stopped
+     * leaves the loop (the kernel's has no such exit; the emulator's kernels must be able to close).
+     */
+    public void throttleVmWriteout(int gfp) {
+        Gfp.check(gfp, "throttle_vm_writeout");
+        Task t = kernel.currentTask();
+        for (;;) {
+            long thresh = dirtyLimits(t)[1];
+            thresh += thresh / 10;
+            VmStat v = mm.vmstat();
+            if (v.get(VmStatItem.NR_UNSTABLE_NFS) + v.get(VmStatItem.NR_WRITEBACK) <= thresh) {
+                return;
+            }
+            vmWriteoutNaps.incrementAndGet();
+            mm.backingDev().congestionWait(BackingDev.BLK_RW_ASYNC, VM_WRITEOUT_JIFFIES, vmWriteoutThrottle);
+            if ((gfp & (Gfp.__GFP_FS | Gfp.__GFP_IO)) != (Gfp.__GFP_FS | Gfp.__GFP_IO)) {
+                return;
+            }
+            if (t.kthreadShouldStop() || t.fatalSignalPending()) {
+                return;
+            }
         }
     }
 

@@ -23,8 +23,13 @@
  *     reclaim runs under PF_MEMALLOC and, for lockdep, the version's reclaim annotation (RECLAIM_FS state
  *     before 4.14, the fs_reclaim map after).</li>
  * <li>Version-dependent behaviour on the allocation and read paths is a declared Fix beside its code
- *     (Readahead.OBEY_MAPPING_GFP, PageAlloc.SHOULD_RECLAIM_RETRY); the classes say which release they
- *     follow.</li>
+ *     (Readahead.OBEY_MAPPING_GFP, PageAlloc.SHOULD_RECLAIM_RETRY, Vmscan.CURRENT_MAY_THROTTLE); the classes
+ *     say which release they follow.</li>
+ * <li>Every throttle timeout is written in jiffies and converted by Kernel.jiffiesToNanos() (HZ = 100;
+ *     compressed tenfold from 4.3, kernel.Jiffies.COMPRESSED_TIME). Each reclaim or dirty throttle sleeps in
+ *     a locking.Throttle named for the kernel function and its caller, so a stall report says where time
+ *     went. Congestion state (BackingDev, ZoneFlags) is atomics only; clear_bdi_congested() may be called
+ *     from any context, a completion's included, and never sleeps.</li>
  * <li>Allocation fast paths allocate nothing on the Java heap and take no lock. Fault injection
  *     ({@link dev.reclaimlab.mm.Failslab}, {@link dev.reclaimlab.mm.FailPageAlloc}) costs them one read of
  *     a probability while it is off.</li>

@@ -31,4 +31,14 @@ public final class ReclaimEvent extends jdk.jfr.Event {
 
     @Label("Reclaimed")
     public long reclaimed;
+
+    /** Commits the ended event with its fields; call only when {@link #shouldCommit()} says so. */
+    public void commit(String task, String who, String gfp, int order, long reclaimed) {
+        this.task = task;
+        this.who = who;
+        this.gfp = gfp;
+        this.order = order;
+        this.reclaimed = reclaimed;
+        commit();
+    }
 }

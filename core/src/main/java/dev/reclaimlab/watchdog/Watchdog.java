@@ -305,10 +305,11 @@ public final class Watchdog {
         Map<String, long[]> base = throttleBaseline.getOrDefault(t, Map.of());
         List<ThrottleSite> out = new ArrayList<>();
         for (Map.Entry<String, long[]> e : t.throttleAccount().totals().entrySet()) {
-            long[] b = base.getOrDefault(e.getKey(), new long[2]);
-            long n = e.getValue()[0] - b[0];
+            long[] b = base.getOrDefault(e.getKey(), new long[3]);
+            long[] v = e.getValue();
+            long n = v[0] - b[0];
             if (n > 0) {
-                out.add(new ThrottleSite(e.getKey(), n, TimeUnit.NANOSECONDS.toMillis(e.getValue()[1] - b[1])));
+                out.add(new ThrottleSite(e.getKey(), n, TimeUnit.NANOSECONDS.toMillis(v[1] - b[1]), v[2] - b[2]));
             }
         }
         return out;

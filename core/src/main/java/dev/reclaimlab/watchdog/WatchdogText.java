@@ -102,7 +102,11 @@ final class WatchdogText {
             sb.append('\n');
             for (ThrottleSite s : st.throttles()) {
                 sb.append("  throttled in ").append(s.site()).append(": ").append(s.count()).append(" sleeps, ")
-                        .append(s.millis()).append(" ms\n");
+                        .append(s.millis()).append(" ms");
+                if (s.wokenEarly() > 0) {
+                    sb.append(", ").append(s.wokenEarly()).append(" woken early");
+                }
+                sb.append('\n');
             }
             details(sb, t);
         }

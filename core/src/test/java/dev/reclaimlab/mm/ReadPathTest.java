@@ -23,6 +23,7 @@ import static dev.reclaimlab.mm.Gfp.__GFP_FS;
 import static dev.reclaimlab.mm.Gfp.__GFP_IO;
 import static dev.reclaimlab.mm.Gfp.__GFP_RECLAIM;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The 4.3 read path in mm: the per-CPU radix tree preload, readahead windows, the obey_mapping_gfp switch. */
 @Timeout(60)
@@ -71,6 +72,26 @@ class ReadPathTest {
         assertThat(p.preloaded(cpu)).as("the next blocking insert refills").isEqualTo(
                 RadixTreePreload.RADIX_TREE_PRELOAD_SIZE);
         mm.addressSpaceDestroy(m);
+    }
+
+    @Test
+    void aDeadCpusPreloadedNodesGoBackToTheSlab(Kernel k) {
+        Mm mm = k.mm();
+        TestFs fs = new TestFs(k);
+        AddressSpace m = file(mm, fs, "f", 1L << 20);
+        assertThat(add(mm, m, 0, GFP_KERNEL)).isZero();
+        mm.addressSpaceDestroy(m);
+        RadixTreePreload p = mm.radixTreePreload();
+        long before = mm.radixTreeNodeCache().activeObjects();
+        long freed = 0;
+        for (int c = 0; c < k.nrCpus(); c++) {
+            freed += p.radixTreeCpuDead(c);
+        }
+        assertThat(freed).isEqualTo(RadixTreePreload.RADIX_TREE_PRELOAD_SIZE);
+        assertThat(p.preloaded()).isZero();
+        assertThat(mm.radixTreeNodeCache().activeObjects()).isEqualTo(before - freed).isZero();
+        assertThatThrownBy(() -> p.radixTreeCpuDead(k.nrCpus())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("CPU" + k.nrCpus() + " does not exist");
     }
 
     @ParameterizedTest

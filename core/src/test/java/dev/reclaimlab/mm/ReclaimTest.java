@@ -311,7 +311,8 @@ class ReclaimTest {
     @Test
     @Timeout(60)
     @Boot(memory = "16m", kswapd = false, hungTaskTimeoutMillis = 30_000)
-    void directReclaimFindingOnlyWritebackThrottlesButAPfLessThrottleReclaimerDoesNot(Kernel k) throws Exception {
+    void directReclaimFindingOnlyWritebackThrottlesUnlessPfLessThrottleWritesToAnUncongestedBdi(Kernel k)
+            throws Exception {
         Mm mm = k.mm();
         TestFs fs = new TestFs(k);
         AddressSpace m = mm.addressSpaceCreate("stuck", fs);
@@ -331,12 +332,20 @@ class ReclaimTest {
         Task me = k.currentTask();
         int saved = me.flags();
         me.setFlags(saved | TaskFlags.PF_LESS_THROTTLE);
+        BackingDevInfo exported = mm.bdiCreate("exported");
+        me.setBackingDevInfo(exported);
         long before = mm.reclaimThrottled();
         mm.tryToFreePages(GFP_KERNEL);
-        assertThat(mm.reclaimThrottled()).as("PF_LESS_THROTTLE is not made to wait").isEqualTo(before);
+        assertThat(mm.reclaimThrottled()).as("PF_LESS_THROTTLE writing to an uncongested bdi is not made to wait")
+                .isEqualTo(before);
+        me.setBackingDevInfo(null);
+        mm.tryToFreePages(GFP_KERNEL);
+        long noBdi = mm.reclaimThrottled();
+        assertThat(noBdi).as("current_may_throttle(): PF_LESS_THROTTLE without a bdi is throttled")
+                .isGreaterThan(before);
         me.setFlags(saved);
         mm.tryToFreePages(GFP_KERNEL);
-        assertThat(mm.reclaimThrottled()).as("an ordinary reclaimer waits for the device").isGreaterThan(before);
+        assertThat(mm.reclaimThrottled()).as("an ordinary reclaimer waits for the device").isGreaterThan(noBdi);
         fs.openIoGate(gate);
         mm.writeback().filemapWriteAndWait(m);
         mm.addressSpaceDestroy(m);

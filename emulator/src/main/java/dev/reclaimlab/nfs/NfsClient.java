@@ -45,7 +45,8 @@ public final class NfsClient implements SuperOperations {
         String id = "0:" + ANON_DEV.incrementAndGet();
         this.sb = new SuperBlock(kernel, NFS_TYPE, null, id, this, new NfsDir(this), file);
         RpcClnt clnt = new RpcClnt(kernel, xprt, NfsProto::procName);
-        this.server = new NfsServer(clnt, blksize, blksize, sb.bdi(), kernel.mm().pageAlloc().managedPages());
+        this.server = new NfsServer(clnt, blksize, blksize, sb.bdi(), kernel.mm().backingDev(),
+                kernel.mm().pageAlloc().managedPages());
         this.nfsInodeCache = SuperBlock.kmemCacheGet(kernel.mm(), "nfs_inode_cache", NFS_INODE_SIZE);
         this.vfs = new Vfs(sb);
     }

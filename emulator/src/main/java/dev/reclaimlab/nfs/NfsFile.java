@@ -5,6 +5,7 @@ import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.IovIter;
 import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.Jiffies;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
@@ -18,7 +19,6 @@ import dev.reclaimlab.mm.PageFlags;
 import dev.reclaimlab.mm.PhysMem;
 import dev.reclaimlab.sunrpc.RpcReply;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * fs/nfs/file.c of Linux 3.14: buffered reads through the page cache (a missing page is read with a sync
@@ -27,8 +27,6 @@ import java.util.concurrent.TimeUnit;
  * nfs_release_page() in the forms of 3.12-3.17, 3.18 and Trond's later patch, chosen by fixes.
  */
 public final class NfsFile implements FileOperations {
-    /** HZ jiffies: the 3.18 bound of nfs_release_page()'s wait (3.14's HZ=100: 100 ticks of 10 ms). */
-    static final long HZ_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /**
      * 9590544694bec "NFS: avoid deadlocks with loop-back mounted NFS filesystems." (3/5 of NeilBrown's
@@ -236,7 +234,8 @@ public final class NfsFile implements FileOperations {
             }
             if (mayWait) {
                 nfss.releasePageWaits.incrementAndGet();
-                if (fm.waitOnPageBitKillableTimeout(pfn, PageFlags.PG_private, HZ_NANOS) == Sleep.TIMED_OUT) {
+                if (fm.waitOnPageBitKillableTimeout(pfn, PageFlags.PG_private,
+                        kernel.jiffiesToNanos(Jiffies.HZ)) == Sleep.TIMED_OUT) {
                     nfss.releasePageTimeouts.incrementAndGet();
                 }
                 if (congestion && fm.pagePrivate(pfn)) {

@@ -1,25 +1,25 @@
 package dev.reclaimlab.nfs;
 
+import dev.reclaimlab.mm.BackingDev;
 import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.sunrpc.RpcClnt;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * struct nfs_server (include/linux/nfs_fs_sb.h, Linux 3.14) of one mount: its RPC client, rsize and wsize,
  * and its own backing_dev_info: pages in WRITE flight (nfss->writeback) and the congestion they set past
- * NFS_CONGESTION_ON_THRESH and clear below the OFF threshold (3/4 of it). Only NFS sets and reads this bdi's
- * congestion; the flag lives here until core's BackingDevInfo carries congestion state.
+ * NFS_CONGESTION_ON_THRESH and clear below the OFF threshold (3/4 of it), with mm/backing-dev.c's
+ * set_bdi_congested() / clear_bdi_congested() (core's BackingDev), so reclaim's wait_iff_congested() sees it.
  */
 public final class NfsServer {
     private final RpcClnt client;
     private final int rsize;
     private final int wsize;
     private final BackingDevInfo bdi;
+    private final BackingDev backingDev;
     private final long congestionOnThresh;
     final AtomicLong writeback = new AtomicLong();
-    private final AtomicBoolean congested = new AtomicBoolean();
     // What reclaim did to this mount's pages, for reports.
     final AtomicLong releasePageCalls = new AtomicLong();
     final AtomicLong commitsFromReclaim = new AtomicLong();
@@ -29,11 +29,13 @@ public final class NfsServer {
     final AtomicLong releasePageSkippedCongested = new AtomicLong();
     final AtomicLong commits = new AtomicLong();
 
-    NfsServer(RpcClnt client, int rsize, int wsize, BackingDevInfo bdi, long totalramPages) {
+    NfsServer(RpcClnt client, int rsize, int wsize, BackingDevInfo bdi, BackingDev backingDev,
+            long totalramPages) {
         this.client = client;
         this.rsize = rsize;
         this.wsize = wsize;
         this.bdi = bdi;
+        this.backingDev = backingDev;
         // nfs_init_writepagecache(): nfs_congestion_kb = (16 * int_sqrt(totalram_pages)) << (PAGE_SHIFT - 10).
         long kb = Math.min((16L * (long) Math.sqrt(totalramPages)) << 2, 256L * 1024);
         this.congestionOnThresh = kb >> 2;
@@ -67,17 +69,17 @@ public final class NfsServer {
 
     /** bdi_write_congested(&nfss->backing_dev_info). */
     public boolean bdiWriteCongested() {
-        return congested.get();
+        return bdi.writeCongested();
     }
 
     /** set_bdi_congested(BLK_RW_ASYNC). */
     void setBdiCongested() {
-        congested.set(true);
+        backingDev.setBdiCongested(bdi, BackingDev.BLK_RW_ASYNC);
     }
 
     /** clear_bdi_congested(BLK_RW_ASYNC). */
     void clearBdiCongested() {
-        congested.set(false);
+        backingDev.clearBdiCongested(bdi, BackingDev.BLK_RW_ASYNC);
     }
 
     /** nfs_release_page() calls on this mount's pages. */

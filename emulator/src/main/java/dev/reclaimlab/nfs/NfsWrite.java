@@ -66,7 +66,8 @@ final class NfsWrite {
     private void clearRequestCommitLocked(NfsInode inode, NfsPage req) {
         req.onCommitList = false;
         inode.commitList.remove(req);
-        mm.modNodePageState(VmStatItem.NR_UNSTABLE_NFS, -1);
+        mm.decZonePageState(req.pfn, VmStatItem.NR_UNSTABLE_NFS);
+        nfs.server().bdi().decBdiStatReclaimable();
     }
 
     /** nfs_inode_remove_request(): the page is freeable again; 3.18 wakes a waiter on PG_private. */
@@ -178,7 +179,8 @@ final class NfsWrite {
                     req.verf = res.verf();
                     req.onCommitList = true;
                     inode.commitList.add(req);
-                    mm.modNodePageState(VmStatItem.NR_UNSTABLE_NFS, 1);
+                    mm.incZonePageState(req.pfn, VmStatItem.NR_UNSTABLE_NFS);
+                    nfs.server().bdi().incBdiStatReclaimable();
                     toCommit = true;
                 }
             } finally {

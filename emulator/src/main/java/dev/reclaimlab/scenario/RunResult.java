@@ -17,11 +17,12 @@ import java.util.Map;
  *
  * @param kernelVersion the release the run booted as; {@code fixes} the fixes applied on top
  * @param detectedAfterMs from boot to the watchdog's report, or -1
+ * @param lockdepAfterMs from boot to lockdep's first report, or -1
  * @param lockdepBlindSpot the scenario's sentence on what lockdep cannot see (see {@link Scenario#lockdepBlindSpot()})
  */
 public record RunResult(String scenario, String variant, String kernelVersion, List<String> fixes, long seed,
                         Outcome expected, Outcome outcome, long durationMs, long detectedAfterMs,
-                        WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
+                        long lockdepAfterMs, WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
                         List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress,
                         List<Sample> samples) {
 
@@ -81,6 +82,9 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
         }
         j.endArray();
         j.field("lockdepNote", lockdepNote());
+        if (lockdepAfterMs >= 0) {
+            j.field("lockdepAfterMs", lockdepAfterMs);
+        }
         j.beginArray("lockdep");
         for (LockdepReport r : lockdep) {
             lockdepJson(j, r);
@@ -177,7 +181,8 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
 
     /** The closing summary line. */
     public String summary() {
-        String detected = detectedAfterMs >= 0 ? " after " + detectedAfterMs + " ms" : "";
+        String detected = detectedAfterMs >= 0 ? " after " + detectedAfterMs + " ms"
+                : lockdepAfterMs >= 0 ? " (first lockdep report after " + lockdepAfterMs + " ms)" : "";
         return String.format("%s/%s: %s%s (expected %s) in %d ms: %s", scenario, variant, outcome, detected, expected,
                 durationMs, asExpected() ? "OK" : "UNEXPECTED");
     }

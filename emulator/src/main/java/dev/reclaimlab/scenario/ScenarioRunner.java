@@ -45,6 +45,7 @@ public final class ScenarioRunner {
         List<String> errors = new ArrayList<>();
         String progress = "";
         List<LockdepReport> lockdep;
+        long lockdepAt;
         Map<String, Long> vmstat;
         String lockdepStats;
         List<Sample> samples = new ArrayList<>();
@@ -90,6 +91,7 @@ public final class ScenarioRunner {
                 errors.add("oops: " + oops);
             }
             lockdep = List.copyOf(k.lockdep().reports());
+            lockdepAt = k.lockdep().firstReportNanos();
             vmstat = k.mm().vmstat().snapshot();
             lockdepStats = k.lockdep().stats().toString();
             stoodStill = work == null ? 0 : TimeUnit.NANOSECONDS.toMillis(work.longestStill());
@@ -120,7 +122,8 @@ public final class ScenarioRunner {
         errors.addAll(unclean);
         long duration = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
-                outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0), r, lockdep,
+                outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0),
+                lockdepAt == 0 ? -1 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(lockdepAt - t0)), r, lockdep,
                 s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples);
     }
 

@@ -8,7 +8,7 @@ public final class Scenarios {
     }
 
     public static List<Scenario> all() {
-        return List.of(new XfsOnLoop(), new LoopbackNfs());
+        return List.of(new XfsOnLoop(), new XfsIlockFalsePositive(), new KswiodNbd(), new LoopbackNfs());
     }
 
     public static Scenario byName(String name) {

@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "stress", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Run a campaign: scenarios x variants x seeds, -j at a time, and report per variant the rate"
-                + " of the expected outcome (95% Wilson interval), time to detection, the pressure of clean runs and"
+                + " of the expected outcome (95%% Wilson interval), time to detection, the pressure of clean runs and"
                 + " each distinct failure with the seeds that hit it.",
             "Outputs in --out: runs.jsonl, summary.json, junit.xml (xfstests -R xunit), report.html.",
             "Exit 0 when every variant met its expected outcome in every run (or --min-rate), 1 when not, 2 for"

@@ -6,6 +6,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.mm.PageAlloc;
 import org.agrona.UnsafeApi;
 
 import java.io.PrintStream;
@@ -62,7 +63,11 @@ public final class FuzzChild {
 
     private void run(PrintStream out) {
         long t0 = System.nanoTime();
-        KernelConfig quiet = KernelConfig.builder().kswapd(false).watchdog(false).build();
+        // 4.3's small allocations never fail: once the fuzz holds most of memory, a GFP_NOFS one loops for ever,
+        // as the kernel's would ("keep looping as per tradition"). The fuzz checks bad input, not that policy,
+        // so its kernels retry as 4.7's should_reclaim_retry() does and fail the allocation with NULL.
+        KernelConfig quiet = KernelConfig.builder().kswapd(false).watchdog(false).with(PageAlloc.SHOULD_RECLAIM_RETRY)
+                .build();
         Kernel mmK = Kernel.boot(quiet.toBuilder().memory("32m").build());
         Kernel foreign = Kernel.boot(quiet.toBuilder().memory("8m").build());
         Kernel fsK = Kernel.boot(quiet.toBuilder().memory("64m").build());

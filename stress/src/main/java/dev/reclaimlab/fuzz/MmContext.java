@@ -24,7 +24,10 @@ import java.util.SplittableRandom;
 abstract class MmContext {
     static final int[] VALID_GFPS = {Gfp.GFP_KERNEL, Gfp.GFP_NOFS, Gfp.GFP_NOIO, Gfp.GFP_ATOMIC, Gfp.GFP_NOWAIT,
         Gfp.GFP_KERNEL | Gfp.__GFP_ZERO, Gfp.GFP_KERNEL | Gfp.__GFP_NORETRY | Gfp.__GFP_NOWARN, Gfp.GFP_HIGHUSER};
-    static final int[] BAD_GFPS = {1, 1 << 2, 1 << 9, 1 << 21, 1 << 30, -1, Gfp.GFP_KERNEL | 1 << 23};
+    // Bad gfps are derived from the mask the emulator accepts, so a bit that becomes valid (__GFP_COLD with
+    // the 4.3 read path, __GFP_NOLOCKDEP with lockdep) cannot turn a "bad" call into a silent success that
+    // leaves a page locked for a later valid call to wait on.
+    static final int[] BAD_GFPS = badGfps();
     static final int MAX_PAGES = 1200;
     static final int MAX_OBJS = 3000;
     static final int MAX_CACHES = 8;
@@ -146,6 +149,18 @@ abstract class MmContext {
 
     <T> T pick(List<T> l) {
         return l.get(r.nextInt(l.size()));
+    }
+
+    private static int[] badGfps() {
+        int unknown = ~Gfp.__GFP_BITS_MASK;
+        if (unknown == 0) {
+            throw new IllegalStateException("fuzz: every gfp bit is valid, no bad gfp to try");
+        }
+        int low = Integer.lowestOneBit(unknown);
+        int high = Integer.highestOneBit(unknown);
+        int mid = Integer.lowestOneBit(unknown & ~low & ~high);
+        return mid == 0 ? new int[] {low, high, -1, Gfp.GFP_KERNEL | low, Gfp.GFP_KERNEL | high}
+                : new int[] {low, mid, high, -1, Gfp.GFP_KERNEL | low, Gfp.GFP_KERNEL | mid, Gfp.GFP_KERNEL | high};
     }
 
     int gfp(boolean valid) {

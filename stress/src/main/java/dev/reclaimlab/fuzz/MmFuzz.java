@@ -112,6 +112,10 @@ final class MmFuzz extends MmContext {
         for (AddressSpace m : mappings) {
             mm.addressSpaceDestroy(m);
         }
+        // The page cache's per-CPU radix tree preloads keep spare nodes allocated; CPU_DEAD gives them back.
+        for (int cpu = 0; cpu < k.nrCpus(); cpu++) {
+            mm.radixTreePreload().radixTreeCpuDead(cpu);
+        }
         List<String> problems = new ArrayList<>();
         for (KmemCache c : mm.slub().caches()) {
             List<String> reports = mm.slub().kmemCacheValidate(c);

@@ -24,29 +24,6 @@ abstract class VfsContext {
     static final int MAX_FILES = 200;
     static final String[] BAD_NAMES = {"", ".", "..", "a/b", "/", "x".repeat(Vfs.NAME_MAX + 1)};
 
-    /** An open file the fuzz holds. */
-    static final class Handle {
-        final File f;
-        final String path;
-        final int mode;
-        /** Opened on a directory (which may have been removed since). */
-        final boolean dir;
-        /** f_pos as the fuzz moved it. */
-        long fpos;
-
-        Handle(File f, String path, int mode, boolean dir) {
-            this.f = f;
-            this.path = path;
-            this.mode = mode;
-            this.dir = dir;
-        }
-
-        @Override
-        public String toString() {
-            return path + (mode == File.O_RDONLY ? " ro" : mode == File.O_WRONLY ? " wo" : " rw");
-        }
-    }
-
     /** What the model counts and whether faults are being injected; shared by every group. */
     static final class State {
         int seq;

@@ -132,6 +132,27 @@ class MainTest {
     }
 
     @Test
+    void everySubcommandsHelpRendersWithoutAPicocliFormatWarning() {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            for (String cmd : new String[] {"list", "run", "stress", "merge"}) {
+                out.reset();
+                assertThat(main(cmd, "--help")).as(cmd).isZero();
+                assertThat(out.toString(StandardCharsets.UTF_8)).as(cmd).contains("Usage: reclaimlab " + cmd);
+                if (cmd.equals("stress")) {
+                    assertThat(out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " "))
+                            .contains("(95% Wilson interval)").doesNotContain("95%%");
+                }
+            }
+        } finally {
+            System.setErr(saved);
+        }
+        assertThat(warnings.toString(StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
+    }
+
+    @Test
     void badArgumentsGetOneLineNamingTheCommandWithExitTwo() {
         String[][] bad = {{}, {"frobnicate"}, {"run"}, {"run", "nope"}, {"run", "idle", "--seconds", "0"},
             {"run", "idle", "--seconds"}, {"run", "idle", "--memory", "lots"}, {"run", "idle", "--memory", "1m"},

@@ -19,7 +19,7 @@ class MinRateTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void aVariantPassesAtItsMinimumRate(String minRate, int exit, @TempDir Path dir) throws Exception {
         Runs cli = Runs.fake();
-        assertThat(cli.main("stress", "--variant", "abba", "--seeds", "1..4", "--seconds", "1", "--memory", "16m",
+        assertThat(cli.main("stress", "--variant", "abba", "--seeds", "1..4", "--seconds", "3", "--memory", "16m",
                 "--min-rate", minRate, "--out", dir.toString())).isEqualTo(exit);
         var v = JsonCodec.tree(Files.readString(dir.resolve("summary.json"))).get("variants").get(0);
         assertThat(v.get("expectedRate").get("rate").asDouble()).isEqualTo(0.75);

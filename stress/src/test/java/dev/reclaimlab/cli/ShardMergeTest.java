@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** A campaign run as 4 shards (by --shard, by a Kubernetes index, by a Slurm array) merges to the unsharded one. */
 class ShardMergeTest {
-    private static final String[] CAMPAIGN = {"--variant", "abba,sequential", "--seeds", "1..6", "--seconds", "1",
+    private static final String[] CAMPAIGN = {"--variant", "abba,sequential", "--seeds", "1..6", "--seconds", "3",
         "--memory", "16m", "-j", "4"};
 
     @Test

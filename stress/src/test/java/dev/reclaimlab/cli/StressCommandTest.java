@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * One campaign of the fake scenario (3 variants x seeds 1..8, 1 s runs, -j4 in one JVM), and every output
+ * One campaign of the fake scenario (3 variants x seeds 1..8, 3 s runs, -j4 in one JVM), and every output
  * it writes, parsed: runs.jsonl, summary.json, junit.xml, report.html.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -46,7 +46,7 @@ class StressCommandTest {
     void runTheCampaign(@TempDir Path tmp) throws Exception {
         dir = tmp;
         Runs cli = Runs.fake();
-        exit = cli.main("stress", "--seeds", "1.." + SEEDS, "--seconds", "1", "--memory", "16m", "-j", "4", "--out",
+        exit = cli.main("stress", "--seeds", "1.." + SEEDS, "--seconds", "3", "--memory", "16m", "-j", "4", "--out",
                 dir.toString());
         console = cli.out();
         runs = JsonCodec.readRuns(dir.resolve("runs.jsonl"));
@@ -62,11 +62,11 @@ class StressCommandTest {
         assertThat(runs).hasSize(3 * SEEDS);
         assertThat(runs).extracting(RunRecord::key).doesNotHaveDuplicates();
         RunRecord r = runs.stream().filter(x -> x.key().equals("fake/abba/3")).findFirst().orElseThrow();
-        assertThat(r.command()).isEqualTo("reclaimlab run fake --variant abba --seed 3 --seconds 1 --memory 16m");
+        assertThat(r.command()).isEqualTo("reclaimlab run fake --variant abba --seed 3 --seconds 3 --memory 16m");
         assertThat(r.outcome()).hasToString("DEADLOCK");
         assertThat(r.cycle()).extracting(c -> c.task().replaceAll(":\\d+$", ""))
                 .containsExactlyInAnyOrder("worker1", "worker2");
-        assertThat(console).contains("repro: reclaimlab run fake --variant fixed --seed 5 --seconds 1 --memory 16m");
+        assertThat(console).contains("repro: reclaimlab run fake --variant fixed --seed 5 --seconds 3 --memory 16m");
         assertThat(console).containsPattern("\\[24/24 100%\\] fake/\\S+ seed \\d+: ");
     }
 

@@ -1,5 +1,7 @@
 package dev.reclaimlab.fuzz;
 
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,6 +38,23 @@ class FuzzTest {
         assertThat(res.clean()).isTrue();
         assertThat(res.workDir()).as("a clean run leaves nothing behind").doesNotExist();
         assertThat(text).contains("CLEAN:");
+    }
+
+    /**
+     * A "bad" gfp the emulator accepts turns a rejected call into a silent success: an add_to_page_cache_lru()
+     * the fuzz believes refused left its page locked, and a later valid lock_page() waited for ever. Every
+     * bad gfp the fuzz tries must be refused by the allocator itself.
+     */
+    @Test
+    void everyBadGfpTheFuzzTriesIsRefusedByTheAllocator() {
+        try (Kernel k = Kernel.boot(KernelConfig.builder().memory("8m").kswapd(false).watchdog(false).build())) {
+            assertThat(MmContext.BAD_GFPS).isNotEmpty();
+            for (int gfp : MmContext.BAD_GFPS) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> k.mm().allocPages(gfp, 0))
+                        .as("gfp 0x%x", gfp).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("unknown bits");
+            }
+        }
     }
 
     @Test

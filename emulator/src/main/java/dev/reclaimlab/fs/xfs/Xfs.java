@@ -59,6 +59,7 @@ public final class Xfs implements SuperOperations {
     private final AtomicLong nextIno = new AtomicLong(ROOT_INO + 1);
     private final XfsLog log;
     private final XfsIcache icache;
+    private final XfsBuf.Cache bufCache;
     private final XfsFile file;
     private final SuperBlock sb;
     private final Vfs vfs;
@@ -81,6 +82,7 @@ public final class Xfs implements SuperOperations {
         }
         this.freeBlocks = dblocks;
         this.icache = new XfsIcache(this);
+        this.bufCache = new XfsBuf.Cache(this);
         this.file = new XfsFile(this);
         this.sb = new SuperBlock(kernel, XFS_TYPE, bdev, devName, this, new XfsDir(this), file);
         // xfs_max_file_offset() on a 64-bit kernel: (1 << 63) - 1; the sparse extent map maps any block below it.
@@ -102,6 +104,7 @@ public final class Xfs implements SuperOperations {
         mp.dinodes.put(ROOT_INO, new XfsDinode(ROOT_INO, Inode.S_IFDIR | 0755, 2));
         XfsInode root = mp.icache.xfsIget(ROOT_INO, Gfp.GFP_KERNEL);
         mp.sb.setRoot(root);
+        kernel.mm().shrinkers().registerShrinker(mp.bufCache);
         mp.sb.activate();
         return mp;
     }
@@ -138,6 +141,34 @@ public final class Xfs implements SuperOperations {
 
     XfsIcache icache() {
         return icache;
+    }
+
+    XfsBuf.Cache bufCache() {
+        return bufCache;
+    }
+
+    /** Directory buffers allocated so far (each a miss of the buffer cache), and freed. */
+    public long bufsAllocated() {
+        return bufCache.allocated.get();
+    }
+
+    public long bufsFreed() {
+        return bufCache.freed.get();
+    }
+
+    /** The buffer cache's shrinker (xfs_buftarg_shrink_scan), registered while mounted. */
+    public dev.reclaimlab.mm.Shrinker bufShrinker() {
+        return bufCache;
+    }
+
+    /** Directory buffers cached now. */
+    public int nrCachedBufs() {
+        return bufCache.nrCached();
+    }
+
+    /** The gfp every xfs_buf allocation uses on this mount. */
+    public int bufGfp() {
+        return bufCache.gfp();
     }
 
     XfsFile file() {
@@ -189,6 +220,11 @@ public final class Xfs implements SuperOperations {
     /** Pinned inodes that non-blocking reclaim passed over. */
     public long reclaimSkippedPinned() {
         return icache.reclaimSkippedPinned.get();
+    }
+
+    /** Referenced inodes whose ILOCK inode reclaim took (the control only). */
+    public long reclaimLockedReferenced() {
+        return icache.reclaimLockedReferenced.get();
     }
 
     /** Times inode reclaim forced the log and waited for an unpin. */
@@ -312,11 +348,13 @@ public final class Xfs implements SuperOperations {
 
     /**
      * xfs_fs_evict_inode() -> xfs_inactive(): an unlinked inode gives its blocks back and its dinode is
-     * freed in a logged transaction (which pins the inode until the log is on disk).
+     * freed in a logged transaction (which pins the inode until the log is on disk). First the inode
+     * changes owner, from the VFS to reclaim ({@link XfsInode#xfsEvicted}).
      */
     @Override
     public void evictInode(Inode inode) {
         XfsInode ip = (XfsInode) inode;
+        ip.xfsEvicted(kernel.config().has(XfsIcache.XFS_RECLAIMABLE_ILOCK_CLASS));
         if (ip.nlink() > 0) {
             return;
         }
@@ -354,10 +392,12 @@ public final class Xfs implements SuperOperations {
         return log.xfsLogForce();
     }
 
-    /** xfs_fs_put_super(): reclaims every inode (waiting for pins) and unmounts the log. */
+    /** xfs_fs_put_super(): reclaims every inode (waiting for pins), frees the buffer cache, unmounts the log. */
     @Override
     public void putSuper(SuperBlock s) {
         icache.xfsReclaimInodesAll();
+        kernel.mm().shrinkers().unregisterShrinker(bufCache);
+        bufCache.xfsWaitBuftarg();
         log.xfsLogUnmount();
     }
 

@@ -10,9 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * xfs_dir_inode_operations (fs/xfs/xfs_iops.c, xfs_inode.c): names in directories. Directory data is
- * metadata and lives in the dinode; every change is a transaction that locks the directory's ILOCK
- * (XFS_ILOCK_PARENT) before the child's and logs both inodes.
+ * xfs_dir_inode_operations (fs/xfs/xfs_iops.c, xfs_inode.c, xfs_dir2_readdir.c; Linux 4.3 and 5.3 alike):
+ * names in directories. The entries live in the dinode; lookup and readdir read them from directory data
+ * blocks in the buffer cache ({@link XfsBuf}) under XFS_ILOCK_SHARED, allocating a buffer on a miss; every
+ * change is a transaction that locks the directory's ILOCK (XFS_ILOCK_PARENT) before the child's, reads
+ * the directory block and logs both inodes and the rewritten blocks.
  */
 final class XfsDir implements InodeOperations {
     private final Xfs mp;
@@ -21,18 +23,73 @@ final class XfsDir implements InodeOperations {
         this.mp = mp;
     }
 
-    /** xfs_vn_lookup() -> xfs_lookup(): the name under XFS_ILOCK_SHARED, then xfs_iget() without it. */
+    /**
+     * xfs_vn_lookup() -> xfs_lookup(): xfs_dir_lookup() reads the directory's blocks under
+     * XFS_ILOCK_SHARED (xfs_ilock_data_map_shared()), then xfs_iget() runs without it.
+     */
     @Override
     public Inode lookup(Inode dir, String name) {
         XfsInode dp = (XfsInode) dir;
-        Long ino;
+        long ino = -1;
         dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
         try {
-            ino = dp.dinode().entries.get(name);
+            int n = XfsDir2Data.nblocks(dp.dinode().entries);
+            for (int k = 0; k < n && ino < 0; k++) {
+                XfsBuf bp = xfsDir3DataRead(dp, k);
+                try {
+                    ino = XfsDir2Data.lookup(XfsBuf.mem(mp), bp.addr, name);
+                } finally {
+                    mp.bufCache().xfsBufRelse(bp);
+                }
+            }
         } finally {
             dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
         }
-        return ino == null ? null : mp.icache().xfsIget(ino, Gfp.GFP_KERNEL);
+        return ino < 0 ? null : mp.icache().xfsIget(ino, Gfp.GFP_KERNEL);
+    }
+
+    /**
+     * xfs_dir3_data_read() / xfs_dir3_block_read(): block {@code dablk} of {@code dp} through the buffer
+     * cache, laid out from the entries on a miss. The caller holds dp's ILOCK.
+     */
+    XfsBuf xfsDir3DataRead(XfsInode dp, int dablk) {
+        return mp.bufCache().xfsBufRead(XfsDir2Data.key(dp.ino(), dablk),
+                addr -> XfsDir2Data.fill(XfsBuf.mem(mp), addr, dp.dinode().entries, dablk));
+    }
+
+    /**
+     * xfs_dir2_data_log_entry() and friends: after a change under dp's ILOCK_EXCL, the directory's cached
+     * blocks are rewritten from the entries, and blocks beyond its new end are staled.
+     */
+    private void xfsDir2DataLog(XfsInode dp) {
+        int n = XfsDir2Data.nblocks(dp.dinode().entries);
+        long ino = dp.ino();
+        for (XfsBuf bp : mp.bufCache().cachedOf(key -> XfsDir2Data.ino(key) == ino)) {
+            try {
+                int dablk = XfsDir2Data.dablk(bp.key);
+                if (dablk < n) {
+                    XfsDir2Data.fill(XfsBuf.mem(mp), bp.addr, dp.dinode().entries, dablk);
+                } else {
+                    mp.bufCache().xfsBufStale(bp);
+                }
+            } finally {
+                mp.bufCache().xfsBufRelse(bp);
+            }
+        }
+    }
+
+    /** The removed directory's blocks are gone: xfs_dir2_shrink_inode() stales them. */
+    private void xfsDirStaleAll(XfsInode dp) {
+        long ino = dp.ino();
+        for (XfsBuf bp : mp.bufCache().cachedOf(key -> XfsDir2Data.ino(key) == ino)) {
+            mp.bufCache().xfsBufStale(bp);
+            mp.bufCache().xfsBufRelse(bp);
+        }
+    }
+
+    /** xfs_dir_createname() / xfs_dir_removename() read the block they change, in the transaction. */
+    private void readForChange(XfsInode dp) {
+        mp.bufCache().xfsBufRelse(xfsDir3DataRead(dp, 0));
     }
 
     @Override
@@ -57,6 +114,7 @@ final class XfsDir implements InodeOperations {
                 tp.xfsTransCancel();
                 throw new VfsException(-Errno.EEXIST, "xfs_create(" + dp + ", " + name + ")");
             }
+            readForChange(dp);
             boolean isDir = (mode & Inode.S_IFDIR) != 0;
             XfsDinode di = mp.xfsDialloc(mode, isDir ? 2 : 1);
             XfsInode ip;
@@ -69,6 +127,7 @@ final class XfsDir implements InodeOperations {
             ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
             tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
             dp.dinode().entries.put(name, di.ino);
+            xfsDir2DataLog(dp);
             if (isDir) {
                 dp.dinode().nlink++;
                 dp.setNlink(dp.dinode().nlink);
@@ -113,8 +172,11 @@ final class XfsDir implements InodeOperations {
                 tp.xfsTransCancel();
                 return -Errno.ENOENT;
             }
+            readForChange(dp);
             dp.dinode().entries.remove(name);
+            xfsDir2DataLog(dp);
             if (ip.isDir()) {
+                xfsDirStaleAll(ip);
                 dp.dinode().nlink--;
                 dp.setNlink(dp.dinode().nlink);
                 ip.dinode().nlink = 0;
@@ -129,14 +191,32 @@ final class XfsDir implements InodeOperations {
         }
     }
 
+    /**
+     * xfs_readdir() -> xfs_dir2_leaf_getdents() / xfs_dir2_block_getdents(): each directory block is read
+     * under XFS_ILOCK_SHARED (xfs_ilock_data_map_shared()), which is dropped before the names are emitted.
+     */
     @Override
     public List<String> readdir(Inode dir) {
         XfsInode dp = (XfsInode) dir;
-        dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
-        try {
-            return new ArrayList<>(dp.dinode().entries.keySet());
-        } finally {
-            dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+        List<String> out = new ArrayList<>();
+        for (int k = 0; ; k++) {
+            List<String> names;
+            dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
+            try {
+                if (k >= XfsDir2Data.nblocks(dp.dinode().entries)) {
+                    break;
+                }
+                XfsBuf bp = xfsDir3DataRead(dp, k);
+                try {
+                    names = XfsDir2Data.names(XfsBuf.mem(mp), bp.addr);
+                } finally {
+                    mp.bufCache().xfsBufRelse(bp);
+                }
+            } finally {
+                dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+            }
+            out.addAll(names);
         }
+        return out;
     }
 }

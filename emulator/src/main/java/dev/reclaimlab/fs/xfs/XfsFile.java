@@ -7,6 +7,7 @@ import dev.reclaimlab.fs.ReadWrite;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.FileRaState;
 import dev.reclaimlab.mm.Filemap;
@@ -121,12 +122,16 @@ public final class XfsFile implements FileOperations {
     /**
      * xfs_file_write_iter() -> xfs_file_buffered_aio_write(): under XFS_IOLOCK_EXCL (and i_rwsem), copies
      * into page-cache pages allocated with the mapping's GFP_NOFS, dirties them, throttles in
-     * balance_dirty_pages(), and logs the new size. Returns the bytes written or a negative errno.
+     * balance_dirty_pages(), and logs the new size, with current->backing_dev_info set to the mapping's bdi
+     * meanwhile (3.14 and 4.3 alike: reclaim's current_may_throttle() reads it). Returns the bytes written or
+     * a negative errno.
      */
     long xfsFileWriteIter(XfsInode ip, long pos, IovIter from, int len) {
         ip.xfsIlock(XfsInode.XFS_IOLOCK_EXCL);
+        Task current = kernel.currentTask();
         try {
             AddressSpace mapping = ip.mapping();
+            current.setBackingDevInfo(mapping.bdi());
             XfsAops aops = (XfsAops) mapping.aops();
             int done = 0;
             int err = 0;
@@ -165,6 +170,7 @@ public final class XfsFile implements FileOperations {
             }
             return done > 0 ? done : err;
         } finally {
+            current.setBackingDevInfo(null);
             ip.xfsIunlock(XfsInode.XFS_IOLOCK_EXCL);
         }
     }

@@ -18,11 +18,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * fs/xfs/xfs_icache.c (2015): the mount's in-core inode cache and inode reclaim. The VFS evicts an
- * unused inode and hands it back with destroy_inode(), which only tags it XFS_IRECLAIMABLE; the
- * superblock shrinker then frees reclaimable inodes through {@link #xfsReclaimInodesNr}. A pinned inode
- * cannot be freed: the 2015 reclaim (SYNC_WAIT) forces the log and sleeps until the checkpoint IO
- * unpins it; with {@link #XFS_NONBLOCKING_INODE_RECLAIM} it skips the inode and leaves it for a later pass.
+ * fs/xfs/xfs_icache.c (Linux 4.3; 5.3's xfs_reclaim_inode() and xfs_reclaim_inodes_nr() are the same): the
+ * mount's in-core inode cache and inode reclaim. The VFS evicts an unused inode and hands it back with
+ * destroy_inode(), which only tags it XFS_IRECLAIMABLE; the superblock shrinker then frees reclaimable
+ * inodes through {@link #xfsReclaimInodesNr}. A pinned inode cannot be freed: reclaim from the shrinker
+ * (SYNC_TRYLOCK | SYNC_WAIT) forces the log and sleeps until the checkpoint IO unpins it; with
+ * {@link #XFS_NONBLOCKING_INODE_RECLAIM} it skips the inode and leaves it for a later pass. Reclaim takes
+ * the ILOCK twice, both blocking: at the head of xfs_reclaim_inode(), and once more after the inode left
+ * the cache, to wait out lookups that found it without a reference.
  */
 public final class XfsIcache {
     /** Reclaim never waits on a pinned inode: the direction XFS took in later kernels. */
@@ -31,6 +34,32 @@ public final class XfsIcache {
                     + " the unpin",
             "argued for in the seed 001 thread (reclaim must not wait on log IO); later XFS inode reclaim"
                     + " is non-blocking", null);
+    /**
+     * Every ILOCK reclaim takes is an xfs_ilock_nowait(): the head lock skips a busy inode, and the tail
+     * lock cannot be contended (nothing can find the inode any more) and so adds no dependency either.
+     * Mainline's 9552e14d3e87 (5.9) converted only the head; the tail stayed blocking and lockdep kept
+     * reporting it (syzbot, 2024).
+     */
+    public static final Fix XFS_RECLAIM_ILOCK_NOWAIT = Fix.declare("xfs_reclaim_ilock_nowait",
+            "inode reclaim takes the ILOCK with xfs_ilock_nowait(), at the head of xfs_reclaim_inode() and at"
+                    + " its tail",
+            "seed 002 (\"That will change everything to trylocks in reclaim context\") and Dave Chinner's Oct 2019"
+                    + " RFC \"mm, xfs: non-blocking inode reclaim\", which also dropped the tail lock", null);
+    /** A lock class for the ILOCK of inodes on their way to reclaim (see {@link XfsInode#xfsEvicted}). */
+    public static final Fix XFS_RECLAIMABLE_ILOCK_CLASS = Fix.declare("xfs_reclaimable_ilock_class",
+            "an inode's ILOCK moves to the class xfs_ilock_reclaimable when the VFS evicts it, and back to its"
+                    + " type's class when xfs_iget recycles it",
+            "as ~3.4 XFS re-classed the iolock (xfs_iolock_reclaimable / xfs_iolock_active); never done for the"
+                    + " ILOCK", null);
+    /**
+     * A control, not a kernel: reclaim's walk grabs every in-core inode, referenced ones too, and takes
+     * their ILOCK before it finds them not reclaimable, so above and below reclaim meet on one inode.
+     */
+    public static final Fix XFS_RECLAIM_REFERENCED = Fix.declare("xfs_reclaim_referenced",
+            "control: inode reclaim also grabs inodes still referenced and takes their ILOCK (blocking) before it"
+                    + " puts them back",
+            "reclaimlab control: breaks the referenced/unreferenced separation of seed 002; no kernel did this",
+            null);
     /** sizeof(struct xfs_inode) on x86-64, roughly, with the VFS inode inside. */
     static final int XFS_INODE_SIZE = 960;
     private static final LockClassKey ICI_LOCK_KEY = new LockClassKey("&pag->pag_ici_lock");
@@ -48,12 +77,19 @@ public final class XfsIcache {
     final AtomicLong reclaimed = new AtomicLong();
     final AtomicLong reclaimSkippedPinned = new AtomicLong();
     final AtomicLong reclaimUnpinWaits = new AtomicLong();
+    /** Referenced inodes whose ILOCK reclaim took (only with {@link #XFS_RECLAIM_REFERENCED}). */
+    final AtomicLong reclaimLockedReferenced = new AtomicLong();
+    private final boolean ilockNowait;
+    private final boolean referenced;
+
 
     XfsIcache(Xfs mp) {
         this.mp = mp;
         this.kernel = mp.kernel();
         this.xfsInodeZone = SuperBlock.kmemCacheGet(kernel.mm(), "xfs_inode", XFS_INODE_SIZE);
         this.igetWait = new WaitQueue("xfs_iget " + mp.devName());
+        this.ilockNowait = kernel.config().has(XFS_RECLAIM_ILOCK_NOWAIT);
+        this.referenced = kernel.config().has(XFS_RECLAIM_REFERENCED);
     }
 
     /** In-core inodes, in use or reclaimable. */
@@ -166,26 +202,47 @@ public final class XfsIcache {
         }
     }
 
-    /** xfs_reclaim_inodes_ag(): grabs a batch (XFS_IRECLAIM), then reclaims each. */
+    /**
+     * xfs_reclaim_inodes_ag(): grabs a batch (xfs_reclaim_inode_grab() sets XFS_IRECLAIM), then reclaims
+     * each. The control's walk takes every in-core inode, grabbing reclaimable ones up to the scan's
+     * count; the referenced ones are locked and left (they do not count against the scan, as nothing is
+     * reclaimed from them).
+     */
     private long xfsReclaimInodesAg(long nrToScan, boolean syncWait) {
+        Iterable<XfsInode> walk = referenced ? inoOrder() : reclaimList;
         List<XfsInode> batch = new ArrayList<>();
+        java.util.BitSet grabbed = new java.util.BitSet();
         iciLock.spinLock();
         try {
-            for (XfsInode ip : reclaimList) {
-                if (batch.size() >= nrToScan) {
+            int grabs = 0;
+            for (XfsInode ip : walk) {
+                if (grabs >= nrToScan && !referenced) {
                     break;
                 }
-                if ((ip.iFlags & XfsInode.XFS_IRECLAIM) == 0) {
-                    ip.iFlags |= XfsInode.XFS_IRECLAIM;
-                    batch.add(ip);
+                if ((ip.iFlags & XfsInode.XFS_IRECLAIM) != 0 || icache.get(ip.ino()) != ip) {
+                    continue;
                 }
+                if ((ip.iFlags & XfsInode.XFS_IRECLAIMABLE) != 0) {
+                    if (grabs >= nrToScan) {
+                        continue;
+                    }
+                    ip.iFlags |= XfsInode.XFS_IRECLAIM;
+                    grabbed.set(batch.size());
+                    grabs++;
+                } else if (!referenced) {
+                    continue;
+                }
+                batch.add(ip);
             }
         } finally {
             iciLock.spinUnlock();
         }
         long freed = 0;
-        for (XfsInode ip : batch) {
-            if (xfsReclaimInode(ip, syncWait)) {
+        for (int i = 0; i < batch.size(); i++) {
+            XfsInode ip = batch.get(i);
+            if (!grabbed.get(i)) {
+                xfsReclaimLockReferenced(ip, syncWait);
+            } else if (xfsReclaimInode(ip, syncWait)) {
                 freed++;
             }
         }
@@ -193,12 +250,29 @@ public final class XfsIcache {
     }
 
     /**
-     * xfs_reclaim_inode() (v4.3): takes XFS_ILOCK_EXCL (blocking, as in 2015, unless non-blocking); a
-     * pinned inode is either waited for (log force, then xfs_iunpin_wait) or put back; then the inode
-     * leaves the cache and its xfs_inode object is freed. True if it was freed.
+     * The control's walk: every in-core inode in inode-number order from the first, as the radix-tree gang
+     * lookup of the blocking pass goes (first_index 0), but without the reclaim tag.
+     */
+    private List<XfsInode> inoOrder() {
+        long[] inos = icache.keySet().stream().mapToLong(Long::longValue).sorted().toArray();
+        List<XfsInode> out = new ArrayList<>(inos.length);
+        for (long ino : inos) {
+            XfsInode ip = icache.get(ino);
+            if (ip != null) {
+                out.add(ip);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * xfs_reclaim_inode() (4.3, 5.3): takes XFS_ILOCK_EXCL (blocking, unless non-blocking or
+     * {@link #XFS_RECLAIM_ILOCK_NOWAIT}); a pinned inode is either waited for (log force, then
+     * xfs_iunpin_wait) or put back; then the inode leaves the cache, its ILOCK is taken and dropped once
+     * more, and its xfs_inode object is freed. True if it was freed.
      */
     boolean xfsReclaimInode(XfsInode ip, boolean syncWait) {
-        if (syncWait) {
+        if (syncWait && !ilockNowait) {
             ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
         } else if (!ip.xfsIlockNowait(XfsInode.XFS_ILOCK_EXCL)) {
             putBack(ip);
@@ -223,10 +297,29 @@ public final class XfsIcache {
         } finally {
             iciLock.spinUnlock();
         }
+        // The "(almost) spurious" lock: waits out a lookup that found the inode without a reference.
+        if (!ilockNowait) {
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+        } else if (!ip.xfsIlockNowait(XfsInode.XFS_ILOCK_EXCL)) {
+            throw new IllegalStateException("xfs_reclaim_inode(" + ip + "): ILOCK held after the inode left the"
+                    + " cache; nothing can find it any more");
+        }
+        ip.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
         kernel.mm().kmemCacheFree(xfsInodeZone, ip.kmemAddr);
         reclaimed.incrementAndGet();
         igetChanged();
         return true;
+    }
+
+    /** The control's visit of a referenced inode: its ILOCK taken as reclaim would, found in use, dropped. */
+    private void xfsReclaimLockReferenced(XfsInode ip, boolean syncWait) {
+        if (syncWait && !ilockNowait) {
+            ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+        } else if (!ip.xfsIlockNowait(XfsInode.XFS_ILOCK_EXCL)) {
+            return;
+        }
+        reclaimLockedReferenced.incrementAndGet();
+        ip.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
     }
 
     /** Clears XFS_IRECLAIM and rotates the inode to the list's tail for a later pass. */

@@ -24,6 +24,11 @@ public final class XfsInode extends Inode {
      */
     static final LockClassKey XFS_DIR_ILOCK_CLASS = new LockClassKey("&xfs_dir_ilock_class");
     static final LockClassKey XFS_NONDIR_ILOCK_CLASS = new LockClassKey("&xfs_nondir_ilock_class");
+    /**
+     * The ILOCK class of an inode on its way to reclaim, with {@link XfsIcache#XFS_RECLAIMABLE_ILOCK_CLASS}:
+     * lockdep_set_class_and_name(..., "xfs_ilock_reclaimable"), as ~3.4 did for "xfs_iolock_reclaimable".
+     */
+    static final LockClassKey XFS_ILOCK_RECLAIMABLE = new LockClassKey("xfs_ilock_reclaimable");
 
     /** xfs_ilock() lock_flags, the kernel's values. */
     public static final int XFS_IOLOCK_EXCL = 1 << 0;
@@ -111,13 +116,36 @@ public final class XfsInode extends Inode {
         return wbErr.getAndSet(0);
     }
 
-    /** The in-core VFS part again for an inode recycled out of the reclaim list (xfs_iget_cache_hit()). */
+    /**
+     * The in-core VFS part again for an inode recycled out of the reclaim list (xfs_iget_cache_hit()), then
+     * xfs_setup_inode(), which sets the ILOCK's class by type. For verdicts the ILOCK becomes a new
+     * instance: the referenced life that starts here is not the reclaimable one that ended.
+     */
     void recycle(XfsAops aops) {
+        ilock.verdictNewInstance();
+        xfsSetupIlockClass();
         reinitVfsInode();
         iSizeWrite(dinode.size);
         setNlink(dinode.nlink);
         if (isReg()) {
             initMapping(aops, XfsAops.XFS_MAPPING_GFP);
+        }
+    }
+
+    /** xfs_setup_inode()'s lockdep_set_class() of the ILOCK: the directory or the non-directory class. */
+    void xfsSetupIlockClass() {
+        ilock.lockdepSetClass(isDir() ? XFS_DIR_ILOCK_CLASS : XFS_NONDIR_ILOCK_CLASS);
+    }
+
+    /**
+     * The VFS has let go of the inode (xfs_fs_evict_inode()): from here on only inactivation and reclaim
+     * touch it, so for verdicts its ILOCK is a new instance, and with {@code reclaimableClass} the lock
+     * moves to {@link #XFS_ILOCK_RECLAIMABLE}. The lock is not held here, as lockdep_set_class() needs.
+     */
+    void xfsEvicted(boolean reclaimableClass) {
+        ilock.verdictNewInstance();
+        if (reclaimableClass) {
+            ilock.lockdepSetClass(XFS_ILOCK_RECLAIMABLE);
         }
     }
 

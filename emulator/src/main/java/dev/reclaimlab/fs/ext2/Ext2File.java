@@ -1,0 +1,270 @@
+package dev.reclaimlab.fs.ext2;
+
+import dev.reclaimlab.block.request.Blk22;
+import dev.reclaimlab.fs.buffer.BufferCache;
+import dev.reclaimlab.fs.buffer.BufferHead;
+import dev.reclaimlab.fs.buffer.Semaphore22;
+import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.swap.File22;
+import dev.reclaimlab.swap.Mapping22;
+import dev.reclaimlab.swap.Page22;
+import dev.reclaimlab.swap.Process22;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An open ext2 file of Linux 2.2 (struct file on fs/ext2/file.c): sys_write() takes i_sem around
+ * ext2_file_write(), which maps each block with ext2_getblk() (allocating a hole's block with
+ * ext2_new_block(), under lock_super), reads a partially written block that is not uptodate, copies the
+ * data into the buffer, keeps the page cache coherent with update_vm_cache() and marks the buffer dirty
+ * for bdflush. read() is generic_file_read(); readpage() is generic_readpage() through ext2_bmap(). The
+ * same write serves do_write_page() for a shared mapping (kernel memory as the source, i_sem held by the
+ * caller). f_count keeps the inode referenced.
+ */
+public final class Ext2File implements File22 {
+    /** Where ext2_file_write() copies from: a user buffer, kernel memory, a Java array. */
+    @FunctionalInterface
+    interface Source {
+        void copy(long dstKaddr, long srcOffset, int len);
+    }
+
+    private final Ext2Fs fs;
+    private final Ext2Inode ip;
+    private final AtomicInteger fCount = new AtomicInteger(1);
+
+    Ext2File(Ext2Fs fs, Ext2Inode ip) {
+        this.fs = fs;
+        this.ip = ip;
+    }
+
+    public Ext2Inode inode() {
+        return ip;
+    }
+
+    public Ext2Fs fs() {
+        return fs;
+    }
+
+    @Override
+    public String name() {
+        return "ext2 " + fs.dev().name() + ":" + ip.ino;
+    }
+
+    @Override
+    public Mapping22 mapping() {
+        return ip.mapping;
+    }
+
+    @Override
+    public Semaphore22 iSem() {
+        return ip.iSem;
+    }
+
+    @Override
+    public long iSize() {
+        return ip.iSize;
+    }
+
+    @Override
+    public int readpage(Page22 page) {
+        return fs.buffers().genericReadpage(page, fs.dev(), fs.blocksize(), ip::bmap);
+    }
+
+    @Override
+    public long writeKernel(long kaddr, int len, long pos) {
+        PhysMem mem = fs.mm22().mem();
+        return ext2FileWrite((dst, so, n) -> mem.memcpy(dst, kaddr + so, n), len, pos);
+    }
+
+    @Override
+    public void fget() {
+        if (fCount.getAndIncrement() <= 0) {
+            fCount.decrementAndGet();
+            throw new IllegalStateException("fget of released " + this);
+        }
+    }
+
+    @Override
+    public void fput() {
+        int c = fCount.decrementAndGet();
+        if (c < 0) {
+            fCount.incrementAndGet();
+            throw new IllegalStateException("fput of released " + this);
+        }
+        if (c == 0) {
+            fs.iput(ip);
+        }
+    }
+
+    /** close(): fput(). */
+    public void close() {
+        fput();
+    }
+
+    /** write(2) from a Java buffer: bytes written or -errno. */
+    public long write(byte[] src, int off, int len, long pos) {
+        if (off < 0 || len < 0 || off + len > src.length || pos < 0) {
+            throw new IllegalArgumentException("write(" + name() + "): bad buffer range " + off + "+" + len
+                    + " of " + src.length + " at " + pos);
+        }
+        PhysMem mem = fs.mm22().mem();
+        ip.iSem.down();
+        try {
+            return ext2FileWrite((dst, so, n) -> mem.copyIn(dst, src, off + (int) so, n), len, pos);
+        } finally {
+            ip.iSem.up();
+        }
+    }
+
+    /** write(2) from a process's memory (copy_from_user(), which may fault). */
+    public long writeUser(Process22 p, long uaddr, int len, long pos) {
+        ip.iSem.down();
+        try {
+            return ext2FileWrite((dst, so, n) -> p.mm22().memory().copyFromUser(p, dst, uaddr + so, n), len, pos);
+        } finally {
+            ip.iSem.up();
+        }
+    }
+
+    /** read(2) into a Java buffer: bytes read or -errno. */
+    public long read(byte[] dst, int off, int len, long pos) {
+        if (off < 0 || len < 0 || off + len > dst.length || pos < 0) {
+            throw new IllegalArgumentException("read(" + name() + "): bad buffer range " + off + "+" + len
+                    + " of " + dst.length + " at " + pos);
+        }
+        PhysMem mem = fs.mm22().mem();
+        return fs.mm22().pageCache().doGenericFileRead(this, pos, len,
+                (k, d, n) -> mem.copyOut(k, dst, off + (int) d, n));
+    }
+
+    /** read(2) into a process's memory (copy_to_user(), which may fault). */
+    public long readToUser(Process22 p, long uaddr, int len, long pos) {
+        return fs.mm22().pageCache().doGenericFileRead(this, pos, len,
+                (k, d, n) -> p.mm22().memory().copyToUser(p, uaddr + d, k, n));
+    }
+
+    /** ftruncate(2): a larger size leaves a hole; a smaller one frees the blocks beyond it. */
+    public int ftruncate(long size) {
+        if (size < 0) {
+            return -Errno.EINVAL;
+        }
+        ip.iSem.down();
+        try {
+            if (size < ip.iSize) {
+                truncateBlocks(fs, ip, size);
+            }
+            ip.iSize = size;
+            return 0;
+        } finally {
+            ip.iSem.up();
+        }
+    }
+
+    /** ext2_getblk(inode, block, create 1): the block's buffer, allocating a hole; null with err[0] set. */
+    private BufferHead ext2Getblk(long block, long[] err) {
+        BufferCache buffers = fs.buffers();
+        long phys = ip.bmap(block);
+        if (phys != 0) {
+            return buffers.getblk(fs.dev(), phys, fs.blocksize());
+        }
+        long prev = block > 0 ? ip.bmap(block - 1) : 0;
+        long goal = prev != 0 ? prev + 1 : fs.firstDataBlock(ip.group);
+        long nb = fs.balloc().newBlock(ip, goal);
+        if (nb < 0) {
+            err[0] = nb;
+            return null;
+        }
+        ip.setBlock(block, (int) nb);
+        return buffers.getblk(fs.dev(), nb, fs.blocksize());
+    }
+
+    /** ext2_file_write(); i_sem held. Bytes written, or -errno when nothing was. */
+    long ext2FileWrite(Source src, int count, long pos) {
+        if (count == 0) {
+            return 0;
+        }
+        BufferCache buffers = fs.buffers();
+        int bs = fs.blocksize();
+        long block = pos / bs;
+        int offset = (int) (pos % bs);
+        int c = bs - offset;
+        long written = 0;
+        long[] err = new long[1];
+        while (count > 0) {
+            BufferHead bh = ext2Getblk(block, err);
+            if (bh == null) {
+                if (written == 0) {
+                    written = err[0];
+                }
+                break;
+            }
+            if (c > count) {
+                c = count;
+            }
+            if (c != bs && !bh.uptodate()) {
+                buffers.llRwBlock(Blk22.READ, bh);
+                buffers.waitOnBuffer(bh);
+                if (!bh.uptodate()) {
+                    buffers.brelse(bh);
+                    if (written == 0) {
+                        written = -Errno.EIO;
+                    }
+                    break;
+                }
+            }
+            src.copy(bh.data() + offset, written, c);
+            fs.mm22().pageCache().updateVmCache(ip.mapping, pos, bh.data() + offset, c);
+            pos += c;
+            written += c;
+            count -= c;
+            buffers.markBufferUptodate(bh, true);
+            buffers.markBufferDirty(bh, false);
+            buffers.brelse(bh);
+            block++;
+            offset = 0;
+            c = bs;
+        }
+        if (pos > ip.iSize && written > 0) {
+            ip.iSize = pos;
+        }
+        return written;
+    }
+
+    /** ext2_truncate() to {@code size}: cached pages beyond it go, then the blocks beyond it. i_sem held. */
+    static void truncateBlocks(Ext2Fs fs, Ext2Inode ip, long size) {
+        fs.mm22().pageCache().truncateInodePages(ip.mapping, size);
+        int bs = fs.blocksize();
+        long first = (size + bs - 1) / bs;
+        int[] map = ip.blocks;
+        long runStart = 0;
+        int runLen = 0;
+        for (long b = first; b < map.length; b++) {
+            long phys = ip.bmap(b);
+            if (phys == 0) {
+                continue;
+            }
+            ip.setBlock(b, 0);
+            if (runLen > 0 && runStart + runLen == phys) {
+                runLen++;
+                continue;
+            }
+            if (runLen > 0) {
+                fs.balloc().freeBlocks(runStart, runLen);
+            }
+            runStart = phys;
+            runLen = 1;
+        }
+        if (runLen > 0) {
+            fs.balloc().freeBlocks(runStart, runLen);
+        }
+        if (size < ip.iSize) {
+            ip.iSize = size;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name() + " (f_count " + fCount.get() + ")";
+    }
+}

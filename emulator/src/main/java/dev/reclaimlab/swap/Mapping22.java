@@ -1,0 +1,31 @@
+package dev.reclaimlab.swap;
+
+import java.util.HashMap;
+
+/**
+ * The page-cache half of a Linux 2.2 inode: i_pages and i_nrpages, the pages whose page->inode is this
+ * inode, by page->offset. The swap cache is one of these (swapper_inode, keyed by swap entry). Changed and
+ * read under pagecache_lock only.
+ */
+public final class Mapping22 {
+    private final String name;
+    final HashMap<Long, Page22> pages = new HashMap<>();
+
+    public Mapping22(String name) {
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** i_nrpages (racy, as /proc reads it). */
+    public int nrpages() {
+        return pages.size();
+    }
+
+    @Override
+    public String toString() {
+        return "mapping " + name;
+    }
+}

@@ -1,0 +1,8 @@
+package dev.reclaimlab.swap;
+
+/** read_actor_t: where do_generic_file_read() copies each piece (a user buffer, a Java array). */
+@FunctionalInterface
+public interface ReadActor {
+    /** Copies {@code len} bytes at kernel address {@code kaddr} to the reader's offset {@code dstOff}. */
+    void actor(long kaddr, long dstOff, int len);
+}
