@@ -40,6 +40,21 @@ final class NfsAops implements AddressSpaceOperations {
         nfs.write().nfsInvalidatePage(inode, page);
     }
 
+    /**
+     * nfs_check_dirty_writeback() (3.11+): the page counts as under writeback while the inode has a COMMIT
+     * in flight (NFS_INO_COMMIT); otherwise, if it holds a request (PagePrivate: written UNSTABLE, not yet
+     * committed), as dirty, since nothing will clean it soon. It only ever adds to PG_dirty and PG_writeback.
+     */
+    @Override
+    public int isDirtyWriteback(AddressSpace mapping, int page) {
+        dev.reclaimlab.mm.Filemap fm = nfs.kernel().mm().filemap();
+        int dw = (fm.pageDirty(page) ? DIRTY : 0) | (fm.pageWriteback(page) ? WRITEBACK : 0);
+        if (inode.testBit(NfsInode.NFS_INO_COMMIT)) {
+            return dw | WRITEBACK;
+        }
+        return fm.pagePrivate(page) ? dw | DIRTY : dw;
+    }
+
     /** nfs_write_inode(). */
     @Override
     public void writeInode(AddressSpace mapping, WritebackControl wbc) {

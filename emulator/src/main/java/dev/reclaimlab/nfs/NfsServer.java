@@ -18,7 +18,7 @@ public final class NfsServer {
     private final int wsize;
     private final BackingDevInfo bdi;
     private final BackingDev backingDev;
-    private final long congestionOnThresh;
+    private volatile long congestionOnThresh;
     final AtomicLong writeback = new AtomicLong();
     // What reclaim did to this mount's pages, for reports.
     final AtomicLong releasePageCalls = new AtomicLong();
@@ -28,6 +28,8 @@ public final class NfsServer {
     final AtomicLong releasePageTimeouts = new AtomicLong();
     final AtomicLong releasePageSkippedCongested = new AtomicLong();
     final AtomicLong commits = new AtomicLong();
+    /** Bytes the server made stable: COMMITs whose verifier matched, and FILE_SYNC WRITE replies. */
+    final AtomicLong committedBytes = new AtomicLong();
 
     NfsServer(RpcClnt client, int rsize, int wsize, BackingDevInfo bdi, BackingDev backingDev,
             long totalramPages) {
@@ -57,6 +59,17 @@ public final class NfsServer {
         return bdi;
     }
 
+    /**
+     * A write of /proc/sys/fs/nfs/nfs_congestion_kb (3.14: a global sysctl, read by every
+     * nfs_set_page_writeback()); this mount's NFS_CONGESTION_ON_THRESH becomes {@code kb} >> 2 pages.
+     */
+    public void setNfsCongestionKb(long kb) {
+        if (kb < 4 || kb > (256L << 20)) {
+            throw new IllegalArgumentException("nfs_congestion_kb: " + kb + " KiB is outside [4, 256 GiB]");
+        }
+        this.congestionOnThresh = kb >> 2;
+    }
+
     /** NFS_CONGESTION_ON_THRESH in pages. */
     public long congestionOnThresh() {
         return congestionOnThresh;
@@ -80,6 +93,11 @@ public final class NfsServer {
     /** clear_bdi_congested(BLK_RW_ASYNC). */
     void clearBdiCongested() {
         backingDev.clearBdiCongested(bdi, BackingDev.BLK_RW_ASYNC);
+    }
+
+    /** Bytes this mount's COMMITs (and stable WRITEs) made safe on the server so far. */
+    public long committedBytes() {
+        return committedBytes.get();
     }
 
     /** nfs_release_page() calls on this mount's pages. */

@@ -187,6 +187,7 @@ final class NfsWrite {
                 inode.iLock.spinUnlock();
             }
             if (!toCommit && res.committed() != NfsProto.NFS_UNSTABLE && !fm.pageDirty(req.pfn)) {
+                nfs.server().committedBytes.addAndGet(req.bytes);
                 nfsInodeRemoveRequest(inode, req);
             }
         }
@@ -314,6 +315,7 @@ final class NfsWrite {
                 inode.setWriteError(status);
                 nfsInodeRemoveRequest(inode, req);
             } else if (req.verf == verf) {
+                nfs.server().committedBytes.addAndGet(req.bytes);
                 nfsInodeRemoveRequest(inode, req);
             } else if (fm.pageMapping(req.pfn) == inode.mapping()) {
                 fm.setPageDirty(req.pfn);

@@ -5,6 +5,7 @@ import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Lockdep;
@@ -19,7 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The nfsd service (fs/nfsd/nfssvc.c, Linux 3.14) exporting one local filesystem: {@code rpc.nfsd N}
- * threads, each running nfsd(): PF_LESS_THROTTLE for life, no PF_FSTRANS and no memalloc scope, then
+ * threads, each running nfsd(): PF_LESS_THROTTLE for life (until 3.16's
+ * {@link #NFSD_LESS_THROTTLE_WHEN_NEEDED}), no PF_FSTRANS and no memalloc scope, then
  * svc_recv() and svc_process() for ever. The RFC's two switches for loop-back requests act around
  * svc_process() here.
  */
@@ -40,6 +42,16 @@ public final class Nfsd {
     public static final Fix NFSD_LOCKDEP_RECLAIM = Fix.declare("nfsd_lockdep_reclaim",
             "lockdep counts nfsd's handling of a loop-back request as fs reclaim context",
             "RFC 06/19 nfsd: set PF_FSTRANS for nfsd threads, lockdep_set_current_reclaim_state() (2014)", null);
+
+    /**
+     * 8658452e4a58 "nfsd: Only set PF_LESS_THROTTLE when really needed." (NeilBrown, 3.16): nfsd() no longer
+     * sets PF_LESS_THROTTLE for the thread's life; nfsd_vfs_write() (NfsdVfs) sets it only while serving a
+     * WRITE that came over loop-back (rq_local), for the write and its optional sync, then restores the bit.
+     */
+    public static final Fix NFSD_LESS_THROTTLE_WHEN_NEEDED = Fix.declare("nfsd_less_throttle_when_needed",
+            "nfsd is PF_LESS_THROTTLE only while it serves a loop-back WRITE, not for the thread's life",
+            "8658452e4a58 nfsd: Only set PF_LESS_THROTTLE when really needed (NeilBrown, 3.16)",
+            new KernelVersion(3, 16));
 
     /** NFSSVC_MAXBLKSIZE: 1 MiB. */
     static final int NFSSVC_MAXBLKSIZE = 1 << 20;
@@ -68,7 +80,9 @@ public final class Nfsd {
         kernel.currentTask();
         Nfsd n = new Nfsd(kernel, export);
         n.sb.setExported(true);
-        n.serv.svcSetNumThreads(threads, TaskFlags.PF_LESS_THROTTLE, n::nfsd);
+        // 3.14's nfsd(): "We want less throttling in balance_dirty_pages()", set once for the thread's life.
+        int flags = kernel.config().has(NFSD_LESS_THROTTLE_WHEN_NEEDED) ? 0 : TaskFlags.PF_LESS_THROTTLE;
+        n.serv.svcSetNumThreads(threads, flags, n::nfsd);
         return n;
     }
 

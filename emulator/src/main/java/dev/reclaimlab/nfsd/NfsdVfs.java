@@ -9,6 +9,8 @@ import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.mm.FileRaState;
 import dev.reclaimlab.mm.PhysMem;
 import dev.reclaimlab.nfs.NfsProto;
@@ -255,9 +257,26 @@ final class NfsdVfs implements SvcProgram {
 
     /**
      * nfsd_vfs_write(): the data (in the request's pages) through the local write path; stable writes are
-     * then synced (EX_ISSYNC: the client's stable_how is kept), unstable ones left for a COMMIT.
+     * then synced (EX_ISSYNC: the client's stable_how is kept), unstable ones left for a COMMIT. With
+     * {@link Nfsd#NFSD_LESS_THROTTLE_WHEN_NEEDED} a loop-back WRITE is served PF_LESS_THROTTLE.
      */
     private RpcReply nfsdVfsWrite(SvcRqst rqstp, RpcCall call, NfsProto.WriteArgs a) {
+        boolean local = rqstp.rqLocal() && kernel.config().has(Nfsd.NFSD_LESS_THROTTLE_WHEN_NEEDED);
+        if (!local) {
+            return nfsdVfsWriteLocked(rqstp, call, a);
+        }
+        Task current = kernel.currentTask();
+        int pflags = current.flags();
+        current.setFlags(pflags | TaskFlags.PF_LESS_THROTTLE);
+        try {
+            return nfsdVfsWriteLocked(rqstp, call, a);
+        } finally {
+            // tsk_restore_flags(current, pflags, PF_LESS_THROTTLE)
+            current.setFlags((current.flags() & ~TaskFlags.PF_LESS_THROTTLE) | (pflags & TaskFlags.PF_LESS_THROTTLE));
+        }
+    }
+
+    private RpcReply nfsdVfsWriteLocked(SvcRqst rqstp, RpcCall call, NfsProto.WriteArgs a) {
         Inode inode = regular(a.fh());
         byte[] data = call.data();
         if (data == null || a.count() != data.length || a.offset() < 0
