@@ -22,13 +22,17 @@ public final class Errno {
     public static final int ENOSPC = 28;
     public static final int EROFS = 30;
     public static final int ENAMETOOLONG = 36;
+    public static final int ENOSYS = 38;
     public static final int ENOTEMPTY = 39;
     public static final int ETIMEDOUT = 110;
+    /** A file handle the server no longer knows (NFS3ERR_STALE). */
+    public static final int ESTALE = 116;
 
     private static final int[] VALUES = {EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EFAULT, EBUSY, EEXIST,
-        ENOTDIR, EISDIR, EINVAL, EFBIG, ENOSPC, EROFS, ENAMETOOLONG, ENOTEMPTY, ETIMEDOUT};
+        ENOTDIR, EISDIR, EINVAL, EFBIG, ENOSPC, EROFS, ENAMETOOLONG, ENOSYS, ENOTEMPTY, ETIMEDOUT, ESTALE};
     private static final String[] NAMES = {"EPERM", "ENOENT", "EINTR", "EIO", "EBADF", "EAGAIN", "ENOMEM", "EFAULT",
-        "EBUSY", "EEXIST", "ENOTDIR", "EISDIR", "EINVAL", "EFBIG", "ENOSPC", "EROFS", "ENAMETOOLONG", "ENOTEMPTY", "ETIMEDOUT"};
+        "EBUSY", "EEXIST", "ENOTDIR", "EISDIR", "EINVAL", "EFBIG", "ENOSPC", "EROFS", "ENAMETOOLONG", "ENOSYS",
+        "ENOTEMPTY", "ETIMEDOUT", "ESTALE"};
 
     private Errno() {
     }

@@ -9,6 +9,13 @@ public final class TaskFlags {
     public static final int PF_KSWAPD = 0x00020000;
     public static final int PF_MEMALLOC_NOFS = 0x00040000;
     public static final int PF_MEMALLOC_NOIO = 0x00080000;
+    /**
+     * 3.14's PF_FSTRANS ("inside a filesystem transaction"), the bit 4.12 renamed PF_MEMALLOC_NOFS (7dea19f9ee63):
+     * the emulator keeps one bit for both. In 3.14 only nfs_release_page() and XFS's kmem layer honoured it;
+     * the emulator's allocator honours it in every version (as RFC 04/19 proposed for 3.15), which changes
+     * nothing in 3.14 runs: its 3.14 holders (XFS transactions, rpciod) allocate NOFS or NOIO anyway.
+     */
+    public static final int PF_FSTRANS = PF_MEMALLOC_NOFS;
     /** Removed in 5.x; the 2014 loop-back NFS series relies on it for nfsd. */
     public static final int PF_LESS_THROTTLE = 0x00100000;
     public static final int PF_KTHREAD = 0x00200000;

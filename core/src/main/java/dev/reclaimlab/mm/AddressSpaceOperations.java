@@ -54,6 +54,14 @@ public interface AddressSpaceOperations {
         return NOT_IMPLEMENTED;
     }
 
+    /**
+     * super_operations->write_inode() of the cache's inode, which __writeback_single_inode() calls after
+     * writing the pages of a dirty inode (the emulator's flusher knows mappings, not inodes, so it is
+     * reached here). NFS commits unstable pages from it. May mark the inode dirty again.
+     */
+    default void writeInode(AddressSpace mapping, WritebackControl wbc) {
+    }
+
     /** The page is being truncated out of the cache. */
     default void invalidatepage(AddressSpace mapping, int page) {
     }

@@ -207,6 +207,22 @@ public final class Filemap {
         return map.testFlag(pfn, PG_private);
     }
 
+    /**
+     * wait_on_page_bit_killable_timeout(page, bit, timeout) (3.18): nfs_release_page()'s bounded wait for
+     * PG_private. Returns Sleep.DONE, TIMED_OUT or KILLED.
+     */
+    public int waitOnPageBitKillableTimeout(int pfn, int bit, long nanos) {
+        checkPfn(pfn, "waitOnPageBitKillableTimeout");
+        kernel.currentTask();
+        return pageWait.waitOnPageBitKillableTimeout(pfn, bit, nanos);
+    }
+
+    /** wake_up_page(page, bit): waiters on any bit of the page recheck (3.18 exports it for PG_private). */
+    public void wakeUpPage(int pfn) {
+        checkPfn(pfn, "wakeUpPage");
+        pageWait.wakeUpPage(pfn);
+    }
+
     /** The page's mapping, or null for a page not in any page cache (truncated). */
     public AddressSpace pageMapping(int pfn) {
         checkPfn(pfn, "pageMapping");

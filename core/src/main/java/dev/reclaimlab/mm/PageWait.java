@@ -114,6 +114,15 @@ final class PageWait {
         return true;
     }
 
+    /**
+     * wait_on_page_bit_killable_timeout() (3.18, "MM: export page_wakeup functions"): TASK_KILLABLE until
+     * {@code bit} is clear or {@code nanos} passed. Sleep.DONE, TIMED_OUT or KILLED.
+     */
+    int waitOnPageBitKillableTimeout(int pfn, int bit, long nanos) {
+        Task t = Task.current();
+        return table.waitOnBit(t, pfn, new PageBits(pfn), bit, Task.TASK_KILLABLE, nanos);
+    }
+
     /** wake_up_page(): after a page bit was cleared with a full barrier. */
     void wakeUpPage(int pfn) {
         table.wakeUpBit(pfn);

@@ -18,7 +18,7 @@ public enum VmStatItem {
     NR_FILE_PAGES(Kind.NODE),
     NR_DIRTY(Kind.NODE),
     NR_WRITEBACK(Kind.NODE),
-    /** NFS pages written UNSTABLE and not yet committed; the NFS client keeps it (Mm.incZonePageState). */
+    /** NFS pages written UNSTABLE and not yet committed (fs/nfs/write.c's nfs_mark_request_commit()). */
     NR_UNSTABLE_NFS(Kind.NODE),
     NR_DIRTIED(Kind.NODE),
     NR_WRITTEN(Kind.NODE),

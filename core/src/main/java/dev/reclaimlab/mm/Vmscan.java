@@ -40,7 +40,7 @@ import static dev.reclaimlab.mm.ScanControl.SWAP_CLUSTER_MAX;
  * while some bdi is congested and the zone is ZONE_CONGESTED; the too_many_isolated() loop naps in
  * congestion_wait() for as long as it holds; each shrink_node() pass ends in throttle_vm_writeout().
  */
-final class Vmscan {
+public final class Vmscan {
     /**
      * current_may_throttle(): a PF_LESS_THROTTLE task (nfsd serving a loop-back WRITE) is throttled in
      * shrink_inactive_list() only while the bdi it writes to, current->backing_dev_info, is congested

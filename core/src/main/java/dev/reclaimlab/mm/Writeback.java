@@ -45,6 +45,15 @@ public final class Writeback {
     private final AtomicLong vmWriteoutNaps = new AtomicLong();
     private volatile boolean backgroundPending;
     private Task flusher;
+    /**
+     * global_dirty_limit (3.2's c42843f2f0bb, in 3.14): the smoothed dirty limit, set at boot by
+     * writeback_set_ratelimit(), raised at once to a higher threshold and decayed by 1/32 of the gap at most
+     * every BANDWIDTH_INTERVAL from balance_dirty_pages(). Read through hard_dirty_limit().
+     */
+    private final AtomicLong globalDirtyLimit = new AtomicLong();
+    private final AtomicLong dirtyLimitUpdatedNanos = new AtomicLong(Long.MIN_VALUE / 2);
+    /** BANDWIDTH_INTERVAL: max(HZ/5, 1). */
+    static final long BANDWIDTH_INTERVAL_JIFFIES = Jiffies.HZ / 5;
 
     Writeback(Kernel kernel, Mm mm) {
         this.kernel = kernel;
@@ -52,6 +61,8 @@ public final class Writeback {
     }
 
     void start() {
+        // page_writeback_init() -> writeback_set_ratelimit(): the limit of a machine whose memory is free.
+        globalDirtyLimit.set(dirtyableMemory() * DIRTY_RATIO / 100);
         flusher = kernel.kthreadRun("kworker/u:flush", this::wbWorkfn);
     }
 
@@ -70,8 +81,11 @@ public final class Writeback {
         return vmWriteoutNaps.get();
     }
 
-    /** __mark_inode_dirty(): the inode goes on the flusher's dirty list. */
-    void markInodeDirty(AddressSpace m) {
+    /**
+     * __mark_inode_dirty(): the inode goes on the flusher's dirty list (I_DIRTY_DATASYNC from NFS's commit
+     * list: the flusher's write_inode() then commits).
+     */
+    public void markInodeDirty(AddressSpace m) {
         dirtyInodes.add(m);
     }
 
@@ -127,6 +141,7 @@ public final class Writeback {
             long nrReclaimable = v.get(VmStatItem.NR_DIRTY) + v.get(VmStatItem.NR_UNSTABLE_NFS);
             long nrDirty = nrReclaimable + v.get(VmStatItem.NR_WRITEBACK);
             long[] lim = dirtyLimits(t);
+            globalUpdateBandwidth(lim[1], nrDirty);
             if (nrDirty <= (lim[0] + lim[1]) / 2) {
                 return;
             }
@@ -156,7 +171,7 @@ public final class Writeback {
         Gfp.check(gfp, "throttle_vm_writeout");
         Task t = kernel.currentTask();
         for (;;) {
-            long thresh = dirtyLimits(t)[1];
+            long thresh = hardDirtyLimit(dirtyLimits(t)[1]);
             thresh += thresh / 10;
             VmStat v = mm.vmstat();
             if (v.get(VmStatItem.NR_UNSTABLE_NFS) + v.get(VmStatItem.NR_WRITEBACK) <= thresh) {
@@ -170,6 +185,34 @@ public final class Writeback {
             if (t.kthreadShouldStop() || t.fatalSignalPending()) {
                 return;
             }
+        }
+    }
+
+    /** hard_dirty_limit(thresh): max(thresh, global_dirty_limit). */
+    long hardDirtyLimit(long thresh) {
+        return Math.max(thresh, globalDirtyLimit.get());
+    }
+
+    /**
+     * global_update_bandwidth() -> update_dirty_limit(): at most once per BANDWIDTH_INTERVAL, the limit
+     * follows a higher threshold at once and decays by 1/32 of its excess over max(thresh, dirty).
+     * (3.14 calls it from bdi_update_bandwidth() in every balance_dirty_pages() pass; so does this.)
+     */
+    private void globalUpdateBandwidth(long thresh, long dirty) {
+        long now = System.nanoTime();
+        long last = dirtyLimitUpdatedNanos.get();
+        if (now - last < kernel.jiffiesToNanos(BANDWIDTH_INTERVAL_JIFFIES)
+                || !dirtyLimitUpdatedNanos.compareAndSet(last, now)) {
+            return;
+        }
+        long limit = globalDirtyLimit.get();
+        if (limit < thresh) {
+            globalDirtyLimit.set(thresh);
+            return;
+        }
+        long floor = Math.max(thresh, dirty);
+        if (limit > floor) {
+            globalDirtyLimit.set(limit - ((limit - floor) >> 5));
         }
     }
 
@@ -214,6 +257,7 @@ public final class Writeback {
             if (writeCachePages(m, wbc) > 0 || wbc.nrToWrite <= 0) {
                 dirtyInodes.add(m);
             }
+            m.aops().writeInode(m, wbc);
         }
     }
 

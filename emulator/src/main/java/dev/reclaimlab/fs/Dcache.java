@@ -1,6 +1,8 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.locking.LockClassKey;
+import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.locking.SpinLock;
 import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.Mm;
@@ -22,6 +24,15 @@ public final class Dcache {
     /** DNAME_INLINE_LEN: the name bytes kept inside the object. */
     static final int DNAME_INLINE_LEN = 32;
     private static final int D_INAME_OFFSET = DENTRY_SIZE - DNAME_INLINE_LEN;
+    /**
+     * NeilBrown's RFC 16/19 "VFS: use GFP_NOFS rather than GFP_KERNEL in __d_alloc." (April 2014): the dentry
+     * and its external name are allocated GFP_NOFS whatever the caller passes, because __d_alloc() runs
+     * under directory i_mutexes that a loop-back nfsd may need. Dave Chinner objected (seed 000); it never
+     * landed.
+     */
+    public static final Fix D_ALLOC_NOFS = Fix.declare("d_alloc_nofs",
+            "__d_alloc() allocates the dentry and its name with GFP_NOFS",
+            "RFC 16/19 VFS: use GFP_NOFS rather than GFP_KERNEL in __d_alloc (NeilBrown, 2014; never merged)", null);
     private static final LockClassKey DCACHE_LOCK_KEY = new LockClassKey("&sb->s_dentry_lru_lock");
 
     private final SuperBlock sb;
@@ -53,11 +64,24 @@ public final class Dcache {
      * with one reference, taking one on the parent. Returns null when the allocation fails.
      */
     public Dentry dAlloc(Dentry parent, String name, int gfp) {
+        if (sb.kernel().config().has(D_ALLOC_NOFS)) {
+            gfp &= ~Gfp.__GFP_FS;
+        }
         long addr = mm.kmemCacheAlloc(dentryCache, gfp);
         if (addr == 0) {
             return null;
         }
         byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        if (b.length > DNAME_INLINE_LEN - 1) {
+            // The external name: kmalloc(name->len + 1) with the same gfp, as __d_alloc() does; the emulator
+            // keeps the name on the heap and gives the bytes back at once, having charged the allocation.
+            long ext = mm.kmalloc(b.length + 1, gfp);
+            if (ext == 0) {
+                mm.kmemCacheFree(dentryCache, addr);
+                return null;
+            }
+            mm.kfree(ext);
+        }
         PhysMem mem = mm.mem();
         mem.memset(addr, 0, DENTRY_SIZE);
         mem.copyIn(addr + D_INAME_OFFSET, b, 0, Math.min(b.length, DNAME_INLINE_LEN - 1));

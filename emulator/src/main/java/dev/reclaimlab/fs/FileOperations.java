@@ -15,4 +15,9 @@ public interface FileOperations {
 
     /** fsync(): data and the metadata needed to find it are stable; the first write error since the last fsync. */
     int fsync(Inode inode);
+
+    /** flush(): called by close() of a file open for writing (NFS writes and commits here); 0 or an errno. */
+    default int flush(Inode inode) {
+        return 0;
+    }
 }

@@ -1,5 +1,8 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.locking.Mutex;
 import dev.reclaimlab.locking.RwSemaphore;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.AddressSpaceOperations;
@@ -14,6 +17,14 @@ import dev.reclaimlab.mm.AddressSpaceOperations;
 public abstract class Inode {
     public static final int S_IFREG = 0100000;
     public static final int S_IFDIR = 0040000;
+
+    /**
+     * 9902af79c01a "parallel lookups: actual switch to rwsem" (4.7): i_mutex became the rw_semaphore
+     * i_rwsem. Before it (3.14) an inode's lock is a struct mutex, "&inode->i_mutex", of the same lock
+     * classes; readdir takes it exclusively (mutex_lock_killable() in iterate_dir()).
+     */
+    public static final Fix I_RWSEM = Fix.declare("i_rwsem", "inode->i_mutex is the rw_semaphore i_rwsem",
+            "9902af79c01a parallel lookups: actual switch to rwsem", new KernelVersion(4, 7));
 
     /** inode_i_mutex_lock_class subclasses. */
     public static final int I_MUTEX_NORMAL = 0;
@@ -31,6 +42,7 @@ public abstract class Inode {
     private final long ino;
     private final int mode;
     private final RwSemaphore iRwsem;
+    private final Mutex iMutex;
     private volatile long size;
     private volatile int nlink;
     private volatile AddressSpace mapping;
@@ -48,7 +60,13 @@ public abstract class Inode {
         this.ino = ino;
         this.mode = mode;
         FileSystemType type = sb.type();
-        this.iRwsem = new RwSemaphore("&inode->i_rwsem", isDir() ? type.iMutexDirKey : type.iMutexKey);
+        if (sb.kernel().config().has(I_RWSEM)) {
+            this.iRwsem = new RwSemaphore("&inode->i_rwsem", isDir() ? type.iMutexDirKey : type.iMutexKey);
+            this.iMutex = null;
+        } else {
+            this.iRwsem = null;
+            this.iMutex = new Mutex("&inode->i_mutex", isDir() ? type.iMutexDirKey : type.iMutexKey);
+        }
     }
 
     public SuperBlock sb() {
@@ -93,24 +111,69 @@ public abstract class Inode {
         this.nlink = n;
     }
 
-    /** i_rwsem: inode_lock()/inode_unlock() (i_mutex in the 2015 kernel). */
+    /** i_rwsem: inode_lock()/inode_unlock(); null before 4.7 ({@link #I_RWSEM}), where {@link #iMutex} is. */
     public RwSemaphore iRwsem() {
         return iRwsem;
     }
 
-    /** inode_lock(). */
+    /** i_mutex of a kernel before 4.7; null from 4.7. */
+    public Mutex iMutex() {
+        return iMutex;
+    }
+
+    /** The inode lock's lockdep map, whichever lock it is in this kernel. */
+    public dev.reclaimlab.locking.LockdepMap iLockDepMap() {
+        return iMutex != null ? iMutex.depMap() : iRwsem.depMap();
+    }
+
+    /** The task holding the inode lock for write (i_mutex's owner, i_rwsem's writer), or null. */
+    public dev.reclaimlab.kernel.Task iLockOwner() {
+        return iMutex != null ? iMutex.owner() : iRwsem.writer();
+    }
+
+    /** inode_lock() (mutex_lock(&inode->i_mutex) before 4.7). */
     public void inodeLock() {
-        iRwsem.downWrite();
+        if (iMutex != null) {
+            iMutex.mutexLock();
+        } else {
+            iRwsem.downWrite();
+        }
     }
 
     /** inode_lock_nested(): {@link #I_MUTEX_PARENT} for a directory whose child is locked next. */
     public void inodeLockNested(int subclass) {
-        iRwsem.downWriteNested(subclass);
+        if (iMutex != null) {
+            iMutex.mutexLockNested(subclass);
+        } else {
+            iRwsem.downWriteNested(subclass);
+        }
+    }
+
+    /** inode_lock_shared() (4.7+); before it the exclusive i_mutex. */
+    public void inodeLockShared() {
+        if (iMutex != null) {
+            iMutex.mutexLock();
+        } else {
+            iRwsem.downRead();
+        }
+    }
+
+    /** inode_unlock_shared(). */
+    public void inodeUnlockShared() {
+        if (iMutex != null) {
+            iMutex.mutexUnlock();
+        } else {
+            iRwsem.upRead();
+        }
     }
 
     /** inode_unlock(). */
     public void inodeUnlock() {
-        iRwsem.upWrite();
+        if (iMutex != null) {
+            iMutex.mutexUnlock();
+        } else {
+            iRwsem.upWrite();
+        }
     }
 
     /** i_mapping: the page cache of a regular file (null for directories, whose data is metadata). */

@@ -47,6 +47,7 @@ public final class SuperBlock {
     private final Dcache dcache;
     private final Shrinker shrinker;
     private volatile boolean active;
+    private volatile boolean exported;
     private volatile long maxBytes = ReadWrite.MAX_LFS_FILESIZE;
     private Dentry root;
 
@@ -139,6 +140,15 @@ public final class SuperBlock {
     /** SB_ACTIVE: mounted and not being unmounted. */
     public boolean active() {
         return active;
+    }
+
+    /** Exported by nfsd (exportfs): its directory locks are ones a loop-back nfsd may need. */
+    public boolean exported() {
+        return exported;
+    }
+
+    public void setExported(boolean on) {
+        this.exported = on;
     }
 
     /** s_root, pinned by the superblock. */

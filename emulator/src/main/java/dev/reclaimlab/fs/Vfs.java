@@ -2,7 +2,9 @@ package dev.reclaimlab.fs;
 
 
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.SchedMm;
 
 import java.util.Arrays;
 import java.util.List;
@@ -23,6 +25,16 @@ public final class Vfs {
      * limit is {@link ReadWrite#MAX_RW_COUNT}, which {@link #read(File, long, byte[], int, int)} keeps.
      */
     public static final int MAX_READ_ALLOC = 16 << 20;
+
+    /**
+     * The RFC's general rule (NeilBrown, seed 000: "you cannot allow FS memory reclaim while holding locks in
+     * filesystems which can be NFS exported"): a task holding the i_mutex of a directory of an exported
+     * filesystem runs under PF_FSTRANS, the NOFS scope. No posted patch did this for the VFS; RFC 06/19 did
+     * it for nfsd.
+     */
+    public static final Fix EXPORTED_DIR_FSTRANS = Fix.declare("exported_dir_fstrans",
+            "PF_FSTRANS is held while a directory i_mutex of an NFS-exported filesystem is held",
+            "the general rule of NeilBrown's RFC 00/19 \"Support loop-back NFS mounts\" (2014; no VFS patch)", null);
 
     public static final int SEEK_SET = 0;
     public static final int SEEK_CUR = 1;
@@ -65,7 +77,20 @@ public final class Vfs {
     public void close(File f) {
         enter();
         check(f, "close");
+        int err = 0;
+        if (f.canWrite()) {
+            // filp_close() -> f_op->flush() while the descriptor is still open.
+            f.fdget("close");
+            try {
+                err = sb.fileOps().flush(f.inodeUnchecked());
+            } finally {
+                f.fdput();
+            }
+        }
         f.close();
+        if (err < 0) {
+            throw new VfsException(err, "close(" + f + ")");
+        }
     }
 
     /** __fput(): the file's last reference is gone. */
@@ -132,11 +157,11 @@ public final class Vfs {
             if (!dir.isDir()) {
                 throw new VfsException(-Errno.ENOTDIR, "readdir(" + dirPath + ")");
             }
-            dir.iRwsem().downRead();
+            dir.inodeLockShared();
             try {
                 return sb.dirOps().readdir(dir);
             } finally {
-                dir.iRwsem().upRead();
+                dir.inodeUnlockShared();
             }
         } finally {
             dcache.dput(d);
@@ -411,10 +436,62 @@ public final class Vfs {
             return d;
         }
         dir.inodeLock();
+        SchedMm.MemallocScope fstrans = exportedDirFstrans();
         try {
             return lookupLocked(parent, name);
         } finally {
+            if (fstrans != null) {
+                fstrans.close();
+            }
             dir.inodeUnlock();
+        }
+    }
+
+    /** {@link #EXPORTED_DIR_FSTRANS}: the NOFS scope for a directory lock just taken, or null. */
+    private SchedMm.MemallocScope exportedDirFstrans() {
+        return sb.exported() && sb.kernel().config().has(EXPORTED_DIR_FSTRANS) ? SchedMm.nofsScope() : null;
+    }
+
+    /**
+     * lookup_one_len() for nfsd: {@code name} in {@code parent}, whose i_mutex the caller holds; the positive
+     * dentry with a reference, or null. A miss allocates with __d_alloc(GFP_KERNEL) under the caller's lock.
+     */
+    public Dentry lookupOneLen(Dentry parent, String name) {
+        checkName(name);
+        checkLocked(parent, "lookup_one_len");
+        return lookupLocked(parent, name);
+    }
+
+    /**
+     * vfs_create()/vfs_mkdir() for nfsd after its lookup_one_len() missed: a new dentry (d_alloc(GFP_KERNEL))
+     * for the new inode, referenced. The caller holds the parent's i_mutex. EEXIST if the name exists.
+     */
+    public Dentry vfsCreate(Dentry parent, String name, boolean dir) {
+        checkName(name);
+        checkLocked(parent, "vfs_create");
+        return createLocked(parent, name, dir);
+    }
+
+    /** vfs_unlink()/vfs_rmdir() for nfsd: the caller holds the parent's i_mutex; 0 or a negative errno. */
+    public int vfsUnlink(Dentry parent, String name, boolean dir) {
+        checkName(name);
+        checkLocked(parent, "vfs_unlink");
+        Dentry victim = lookupLocked(parent, name);
+        if (victim == null) {
+            return -Errno.ENOENT;
+        }
+        int err = unlinkLocked(parent.inode(), name, victim, dir);
+        dcache.dput(victim);
+        return err;
+    }
+
+    private static void checkLocked(Dentry parent, String op) {
+        Inode dir = parent == null ? null : parent.inode();
+        if (dir == null || !dir.isDir()) {
+            throw new VfsException(-Errno.ENOTDIR, op + "(" + parent + ")");
+        }
+        if (dir.iMutex() != null && dir.iMutex().owner() != dev.reclaimlab.kernel.Task.current()) {
+            throw new IllegalStateException(op + "(" + parent + "): the caller does not hold the directory's i_mutex");
         }
     }
 
@@ -443,6 +520,26 @@ public final class Vfs {
         return d;
     }
 
+    /** vfs_unlink()/vfs_rmdir() of {@code victim} under the parent's lock; on success the name is unhashed. */
+    private int unlinkLocked(Inode pdir, String name, Dentry victim, boolean dir) {
+        Inode inode = victim.inode();
+        int err;
+        if (dir != inode.isDir()) {
+            err = dir ? -Errno.ENOTDIR : -Errno.EISDIR;
+        } else {
+            inode.inodeLock();
+            try {
+                err = dir ? sb.dirOps().rmdir(pdir, name, inode) : sb.dirOps().unlink(pdir, name, inode);
+            } finally {
+                inode.inodeUnlock();
+            }
+        }
+        if (err == 0) {
+            dcache.dDelete(victim);
+        }
+        return err;
+    }
+
     /** The new file's dentry, referenced (the caller's open file takes it over). */
     private Dentry doCreate(Dentry parent, String name, boolean dir) {
         checkName(name);
@@ -452,32 +549,42 @@ public final class Vfs {
             throw new VfsException(-Errno.ENOTDIR, op + parent + "/" + name + ")");
         }
         pdir.inodeLockNested(Inode.I_MUTEX_PARENT);
+        SchedMm.MemallocScope fstrans = exportedDirFstrans();
         try {
-            if (pdir.nlink() == 0) {
-                // IS_DEADDIR(): the directory was removed while the caller held it open.
-                throw new VfsException(-Errno.ENOENT, op + parent + "/" + name + "): directory was removed");
-            }
-            Dentry existing = lookupLocked(parent, name);
-            if (existing != null) {
-                dcache.dput(existing);
-                throw new VfsException(-Errno.EEXIST, op + parent + "/" + name + ")");
-            }
-            Dentry d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
-            if (d == null) {
-                throw new VfsException(-Errno.ENOMEM, "d_alloc(" + parent + "/" + name + ")");
-            }
-            Inode inode;
-            try {
-                inode = dir ? sb.dirOps().mkdir(pdir, name) : sb.dirOps().create(pdir, name);
-            } catch (RuntimeException | Error e) {
-                dcache.dput(d);
-                throw e;
-            }
-            dcache.dAdd(d, inode);
-            return d;
+            return createLocked(parent, name, dir);
         } finally {
+            if (fstrans != null) {
+                fstrans.close();
+            }
             pdir.inodeUnlock();
         }
+    }
+
+    private Dentry createLocked(Dentry parent, String name, boolean dir) {
+        Inode pdir = parent.inode();
+        String op = dir ? "mkdir(" : "create(";
+        if (pdir.nlink() == 0) {
+            // IS_DEADDIR(): the directory was removed while the caller held it open.
+            throw new VfsException(-Errno.ENOENT, op + parent + "/" + name + "): directory was removed");
+        }
+        Dentry existing = lookupLocked(parent, name);
+        if (existing != null) {
+            dcache.dput(existing);
+            throw new VfsException(-Errno.EEXIST, op + parent + "/" + name + ")");
+        }
+        Dentry d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
+        if (d == null) {
+            throw new VfsException(-Errno.ENOMEM, "d_alloc(" + parent + "/" + name + ")");
+        }
+        Inode inode;
+        try {
+            inode = dir ? sb.dirOps().mkdir(pdir, name) : sb.dirOps().create(pdir, name);
+        } catch (RuntimeException | Error e) {
+            dcache.dput(d);
+            throw e;
+        }
+        dcache.dAdd(d, inode);
+        return d;
     }
 
     private void remove(String dirPath, String name, boolean dir) {
@@ -491,29 +598,21 @@ public final class Vfs {
             }
             Dentry victim;
             pdir.inodeLockNested(Inode.I_MUTEX_PARENT);
+            SchedMm.MemallocScope fstrans = exportedDirFstrans();
             try {
                 victim = lookupLocked(parent, name);
                 if (victim == null) {
                     throw new VfsException(-Errno.ENOENT, op + dirPath + "/" + name + ")");
                 }
-                Inode inode = victim.inode();
-                int err;
-                if (dir != inode.isDir()) {
-                    err = dir ? -Errno.ENOTDIR : -Errno.EISDIR;
-                } else {
-                    inode.inodeLock();
-                    try {
-                        err = dir ? sb.dirOps().rmdir(pdir, name, inode) : sb.dirOps().unlink(pdir, name, inode);
-                    } finally {
-                        inode.inodeUnlock();
-                    }
-                }
+                int err = unlinkLocked(pdir, name, victim, dir);
                 if (err < 0) {
                     dcache.dput(victim);
                     throw new VfsException(err, op + dirPath + "/" + name + ")");
                 }
-                dcache.dDelete(victim);
             } finally {
+                if (fstrans != null) {
+                    fstrans.close();
+                }
                 pdir.inodeUnlock();
             }
             dcache.dput(victim);

@@ -75,9 +75,10 @@ public final class ScenarioRunner {
                     detectedAt = System.nanoTime();
                     break;
                 }
-                work.sample(w.workDone(), System.nanoTime());
+                long done = w.workDone();
+                work.sample(done, System.nanoTime());
                 progress = w.progress();
-                samples.add(Sample.of(k, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
+                samples.add(Sample.of(k, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), done));
                 o.progress().accept(String.format("[%4ds] %s/%s: %s", TimeUnit.NANOSECONDS.toSeconds(
                         System.nanoTime() - t0), s.name(), v.name(), progress));
             }

@@ -8,7 +8,8 @@ public final class Scenarios {
     }
 
     public static List<Scenario> all() {
-        return List.of(new XfsOnLoop(), new XfsIlockFalsePositive(), new KswiodNbd());
+        return List.of(new XfsOnLoop(), new XfsIlockFalsePositive(), new KswiodNbd(), new LoopbackNfs(),
+                new LoopbackNfsThrottle());
     }
 
     public static Scenario byName(String name) {

@@ -255,7 +255,7 @@ class FileHandleTest {
         vfs.write(f, 0, new byte[(blocks + 8) * 4096]);
         assertThat(errno(() -> vfs.fsync(f))).isEqualTo(Errno.ENOSPC);
         assertThat(xfs.freeBlocks()).isZero();
-        assertThat(f.inode().iRwsem().writer()).isNull();
+        assertThat(f.inode().iLockOwner()).isNull();
         assertThat(((dev.reclaimlab.fs.xfs.XfsInode) f.inode()).ilock().writer()).isNull();
         assertThat(vfs.write(f, 0, new byte[] {1})).as("no lock or page left held").isEqualTo(1);
         vfs.close(f);

@@ -157,8 +157,8 @@ class VfsTest {
         Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
         Vfs vfs = xfs.vfs();
         File f = vfs.create("/", "f");
-        assertThat(f.inode().iRwsem().depMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexKey());
-        assertThat(xfs.sb().root().inode().iRwsem().depMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexDirKey());
+        assertThat(f.inode().iLockDepMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexKey());
+        assertThat(xfs.sb().root().inode().iLockDepMap().key()).isSameAs(Xfs.XFS_TYPE.iMutexDirKey());
         // The kernel's names: every type's key prints alike, lockdep tells them apart by "#N".
         assertThat(Xfs.XFS_TYPE.iMutexKey().name()).isEqualTo("&sb->s_type->i_mutex_key");
         assertThat(Xfs.XFS_TYPE.iMutexDirKey().name()).isEqualTo("&type->i_mutex_dir_key");

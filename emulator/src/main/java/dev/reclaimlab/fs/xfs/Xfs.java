@@ -9,6 +9,7 @@ import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.SuperOperations;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
@@ -30,6 +31,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * bios. Mount from a kernel task; {@link #umount} syncs, reclaims every inode and unmounts the log.
  */
 public final class Xfs implements SuperOperations {
+    /**
+     * NeilBrown's RFC 04/19 "Make effect of PF_FSTRANS to disable __GFP_FS universal." (2014, never merged):
+     * PF_FSTRANS no longer means "inside an XFS transaction", so xfs_vm_writepage() (XfsAops) stops refusing
+     * it (an nfsd under PF_FSTRANS must be able to fsync for a COMMIT).
+     */
+    public static final Fix PF_FSTRANS_UNIVERSAL = Fix.declare("pf_fstrans_universal",
+            "PF_FSTRANS is a general NOFS scope: xfs_vm_writepage() no longer refuses to write under it",
+            "RFC 04/19 Make effect of PF_FSTRANS to disable __GFP_FS universal (NeilBrown, 2014; never merged)", null);
     public static final FileSystemType XFS_TYPE = new FileSystemType("xfs");
     /** XFS_SB_MAGIC, "XFSB". */
     public static final int XFS_SB_MAGIC = 0x58465342;

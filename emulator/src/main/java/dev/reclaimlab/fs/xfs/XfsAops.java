@@ -113,7 +113,7 @@ final class XfsAops implements AddressSpaceOperations {
         Task t = Task.current();
         int f = t.flags();
         if ((f & (TaskFlags.PF_MEMALLOC | TaskFlags.PF_KSWAPD)) == TaskFlags.PF_MEMALLOC
-                || (f & TaskFlags.PF_MEMALLOC_NOFS) != 0) {
+                || ((f & TaskFlags.PF_MEMALLOC_NOFS) != 0 && !t.kernel().config().has(Xfs.PF_FSTRANS_UNIVERSAL))) {
             return AOP_WRITEPAGE_ACTIVATE;
         }
         if (mp.forcedShutdown()) {

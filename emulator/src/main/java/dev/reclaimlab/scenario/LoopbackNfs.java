@@ -1,0 +1,401 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.fs.Dcache;
+import dev.reclaimlab.fs.File;
+import dev.reclaimlab.fs.Vfs;
+import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.xfs.Xfs;
+import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelPanic;
+import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.mm.VmStatItem;
+import dev.reclaimlab.nfs.NfsFile;
+import dev.reclaimlab.nfs.NfsServer;
+import dev.reclaimlab.nfsd.Nfsd;
+import dev.reclaimlab.sunrpc.RpcTask;
+import dev.reclaimlab.watchdog.BlockedTask;
+import dev.reclaimlab.watchdog.WatchdogReport;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Seeds 000 and 003 (NeilBrown and Dave Chinner on __d_alloc and i_mutex; NeilBrown's "Support loop-back
+ * NFS mounts", April 2014), Linux 3.14: an NFS client mounts, over loop-back, an XFS that nfsd on the same
+ * host exports. Local tasks create, remove and look up names in the exported directories holding the
+ * directory's i_mutex across __d_alloc(GFP_KERNEL); NFS writers leave UNSTABLE pages that only a COMMIT
+ * frees; NFS tasks look names up in the same directories (each LOOKUP makes an nfsd thread take that
+ * i_mutex). When memory is short, a reclaimer meets an NFS page in nfs_release_page() and waits, killable and
+ * for ever, for a COMMIT that needs an nfsd thread; every nfsd thread waits for the i_mutex the reclaimer
+ * holds, or is itself in reclaim waiting for a COMMIT (svc_alloc_arg()'s alloc_page(GFP_KERNEL)).
+ */
+public final class LoopbackNfs implements Scenario {
+    /** The exported XFS's disk: outside the kernel's memory budget, like a real disk. */
+    static final long DISK_BYTES = 512L << 20;
+    /** The disk's bandwidth: the bottleneck of the stack, as the seeds' disks were. */
+    static final long DISK_BYTES_PER_SECOND = 8L << 20;
+    static final int EXPORTED_DIRS = 4;
+    static final int LOCALS = 4;
+    static final int WRITERS = 4;
+    static final int LOOKERS = 2;
+    /** Files each local task keeps before it removes its oldest. */
+    static final int LOCAL_FILES = 300;
+    /** NFS files: written in 64 KiB writes, 1 to 6 MiB each, each writer keeping its last two. */
+    static final int WRITE_CHUNK = 64 << 10;
+    static final int MIN_NFS_FILE = 4 << 20;
+    static final int MAX_NFS_FILE = 12 << 20;
+    /** A local name long enough for __d_alloc()'s external name (DNAME_INLINE_LEN is 32). */
+    static final String LONG = "-created-by-a-local-task-holding-i_mutex";
+    /** memhog's share of memory, taken in a burst, held, given back: another program's anonymous memory. */
+    static final int HOG_SHARE_PERCENT = 45;
+    static final int HOG_CHURN_PERCENT = 3;
+    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+
+    @Override
+    public String name() {
+        return "loopback-nfs";
+    }
+
+    @Override
+    public String description() {
+        return "NFS mounted from nfsd on the same host: a local i_mutex holder reclaims into nfs_release_page,"
+                + " whose COMMIT needs an nfsd thread that waits for that i_mutex";
+    }
+
+    @Override
+    public KernelVersion version() {
+        return KernelVersion.V3_14;
+    }
+
+    @Override
+    public List<String> seeds() {
+        return List.of("000_9c193eea61855b56.txt", "003_7b08768e9738acfe.txt");
+    }
+
+    @Override
+    public String lockdepBlindSpot() {
+        return "nfsd's requests are not reclaim context to 3.14's lockdep, and the cycle closes through a COMMIT"
+                + " owed by whichever nfsd thread receives it (an RPC lockdep cannot see); with RFC 06/19's"
+                + " annotation (nfsd_lockdep_reclaim) lockdep sees the i_mutex taken in reclaim context";
+    }
+
+    private static final List<Fix> RELEASE_PAGE_318 = List.of(NfsFile.NFS_RELEASE_PAGE_TIMEOUT,
+            NfsFile.NFS_RELEASE_PAGE_CONGESTED, NfsFile.NFS_RELEASE_PAGE_NO_FSTRANS, RpcTask.RPCIOD_NO_FSTRANS);
+
+    @Override
+    public List<Variant> variants() {
+        return List.of(
+                Variant.release("linux-3.14", "3.14 with rpc.nfsd 8 (the distributions' default)", Outcome.DEADLOCK),
+                Variant.release("linux-3.14-nfsd1", "3.14 with rpc.nfsd 1", Outcome.DEADLOCK),
+                new Variant("linux-3.14-lockdep-nfsd1", "3.14 with rpc.nfsd 1, nfsd's loop-back requests annotated as"
+                        + " reclaim context for lockdep (RFC 06/19's lockdep_set_current_reclaim_state)",
+                        Outcome.DEADLOCK,
+                        List.of(Nfsd.NFSD_LOCKDEP_RECLAIM)),
+                new Variant("d-alloc-nofs", "RFC 16/19: __d_alloc with GFP_NOFS (never merged), with RFC 06/19's"
+                        + " nfsd PF_FSTRANS and 04/19's universal PF_FSTRANS it was posted with", Outcome.CLEAN,
+                        List.of(Dcache.D_ALLOC_NOFS, Nfsd.NFSD_PF_FSTRANS, Xfs.PF_FSTRANS_UNIVERSAL)),
+                new Variant("pf-fstrans", "the RFC's rule: PF_FSTRANS while holding an exported directory's"
+                        + " i_mutex, and in nfsd serving loop-back requests (06/19)", Outcome.CLEAN,
+                        List.of(Vfs.EXPORTED_DIR_FSTRANS, Nfsd.NFSD_PF_FSTRANS, Xfs.PF_FSTRANS_UNIVERSAL)),
+                new Variant("release-page-timeout", "3.18: async commit, wait bounded by HZ, none when congested"
+                        + " (9590544694bec and the rest of the September 2014 series)", Outcome.CLEAN,
+                        RELEASE_PAGE_318),
+                new Variant("no-commit-in-releasepage", "Trond's 4f52b6bb: no COMMIT in ->releasepage()",
+                        Outcome.CLEAN, List.of(NfsFile.NFS_RELEASEPAGE_NO_COMMIT)));
+    }
+
+    /** rpc.nfsd N of the variant: 1 for the "-nfsd1" variants, else 8. */
+    static int nfsdThreads(Variant v) {
+        return v.name().endsWith("-nfsd1") ? 1 : 8;
+    }
+
+    @Override
+    public Workload start(Kernel k, Variant v, long seed) {
+        k.currentTask();
+        NfsLoopStack stack = NfsLoopStack.build(k, DISK_BYTES, DISK_BYTES_PER_SECOND, nfsdThreads(v));
+        for (int d = 0; d < EXPORTED_DIRS; d++) {
+            stack.xfs().vfs().mkdir("/", "d" + d).inode();
+        }
+        stack.nfs().vfs().mkdir("/", "nfs");
+        Run run = new Run(k, stack, seed);
+        for (int i = 0; i < LOCALS; i++) {
+            int id = i;
+            k.kthreadRun("local" + i, self -> run.loop(self, () -> run.localOne(id)));
+        }
+        for (int i = 0; i < WRITERS; i++) {
+            int id = i;
+            k.kthreadRun("nfswriter" + i, self -> run.loop(self, () -> run.writeOne(id)));
+        }
+        for (int i = 0; i < LOOKERS; i++) {
+            int id = i;
+            k.kthreadRun("nfslookup" + i, self -> run.loop(self, () -> run.lookupOne(id)));
+        }
+        k.kthreadRun("memhog", run::memhog);
+        k.watchdog().addReportListener(r -> {
+            if (r.type() == WatchdogReport.Type.DEADLOCK) {
+                k.printk(hungTaskView(r, TimeUnit.MILLISECONDS.toSeconds(k.config().hungTaskTimeoutMillis())));
+            }
+        });
+        k.watchdog().registerProgress("loopback-nfs bytes written+verified and names made", run::workDone, 0,
+                TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()));
+        return run;
+    }
+
+    /**
+     * What 3.14's khungtaskd would print for the tasks of a proven deadlock: only those in exactly
+     * TASK_UNINTERRUPTIBLE ("use == to skip the TASK_KILLABLE tasks waiting on NFS"), so the nfsd threads on
+     * the i_mutex, never the reclaimer waiting for the COMMIT.
+     */
+    public static String hungTaskView(WatchdogReport deadlock, long timeoutSecs) {
+        StringBuilder sb = new StringBuilder("hung_task (3.14 rule) would report:\n");
+        int n = 0;
+        List<BlockedTask> all = new ArrayList<>(deadlock.tasks());
+        all.addAll(deadlock.alsoStuck());
+        for (BlockedTask t : all) {
+            if (hungTaskWouldReport(t)) {
+                sb.append("INFO: task ").append(t.task()).append(" blocked for more than ").append(timeoutSecs)
+                        .append(" seconds.\n");
+                n++;
+            } else {
+                sb.append("  (skipped: ").append(t.task()).append(" sleeps TASK_KILLABLE on ").append(t.waitsOn())
+                        .append(")\n");
+            }
+        }
+        if (n == 0) {
+            sb.append("  nothing: every task of the cycle sleeps TASK_KILLABLE\n");
+        }
+        return sb.toString();
+    }
+
+    /** check_hung_uninterruptible_tasks()'s test: D state, not killable, not spinning. */
+    public static boolean hungTaskWouldReport(BlockedTask t) {
+        return t.state() == 'D' && !t.killable() && !t.timed();
+    }
+
+    /** One run's workload state and counters. */
+    private static final class Run implements Workload {
+        private final Kernel k;
+        private final NfsLoopStack s;
+        private final Vfs local;
+        private final Vfs nfs;
+        private final long seed;
+        private final AtomicLong ops = new AtomicLong();
+        private final AtomicLong written = new AtomicLong();
+        private final AtomicLong verified = new AtomicLong();
+        private final AtomicLong names = new AtomicLong();
+        private final AtomicLong lookups = new AtomicLong();
+        private final long[] localNext = new long[LOCALS];
+        private final long[] writeNext = new long[WRITERS];
+        private final long[] lookNext = new long[LOOKERS];
+        private final List<ConcurrentLinkedQueue<String>> localFiles = new ArrayList<>();
+        private final List<ConcurrentLinkedQueue<NfsFileSpec>> nfsFiles = new ArrayList<>();
+        private final List<String> errors = new CopyOnWriteArrayList<>();
+        private volatile boolean stopping;
+
+        Run(Kernel k, NfsLoopStack s, long seed) {
+            this.k = k;
+            this.s = s;
+            this.local = s.xfs().vfs();
+            this.nfs = s.nfs().vfs();
+            this.seed = seed;
+            for (int i = 0; i < LOCALS; i++) {
+                localFiles.add(new ConcurrentLinkedQueue<>());
+            }
+            for (int i = 0; i < WRITERS; i++) {
+                nfsFiles.add(new ConcurrentLinkedQueue<>());
+            }
+        }
+
+        void loop(Task self, Runnable op) {
+            try {
+                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
+                    op.run();
+                    ops.incrementAndGet();
+                }
+            } catch (KernelPanic p) {
+                throw p;
+            } catch (RuntimeException | AssertionError e) {
+                if (!stopping && !self.kthreadShouldStop()) {
+                    errors.add(self + ": " + e);
+                }
+            }
+        }
+
+        /**
+         * A local task: creat() a file with a long name in an exported directory (i_mutex, I_MUTEX_PARENT here
+         * as for mkdir and unlink, then __d_alloc(GFP_KERNEL) with an external name), write a page to it,
+         * close it; remove its oldest file (i_mutex again, __d_alloc for the lookup).
+         */
+        void localOne(int id) {
+            long n = localNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 7919L) ^ n);
+            String dir = "/d" + r.nextInt(EXPORTED_DIRS);
+            String name = "l" + id + "-" + n + LONG;
+            File f = local.create(dir, name);
+            try {
+                local.write(f, 0, new byte[512]);
+            } finally {
+                local.close(f);
+            }
+            names.incrementAndGet();
+            ConcurrentLinkedQueue<String> mine = localFiles.get(id);
+            mine.add(dir + "/" + name);
+            if (mine.size() > LOCAL_FILES) {
+                String old = mine.poll();
+                int slash = old.lastIndexOf('/');
+                local.unlink(old.substring(0, slash), old.substring(slash + 1));
+            }
+        }
+
+        /** An NFS writer: a file of 4-12 MiB in 64 KiB writes, closed (which commits), parts read back and compared. */
+        void writeOne(int id) {
+            long n = writeNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 1_000_003L) ^ (n << 20));
+            NfsFileSpec spec = new NfsFileSpec("/nfs", "w" + id + "-" + n, r.nextInt(MIN_NFS_FILE, MAX_NFS_FILE),
+                    r.nextLong());
+            File f = nfs.create(spec.dir, spec.name);
+            try {
+                for (long off = 0; off < spec.size && !stopping; off += WRITE_CHUNK) {
+                    int len = (int) Math.min(WRITE_CHUNK, spec.size - off);
+                    nfs.write(f, off, spec.chunk(off, len));
+                    written.addAndGet(len);
+                }
+            } finally {
+                nfs.close(f);
+            }
+            ConcurrentLinkedQueue<NfsFileSpec> mine = nfsFiles.get(id);
+            mine.add(spec);
+            NfsFileSpec check = mine.peek();
+            if (check != null && !stopping) {
+                verify(check);
+            }
+            if (mine.size() > 1) {
+                NfsFileSpec old = mine.poll();
+                nfs.unlink(old.dir, old.name);
+            }
+        }
+
+        /**
+         * Reads three chunks of the file back (the first, the last and one at a seeded offset) and compares
+         * them byte for byte: every page a sync READ when reclaim took the cached copy, so the whole file would
+         * leave the writer reading more than it writes (the tests read whole files back).
+         */
+        private void verify(NfsFileSpec spec) {
+            File f = nfs.open(spec.dir + "/" + spec.name);
+            try {
+                long chunks = (spec.size + WRITE_CHUNK - 1) / WRITE_CHUNK;
+                long pick = new SplittableRandom(spec.seed).nextLong(chunks);
+                for (long c : new long[] {0, pick, chunks - 1}) {
+                    long off = c * WRITE_CHUNK;
+                    int len = (int) Math.min(WRITE_CHUNK, spec.size - off);
+                    byte[] got = nfs.read(f, off, len);
+                    if (!java.util.Arrays.equals(got, spec.chunk(off, len))) {
+                        throw new AssertionError("data mismatch in " + spec.dir + "/" + spec.name + " at " + off);
+                    }
+                    verified.addAndGet(len);
+                }
+            } finally {
+                nfs.close(f);
+            }
+        }
+
+        /**
+         * memhog: another program's memory: it takes its share in GFP_HIGHUSER_MOVABLE pages and then churns
+         * it, giving back and taking again a slice every pause, as a program that keeps allocating and freeing
+         * buffers does. It holds no lock: it only keeps free memory at the watermarks, so every allocation
+         * there reclaims, and reclaim reaches deep into the page cache, where the NFS pages wait for their
+         * COMMITs.
+         */
+        void memhog(Task self) {
+            dev.reclaimlab.locking.WaitQueue pause = new dev.reclaimlab.locking.WaitQueue("memhog pause");
+            long managed = k.mm().pageAlloc().managedPages();
+            long target = managed * HOG_SHARE_PERCENT / 100;
+            long churn = managed * HOG_CHURN_PERCENT / 100;
+            java.util.ArrayDeque<Integer> pages = new java.util.ArrayDeque<>();
+            try {
+                while (!stopping && !self.kthreadShouldStop()) {
+                    for (long i = 0; i < churn && pages.size() > target - churn; i++) {
+                        k.mm().freePages(pages.poll(), 0);
+                    }
+                    while (pages.size() < target && !stopping && !self.kthreadShouldStop()) {
+                        int p = k.mm().allocPages(dev.reclaimlab.mm.Gfp.GFP_HIGHUSER_MOVABLE, 0);
+                        if (p < 0) {
+                            break;
+                        }
+                        pages.add(p);
+                    }
+                    pause.waitEventInterruptibleTimeout(() -> stopping || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
+                }
+            } finally {
+                if (!k.panicked()) {
+                    for (int p : pages) {
+                        k.mm().freePages(p, 0);
+                    }
+                }
+            }
+        }
+
+        /** An NFS task looking a name up in an exported directory: a LOOKUP nfsd serves under its i_mutex. */
+        void lookupOne(int id) {
+            long n = lookNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 31L) ^ (n << 8));
+            String path = "/d" + r.nextInt(EXPORTED_DIRS) + "/missing-" + id + "-" + n;
+            try {
+                nfs.close(nfs.open(path));
+            } catch (VfsException e) {
+                if (e.errno() != Errno.ENOENT) {
+                    throw e;
+                }
+            }
+            lookups.incrementAndGet();
+        }
+
+        @Override
+        public String progress() {
+            NfsServer srv = s.nfs().server();
+            return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d; nfsd served %d;"
+                    + " unstable %d; release_page %d, commits from reclaim %d (sync %d); allocstall %d;"
+                    + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
+                    ops.get(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(),
+                    s.nfsd().serv().served(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
+                    srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(),
+                    k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
+                    k.mm().vmstat().get(VmStatItem.NR_INACTIVE_FILE), k.mm().vmstat().get(VmStatItem.NR_ACTIVE_FILE),
+                    k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
+                    k.mm().vmstat().get(VmStatItem.PGSCAN_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSCAN_DIRECT),
+                    k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT));
+        }
+
+        @Override
+        public long workDone() {
+            return written.get() + verified.get() + names.get() + lookups.get();
+        }
+
+        @Override
+        public List<String> errors() {
+            return errors;
+        }
+
+        @Override
+        public void stop() {
+            stopping = true;
+        }
+    }
+
+    /** An NFS file of the workload: its bytes are a function of its seed and offset. */
+    private record NfsFileSpec(String dir, String name, int size, long seed) {
+        byte[] chunk(long off, int len) {
+            byte[] b = new byte[len];
+            new SplittableRandom(seed ^ off).nextBytes(b);
+            return b;
+        }
+    }
+}

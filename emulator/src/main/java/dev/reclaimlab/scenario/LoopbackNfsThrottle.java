@@ -1,0 +1,237 @@
+package dev.reclaimlab.scenario;
+
+import dev.reclaimlab.fs.File;
+import dev.reclaimlab.fs.Vfs;
+import dev.reclaimlab.kernel.Fix;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelPanic;
+import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.WaitQueue;
+import dev.reclaimlab.mm.BackingDev;
+import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.VmStatItem;
+import dev.reclaimlab.mm.Vmscan;
+import dev.reclaimlab.nfs.NfsServer;
+import dev.reclaimlab.nfsd.Nfsd;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Seed 003's livelock (NeilBrown, "Support loop-back NFS mounts", April 2014, the "livelocks" half), Linux
+ * 3.14: NFS writers stream files through a loop-back mount of an XFS that nfsd exports on the same host, while
+ * another program's memory keeps free pages at the watermarks so every allocation reclaims. The NFS client's
+ * bdi is write-congested while more than NFS_CONGESTION_ON_THRESH pages are in WRITE flight; reclaim scanning
+ * its pages sets ZONE_CONGESTED; nfsd, allocating the exported XFS's page-cache pages, direct-reclaims and
+ * naps HZ/10 in wait_iff_congested() (and congestion_wait()) after every batch, because some bdi, the very mount
+ * it serves, is congested. The WRITEs that would uncongest it are nfsd's, so commits trickle. 3.16's
+ * current_may_throttle() with nfsd PF_LESS_THROTTLE only for loop-back WRITEs spares it: XFS's own bdi, the
+ * one nfsd writes to, is not congested.
+ */
+public final class LoopbackNfsThrottle implements Scenario {
+    static final long DISK_BYTES = 512L << 20;
+    /** The exported XFS's disk bandwidth: the stack's bottleneck when nothing else is. */
+    static final long DISK_BYTES_PER_SECOND = 16L << 20;
+    static final int NFSD_THREADS = 8;
+    static final int WRITERS = 4;
+    static final int WRITE_CHUNK = 64 << 10;
+    static final int MIN_NFS_FILE = 4 << 20;
+    static final int MAX_NFS_FILE = 12 << 20;
+    /** memhog's share of memory, held and churned: another program's anonymous memory. */
+    static final int HOG_SHARE_PERCENT = 45;
+    static final int HOG_CHURN_PERCENT = 3;
+    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /**
+     * The progress floor in bytes committed per second: about 5 % of what the less-throttle variant committed
+     * on a loaded 2-core host (see the README); 3.14 stays under it.
+     */
+    static final long FLOOR_BYTES_PER_SECOND = 256L << 10;
+    /**
+     * sysctl fs.nfs.nfs_congestion_kb: 1 MiB. The boot default, 16·√totalram KiB (8 MiB on 64 MiB), is more
+     * than the dirty limits of so small a machine let into WRITE flight, so the mount would never congest;
+     * on the seed's machines (GiBs) the default is far below them.
+     */
+    static final long NFS_CONGESTION_KB = 1024;
+    static final String COUNTER = "loopback-nfs-throttle bytes committed";
+
+    @Override
+    public String name() {
+        return "loopback-nfs-throttle";
+    }
+
+    @Override
+    public String description() {
+        return "NFS writers over a loop-back mount under memory pressure: nfsd naps in reclaim's congestion"
+                + " waits because the NFS mount it serves is congested, so commits trickle";
+    }
+
+    @Override
+    public KernelVersion version() {
+        return KernelVersion.V3_14;
+    }
+
+    @Override
+    public List<String> seeds() {
+        return List.of("003_7b08768e9738acfe.txt");
+    }
+
+    @Override
+    public String lockdepBlindSpot() {
+        return "a livelock: no task waits for a lock, every nap is timed, so neither lockdep nor the wait-for"
+                + " proof can see it; only the progress counter does";
+    }
+
+    @Override
+    public List<Variant> variants() {
+        return List.of(
+                Variant.release("linux-3.14", "3.14: nfsd PF_LESS_THROTTLE for life, throttled in reclaim by any"
+                        + " congested bdi", Outcome.STALL),
+                new Variant("less-throttle", "3.16: current_may_throttle() (399ba0b95670) and nfsd PF_LESS_THROTTLE"
+                        + " only while serving a loop-back WRITE (8658452e4a58)", Outcome.CLEAN,
+                        List.<Fix>of(Vmscan.CURRENT_MAY_THROTTLE, Nfsd.NFSD_LESS_THROTTLE_WHEN_NEEDED)));
+    }
+
+    @Override
+    public Workload start(Kernel k, Variant v, long seed) {
+        k.currentTask();
+        NfsLoopStack stack = NfsLoopStack.build(k, DISK_BYTES, DISK_BYTES_PER_SECOND, NFSD_THREADS);
+        stack.nfs().vfs().mkdir("/", "nfs");
+        Run run = new Run(k, stack, seed);
+        for (int i = 0; i < WRITERS; i++) {
+            int id = i;
+            k.kthreadRun("nfswriter" + i, self -> run.loop(self, () -> run.writeOne(id)));
+        }
+        k.kthreadRun("memhog", run::memhog);
+        NfsServer srv = stack.nfs().server();
+        srv.setNfsCongestionKb(NFS_CONGESTION_KB);
+        // Half the hung-task timeout: the writers waiting for their COMMITs in close() would be reported as
+        // hung first (as 3.14's khungtaskd would, after 120 s), and the point is the rate.
+        k.watchdog().registerProgress(COUNTER, srv::committedBytes, FLOOR_BYTES_PER_SECOND,
+                TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()) / 2);
+        return run;
+    }
+
+    /** One run's workload state and counters. */
+    private static final class Run implements Workload {
+        private final Kernel k;
+        private final NfsLoopStack s;
+        private final Vfs nfs;
+        private final long seed;
+        private final AtomicLong written = new AtomicLong();
+        private final long[] writeNext = new long[WRITERS];
+        private final List<String> errors = new CopyOnWriteArrayList<>();
+        private volatile boolean stopping;
+
+        Run(Kernel k, NfsLoopStack s, long seed) {
+            this.k = k;
+            this.s = s;
+            this.nfs = s.nfs().vfs();
+            this.seed = seed;
+        }
+
+        void loop(Task self, Runnable op) {
+            try {
+                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
+                    op.run();
+                }
+            } catch (KernelPanic p) {
+                throw p;
+            } catch (RuntimeException | AssertionError e) {
+                if (!stopping && !self.kthreadShouldStop()) {
+                    errors.add(self + ": " + e);
+                }
+            }
+        }
+
+        /** An NFS writer: a 4-12 MiB file in 64 KiB writes, closed (which commits); its previous file removed. */
+        void writeOne(int id) {
+            long n = writeNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 1_000_003L) ^ (n << 20));
+            int size = r.nextInt(MIN_NFS_FILE, MAX_NFS_FILE);
+            byte[] chunk = new byte[WRITE_CHUNK];
+            r.nextBytes(chunk);
+            String name = "w" + id + "-" + n;
+            File f = nfs.create("/nfs", name);
+            try {
+                for (long off = 0; off < size && !stopping; off += WRITE_CHUNK) {
+                    int len = (int) Math.min(WRITE_CHUNK, size - off);
+                    nfs.write(f, off, len == WRITE_CHUNK ? chunk : java.util.Arrays.copyOf(chunk, len));
+                    written.addAndGet(len);
+                }
+            } finally {
+                nfs.close(f);
+            }
+            if (n > 0 && !stopping) {
+                nfs.unlink("/nfs", "w" + id + "-" + (n - 1));
+            }
+        }
+
+        /**
+         * memhog: another program takes its share of memory in GFP_HIGHUSER_MOVABLE pages and churns a slice
+         * of it every pause; it holds no lock, it only keeps free memory at the watermarks so that every
+         * allocation, nfsd's included, reclaims.
+         */
+        void memhog(Task self) {
+            WaitQueue pause = new WaitQueue("memhog pause");
+            long managed = k.mm().pageAlloc().managedPages();
+            long target = managed * HOG_SHARE_PERCENT / 100;
+            long churn = managed * HOG_CHURN_PERCENT / 100;
+            ArrayDeque<Integer> pages = new ArrayDeque<>();
+            try {
+                while (!stopping && !self.kthreadShouldStop()) {
+                    for (long i = 0; i < churn && pages.size() > target - churn; i++) {
+                        k.mm().freePages(pages.poll(), 0);
+                    }
+                    while (pages.size() < target && !stopping && !self.kthreadShouldStop()) {
+                        int p = k.mm().allocPages(Gfp.GFP_HIGHUSER_MOVABLE, 0);
+                        if (p < 0) {
+                            break;
+                        }
+                        pages.add(p);
+                    }
+                    pause.waitEventInterruptibleTimeout(() -> stopping || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
+                }
+            } finally {
+                if (!k.panicked()) {
+                    for (int p : pages) {
+                        k.mm().freePages(p, 0);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public String progress() {
+            NfsServer srv = s.nfs().server();
+            return String.format("nfs written %dM committed %dM; nfsd served %d; nfs bdi %s, nr_bdi_congested %d,"
+                            + " zone congested %b; unstable %d wb %d dirty %d free %d; allocstall %d",
+                    written.get() >> 20, srv.committedBytes() >> 20, s.nfsd().serv().served(),
+                    srv.bdiWriteCongested() ? "congested" : "uncongested",
+                    k.mm().backingDev().nrBdiCongested(BackingDev.BLK_RW_ASYNC),
+                    k.mm().zoneFlags().test(dev.reclaimlab.mm.ZoneFlags.ZONE_CONGESTED),
+                    k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
+                    k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
+                    k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL));
+        }
+
+        @Override
+        public long workDone() {
+            return s.nfs().server().committedBytes();
+        }
+
+        @Override
+        public List<String> errors() {
+            return errors;
+        }
+
+        @Override
+        public void stop() {
+            stopping = true;
+        }
+    }
+}

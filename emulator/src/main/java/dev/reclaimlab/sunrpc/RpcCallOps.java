@@ -1,0 +1,13 @@
+package dev.reclaimlab.sunrpc;
+
+/** struct rpc_call_ops: what the caller of an rpc_task does at its steps. */
+public interface RpcCallOps {
+    /** rpc_call_done: the reply is decoded (task.status() and task.reply() are set); runs in rpciod for async tasks. */
+    void rpcCallDone(RpcTask task);
+
+    /** rpc_release: after the last reference; runs in the context of whoever puts it last. */
+    default void rpcRelease(RpcTask task) {
+    }
+
+    RpcCallOps NONE = task -> { };
+}

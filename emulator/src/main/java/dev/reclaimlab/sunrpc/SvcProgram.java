@@ -1,0 +1,9 @@
+package dev.reclaimlab.sunrpc;
+
+/** struct svc_version's dispatch (nfsd_dispatch()): serves one received call and returns its reply. */
+public interface SvcProgram {
+    RpcReply dispatch(SvcRqst rqstp, RpcCall call);
+
+    /** The procedure's name for reports ("COMMIT"). */
+    String procName(int proc);
+}

@@ -1,0 +1,102 @@
+package dev.reclaimlab.nfs;
+
+import dev.reclaimlab.fs.File;
+import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.mm.VmStatItem;
+import dev.reclaimlab.scenario.NfsLoopStack;
+import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.KernelExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** NFS over loop-back on 3.14: data round-trips, unstable pages and their commit, errors from the server. */
+@ExtendWith(KernelExtension.class)
+@Boot(memory = "64m", version = "3.14", hungTaskTimeoutMillis = 30_000)
+class NfsLoopbackTest {
+    private static byte[] bytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void bytesWrittenThroughTheMountReadBackExactlyThroughItAndThroughTheLocalXfs(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        s.nfs().vfs().mkdir("/", "d").inode();
+        byte[] data = bytes(3 * 4096 + 123, 7);
+        File f = s.nfs().vfs().create("/d", "f");
+        assertThat(s.nfs().vfs().write(f, 0, data)).isEqualTo(data.length);
+        s.nfs().vfs().close(f);
+        File back = s.nfs().vfs().open("/d/f");
+        assertThat(s.nfs().vfs().read(back, 0, data.length + 10)).isEqualTo(data);
+        s.nfs().vfs().close(back);
+        File local = s.xfs().vfs().open("/d/f");
+        assertThat(s.xfs().vfs().read(local, 0, data.length + 10)).isEqualTo(data);
+        s.xfs().vfs().close(local);
+        assertThat(s.nfs().vfs().readdir("/d")).containsExactly("f");
+        s.nfs().vfs().unlink("/d", "f");
+        assertThatThrownBy(() -> s.xfs().vfs().open("/d/f")).isInstanceOf(VfsException.class);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void anUnstableWriteKeepsPagePrivateUntilItsCommitReturns(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        File f = s.nfs().vfs().create("/", "u");
+        s.nfs().vfs().write(f, 0, bytes(16 * 4096, 3));
+        NfsInode ip = (NfsInode) s.nfs().sb().dcache().dLookup(s.nfs().sb().root(), "u").inode();
+        // Every other page stays dirty (locked here), so the flusher's write_inode leaves the commit alone.
+        int[] locked = new int[8];
+        for (int i = 0; i < 8; i++) {
+            locked[i] = k.mm().filemap().findLockPage(ip.mapping(), 2 * i + 1);
+        }
+        k.mm().writeback().writeCachePages(ip.mapping(), new dev.reclaimlab.mm.WritebackControl(
+                dev.reclaimlab.mm.WritebackControl.SyncMode.WB_SYNC_NONE, false, false, Long.MAX_VALUE));
+        dev.reclaimlab.testkit.Await.until(() -> ip.ncommit() == 8, "the 8 WRITE replies",
+                java.time.Duration.ofSeconds(10));
+        assertThat(ip.npages()).isEqualTo(16);
+        assertThat(k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS)).isEqualTo(8);
+        assertThat(ip.testBit(NfsInode.NFS_INO_COMMIT)).as("no commit yet").isFalse();
+        assertThat(s.nfs().server().client().xprt().slotsInUse()).isZero();
+        long before = s.nfs().server().syncCommitsFromReclaim();
+        k.mm().tryToFreePages(dev.reclaimlab.mm.Gfp.GFP_KERNEL);
+        for (int pfn : locked) {
+            k.mm().filemap().unlockPage(pfn);
+            k.mm().filemap().putPage(pfn);
+        }
+        assertThat(s.nfs().server().releasePageCalls()).as("reclaim met the unstable pages").isPositive();
+        assertThat(s.nfs().server().syncCommitsFromReclaim()).as("and committed, FLUSH_SYNC").isGreaterThan(before);
+        s.nfs().vfs().fsync(f);
+        assertThat(ip.npages()).isZero();
+        assertThat(k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS)).isZero();
+        s.nfs().vfs().close(f);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aServerSideIoErrorReachesTheClientAsAnError(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        File lf = s.xfs().vfs().create("/", "e");
+        s.xfs().vfs().write(lf, 0, bytes(4096, 1));
+        s.xfs().vfs().fsync(lf);
+        k.mm().filemap().invalidateMappingPages(lf.inode().mapping(), 0);
+        s.xfs().vfs().close(lf);
+        k.faultInjection().write("fail_make_request/probability", "100");
+        k.faultInjection().write("fail_make_request/times", "-1");
+        k.faultInjection().setMakeItFail(s.disk().media().name(), true);
+        File f = s.nfs().vfs().open("/e");
+        assertThatThrownBy(() -> s.nfs().vfs().read(f, 0, 4096)).isInstanceOfSatisfying(VfsException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.EIO));
+        s.nfs().vfs().close(f);
+    }
+}
