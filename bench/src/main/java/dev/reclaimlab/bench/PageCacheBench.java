@@ -24,8 +24,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The page-cache lookup: find_get_page() of a cached page and its put_page(), and a lookup that misses,
- * on an inode's cache of 4096 pages (a three-level index), cycling through the indexes.
+ * The page-cache lookup (mm/filemap.c as in Linux 4.3, which the emulator's page cache models):
+ * find_get_page() of a cached page and its put_page(), and a lookup that misses, on an inode's cache of 4096
+ * pages (a three-level index), cycling through the indexes.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -6,7 +6,8 @@ import org.agrona.UnsafeApi;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Native memory a device owns outside the kernel's budget (a RAM disk's medium, as brd's pages are not
+ * Emulator plumbing, no kernel code (the storage behind drivers/block/brd.c-like devices of every version):
+ * native memory a device owns outside the kernel's budget (a RAM disk's medium, as brd's pages are not
  * the kernel's to reclaim): a handle with its length. The raw address never leaves this package; every
  * copy names an offset and a length, which are checked against the region before Unsafe sees them, and a
  * freed region refuses every access. The owner frees it once, when no task can do IO on it any more (a

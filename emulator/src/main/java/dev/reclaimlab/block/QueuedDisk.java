@@ -10,11 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A disk with a bandwidth: a {@link RamDisk}'s storage behind a request queue that the device's own task
- * ("sda irq", standing for the controller and its completion interrupt) serves at {@code bytesPerSecond},
- * completing each batch of bios after the time the transfer takes. A RAM disk ends every bio in the
- * submitter, so writeback never piles up behind it; the seeds' filesystems sat on real disks, where dirty
- * data, writeback and a filesystem's fsync wait for the device.
+ * A disk with a bandwidth (a stand-in for a 3.14 SCSI disk's request queue and its interrupt; the block
+ * layer itself is not modelled beyond submit and completion): a {@link RamDisk}'s storage behind a request
+ * queue that the device's own task ("sda irq", standing for the controller and its completion interrupt)
+ * serves at {@code bytesPerSecond}, completing each batch of bios after the time the transfer takes. A RAM
+ * disk ends every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on
+ * real disks, where dirty data, writeback and a filesystem's fsync wait for the device.
  */
 public final class QueuedDisk implements BlockDevice {
     private final RamDisk media;

@@ -1,9 +1,9 @@
 package dev.reclaimlab.nfs;
 
 /**
- * struct nfs_page (include/linux/nfs_page.h): the request that owns one page of an NFS file from its first
- * write until a COMMIT (or a stable WRITE) makes the data safe; while it exists the page is PagePrivate.
- * Its fields are under the inode's i_lock.
+ * struct nfs_page (include/linux/nfs_page.h, Linux 3.14): the request that owns one page of an NFS file from
+ * its first write until a COMMIT (or a stable WRITE) makes the data safe; while it exists the page is
+ * PagePrivate. Its fields are under the inode's i_lock.
  */
 final class NfsPage {
     final int pfn;

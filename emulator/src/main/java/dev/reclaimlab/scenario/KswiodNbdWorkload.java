@@ -23,12 +23,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The processes of the kswiod-nbd scenario on one {@link Nbd22Host}: writers create, write, read back and
- * unlink files spread over the block groups of the ext2 on nbd0 (so block allocation keeps missing the
- * eight-bitmap LRU and reads bitmaps over nbd under lock_super); mappers map sparse files on that ext2
- * MAP_SHARED, dirty every page (each over a hole), check them, unmap and read the file back; one process
- * cycles through anonymous memory. Sizes follow the kernel's memory so the working set is larger than it.
- * Every byte written is checked when read back; the watchdog's progress counter is the bytes verified.
+ * The user processes (tooling; the kernel they run on is Linux 2.2.1) of the kswiod-nbd scenario on one
+ * {@link Nbd22Host}: writers create, write, read back and unlink files spread over the block groups of the
+ * ext2 on nbd0 (so block allocation keeps missing the eight-bitmap LRU and reads bitmaps over nbd under
+ * lock_super); mappers map sparse files on that ext2 MAP_SHARED, dirty every page (each over a hole), check
+ * them, unmap and read the file back; one process cycles through anonymous memory. Sizes follow the kernel's
+ * memory so the working set is larger than it. Every byte written is checked when read back; the watchdog's
+ * progress counter is the bytes verified.
  */
 final class KswiodNbdWorkload implements Workload {
     static final long NBD_BYTES = 128L << 20;

@@ -7,10 +7,10 @@ import dev.reclaimlab.nfs.NfsClient;
 import dev.reclaimlab.nfsd.Nfsd;
 
 /**
- * The stack seeds 000 and 003 run on, built in one place for the scenario and its tests: an XFS on a disk
- * ({@code sda}, a RAM disk's storage served at a bandwidth), exported by nfsd with {@code threads} threads,
- * and mounted over loop-back by the NFS client
- * (mount -t nfs 127.0.0.1:/ /mnt), with rsize and wsize the server's nfsd_max_blksize.
+ * The stack seeds 000 and 003 run on (Linux 3.14), built in one place for the scenario and its tests: an XFS
+ * on a disk ({@code sda}, a RAM disk's storage served at a bandwidth), exported by nfsd with {@code threads}
+ * threads, and mounted over loop-back by the NFS client (mount -t nfs 127.0.0.1:/ /mnt), with rsize and
+ * wsize the server's nfsd_max_blksize.
  */
 public record NfsLoopStack(QueuedDisk disk, Xfs xfs, Nfsd nfsd, NfsClient nfs) {
 

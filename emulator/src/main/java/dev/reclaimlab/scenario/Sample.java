@@ -6,7 +6,8 @@ import dev.reclaimlab.mm.VmStat;
 import dev.reclaimlab.mm.VmStatItem;
 
 /**
- * One per-second look at memory pressure during a run, as `vmstat 1` would print it: free pages, the
+ * Harness tooling, no kernel code (it reads the counters of whatever version runs): one per-second look
+ * at memory pressure during a run, as `vmstat 1` would print it: free pages, the
  * direct-reclaim stalls and the pages reclaim stole so far, and how often reclaimers and dirtiers were
  * throttled, and the workload's own work counter ({@link Workload#workDone()}), so two variants' throughput
  * curves can be compared. Counters are cumulative since boot; a reader takes differences.

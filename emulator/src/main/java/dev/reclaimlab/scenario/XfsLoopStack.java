@@ -9,9 +9,9 @@ import dev.reclaimlab.fs.xfs.XfsMountOptions;
 import dev.reclaimlab.kernel.Kernel;
 
 /**
- * The stack seed 001 runs on, built in one place for the scenario and its tests: an XFS on {@code ram0}
- * holding a sparse image file, {@code loop1} over it (losetup), and an upper XFS on {@code loop1}
- * (mount -o loop). Only the image's last page is written: holes read as zeros.
+ * The stack seed 001 runs on (Linux 4.3), built in one place for the scenario and its tests: an XFS on
+ * {@code ram0} holding a sparse image file, {@code loop1} over it (losetup), and an upper XFS on {@code
+ * loop1} (mount -o loop). Only the image's last page is written: holes read as zeros.
  */
 public record XfsLoopStack(RamDisk ram, Xfs lower, LoopDevice loop, Xfs upper) {
 

@@ -3,9 +3,9 @@ package dev.reclaimlab.sunrpc;
 import dev.reclaimlab.kernel.Task;
 
 /**
- * One call record on the wire (struct rpc_rqst's send buffer): the transaction id, the procedure, its
- * arguments and the data pages' bytes (a WRITE's payload). {@link #servedBy} is the server thread that
- * received it, so a wait for its reply can name that thread.
+ * One call record on the wire (struct rpc_rqst's send buffer, net/sunrpc as in Linux 3.14): the transaction
+ * id, the procedure, its arguments and the data pages' bytes (a WRITE's payload). {@link #servedBy} is the
+ * server thread that received it, so a wait for its reply can name that thread.
  */
 public final class RpcCall {
     private final int xid;

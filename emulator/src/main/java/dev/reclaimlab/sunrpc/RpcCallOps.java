@@ -1,6 +1,9 @@
 package dev.reclaimlab.sunrpc;
 
-/** struct rpc_call_ops: what the caller of an rpc_task does at its steps. */
+/**
+ * struct rpc_call_ops (include/linux/sunrpc/sched.h, Linux 3.14): what the caller of an rpc_task does at its
+ * steps.
+ */
 public interface RpcCallOps {
     /** rpc_call_done: the reply is decoded (task.status() and task.reply() are set); runs in rpciod for async tasks. */
     void rpcCallDone(RpcTask task);

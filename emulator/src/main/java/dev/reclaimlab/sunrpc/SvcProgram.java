@@ -1,6 +1,6 @@
 package dev.reclaimlab.sunrpc;
 
-/** struct svc_version's dispatch (nfsd_dispatch()): serves one received call and returns its reply. */
+/** struct svc_version's dispatch (nfsd_dispatch(), Linux 3.14): serves one received call and returns its reply. */
 public interface SvcProgram {
     RpcReply dispatch(SvcRqst rqstp, RpcCall call);
 

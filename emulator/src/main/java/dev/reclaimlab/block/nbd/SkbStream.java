@@ -10,10 +10,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One direction of a loop-back stream socket: a send buffer of sk->sndbuf bytes (a sender sleeps in
- * sock_alloc_send_skb() while it is full, until the reader frees some), skbs allocated in the sender's
- * context with the socket's gfp mask and freed by the reader, and the reader's wait for data. nbd_xmit()
- * blocks every signal, so both waits are D-state waits here, each naming the task on the other end.
+ * One direction of a loop-back stream socket as nbd used it in Linux 2.2 (net/core/sock.c, tcp.c): a send
+ * buffer of sk->sndbuf bytes (a sender sleeps in sock_alloc_send_skb() while it is full, until the reader
+ * frees some), skbs allocated in the sender's context with the socket's gfp mask and freed by the reader,
+ * and the reader's wait for data. nbd_xmit() blocks every signal, so both waits are D-state waits here, each
+ * naming the task on the other end.
  */
 final class SkbStream {
     private final SkbCache skbs;

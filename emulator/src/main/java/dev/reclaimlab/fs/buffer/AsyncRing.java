@@ -7,9 +7,9 @@ import dev.reclaimlab.swap.Page22;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The async buffer heads brw_page() puts on one page for one IO (b_this_page ring, not hashed, not in
- * page->buffers). The page is done when the last of them ends; until then every request still pending
- * must end, so a waiter on the page names all of their owners.
+ * fs/buffer.c as in Linux 2.2.1: the async buffer heads brw_page() puts on one page for one IO (b_this_page
+ * ring, not hashed, not in page->buffers). The page is done when the last of them ends; until then every
+ * request still pending must end, so a waiter on the page names all of their owners.
  */
 final class AsyncRing implements Waitable {
     final Page22 page;
