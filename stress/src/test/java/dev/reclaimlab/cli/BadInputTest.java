@@ -1,6 +1,7 @@
 package dev.reclaimlab.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -12,6 +13,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Bad campaign input: one line naming the command and the reason, exit 2, and no run started. */
+@Timeout(60)
 class BadInputTest {
     private static void rejects(Runs cli, String reason, String... args) {
         assertThat(cli.main(args)).as(String.join(" ", args)).isEqualTo(2);
