@@ -2,6 +2,7 @@ package dev.reclaimlab.cli;
 
 import dev.reclaimlab.cli.json.JsonCodec;
 import dev.reclaimlab.cli.json.RunRecord;
+import dev.reclaimlab.scenario.FakeScenario;
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.NodeList;
 import tools.jackson.databind.JsonNode;
 
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import javax.xml.parsers.DocumentBuilderFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -190,6 +191,9 @@ class StressCommandTest {
         assertThat(timeline).isNotNull();
         assertThat(timeline.attr("data-run")).isEqualTo("fake/abba/4");
         assertThat(h.select("section#timeline select#timeline-run option")).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(h.select("section#throughput svg.throughput[data-scenario=fake] text.legend"))
+                .extracting(Element::text).containsExactlyInAnyOrder("\u25A0 abba (" + SEEDS + ")",
+                        "\u25A0 fixed (" + SEEDS + ")", "\u25A0 sequential (" + SEEDS + ")");
         assertThat(h.select("table.runs tbody tr.run")).hasSize(3 * SEEDS);
         assertThat(h.select("section#harness table tbody tr")).hasSize(1);
     }
@@ -215,7 +219,7 @@ class StressCommandTest {
         Document h = Jsoup.parse(out.resolve("report.html").toFile(), StandardCharsets.UTF_8.name());
         Element svg = h.selectFirst("svg.timeline[data-run=fake/fixed/1]");
         assertThat(svg.select("g.panel")).extracting(e -> e.attr("data-panel"))
-                .containsExactly("free-memory", "direct-reclaim", "reclaimed", "throttled");
+                .containsExactly("free-memory", "direct-reclaim", "reclaimed", "throttled", "work-done");
         String[] points = svg.selectFirst("polyline[data-series=nr_free_pages]").attr("points").split(" ");
         assertThat(points).hasSize(r.samples().size());
     }
