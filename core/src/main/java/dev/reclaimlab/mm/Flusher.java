@@ -64,7 +64,7 @@ final class Flusher {
     private final AtomicLong kupdatePasses = new AtomicLong();
     private final AtomicLong reclaimWakeups = new AtomicLong();
     private volatile boolean backgroundPending;
-    private long lastOldFlush;
+    private volatile long lastOldFlush;
     private Task task;
 
     Flusher(Kernel kernel, Mm mm, Writeback wb) {
