@@ -20,11 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * file page (filemap_write_page(): i_sem, then the filesystem's write) and an anonymous swap-out
  * (brw_page() to the swap area). A swap-out that 2.2's rw_swap_page_base() makes synchronous (more than 32
  * in flight, queued ones included) then waits for its page at kswiod, which is the "synchronous swapout,
- * where we end up blocking waiting for the IO thread" of the seed. It runs without PF_MEMALLOC, as the one
- * reclaim IO thread Tweedie did write (kpiod, posted 5 February 1999 against 2.2.1) ran: its own allocations
- * reclaim like anybody's, so a swap-out in its own reclaim may wait for its own queue. {@link #KSWIOD_MEMALLOC}
- * gives it PF_MEMALLOC: Andrea Arcangeli's follow-up for kpiod, which without it queued requests to itself
- * from its own reclaim and stalled.
+ * where we end up blocking waiting for the IO thread" of the seed. Whether the thread ran with PF_MEMALLOC
+ * is not known: the one reclaim IO thread Tweedie did write (kpiod, posted 5 February 1999 against 2.2.1)
+ * had none, and Andrea Arcangeli added it the next day because kpiod queued requests to itself from its
+ * own reclaim. Without {@link #KSWIOD_MEMALLOC} kswiod's allocations reclaim like anybody's, so a
+ * swap-out in its own reclaim may wait for its own queue; with it kswiod runs like kswapd.
  */
 public final class Kswiod implements Waitable {
     public static final Fix KSWIOD_PAGE_IO = Fix.declare("kswiod_page_io",
@@ -34,7 +34,7 @@ public final class Kswiod implements Waitable {
             null);
     public static final Fix KSWIOD_MEMALLOC = Fix.declare("kswiod_memalloc",
             "kswiod runs with PF_MEMALLOC, as kswapd does: its allocations never reclaim and may take the free"
-                    + " lists down to zero",
+                    + " lists down to zero (RECONSTRUCTION)",
             "Andrea Arcangeli, '[patch] kpiod fixes and improvements', linux-mm 6 Feb 1999 (PF_MEMALLOC for"
                     + " Tweedie's kpiod, applied here to the reconstruction)",
             null);
