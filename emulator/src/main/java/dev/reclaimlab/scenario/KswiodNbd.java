@@ -16,7 +16,8 @@ import java.util.List;
  * hole needs lock_super() to be written) and anonymous memory; memory is short, so everybody, the
  * nbd-server included, reclaims with 2.2's try_to_free_pages(). 2.2.1 writes a shared page in the
  * reclaiming task itself; Tweedie's kswiod (a reconstruction) moves page writes to one thread and keeps
- * 2.2's synchronous swap-out beyond 32 pages in flight; kpiod (2.2.2-pre2) queues shared-page writes and
+ * 2.2's synchronous swap-out beyond 32 pages in flight (with PF_MEMALLOC, like kswapd; kswiod-no-memalloc
+ * runs it without, as Tweedie posted kpiod); kpiod (2.2.2-pre2) queues shared-page writes and
  * never waits for them; nbd-noio adds the later rules for network block devices to kswiod.
  */
 public final class KswiodNbd implements Scenario {
@@ -52,14 +53,18 @@ public final class KswiodNbd implements Scenario {
                 Variant.release("linux-2.2.1", "the kernel as released: filemap_swapout() writes the page in the"
                         + " reclaiming task, the nbd-server included", Outcome.DEADLOCK),
                 new Variant("linux-2.2-kswiod", "RECONSTRUCTION of Tweedie's proposal: page writes go to one"
-                        + " kswiod thread; a swap-out beyond 32 in flight waits for its page at kswiod",
-                        Outcome.DEADLOCK, List.of(Kswiod.KSWIOD_PAGE_IO)),
+                        + " kswiod thread (PF_MEMALLOC, like kswapd); a swap-out beyond 32 in flight waits for its"
+                        + " page at kswiod", Outcome.DEADLOCK,
+                        List.of(Kswiod.KSWIOD_PAGE_IO, Kswiod.KSWIOD_MEMALLOC)),
+                new Variant("kswiod-no-memalloc", "the same RECONSTRUCTION with kswiod as Tweedie posted kpiod,"
+                        + " without PF_MEMALLOC: kswiod's own allocations reclaim", Outcome.DEADLOCK,
+                        List.of(Kswiod.KSWIOD_PAGE_IO)),
                 new Variant("kpiod", "2.2.2-pre2: shared-page swap-out is queued to kpiod and never waited for",
                         Outcome.CLEAN, List.of(Kpiod.KPIOD)),
                 new Variant("nbd-noio", "kswiod plus the later nbd rules: the nbd socket allocates without"
                         + " __GFP_IO under PF_MEMALLOC, the nbd-server is an IO flusher",
-                        Outcome.DEADLOCK, List.of(Kswiod.KSWIOD_PAGE_IO, NbdDevice.NBD_SOCK_NOIO,
-                                NbdDevice.NBD_SOCK_MEMALLOC, NbdServer.IO_FLUSHER)));
+                        Outcome.DEADLOCK, List.of(Kswiod.KSWIOD_PAGE_IO, Kswiod.KSWIOD_MEMALLOC,
+                                NbdDevice.NBD_SOCK_NOIO, NbdDevice.NBD_SOCK_MEMALLOC, NbdServer.IO_FLUSHER)));
     }
 
     @Override

@@ -20,13 +20,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * file page (filemap_write_page(): i_sem, then the filesystem's write) and an anonymous swap-out
  * (brw_page() to the swap area). A swap-out that 2.2's rw_swap_page_base() makes synchronous (more than 32
  * in flight, queued ones included) then waits for its page at kswiod, which is the "synchronous swapout,
- * where we end up blocking waiting for the IO thread" of the seed. Like kswapd it runs with PF_MEMALLOC.
+ * where we end up blocking waiting for the IO thread" of the seed. Whether the thread ran with PF_MEMALLOC
+ * is not known: the one reclaim IO thread Tweedie did write (kpiod, posted 5 February 1999 against 2.2.1)
+ * had none, and Andrea Arcangeli added it the next day because kpiod queued requests to itself from its
+ * own reclaim. Without {@link #KSWIOD_MEMALLOC} kswiod's allocations reclaim like anybody's, so a
+ * swap-out in its own reclaim may wait for its own queue; with it kswiod runs like kswapd.
  */
 public final class Kswiod implements Waitable {
     public static final Fix KSWIOD_PAGE_IO = Fix.declare("kswiod_page_io",
             "reclaim's page writes (shared-file and anonymous swap-out) are queued to one kswiod thread, FIFO;"
                     + " a swap-out beyond nr_async_pages 32 waits for its page at kswiod",
             "Stephen Tweedie, linux-mm 10 Jan 1999, 'MM deadlock' (proposal, never merged: a reconstruction)",
+            null);
+    public static final Fix KSWIOD_MEMALLOC = Fix.declare("kswiod_memalloc",
+            "kswiod runs with PF_MEMALLOC, as kswapd does: its allocations never reclaim and may take the free"
+                    + " lists down to zero (RECONSTRUCTION)",
+            "Andrea Arcangeli, '[patch] kpiod fixes and improvements', linux-mm 6 Feb 1999 (PF_MEMALLOC for"
+                    + " Tweedie's kpiod, applied here to the reconstruction)",
             null);
 
     private record Work(Page22 page, File22 file, long offset, BlockDriver22 dev, int block) {
@@ -44,7 +54,8 @@ public final class Kswiod implements Waitable {
     }
 
     void start() {
-        task = mm.kernel().kthreadRun("kswiod", TaskFlags.PF_MEMALLOC, this::kswiod);
+        int flags = mm.kernel().config().has(KSWIOD_MEMALLOC) ? TaskFlags.PF_MEMALLOC : 0;
+        task = mm.kernel().kthreadRun("kswiod", flags, this::kswiod);
     }
 
     public Task task() {

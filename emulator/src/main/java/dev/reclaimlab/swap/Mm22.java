@@ -237,7 +237,8 @@ public final class Mm22 {
                 pa.nrFreePages(), pa.freepagesMin(), pa.freepagesHigh(), pa.lowOnMemory() ? " low" : "",
                 pageCache.pageCacheSize(), buffers.bufferPages(), buffers.nrDirty(), swap.swapCachePages(),
                 pageIo.pswpout(), pageIo.pswpin(), pageIo.nrAsyncPages(), pageIo.forcedSync()));
-        sb.append(String.format(" filemap-swapouts %d", vmscan.filemapSwapouts()));
+        sb.append(String.format(" filemap-swapouts %d getblk-waits %d", vmscan.filemapSwapouts(),
+                buffers.growFailures()));
         if (kswiod != null) {
             sb.append(String.format(" kswiod queued %d done %d", kswiod.queued(), kswiod.done()));
         }

@@ -1,7 +1,9 @@
 package dev.reclaimlab.swap;
 
 import dev.reclaimlab.fs.ext2.Ext2File;
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.WaitRecord;
 import dev.reclaimlab.mm.Gfp22;
@@ -12,6 +14,8 @@ import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 
@@ -22,6 +26,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(KernelExtension.class)
 class KswiodTest {
     private static final int PAGE = PhysMem.PAGE_SIZE;
+
+    /**
+     * Tweedie's own IO thread (kpiod as posted) had no PF_MEMALLOC, so neither has the reconstruction unless
+     * kswiod_memalloc (Andrea Arcangeli's follow-up) is on: only then do its allocations skip reclaim.
+     */
+    @ParameterizedTest(name = "kswiod_memalloc {0}")
+    @ValueSource(booleans = {false, true})
+    void kswiodRunsWithPfMemallocOnlyWithTheSwitch(boolean memalloc, Kernels kernels) {
+        Fix[] fixes = memalloc ? new Fix[] {Kswiod.KSWIOD_PAGE_IO, Kswiod.KSWIOD_MEMALLOC}
+                : new Fix[] {Kswiod.KSWIOD_PAGE_IO};
+        Local22 w = Local22.boot(kernels, "16m", fixes);
+        Task kswiod = w.mm().kswiod().task();
+        assertThat(kswiod.comm()).isEqualTo("kswiod");
+        assertThat((kswiod.flags() & TaskFlags.PF_MEMALLOC) != 0).isEqualTo(memalloc);
+    }
 
     @Test
     void withKswiodStuckASwapOutBeyondThirtyTwoInFlightWaitsForItsOwnPageAtKswiod(Kernels kernels) {
