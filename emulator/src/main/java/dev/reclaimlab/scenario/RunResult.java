@@ -16,12 +16,14 @@ import java.util.Map;
  * errors, the counters that prove memory pressure was there and their per-second samples.
  *
  * @param kernelVersion the release the run booted as; {@code fixes} the fixes applied on top
+ * @param setupMs from boot to the workload's start (its set-up: filesystems made and mounted, files laid out);
+ *     the run's seconds are the workload's, counted from there
  * @param detectedAfterMs from boot to the watchdog's report, or -1
  * @param lockdepAfterMs from boot to lockdep's first report, or -1
  * @param lockdepBlindSpot the scenario's sentence on what lockdep cannot see (see {@link Scenario#lockdepBlindSpot()})
  */
 public record RunResult(String scenario, String variant, String kernelVersion, List<String> fixes, long seed,
-                        Outcome expected, Outcome outcome, long durationMs, long detectedAfterMs,
+                        Outcome expected, Outcome outcome, long durationMs, long setupMs, long detectedAfterMs,
                         long lockdepAfterMs, WatchdogReport watchdog, List<LockdepReport> lockdep, String lockdepBlindSpot,
                         List<String> errors, Map<String, Long> vmstat, String lockdepStats, String progress,
                         List<Sample> samples) {
@@ -96,7 +98,7 @@ public record RunResult(String scenario, String variant, String kernelVersion, L
             j.field(e.getKey(), e.getValue());
         }
         j.endObject();
-        j.field("progress", progress);
+        j.field("progress", progress).field("setupMs", setupMs);
         return j.endObject().toString();
     }
 

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs one scenario variant: boots a kernel with the variant's switches, starts the workload, waits for
- * the watchdog's first report or the deadline, taking a {@link Sample} of memory pressure each second, and
+ * the watchdog's first report or the end of the run's seconds (the workload's: counted from its start, not
+ * from boot, so a set-up slowed by a loaded machine does not shorten them), taking a {@link Sample} of memory pressure each second, and
  * closes the kernel (which, after a deadlock, the watchdog's panic lets finish). The runner is the harness,
  * not emulated code: it waits with a plain latch.
  *
@@ -50,6 +51,7 @@ public final class ScenarioRunner {
         String lockdepStats;
         List<Sample> samples = new ArrayList<>();
         long stoodStill = 0;
+        long started = -1;
         Kernel k = Kernel.boot(config);
         try {
             k.watchdog().addReportListener(r -> {
@@ -64,7 +66,9 @@ public final class ScenarioRunner {
                 errors.add("setup failed: " + e);
                 w = null;
             }
-            long deadline = t0 + TimeUnit.SECONDS.toNanos(o.seconds());
+            // The run's seconds are the workload's: a set-up slowed by a loaded machine must not eat into them.
+            started = System.nanoTime();
+            long deadline = started + TimeUnit.SECONDS.toNanos(o.seconds());
             WorkSampler work = w == null ? null : new WorkSampler(w.workDone(), System.nanoTime());
             while (w != null) {
                 long left = deadline - System.nanoTime();
@@ -121,9 +125,11 @@ public final class ScenarioRunner {
             outcome = Outcome.CLEAN;
         }
         errors.addAll(unclean);
-        long duration = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        long end = System.nanoTime();
+        long duration = TimeUnit.NANOSECONDS.toMillis(end - t0);
+        long setup = TimeUnit.NANOSECONDS.toMillis((started < 0 ? end : started) - t0);
         return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
-                outcome, duration, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0),
+                outcome, duration, setup, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0),
                 lockdepAt == 0 ? -1 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(lockdepAt - t0)), r, lockdep,
                 s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples);
     }

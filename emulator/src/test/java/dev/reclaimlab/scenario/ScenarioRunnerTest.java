@@ -62,6 +62,60 @@ class ScenarioRunnerTest {
         assertThat(r2.summary()).endsWith("UNEXPECTED");
     }
 
+    /** FakeScenario's "fixed" variant behind a set-up that takes longer than the run's one second. */
+    private static final class SlowSetupScenario implements Scenario {
+        static final long SETUP_MS = 1500;
+        private final FakeScenario fake = new FakeScenario();
+
+        @Override
+        public String name() {
+            return "slow-setup";
+        }
+
+        @Override
+        public String description() {
+            return "a set-up longer than the run";
+        }
+
+        @Override
+        public KernelVersion version() {
+            return fake.version();
+        }
+
+        @Override
+        public List<String> seeds() {
+            return List.of();
+        }
+
+        @Override
+        public List<Variant> variants() {
+            return fake.variants();
+        }
+
+        @Override
+        public Workload start(Kernel k, Variant v, long seed) {
+            // mkfs and a file tree on a loaded machine: time the workload must not be charged with.
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETUP_MS);
+            while (System.nanoTime() < end) {
+                Thread.onSpinWait();
+            }
+            return fake.start(k, v, seed);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void theRunsSecondsAreTheWorkloadsCountedFromItsStartNotFromBoot() {
+        SlowSetupScenario s = new SlowSetupScenario();
+        RunResult r = ScenarioRunner.run(s, s.variant("fixed"), new RunOptions(1, SEED, 16L << 20, 2000, null));
+        assertThat(r.outcome()).isEqualTo(Outcome.CLEAN);
+        assertThat(r.setupMs()).isGreaterThanOrEqualTo(SlowSetupScenario.SETUP_MS);
+        assertThat(r.durationMs() - r.setupMs()).isGreaterThanOrEqualTo(1000);
+        assertThat(r.samples()).as("the workload's second is sampled").hasSize(1);
+        assertThat(r.samples().get(0).atMs()).isGreaterThanOrEqualTo(r.setupMs() + 900);
+        assertThat(r.toJson()).contains("\"setupMs\":" + r.setupMs());
+    }
+
     /**
      * Runs that are not CLEAN although the watchdog says nothing: "stuck" does real work for a moment and
      * then none while its task idles; "stubborn" keeps working but has a task that ignores the stop and so

@@ -13,16 +13,17 @@ import java.util.Objects;
 /**
  * One run as the command line writes it: {@code reclaimlab run --json}, a line of runs.jsonl, what a forked
  * run hands back to the harness and what {@code merge} reads. The first fields are those of the run's JSON
- * since the first command line (scenario ... progress); then what the harness adds: the run's length and
- * memory, the command that reproduces it, the kernel-format report texts, and the per-second samples.
+ * since the first command line (scenario ... progress); then what the harness adds: the run's length, its
+ * set-up time and memory, the command that reproduces it, the kernel-format report texts, and the per-second samples.
  * {@code detectedAfterMs}, {@code formedToDetectedMs} and {@code watchdog} are absent when nothing was
- * detected.
+ * detected; {@code setupMs} (boot to the workload's start; every time is from boot) when the run never got a
+ * result or was written before the runner counted it.
  */
 public record RunRecord(String scenario, String variant, long seed, Outcome expected, Outcome outcome,
                         boolean asExpected, long durationMs, Long detectedAfterMs, Long formedToDetectedMs,
                         String watchdog, List<CycleTask> cycle, String lockdepNote, List<JsonNode> lockdep,
                         List<String> errors, Map<String, Long> vmstat, String progress,
-                        long seconds, String memory, String command, String watchdogText,
+                        long seconds, Long setupMs, String memory, String command, String watchdogText,
                         List<String> lockdepTexts, List<Sample> samples) {
 
     public RunRecord {

@@ -40,15 +40,15 @@ public final class RunRecords {
         return new RunRecord(r.scenario(), r.variant(), r.seed(), r.expected(), r.outcome(), r.asExpected(),
                 r.durationMs(), detected ? r.detectedAfterMs() : null, detected ? r.formedToDetectedMs() : null,
                 w == null ? null : w.type().name(), cycle, r.lockdepNote(), lockdep, r.errors(),
-                new LinkedHashMap<>(r.vmstat()), r.progress(), spec.seconds(), spec.memory(), spec.command(),
-                r.watchdogText(), r.lockdepTexts(), r.samples());
+                new LinkedHashMap<>(r.vmstat()), r.progress(), spec.seconds(), r.setupMs(), spec.memory(),
+                spec.command(), r.watchdogText(), r.lockdepTexts(), r.samples());
     }
 
     /** A run that did not get as far as a result (the harness or a child JVM failed): an ERROR. */
     public static RunRecord failed(RunSpec spec, long durationMs, String error, String log) {
         return new RunRecord(spec.scenario(), spec.variant(), spec.seed(), spec.expected(), Outcome.ERROR,
                 spec.expected() == Outcome.ERROR, durationMs, null, null, null, List.of(), "lockdep: no result",
-                List.of(), List.of(error), Map.of(), log, spec.seconds(), spec.memory(), spec.command(), null,
+                List.of(), List.of(error), Map.of(), log, spec.seconds(), null, spec.memory(), spec.command(), null,
                 List.of(), List.of());
     }
 }

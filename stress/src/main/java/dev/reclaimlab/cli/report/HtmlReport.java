@@ -132,7 +132,9 @@ public final class HtmlReport {
         }
         sb.append(any ? "<p class=\"note\">The workload's own work counter, per second, median of each variant's"
                 + " runs (their number in brackets); a run that ended early without running clean counts as doing"
-                + " nothing after it ended.</p>\n" : "<p class=\"none\">No per-second samples.</p>\n");
+                + " nothing after it ended. Time is from boot: each workload starts after its set-up"
+                + " (<code>setupMs</code>), and its seconds are counted from there.</p>\n"
+                : "<p class=\"none\">No per-second samples.</p>\n");
         sb.append("</section>\n");
     }
 

@@ -32,11 +32,11 @@ final class ThroughputSvg {
     }
 
     /**
-     * A run's work per second, second {@code i} (from {@code i} to {@code i + 1} s) at index {@code i}, over its
-     * planned seconds: NaN where nothing is known, zero after a run that ended early without running clean.
+     * A run's work per second, second {@code i} from boot (from {@code i} to {@code i + 1} s) at index {@code i},
+     * through its set-up and its planned seconds: NaN where nothing is known, zero after a run that ended early without running clean.
      */
     static double[] perSecond(RunRecord r) {
-        int horizon = (int) Math.max(1, r.seconds());
+        int horizon = (int) Math.max(1, r.seconds() + (r.setupMs() == null ? 0 : (r.setupMs() + 999) / 1000));
         double[] v = new double[horizon];
         Arrays.fill(v, Double.NaN);
         List<Sample> s = r.samples();

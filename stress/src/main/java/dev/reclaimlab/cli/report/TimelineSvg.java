@@ -11,8 +11,8 @@ import java.util.function.ToDoubleFunction;
  * A run's memory over time from its per-second samples, as five panels on one time axis: free memory,
  * direct-reclaim stalls per second, pages stolen per second (direct and kswapd), throttle sleeps per second,
  * and the workload's own work per second (its progress counter, in the scenario's units: mostly bytes), so
- * a stall shows as the last panel falling while the others say why. A dashed line marks when the watchdog
- * reported.
+ * a stall shows as the last panel falling while the others say why. Time is from boot: a dotted line marks
+ * the workload's start (after its set-up), a dashed one when the watchdog reported.
  */
 final class TimelineSvg {
     static final int WIDTH = 1000;
@@ -80,6 +80,13 @@ final class TimelineSvg {
             double x = LEFT + sec / end * plotW;
             sb.append("<text class=\"tick\" x=\"").append(Html.n(x)).append("\" y=\"").append(Html.n(axisY))
                     .append("\" text-anchor=\"middle\">").append(sec).append(" s</text>\n");
+        }
+        if (r.setupMs() != null && r.setupMs() > 0) {
+            double x = LEFT + r.setupMs() / 1000.0 / end * plotW;
+            sb.append("<line class=\"setup\" x1=\"").append(Html.n(x)).append("\" x2=\"").append(Html.n(x))
+                    .append("\" y1=\"").append(TOP).append("\" y2=\"").append(Html.n(axisY - 12)).append("\"/>")
+                    .append("<text class=\"setup-label\" x=\"").append(Html.n(x - 4)).append("\" y=\"")
+                    .append(Html.n(axisY - 14)).append("\" text-anchor=\"end\">workload starts</text>\n");
         }
         if (r.detectedAfterMs() != null) {
             double x = LEFT + r.detectedAfterMs() / 1000.0 / end * plotW;

@@ -43,7 +43,7 @@ class HarnessTest {
             }
             RunRecord r = RunRecords.failed(spec, 1, "x", "");
             return new RunRecord(r.scenario(), r.variant(), r.seed(), r.expected(), Outcome.CLEAN, true, 1, null, null,
-                    null, null, "", null, null, null, "done", 1, "16m", spec.command(), null, null, null);
+                    null, null, "", null, null, null, "done", 1, null, "16m", spec.command(), null, null, null);
         }
 
         @Override

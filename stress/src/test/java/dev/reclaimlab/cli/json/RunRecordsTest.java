@@ -32,8 +32,8 @@ class RunRecordsTest {
         JsonNode now = JsonCodec.tree(JsonCodec.line(RunRecords.of(r, spec)));
         List<String> names = new ArrayList<>(now.propertyNames());
         assertThat(names.subList(0, RUN_JSON_FIELDS.size())).isEqualTo(RUN_JSON_FIELDS);
-        assertThat(names.subList(RUN_JSON_FIELDS.size(), names.size())).containsExactly("seconds", "memory", "command",
-                "watchdogText", "lockdepTexts", "samples");
+        assertThat(names.subList(RUN_JSON_FIELDS.size(), names.size())).containsExactly("seconds", "setupMs", "memory",
+                "command", "watchdogText", "lockdepTexts", "samples");
         // Until the lead's records replace RunResult.toJson(), the two writers must agree field for field.
         JsonNode before = JsonCodec.tree(r.toJson());
         for (String f : RUN_JSON_FIELDS) {

@@ -24,8 +24,8 @@ class ThroughputSvgTest {
             samples.add(new Sample((i + 1) * 1000L, 100, 0, 0, 0, 0, 0, done));
         }
         return new RunRecord("s", variant, seed, Outcome.CLEAN, outcome, outcome == Outcome.CLEAN,
-                perSecond.length * 1000L, null, null, null, null, "", null, null, null, "", seconds, "16m", "cmd",
-                null, null, samples);
+                perSecond.length * 1000L, null, null, null, null, "", null, null, null, "", seconds, 0L, "16m",
+                "cmd", null, null, samples);
     }
 
     @Test
