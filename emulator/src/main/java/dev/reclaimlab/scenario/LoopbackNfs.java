@@ -8,7 +8,6 @@ import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.VmStatItem;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -128,15 +126,15 @@ public final class LoopbackNfs implements Scenario {
         Run run = new Run(k, stack, seed);
         for (int i = 0; i < LOCALS; i++) {
             int id = i;
-            k.kthreadRun("local" + i, self -> run.loop(self, () -> run.localOne(id)));
+            k.kthreadRun("local" + i, self -> run.loop.run(self, () -> run.localOne(id)));
         }
         for (int i = 0; i < WRITERS; i++) {
             int id = i;
-            k.kthreadRun("nfswriter" + i, self -> run.loop(self, () -> run.writeOne(id)));
+            k.kthreadRun("nfswriter" + i, self -> run.loop.run(self, () -> run.writeOne(id)));
         }
         for (int i = 0; i < LOOKERS; i++) {
             int id = i;
-            k.kthreadRun("nfslookup" + i, self -> run.loop(self, () -> run.lookupOne(id)));
+            k.kthreadRun("nfslookup" + i, self -> run.loop.run(self, () -> run.lookupOne(id)));
         }
         k.kthreadRun("memhog", run::memhog);
         k.watchdog().addReportListener(r -> {
@@ -187,7 +185,6 @@ public final class LoopbackNfs implements Scenario {
         private final Vfs local;
         private final Vfs nfs;
         private final long seed;
-        private final AtomicLong ops = new AtomicLong();
         private final AtomicLong written = new AtomicLong();
         private final AtomicLong verified = new AtomicLong();
         private final AtomicLong names = new AtomicLong();
@@ -197,8 +194,7 @@ public final class LoopbackNfs implements Scenario {
         private final long[] lookNext = new long[LOOKERS];
         private final List<ConcurrentLinkedQueue<String>> localFiles = new ArrayList<>();
         private final List<ConcurrentLinkedQueue<NfsFileSpec>> nfsFiles = new ArrayList<>();
-        private final List<String> errors = new CopyOnWriteArrayList<>();
-        private volatile boolean stopping;
+        private final WorkloadLoop loop = new WorkloadLoop();
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -214,20 +210,6 @@ public final class LoopbackNfs implements Scenario {
             }
         }
 
-        void loop(Task self, Runnable op) {
-            try {
-                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
-                    op.run();
-                    ops.incrementAndGet();
-                }
-            } catch (KernelPanic p) {
-                throw p;
-            } catch (RuntimeException | AssertionError e) {
-                if (!stopping && !self.kthreadShouldStop()) {
-                    errors.add(self + ": " + e);
-                }
-            }
-        }
 
         /**
          * A local task: creat() a file with a long name in an exported directory (i_mutex, I_MUTEX_PARENT here
@@ -263,7 +245,7 @@ public final class LoopbackNfs implements Scenario {
                     r.nextLong());
             File f = nfs.create(spec.dir, spec.name);
             try {
-                for (long off = 0; off < spec.size && !stopping; off += WRITE_CHUNK) {
+                for (long off = 0; off < spec.size && !loop.stopping(); off += WRITE_CHUNK) {
                     int len = (int) Math.min(WRITE_CHUNK, spec.size - off);
                     nfs.write(f, off, spec.chunk(off, len));
                     written.addAndGet(len);
@@ -274,7 +256,7 @@ public final class LoopbackNfs implements Scenario {
             ConcurrentLinkedQueue<NfsFileSpec> mine = nfsFiles.get(id);
             mine.add(spec);
             NfsFileSpec check = mine.peek();
-            if (check != null && !stopping) {
+            if (check != null && !loop.stopping()) {
                 verify(check);
             }
             if (mine.size() > 1) {
@@ -321,18 +303,18 @@ public final class LoopbackNfs implements Scenario {
             long churn = managed * HOG_CHURN_PERCENT / 100;
             java.util.ArrayDeque<Integer> pages = new java.util.ArrayDeque<>();
             try {
-                while (!stopping && !self.kthreadShouldStop()) {
+                while (!loop.stopping() && !self.kthreadShouldStop()) {
                     for (long i = 0; i < churn && pages.size() > target - churn; i++) {
                         k.mm().freePages(pages.poll(), 0);
                     }
-                    while (pages.size() < target && !stopping && !self.kthreadShouldStop()) {
+                    while (pages.size() < target && !loop.stopping() && !self.kthreadShouldStop()) {
                         int p = k.mm().allocPages(dev.reclaimlab.mm.Gfp.GFP_HIGHUSER_MOVABLE, 0);
                         if (p < 0) {
                             break;
                         }
                         pages.add(p);
                     }
-                    pause.waitEventInterruptibleTimeout(() -> stopping || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
+                    pause.waitEventInterruptibleTimeout(() -> loop.stopping() || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
                 }
             } finally {
                 if (!k.panicked()) {
@@ -364,7 +346,7 @@ public final class LoopbackNfs implements Scenario {
             return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d; nfsd served %d;"
                     + " unstable %d; release_page %d, commits from reclaim %d (sync %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
-                    ops.get(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(),
+                    loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(),
                     s.nfsd().serv().served(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
@@ -381,12 +363,12 @@ public final class LoopbackNfs implements Scenario {
 
         @Override
         public List<String> errors() {
-            return errors;
+            return loop.errors();
         }
 
         @Override
         public void stop() {
-            stopping = true;
+            loop.stop();
         }
     }
 

@@ -4,7 +4,6 @@ import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.WaitQueue;
@@ -18,7 +17,6 @@ import dev.reclaimlab.nfsd.Nfsd;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -104,7 +102,7 @@ public final class LoopbackNfsThrottle implements Scenario {
         Run run = new Run(k, stack, seed);
         for (int i = 0; i < WRITERS; i++) {
             int id = i;
-            k.kthreadRun("nfswriter" + i, self -> run.loop(self, () -> run.writeOne(id)));
+            k.kthreadRun("nfswriter" + i, self -> run.loop.run(self, () -> run.writeOne(id)));
         }
         k.kthreadRun("memhog", run::memhog);
         NfsServer srv = stack.nfs().server();
@@ -124,8 +122,7 @@ public final class LoopbackNfsThrottle implements Scenario {
         private final long seed;
         private final AtomicLong written = new AtomicLong();
         private final long[] writeNext = new long[WRITERS];
-        private final List<String> errors = new CopyOnWriteArrayList<>();
-        private volatile boolean stopping;
+        private final WorkloadLoop loop = new WorkloadLoop();
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -134,19 +131,6 @@ public final class LoopbackNfsThrottle implements Scenario {
             this.seed = seed;
         }
 
-        void loop(Task self, Runnable op) {
-            try {
-                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
-                    op.run();
-                }
-            } catch (KernelPanic p) {
-                throw p;
-            } catch (RuntimeException | AssertionError e) {
-                if (!stopping && !self.kthreadShouldStop()) {
-                    errors.add(self + ": " + e);
-                }
-            }
-        }
 
         /** An NFS writer: a 4-12 MiB file in 64 KiB writes, closed (which commits); its previous file removed. */
         void writeOne(int id) {
@@ -158,7 +142,7 @@ public final class LoopbackNfsThrottle implements Scenario {
             String name = "w" + id + "-" + n;
             File f = nfs.create("/nfs", name);
             try {
-                for (long off = 0; off < size && !stopping; off += WRITE_CHUNK) {
+                for (long off = 0; off < size && !loop.stopping(); off += WRITE_CHUNK) {
                     int len = (int) Math.min(WRITE_CHUNK, size - off);
                     nfs.write(f, off, len == WRITE_CHUNK ? chunk : java.util.Arrays.copyOf(chunk, len));
                     written.addAndGet(len);
@@ -166,7 +150,7 @@ public final class LoopbackNfsThrottle implements Scenario {
             } finally {
                 nfs.close(f);
             }
-            if (n > 0 && !stopping) {
+            if (n > 0 && !loop.stopping()) {
                 nfs.unlink("/nfs", "w" + id + "-" + (n - 1));
             }
         }
@@ -183,18 +167,18 @@ public final class LoopbackNfsThrottle implements Scenario {
             long churn = managed * HOG_CHURN_PERCENT / 100;
             ArrayDeque<Integer> pages = new ArrayDeque<>();
             try {
-                while (!stopping && !self.kthreadShouldStop()) {
+                while (!loop.stopping() && !self.kthreadShouldStop()) {
                     for (long i = 0; i < churn && pages.size() > target - churn; i++) {
                         k.mm().freePages(pages.poll(), 0);
                     }
-                    while (pages.size() < target && !stopping && !self.kthreadShouldStop()) {
+                    while (pages.size() < target && !loop.stopping() && !self.kthreadShouldStop()) {
                         int p = k.mm().allocPages(Gfp.GFP_HIGHUSER_MOVABLE, 0);
                         if (p < 0) {
                             break;
                         }
                         pages.add(p);
                     }
-                    pause.waitEventInterruptibleTimeout(() -> stopping || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
+                    pause.waitEventInterruptibleTimeout(() -> loop.stopping() || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
                 }
             } finally {
                 if (!k.panicked()) {
@@ -226,12 +210,12 @@ public final class LoopbackNfsThrottle implements Scenario {
 
         @Override
         public List<String> errors() {
-            return errors;
+            return loop.errors();
         }
 
         @Override
         public void stop() {
-            stopping = true;
+            loop.stop();
         }
     }
 }

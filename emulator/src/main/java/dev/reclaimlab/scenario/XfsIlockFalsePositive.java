@@ -7,16 +7,13 @@ import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.fs.xfs.XfsBuf;
 import dev.reclaimlab.fs.xfs.XfsIcache;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.KernelVersion;
-import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.VmStatItem;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -105,11 +102,11 @@ public final class XfsIlockFalsePositive implements Scenario {
         run.populate();
         for (int r = 0; r < READERS; r++) {
             int id = r;
-            k.kthreadRun("reader" + r, self -> run.loop(self, () -> run.readOne(id)));
+            k.kthreadRun("reader" + r, self -> run.loop.run(self, () -> run.readOne(id)));
         }
         for (int w = 0; w < WRITERS; w++) {
             int id = w;
-            k.kthreadRun("churn" + w, self -> run.loop(self, () -> run.churnOne(id)));
+            k.kthreadRun("churn" + w, self -> run.loop.run(self, () -> run.churnOne(id)));
         }
         k.watchdog().registerProgress(name() + " bytes written+verified", run::workDone, 0,
                 TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()));
@@ -121,15 +118,13 @@ public final class XfsIlockFalsePositive implements Scenario {
         private final Xfs xfs;
         private final Vfs vfs;
         private final long seed;
-        private final AtomicLong ops = new AtomicLong();
         private final AtomicLong readdirs = new AtomicLong();
         private final AtomicLong written = new AtomicLong();
         private final AtomicLong verified = new AtomicLong();
         private final long[] cursor = new long[READERS];
         private final long[] next = new long[WRITERS];
         private final List<ArrayDeque<Long>> kept = List.of(new ArrayDeque<>(), new ArrayDeque<>());
-        private final List<String> errors = new CopyOnWriteArrayList<>();
-        private volatile boolean stopping;
+        private final WorkloadLoop loop = new WorkloadLoop();
 
         Run(Xfs xfs, long seed) {
             this.xfs = xfs;
@@ -166,18 +161,6 @@ public final class XfsIlockFalsePositive implements Scenario {
             return b;
         }
 
-        void loop(Task self, Runnable op) {
-            try {
-                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
-                    op.run();
-                    ops.incrementAndGet();
-                }
-            } catch (KernelPanic p) {
-                throw p;
-            } catch (RuntimeException | AssertionError e) {
-                errors.add(self + ": " + e);
-            }
-        }
 
         /** ls of a tree directory, then a few of its files read and compared, as a find | xargs cat would. */
         void readOne(int r) {
@@ -237,7 +220,7 @@ public final class XfsIlockFalsePositive implements Scenario {
         public String progress() {
             return String.format("ops %d readdirs %d written %dM verified %dM; dir buffers allocated %d freed %d;"
                     + " inodes reclaimed %d, referenced ILOCKs taken in reclaim %d; allocstall %d",
-                    ops.get(), readdirs.get(), written.get() >> 20, verified.get() >> 20, xfs.bufsAllocated(),
+                    loop.ops(), readdirs.get(), written.get() >> 20, verified.get() >> 20, xfs.bufsAllocated(),
                     xfs.bufsFreed(), xfs.inodesReclaimed(), xfs.reclaimLockedReferenced(),
                     xfs.kernel().mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL));
         }
@@ -249,12 +232,12 @@ public final class XfsIlockFalsePositive implements Scenario {
 
         @Override
         public List<String> errors() {
-            return errors;
+            return loop.errors();
         }
 
         @Override
         public void stop() {
-            stopping = true;
+            loop.stop();
         }
     }
 }

@@ -9,9 +9,7 @@ import dev.reclaimlab.fs.xfs.XfsIcache;
 import dev.reclaimlab.fs.xfs.XfsMountOptions;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.KernelPanic;
 import dev.reclaimlab.kernel.KernelVersion;
-import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.Mm;
 import dev.reclaimlab.mm.Readahead;
 import dev.reclaimlab.mm.VmStatItem;
@@ -121,11 +119,11 @@ public final class XfsOnLoop implements Scenario {
         }
         for (int w = 0; w < WRITERS; w++) {
             int id = w;
-            k.kthreadRun("writer" + w, self -> run.loop(self, () -> run.writeOne(id)));
+            k.kthreadRun("writer" + w, self -> run.loop.run(self, () -> run.writeOne(id)));
         }
         for (int r = 0; r < READERS; r++) {
             int id = r;
-            k.kthreadRun("reader" + r, self -> run.loop(self, () -> run.readOne(id)));
+            k.kthreadRun("reader" + r, self -> run.loop.run(self, () -> run.readOne(id)));
         }
         // Real work only: bytes written and bytes read back and verified. It must move within the hung-task
         // timeout while anything runs, or the watchdog reports a stall.
@@ -139,15 +137,13 @@ public final class XfsOnLoop implements Scenario {
         private final Xfs upper;
         private final Vfs vfs;
         private final long seed;
-        private final AtomicLong ops = new AtomicLong();
         private final AtomicLong written = new AtomicLong();
         private final AtomicLong read = new AtomicLong();
         private final CopyOnWriteArrayList<FileSpec> files = new CopyOnWriteArrayList<>();
         private final List<ConcurrentLinkedQueue<FileSpec>> perWriter = new ArrayList<>();
         private final long[] next = new long[WRITERS];
         private final long[] cursor = new long[READERS];
-        private final List<String> errors = new CopyOnWriteArrayList<>();
-        private volatile boolean stopping;
+        private final WorkloadLoop loop = new WorkloadLoop();
 
         Run(Xfs upper, long seed) {
             this.upper = upper;
@@ -158,18 +154,6 @@ public final class XfsOnLoop implements Scenario {
             }
         }
 
-        void loop(Task self, Runnable op) {
-            try {
-                while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
-                    op.run();
-                    ops.incrementAndGet();
-                }
-            } catch (KernelPanic p) {
-                throw p;
-            } catch (RuntimeException | AssertionError e) {
-                errors.add(self + ": " + e);
-            }
-        }
 
         void writeOne(int w) {
             long n = next[w]++;
@@ -233,7 +217,7 @@ public final class XfsOnLoop implements Scenario {
         public String progress() {
             Mm mm = upper.kernel().mm();
             return String.format("ops %d written %dM verified %dM files %d; upper inodes reclaimed %d, unpin waits"
-                    + " %d, reclaimable %d; allocstall %d, OOM %d", ops.get(), written.get() >> 20, read.get() >> 20,
+                    + " %d, reclaimable %d; allocstall %d, OOM %d", loop.ops(), written.get() >> 20, read.get() >> 20,
                     files.size(), upper.inodesReclaimed(), upper.reclaimUnpinWaits(), upper.nrReclaimableInodes(),
                     mm.vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), mm.oomInvocations());
         }
@@ -245,12 +229,12 @@ public final class XfsOnLoop implements Scenario {
 
         @Override
         public List<String> errors() {
-            return errors;
+            return loop.errors();
         }
 
         @Override
         public void stop() {
-            stopping = true;
+            loop.stop();
         }
     }
 

@@ -2,124 +2,24 @@ package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
-import dev.reclaimlab.kernel.Task;
-import dev.reclaimlab.locking.Completion;
-import dev.reclaimlab.locking.LockClassKey;
-import dev.reclaimlab.locking.Mutex;
 import dev.reclaimlab.locking.WaitQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The runner end to end on a test scenario: two kthreads and two locks, in three variants. */
+/** The runner end to end on FakeScenario (two kthreads, two locks, three variants) and on unclean workloads. */
 class ScenarioRunnerTest {
-    private static final LockClassKey LOCK_A = new LockClassKey("test_lock_a");
-    private static final LockClassKey LOCK_B = new LockClassKey("test_lock_b");
-
-    /** "abba" deadlocks for real, "sequential" takes the same orders one after the other, "ordered" never inverts. */
-    private static final class AbbaScenario implements Scenario {
-        @Override
-        public String name() {
-            return "abba-test";
-        }
-
-        @Override
-        public String description() {
-            return "two kthreads take two mutexes";
-        }
-
-        @Override
-        public KernelVersion version() {
-            return KernelVersion.V4_3;
-        }
-
-        @Override
-        public List<String> seeds() {
-            return List.of();
-        }
-
-        @Override
-        public List<Variant> variants() {
-            return List.of(
-                    Variant.release("abba", "opposite orders, concurrently", Outcome.DEADLOCK),
-                    Variant.release("sequential", "opposite orders, one after the other", Outcome.LOCKDEP),
-                    Variant.release("ordered", "the same order", Outcome.CLEAN));
-        }
-
-        @Override
-        public Workload start(Kernel k, Variant v, long seed) {
-            Mutex a = new Mutex("a", LOCK_A);
-            Mutex b = new Mutex("b", LOCK_B);
-            Completion oneHolds = new Completion("worker1 holds its first");
-            Completion twoHolds = new Completion("worker2 holds its first");
-            Completion firstDone = new Completion("first done");
-            AtomicLong rounds = new AtomicLong();
-            List<String> errors = new ArrayList<>();
-            boolean concurrent = v.name().equals("abba");
-            boolean invert = !v.name().equals("ordered");
-            Task t1 = k.kthreadRun("worker1", self -> {
-                a.mutexLock();
-                if (concurrent) {
-                    oneHolds.complete();
-                    twoHolds.waitForCompletion();
-                }
-                b.mutexLock();
-                rounds.incrementAndGet();
-                b.mutexUnlock();
-                a.mutexUnlock();
-                firstDone.completeAll();
-            });
-            Task t2 = k.kthreadRun("worker2", self -> {
-                if (!concurrent) {
-                    firstDone.waitForCompletion();
-                }
-                Mutex first = invert ? b : a;
-                Mutex second = invert ? a : b;
-                first.mutexLock();
-                if (concurrent) {
-                    twoHolds.complete();
-                    oneHolds.waitForCompletion();
-                }
-                second.mutexLock();
-                rounds.incrementAndGet();
-                second.mutexUnlock();
-                first.mutexUnlock();
-            });
-            oneHolds.expectWaker(t1);
-            twoHolds.expectWaker(t2);
-            firstDone.expectWaker(t1);
-            return new Workload() {
-                @Override
-                public String progress() {
-                    return "rounds " + rounds.get();
-                }
-
-                @Override
-                public long workDone() {
-                    return rounds.get();
-                }
-
-                @Override
-                public List<String> errors() {
-                    return errors;
-                }
-
-                @Override
-                public void stop() {
-                }
-            };
-        }
-    }
+    /** A seed whose "abba" run overlaps (deadlocks) and whose "fixed" run is clean. */
+    private static final long SEED = 1;
 
     private static RunResult run(String variant, long seconds) {
-        AbbaScenario s = new AbbaScenario();
-        return ScenarioRunner.run(s, s.variant(variant), new RunOptions(seconds, 1, 16L << 20, 2000, null));
+        FakeScenario s = new FakeScenario();
+        return ScenarioRunner.run(s, s.variant(variant), new RunOptions(seconds, SEED, 16L << 20, 2000, null));
     }
 
     @Test
@@ -131,10 +31,10 @@ class ScenarioRunnerTest {
         assertThat(r.detectedAfterMs()).isBetween(0L, 10_000L);
         assertThat(r.watchdogText()).contains("proven deadlock").contains("worker1").contains("worker2");
         String json = r.toJson();
-        assertThat(json).contains("\"scenario\":\"abba-test\"", "\"variant\":\"abba\"", "\"outcome\":\"DEADLOCK\"",
+        assertThat(json).contains("\"scenario\":\"fake\"", "\"variant\":\"abba\"", "\"outcome\":\"DEADLOCK\"",
                 "\"expected\":\"DEADLOCK\"", "\"detectedAfterMs\":", "\"cycle\":[{\"task\":\"worker",
                 "\"holds\":[", "\"waitsFor\":\"", "\"stack\":[", "\"vmstat\":{\"nr_free_pages\":");
-        assertThat(r.summary()).contains("abba-test/abba: DEADLOCK after").endsWith("OK");
+        assertThat(r.summary()).contains("fake/abba: DEADLOCK after").endsWith("OK");
     }
 
     @Test
@@ -150,14 +50,14 @@ class ScenarioRunnerTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void aCleanRunIsCleanAndAWrongExpectationIsReported() {
-        RunResult r = run("ordered", 1);
+        RunResult r = run("fixed", 1);
         assertThat(r.outcome()).isEqualTo(Outcome.CLEAN);
         assertThat(r.progress()).isEqualTo("rounds 2");
         assertThat(r.samples()).as("one sample per progress second").hasSize(1);
         assertThat(r.samples().get(0).nrFreePages()).isPositive();
         assertThat(r.samples().get(0).atMs()).isBetween(900L, 2000L);
-        Variant wrong = Variant.release("ordered", "expects a deadlock", Outcome.DEADLOCK);
-        RunResult r2 = ScenarioRunner.run(new AbbaScenario(), wrong, new RunOptions(1, 1, 16L << 20, 2000, null));
+        Variant wrong = new Variant("fixed", "expects a deadlock", Outcome.DEADLOCK, List.of(FakeScenario.FAKE_FIX));
+        RunResult r2 = ScenarioRunner.run(new FakeScenario(), wrong, new RunOptions(1, SEED, 16L << 20, 2000, null));
         assertThat(r2.asExpected()).isFalse();
         assertThat(r2.summary()).endsWith("UNEXPECTED");
     }

@@ -1,5 +1,6 @@
 package dev.reclaimlab.cli;
 
+import dev.reclaimlab.scenario.FakeScenario;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

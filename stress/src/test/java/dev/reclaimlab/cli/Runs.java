@@ -1,6 +1,7 @@
 package dev.reclaimlab.cli;
 
 import dev.reclaimlab.cli.harness.ForkExecutor;
+import dev.reclaimlab.scenario.FakeScenario;
 import dev.reclaimlab.scenario.Scenario;
 
 import java.io.ByteArrayOutputStream;
@@ -30,7 +31,7 @@ final class Runs {
         err.reset();
         return new Main(scenarios, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), env,
-                ForkExecutor.Child.likeThisJvm(FakeScenario.ChildMain.class.getName())).execute(args);
+                ForkExecutor.Child.likeThisJvm(FakeChildMain.class.getName())).execute(args);
     }
 
     String out() {

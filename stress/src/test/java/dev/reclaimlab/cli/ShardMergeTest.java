@@ -2,6 +2,7 @@ package dev.reclaimlab.cli;
 
 import dev.reclaimlab.cli.json.JsonCodec;
 import dev.reclaimlab.cli.json.RunRecord;
+import dev.reclaimlab.scenario.FakeScenario;
 import org.jsoup.Jsoup;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

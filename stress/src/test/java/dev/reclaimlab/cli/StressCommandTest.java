@@ -2,6 +2,7 @@ package dev.reclaimlab.cli;
 
 import dev.reclaimlab.cli.json.JsonCodec;
 import dev.reclaimlab.cli.json.RunRecord;
+import dev.reclaimlab.scenario.FakeScenario;
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.NodeList;
 import tools.jackson.databind.JsonNode;
 
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import javax.xml.parsers.DocumentBuilderFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

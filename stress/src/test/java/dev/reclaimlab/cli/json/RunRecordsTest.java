@@ -1,8 +1,8 @@
 package dev.reclaimlab.cli.json;
 
-import dev.reclaimlab.cli.FakeScenario;
 import dev.reclaimlab.cli.campaign.RunSpec;
 import dev.reclaimlab.cli.harness.InProcessExecutor;
+import dev.reclaimlab.scenario.FakeScenario;
 import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.RunResult;
 import dev.reclaimlab.scenario.Scenario;

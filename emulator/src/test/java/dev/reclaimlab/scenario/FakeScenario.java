@@ -1,4 +1,4 @@
-package dev.reclaimlab.cli;
+package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
@@ -7,10 +7,6 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
-import dev.reclaimlab.scenario.Outcome;
-import dev.reclaimlab.scenario.Scenario;
-import dev.reclaimlab.scenario.Variant;
-import dev.reclaimlab.scenario.Workload;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,20 +16,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * "abba" takes them in opposite orders at once, which deadlocks for real (the watchdog proves it within a
  * second), except for seeds divisible by 4, where the second worker waits for the first to finish and
  * lockdep reports the inversion instead (LOCKDEP, unexpected). "fixed" takes one order (CLEAN), but seed 5
- * deadlocks: a regression. "sequential" takes the orders one after the other (LOCKDEP).
+ * deadlocks: a regression. "sequential" takes the orders one after the other (LOCKDEP). The runner's tests and
+ * the stress module's harness tests (through this module's test jar) share it.
  */
 public final class FakeScenario implements Scenario {
     private static final LockClassKey LOCK_A = new LockClassKey("fake_lock_a");
     private static final LockClassKey LOCK_B = new LockClassKey("fake_lock_b");
-    private static final Fix FAKE_FIX = Fix.declare("fake_lock_order", "the fake scenario's fix: one lock order",
+    public static final Fix FAKE_FIX = Fix.declare("fake_lock_order", "the fake scenario's fix: one lock order",
             "none: a test declaration", null);
 
     /** Whether an "abba" run's workers overlap and deadlock; otherwise lockdep sees the inversion. */
-    static boolean abbaOverlaps(long seed) {
+    public static boolean abbaOverlaps(long seed) {
         return seed % 4 != 0;
     }
 
-    static final long FIXED_REGRESSION_SEED = 5;
+    public static final long FIXED_REGRESSION_SEED = 5;
 
     public static List<Scenario> all() {
         return List.of(new FakeScenario());
@@ -129,15 +126,5 @@ public final class FakeScenario implements Scenario {
             public void stop() {
             }
         };
-    }
-
-    /** The child JVM of {@code stress --fork} in tests: the command line with the fake scenario. */
-    public static final class ChildMain {
-        private ChildMain() {
-        }
-
-        public static void main(String[] args) {
-            System.exit(new Main(all(), System.out, System.err).execute(args));
-        }
     }
 }
