@@ -11,12 +11,15 @@ import dev.reclaimlab.mm.BackingDev;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.mm.Vmscan;
+import dev.reclaimlab.mm.ZoneFlags;
 import dev.reclaimlab.nfs.NfsServer;
 import dev.reclaimlab.nfsd.Nfsd;
 
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -197,10 +200,28 @@ public final class LoopbackNfsThrottle implements Scenario {
                     written.get() >> 20, srv.committedBytes() >> 20, s.nfsd().serv().served(),
                     srv.bdiWriteCongested() ? "congested" : "uncongested",
                     k.mm().backingDev().nrBdiCongested(BackingDev.BLK_RW_ASYNC),
-                    k.mm().zoneFlags().test(dev.reclaimlab.mm.ZoneFlags.ZONE_CONGESTED),
+                    k.mm().zoneFlags().test(ZoneFlags.ZONE_CONGESTED),
                     k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
                     k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
-                    k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL));
+                    k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL))
+                    + String.format("; ZONE_CONGESTED set %d cleared %d; naps nfsd %s kswapd %s writers %s; %s",
+                    k.mm().zoneFlags().sets(ZoneFlags.ZONE_CONGESTED), k.mm().zoneFlags().clears(ZoneFlags.ZONE_CONGESTED),
+                    naps("nfsd"), naps("kswapd"), naps("nfswriter"), k.mm().shrinkStats());
+        }
+
+        /** The throttle sleeps of the tasks whose comm starts with {@code comm}, summed per site: count/ms. */
+        private String naps(String comm) {
+            Map<String, long[]> sum = new TreeMap<>();
+            for (Task t : k.tasks()) {
+                if (t.comm().startsWith(comm)) {
+                    t.throttleAccount().totals().forEach((site, v) -> sum.merge(site, v.clone(),
+                            (a, b) -> new long[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]}));
+                }
+            }
+            StringBuilder sb = new StringBuilder("{");
+            sum.forEach((site, v) -> sb.append(sb.length() > 1 ? ", " : "").append(site).append(' ').append(v[0])
+                    .append('/').append(TimeUnit.NANOSECONDS.toMillis(v[1])).append("ms"));
+            return sb.append('}').toString();
         }
 
         @Override
