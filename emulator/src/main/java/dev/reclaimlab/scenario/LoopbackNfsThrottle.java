@@ -196,13 +196,15 @@ public final class LoopbackNfsThrottle implements Scenario {
         public String progress() {
             NfsServer srv = s.nfs().server();
             return String.format("nfs written %dM committed %dM; nfsd served %d; nfs bdi %s, nr_bdi_congested %d,"
-                            + " zone congested %b; unstable %d wb %d dirty %d free %d; allocstall %d",
+                            + " zone congested %b; unstable %d wb %d dirty %d free %d inactive %d active %d;"
+                            + " allocstall %d",
                     written.get() >> 20, srv.committedBytes() >> 20, s.nfsd().serv().served(),
                     srv.bdiWriteCongested() ? "congested" : "uncongested",
                     k.mm().backingDev().nrBdiCongested(BackingDev.BLK_RW_ASYNC),
                     k.mm().zoneFlags().test(ZoneFlags.ZONE_CONGESTED),
                     k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
                     k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
+                    k.mm().vmstat().get(VmStatItem.NR_INACTIVE_FILE), k.mm().vmstat().get(VmStatItem.NR_ACTIVE_FILE),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL))
                     + String.format("; ZONE_CONGESTED set %d cleared %d; naps nfsd %s kswapd %s writers %s; %s",
                     k.mm().zoneFlags().sets(ZoneFlags.ZONE_CONGESTED), k.mm().zoneFlags().clears(ZoneFlags.ZONE_CONGESTED),
