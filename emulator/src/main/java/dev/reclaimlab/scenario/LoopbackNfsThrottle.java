@@ -14,6 +14,7 @@ import dev.reclaimlab.mm.Vmscan;
 import dev.reclaimlab.mm.ZoneFlags;
 import dev.reclaimlab.nfs.NfsServer;
 import dev.reclaimlab.nfsd.Nfsd;
+import dev.reclaimlab.watchdog.ProgressCounter;
 
 import java.util.ArrayDeque;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Seed 003's livelock (NeilBrown, "Support loop-back NFS mounts", April 2014, the "livelocks" half), Linux
@@ -110,11 +112,19 @@ public final class LoopbackNfsThrottle implements Scenario {
         k.kthreadRun("memhog", run::memhog);
         NfsServer srv = stack.nfs().server();
         srv.setNfsCongestionKb(NFS_CONGESTION_KB);
-        // Half the hung-task timeout: the writers waiting for their COMMITs in close() would be reported as
-        // hung first (as 3.14's khungtaskd would, after 120 s), and the point is the rate.
-        k.watchdog().registerProgress(COUNTER, srv::committedBytes, FLOOR_BYTES_PER_SECOND,
-                TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()) / 2);
+        registerProgress(k, srv::committedBytes);
         return run;
+    }
+
+    /**
+     * The watchdog's progress counter of this scenario: bytes committed through NFS, at least
+     * {@link #FLOOR_BYTES_PER_SECOND} over a window of half the hung-task timeout. Half, because the writers
+     * waiting for their COMMITs in close() would be reported as hung first (as 3.14's khungtaskd would, after
+     * 120 s), and the point is the rate.
+     */
+    static ProgressCounter registerProgress(Kernel k, LongSupplier committedBytes) {
+        return k.watchdog().registerProgress(COUNTER, committedBytes, FLOOR_BYTES_PER_SECOND,
+                TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()) / 2);
     }
 
     /** One run's workload state and counters. */
