@@ -111,12 +111,19 @@ public final class Vmscan {
         return sc.nrReclaimed + (sc.slabFreed > 0 ? 1 : 0);
     }
 
-    /** do_try_to_free_pages(): priority 12 down to 0 until enough is reclaimed; it has no sleep of its own. */
+    /**
+     * do_try_to_free_pages(): priority 12 down to 0 until enough is reclaimed; it has no sleep of its own.
+     * A pass that has scanned more than one and a half times its target wakes the flusher for that many
+     * pages (wakeup_flusher_threads(), a no-op under the emulated 4.3 flusher).
+     */
     void doTryToFreePages(ScanControl sc) {
         for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
             shrinkNode(sc);
             if (sc.nrReclaimed >= sc.nrToReclaim) {
                 return;
+            }
+            if (sc.nrScanned > sc.nrToReclaim + sc.nrToReclaim / 2) {
+                mm.writeback().wakeupFlusherThreads(sc.nrScanned);
             }
         }
         sc.priority = 0;

@@ -5,10 +5,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.locking.Throttle;
-import dev.reclaimlab.locking.WaitQueue;
 
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
@@ -19,32 +16,26 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * balance_dirty_pages() until writeback catches up. PF_LESS_THROTTLE raises a task's thresholds by a
  * quarter, as the 2014 kernel did for nfsd, so a writer that reclaim depends on is not held back with
  * everyone else. NFS pages written UNSTABLE and not yet committed (NR_UNSTABLE_NFS) count as dirty,
- * as 3.14 and 4.3 count them. Reclaim ends each pass in {@link #throttleVmWriteout}. The flusher ("kworker/u:flush", wb_workfn()) writes dirty inodes back when woken for
- * background writeback and every {@link #DIRTY_WRITEBACK_INTERVAL_NANOS}.
+ * as 3.14 and 4.3 count them. Reclaim ends each pass in {@link #throttleVmWriteout}. The flusher
+ * ("kworker/u:flush") is {@link Flusher}.
  */
 public final class Writeback {
     public static final int DIRTY_BACKGROUND_RATIO = 10;
     public static final int DIRTY_RATIO = 20;
     /** Pages a task dirties between looks at the limits (ratelimit_pages, simplified). */
     static final int RATELIMIT_PAGES = 32;
-    /** dirty_writeback_centisecs in emulator time. */
-    static final long DIRTY_WRITEBACK_INTERVAL_NANOS = 100_000_000L;
     /** The pause of a writer over the limits, in jiffies (3.14 computes one in [HZ/100, HZ/5]). */
     static final long PAUSE_JIFFIES = 5;
     /** throttle_vm_writeout()'s nap: congestion_wait(BLK_RW_ASYNC, HZ/10). */
     static final long VM_WRITEOUT_JIFFIES = Jiffies.HZ / 10;
-    private static final long WRITEBACK_CHUNK = 1024;
 
     private final Kernel kernel;
     private final Mm mm;
-    private final Set<AddressSpace> dirtyInodes = ConcurrentHashMap.newKeySet();
-    private final WaitQueue flushWait = new WaitQueue("wb->dwork");
+    private final Flusher flusher;
     private final Throttle dirtyThrottle = new Throttle("balance_dirty_pages");
     private final Throttle vmWriteoutThrottle = new Throttle("congestion_wait (throttle_vm_writeout)");
     private final AtomicLong pauses = new AtomicLong();
     private final AtomicLong vmWriteoutNaps = new AtomicLong();
-    private volatile boolean backgroundPending;
-    private Task flusher;
     /**
      * global_dirty_limit (3.2's c42843f2f0bb, in 3.14): the smoothed dirty limit, set at boot by
      * writeback_set_ratelimit(), raised at once to a higher threshold and decayed by 1/32 of the gap at most
@@ -58,17 +49,43 @@ public final class Writeback {
     Writeback(Kernel kernel, Mm mm) {
         this.kernel = kernel;
         this.mm = mm;
+        this.flusher = new Flusher(kernel, mm, this);
     }
 
     void start() {
         // page_writeback_init() -> writeback_set_ratelimit(): the limit of a machine whose memory is free.
         globalDirtyLimit.set(dirtyableMemory() * DIRTY_RATIO / 100);
-        flusher = kernel.kthreadRun("kworker/u:flush", this::wbWorkfn);
+        flusher.start();
+    }
+
+    /** The flusher itself (tests run its passes in their own task). */
+    Flusher flusherModel() {
+        return flusher;
     }
 
     /** The flusher task, which owes the writeback it starts. */
     public Task flusher() {
-        return flusher;
+        return flusher.task();
+    }
+
+    /** How many background writeback passes the 3.14 flusher made (wb_check_background_flush()). */
+    public long backgroundWritebackPasses() {
+        return flusher.backgroundPasses();
+    }
+
+    /** How many kupdate passes the 3.14 flusher made (wb_check_old_data_flush()). */
+    public long kupdatePasses() {
+        return flusher.kupdatePasses();
+    }
+
+    /** How many times direct reclaim queued a flusher work (wakeup_flusher_threads()). */
+    public long reclaimFlusherWakeups() {
+        return flusher.reclaimWakeups();
+    }
+
+    /** Whether {@code m} is on the flusher's dirty list. */
+    public boolean inodeDirty(AddressSpace m) {
+        return flusher.isDirty(m);
     }
 
     /** How many times writers slept in balance_dirty_pages(). */
@@ -86,11 +103,11 @@ public final class Writeback {
      * list: the flusher's write_inode() then commits).
      */
     public void markInodeDirty(AddressSpace m) {
-        dirtyInodes.add(m);
+        flusher.markInodeDirty(m);
     }
 
     void forget(AddressSpace m) {
-        dirtyInodes.remove(m);
+        flusher.forget(m);
     }
 
     /** Memory the dirty limits are a share of (global_dirtyable_memory()). */
@@ -217,7 +234,7 @@ public final class Writeback {
     }
 
     /** wb_thresh, simplified: the dirty threshold shared equally by the devices with dirty or writeback pages. */
-    private long wbThresh(long thresh) {
+    long wbThresh(long thresh) {
         int active = 0;
         for (BackingDevInfo b : mm.bdis()) {
             if (b.nrDirty() + b.nrWriteback() > 0) {
@@ -229,36 +246,16 @@ public final class Writeback {
 
     /** wb_start_background_writeback(). */
     public void wakeupFlusher() {
-        backgroundPending = true;
-        flushWait.wakeUp();
+        flusher.wakeupBackground();
     }
 
-    private void wbWorkfn(Task self) {
-        while (!self.kthreadShouldStop()) {
-            flushWait.waitEventInterruptibleTimeout(() -> backgroundPending || self.kthreadShouldStop(),
-                    DIRTY_WRITEBACK_INTERVAL_NANOS);
-            if (self.kthreadShouldStop()) {
-                return;
-            }
-            backgroundPending = false;
-            writebackInodes(self);
-        }
-    }
-
-    /** wb_writeback(): every dirty inode's dirty pages, a chunk at a time. */
-    private void writebackInodes(Task self) {
-        for (AddressSpace m : dirtyInodes) {
-            if (self.kthreadShouldStop()) {
-                return;
-            }
-            dirtyInodes.remove(m);
-            WritebackControl wbc = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, true,
-                    WRITEBACK_CHUNK);
-            if (writeCachePages(m, wbc) > 0 || wbc.nrToWrite <= 0) {
-                dirtyInodes.add(m);
-            }
-            m.aops().writeInode(m, wbc);
-        }
+    /**
+     * wakeup_flusher_threads(nr_pages): direct reclaim that scanned more than one and a half times what it
+     * was asked to free queues a writeback work of that many pages (3.14; the emulated flusher of 4.3 and
+     * later has no such work).
+     */
+    public void wakeupFlusherThreads(long nrPages) {
+        flusher.wakeupFlusherThreads(nrPages);
     }
 
     /**

@@ -332,18 +332,23 @@ final class NfsWrite {
 
     /**
      * nfs_write_inode() -> nfs_commit_unstable_pages(): the flusher's commit, async, once more than half the
-     * inode's requests wait for one (WB_SYNC_NONE); every time for WB_SYNC_ALL.
+     * inode's requests wait for one (WB_SYNC_NONE: the inode is redirtied instead); every time for
+     * WB_SYNC_ALL. An async commit's requests count against the flusher's wbc->nr_to_write.
      */
     void nfsWriteInode(NfsInode inode, WritebackControl wbc) {
         int ncommit = inode.ncommit();
         if (ncommit == 0) {
             return;
         }
-        if (wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_NONE && ncommit <= inode.npages() >> 1) {
+        boolean none = wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_NONE;
+        if (none && ncommit <= inode.npages() >> 1) {
             mm.writeback().markInodeDirty(inode.mapping());
             return;
         }
-        nfsCommitInode(inode, wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_ALL ? FLUSH_SYNC : 0);
+        int ret = nfsCommitInode(inode, none ? 0 : FLUSH_SYNC);
+        if (ret >= 0 && none) {
+            wbc.nrToWrite = Math.max(0, wbc.nrToWrite - ret);
+        }
     }
 
     /** nfs_invalidate_page() -> nfs_wb_page_cancel(): truncation drops the page's request. */

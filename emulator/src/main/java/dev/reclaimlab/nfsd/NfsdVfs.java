@@ -283,7 +283,8 @@ final class NfsdVfs implements SvcProgram {
                 || a.count() > (rqstp.nrPages() - 1) * PhysMem.PAGE_SIZE) {
             return err(call, -Errno.EINVAL);
         }
-        rqstp.usePages(1 + (a.count() + PhysMem.PAGE_SIZE - 1) / PhysMem.PAGE_SIZE);
+        // The data stays in the argument pages, which svc_tcp_recvfrom() reuses: only the reply's page
+        // (rq_respages, after them) is given back and refilled by the next svc_alloc_arg().
         IovIter from = a.count() <= PhysMem.PAGE_SIZE
                 ? IovIter.ofBvec(kernel.mm().pageAddress(rqstp.page(1))) : IovIter.ofArray(data, 0);
         long n = sb.fileOps().writeIter(inode, a.offset(), from, a.count());

@@ -31,9 +31,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * host exports. Local tasks create, remove and look up names in the exported directories holding the
  * directory's i_mutex across __d_alloc(GFP_KERNEL); NFS writers leave UNSTABLE pages that only a COMMIT
  * frees; NFS tasks look names up in the same directories (each LOOKUP makes an nfsd thread take that
- * i_mutex). When memory is short, a reclaimer meets an NFS page in nfs_release_page() and waits, killable and
- * for ever, for a COMMIT that needs an nfsd thread; every nfsd thread waits for the i_mutex the reclaimer
- * holds, or is itself in reclaim waiting for a COMMIT (svc_alloc_arg()'s alloc_page(GFP_KERNEL)).
+ * i_mutex); a local reader turns the page cache over fast enough that reclaim reaches UNSTABLE pages
+ * before their COMMIT. When memory is short, a reclaimer meets an NFS page in nfs_release_page() and
+ * waits, killable and for ever, for a COMMIT that needs an nfsd thread; every nfsd thread waits for the
+ * i_mutex the reclaimer holds, or is itself in reclaim waiting for a COMMIT (svc_alloc_arg()'s
+ * alloc_page(GFP_KERNEL)).
  */
 public final class LoopbackNfs implements Scenario {
     /** The exported XFS's disk: outside the kernel's memory budget, like a real disk. */
@@ -56,6 +58,15 @@ public final class LoopbackNfs implements Scenario {
     static final int HOG_SHARE_PERCENT = 45;
     static final int HOG_CHURN_PERCENT = 3;
     static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /**
+     * A local reader streams a large file on the exported XFS (an indexer or a backup reading local data),
+     * 64 KiB every 1.5 ms, about 40 MiB/s: the page cache turns over faster than NFS writes fill it, so
+     * reclaim reaches pages the client wrote UNSTABLE before their COMMIT. The file is sparse, so its
+     * pages come without IO and the disk stays nfsd's.
+     */
+    static final long READER_FILE_BYTES = 256L << 20;
+    static final int READ_CHUNK = 64 << 10;
+    static final long READ_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(1500);
 
     @Override
     public String name() {
@@ -137,6 +148,9 @@ public final class LoopbackNfs implements Scenario {
             k.kthreadRun("nfslookup" + i, self -> run.loop.run(self, () -> run.lookupOne(id)));
         }
         k.kthreadRun("memhog", run::memhog);
+        File big = stack.xfs().vfs().create("/", "big");
+        stack.xfs().vfs().write(big, READER_FILE_BYTES - 1, new byte[1]);
+        k.kthreadRun("localreader", self -> run.loop.run(self, () -> run.readOne(big)));
         k.watchdog().addReportListener(r -> {
             if (r.type() == WatchdogReport.Type.DEADLOCK) {
                 k.printk(hungTaskView(r, TimeUnit.MILLISECONDS.toSeconds(k.config().hungTaskTimeoutMillis())));
@@ -195,6 +209,9 @@ public final class LoopbackNfs implements Scenario {
         private final List<ConcurrentLinkedQueue<String>> localFiles = new ArrayList<>();
         private final List<ConcurrentLinkedQueue<NfsFileSpec>> nfsFiles = new ArrayList<>();
         private final WorkloadLoop loop = new WorkloadLoop();
+        private final dev.reclaimlab.locking.WaitQueue readPause = new dev.reclaimlab.locking.WaitQueue(
+                "localreader pause");
+        private long readOff;
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -323,6 +340,13 @@ public final class LoopbackNfs implements Scenario {
                     }
                 }
             }
+        }
+
+        /** The local reader: the next 64 KiB of the sparse file (wrapping at its end), then a pause. */
+        void readOne(File big) {
+            local.read(big, readOff, READ_CHUNK);
+            readOff = (readOff + READ_CHUNK) % READER_FILE_BYTES;
+            readPause.waitEventInterruptibleTimeout(loop::stopping, READ_PAUSE_NANOS);
         }
 
         /** An NFS task looking a name up in an exported directory: a LOOKUP nfsd serves under its i_mutex. */

@@ -5,6 +5,7 @@ import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.VmStatItem;
+import dev.reclaimlab.mm.WritebackControl;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
@@ -79,6 +80,46 @@ class NfsLoopbackTest {
         s.nfs().vfs().fsync(f);
         assertThat(ip.npages()).isZero();
         assertThat(k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS)).isZero();
+        s.nfs().vfs().close(f);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void writeInodeUnderWbSyncNoneCommitsOnlyOnceMoreThanHalfTheRequestsWaitAndChargesTheCommitToNrToWrite(
+            Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        File f = s.nfs().vfs().create("/", "w");
+        s.nfs().vfs().write(f, 0, bytes(16 * 4096, 5));
+        NfsInode ip = (NfsInode) s.nfs().sb().dcache().dLookup(s.nfs().sb().root(), "w").inode();
+        int[] locked = new int[8];
+        for (int i = 0; i < 8; i++) {
+            locked[i] = k.mm().filemap().findLockPage(ip.mapping(), 2 * i + 1);
+        }
+        WritebackControl all = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, false,
+                Long.MAX_VALUE);
+        k.mm().writeback().writeCachePages(ip.mapping(), all);
+        dev.reclaimlab.testkit.Await.until(() -> ip.ncommit() == 8, "the 8 WRITE replies",
+                java.time.Duration.ofSeconds(10));
+        long commits = s.nfs().server().commits.get();
+        WritebackControl half = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, true, 1024);
+        ip.mapping().aops().writeInode(ip.mapping(), half);
+        assertThat(s.nfs().server().commits.get()).as("ncommit 8 <= npages 16 / 2: no COMMIT").isEqualTo(commits);
+        assertThat(half.nrToWrite).isEqualTo(1024);
+        assertThat(k.mm().writeback().inodeDirty(ip.mapping())).as("out_mark_dirty").isTrue();
+        for (int pfn : locked) {
+            k.mm().filemap().unlockPage(pfn);
+            k.mm().filemap().putPage(pfn);
+        }
+        k.mm().writeback().writeCachePages(ip.mapping(), all);
+        dev.reclaimlab.testkit.Await.until(() -> ip.ncommit() == 16, "the other 8 WRITE replies",
+                java.time.Duration.ofSeconds(10));
+        WritebackControl most = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, true, 1024);
+        ip.mapping().aops().writeInode(ip.mapping(), most);
+        assertThat(s.nfs().server().commits.get()).as("16 of 16 wait: one async COMMIT").isEqualTo(commits + 1);
+        assertThat(most.nrToWrite).as("the committed requests count as written").isEqualTo(1024 - 16);
+        dev.reclaimlab.testkit.Await.until(() -> k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS) == 0,
+                "the COMMIT's release", java.time.Duration.ofSeconds(10));
+        assertThat(ip.npages()).isZero();
         s.nfs().vfs().close(f);
     }
 

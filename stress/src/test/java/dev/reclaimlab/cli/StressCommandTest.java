@@ -191,6 +191,9 @@ class StressCommandTest {
         assertThat(timeline).isNotNull();
         assertThat(timeline.attr("data-run")).isEqualTo("fake/abba/4");
         assertThat(h.select("section#timeline select#timeline-run option")).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(h.select("section#throughput svg.throughput[data-scenario=fake] text.legend"))
+                .extracting(Element::text).containsExactlyInAnyOrder("\u25A0 abba (" + SEEDS + ")",
+                        "\u25A0 fixed (" + SEEDS + ")", "\u25A0 sequential (" + SEEDS + ")");
         assertThat(h.select("table.runs tbody tr.run")).hasSize(3 * SEEDS);
         assertThat(h.select("section#harness table tbody tr")).hasSize(1);
     }
@@ -216,7 +219,7 @@ class StressCommandTest {
         Document h = Jsoup.parse(out.resolve("report.html").toFile(), StandardCharsets.UTF_8.name());
         Element svg = h.selectFirst("svg.timeline[data-run=fake/fixed/1]");
         assertThat(svg.select("g.panel")).extracting(e -> e.attr("data-panel"))
-                .containsExactly("free-memory", "direct-reclaim", "reclaimed", "throttled");
+                .containsExactly("free-memory", "direct-reclaim", "reclaimed", "throttled", "work-done");
         String[] points = svg.selectFirst("polyline[data-series=nr_free_pages]").attr("points").split(" ");
         assertThat(points).hasSize(r.samples().size());
     }

@@ -18,10 +18,10 @@ import java.util.Map;
 
 /**
  * report.html: one self-contained file (inline CSS, JS and SVG; nothing fetched), readable without
- * JavaScript. The summary table (outcome bars, rate with its interval), each distinct failure with its
- * wait-for cycle drawn, its stacks and held locks or lockdep's chain, a memory timeline of a chosen run
- * (a menu switches between the campaign's most telling runs), every run with the command that repeats it,
- * and the harness's own speed.
+ * JavaScript. The summary table (outcome bars, rate with its interval), each scenario's throughput by variant,
+ * each distinct failure with its wait-for cycle drawn, its stacks and held locks or lockdep's chain, a memory
+ * timeline of a chosen run (a menu switches between the campaign's most telling runs), every run with the
+ * command that repeats it, and the harness's own speed.
  */
 public final class HtmlReport {
     /** Timelines embedded: the chosen run, each failure's first run, each variant's first run. */
@@ -39,6 +39,7 @@ public final class HtmlReport {
                 .append("</style>\n</head>\n<body>\n");
         header(sb, s, command);
         summary(sb, s);
+        throughput(sb, runs);
         Map<String, RunRecord> byKey = new LinkedHashMap<>();
         for (RunRecord r : runs) {
             byKey.put(r.key(), r);
@@ -59,7 +60,8 @@ public final class HtmlReport {
                 .append(s.variants().size() == 1 ? " variant, " : " variants, ").append(s.failures().size())
                 .append(s.failures().size() == 1 ? " distinct failure" : " distinct failures")
                 .append(".</p>\n<pre class=\"command\">").append(Html.esc(command)).append("</pre>\n")
-                .append("<nav><a href=\"#summary\">summary</a> <a href=\"#failures\">failures</a> ")
+                .append("<nav><a href=\"#summary\">summary</a> <a href=\"#throughput\">throughput</a> ")
+                .append("<a href=\"#failures\">failures</a> ")
                 .append("<a href=\"#timeline\">timeline</a> <a href=\"#runs\">runs</a> ")
                 .append("<a href=\"#harness\">harness</a></nav></header>\n");
     }
@@ -114,6 +116,26 @@ public final class HtmlReport {
     }
 
     /** "deadlock", "lockdep", "hung task": the kind of a failure, for the summary table's short references. */
+    /** Work done per second by variant, a panel a scenario: where a stall and its fix are compared. */
+    private static void throughput(StringBuilder sb, List<RunRecord> runs) {
+        sb.append("<section id=\"throughput\"><h2>Throughput</h2>\n");
+        Map<String, List<RunRecord>> byScenario = new LinkedHashMap<>();
+        for (RunRecord r : runs) {
+            byScenario.computeIfAbsent(r.scenario(), k -> new ArrayList<>()).add(r);
+        }
+        boolean any = false;
+        for (Map.Entry<String, List<RunRecord>> e : byScenario.entrySet()) {
+            if (ThroughputSvg.drawable(e.getValue())) {
+                sb.append(ThroughputSvg.draw(e.getKey(), e.getValue())).append('\n');
+                any = true;
+            }
+        }
+        sb.append(any ? "<p class=\"note\">The workload's own work counter, per second, median of each variant's"
+                + " runs (their number in brackets); a run that ended early without running clean counts as doing"
+                + " nothing after it ended.</p>\n" : "<p class=\"none\">No per-second samples.</p>\n");
+        sb.append("</section>\n");
+    }
+
     private static String kind(Summary s, String title) {
         return s.failures().stream().filter(f -> f.title().equals(title)).findFirst()
                 .map(f -> f.kind().name().toLowerCase(Locale.ROOT).replace('_', ' ')).orElse("failure");
@@ -346,7 +368,8 @@ public final class HtmlReport {
             return;
         }
         sb.append("<p>Per-second samples of one run: free memory, direct-reclaim stalls, pages reclaimed by direct")
-                .append(" reclaim and kswapd, throttle sleeps. <label>Run: <select id=\"timeline-run\">");
+                .append(" reclaim and kswapd, throttle sleeps, the workload's work. <label>Run: ")
+                .append("<select id=\"timeline-run\">");
         int k = 0;
         for (RunRecord r : shown.values()) {
             if (k++ == MAX_TIMELINES) {

@@ -8,17 +8,20 @@ import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 
 /**
- * A run's memory over time from its per-second samples, as four panels on one time axis: free memory,
- * direct-reclaim stalls per second, pages stolen per second (direct and kswapd), throttle sleeps per second.
- * A dashed line marks when the watchdog reported.
+ * A run's memory over time from its per-second samples, as five panels on one time axis: free memory,
+ * direct-reclaim stalls per second, pages stolen per second (direct and kswapd), throttle sleeps per second,
+ * and the workload's own work per second (its progress counter, in the scenario's units: mostly bytes), so
+ * a stall shows as the last panel falling while the others say why. A dashed line marks when the watchdog
+ * reported.
  */
 final class TimelineSvg {
-    private static final int WIDTH = 1000;
-    private static final int LEFT = 60;
-    private static final int RIGHT = 150;
-    private static final int PANEL = 86;
-    private static final int GAP = 30;
-    private static final int TOP = 22;
+    static final int WIDTH = 1000;
+    static final int LEFT = 60;
+    static final int RIGHT = 150;
+    static final int PANEL = 86;
+    static final int GAP = 30;
+    static final int TOP = 22;
+    private static final int PANELS = 5;
     private static final long PAGE_KIB = 4;
     /** Up to this many samples, each is also drawn as a dot (a one-sample run is otherwise invisible). */
     private static final int MAX_POINTS = 40;
@@ -45,7 +48,7 @@ final class TimelineSvg {
         List<Sample> s = r.samples();
         double end = Math.max(r.durationMs() / 1000.0, s.isEmpty() ? 1 : s.get(s.size() - 1).atMs() / 1000.0);
         double plotW = WIDTH - LEFT - RIGHT;
-        int height = TOP + 4 * (PANEL + GAP) + 10;
+        int height = TOP + PANELS * (PANEL + GAP) + 10;
         StringBuilder sb = new StringBuilder();
         sb.append("<svg class=\"timeline\" data-run=\"").append(Html.esc(r.key()))
                 .append("\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ").append(WIDTH).append(' ')
@@ -70,7 +73,9 @@ final class TimelineSvg {
         panel(sb, 3, "throttled", "sleeps/s", t, end, plotW, 0, new Series[] {
             new Series("reclaim", rate(s, Sample::reclaimThrottled), "#ef6c00", true),
             new Series("dirty", rate(s, Sample::dirtyThrottled), "#6a1b9a", false)});
-        double axisY = TOP + 4 * (PANEL + GAP) - GAP + 14;
+        panel(sb, 4, "work done", "per s", t, end, plotW, 0, new Series[] {
+            new Series("workDone", rate(s, Sample::workDone), "#00838f", false)});
+        double axisY = TOP + PANELS * (PANEL + GAP) - GAP + 14;
         for (int sec = 0; sec <= (int) end; sec += tick(end)) {
             double x = LEFT + sec / end * plotW;
             sb.append("<text class=\"tick\" x=\"").append(Html.n(x)).append("\" y=\"").append(Html.n(axisY))
@@ -91,10 +96,10 @@ final class TimelineSvg {
         return sb.append("</svg>").toString();
     }
 
-    private record Series(String name, double[] v, String colour, boolean bars) {
+    record Series(String name, double[] v, String colour, boolean bars) {
     }
 
-    private static void panel(StringBuilder sb, int k, String title, String unit, double[] t, double end, double plotW,
+    static void panel(StringBuilder sb, int k, String title, String unit, double[] t, double end, double plotW,
                               double fixedMax, Series[] series) {
         double top = TOP + k * (PANEL + GAP);
         double max = fixedMax;
@@ -156,7 +161,7 @@ final class TimelineSvg {
         sb.append("</g>\n");
     }
 
-    private static int tick(double end) {
+    static int tick(double end) {
         for (int step : new int[] {1, 2, 5, 10, 15, 30, 60, 120, 300, 600}) {
             if (end / step <= 12) {
                 return step;
