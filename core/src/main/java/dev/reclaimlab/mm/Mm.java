@@ -272,6 +272,11 @@ public final class Mm {
     }
 
     /** zone->flags of the one zone (ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK). */
+    /** What reclaim's batches met (dirty, congested, reclaimed pages), for kswapd and direct reclaim. */
+    public ShrinkStats shrinkStats() {
+        return vmscan.shrinkStats();
+    }
+
     public ZoneFlags zoneFlags() {
         return zoneFlags;
     }

@@ -80,6 +80,7 @@ public final class Vmscan {
     private final Throttle congestionThrottle = new Throttle("congestion_wait (shrink_inactive_list)");
     private final Throttle congestedThrottle = new Throttle("wait_iff_congested (shrink_inactive_list)");
     private final AtomicLong throttled = new AtomicLong();
+    private final ShrinkStats shrinkStats = new ShrinkStats();
 
     Vmscan(Kernel kernel, Mm mm, MemMap map, Lru lru, Filemap filemap) {
         this.kernel = kernel;
@@ -88,6 +89,11 @@ public final class Vmscan {
         this.lru = lru;
         this.filemap = filemap;
         this.zone = mm.zoneFlags();
+    }
+
+    /** What the batches of shrink_inactive_list() met. */
+    ShrinkStats shrinkStats() {
+        return shrinkStats;
     }
 
     /** How often reclaimers slept in a reclaim throttle (congestion_wait(), wait_iff_congested()). */
@@ -227,6 +233,7 @@ public final class Vmscan {
             long reclaimed = shrinkPageList(batch, n, sc);
             sc.nrReclaimed += reclaimed;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSTEAL_KSWAPD : VmStatItem.PGSTEAL_DIRECT, reclaimed);
+            shrinkStats.addBatch(sc, n, reclaimed);
             if (sc.batchWriteback > 0 && sc.batchWriteback == n) {
                 zone.set(ZoneFlags.ZONE_WRITEBACK);
             }

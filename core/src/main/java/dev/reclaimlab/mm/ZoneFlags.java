@@ -1,6 +1,7 @@
 package dev.reclaimlab.mm;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * zone->flags of the kernel's one zone, the reclaim bits of Linux 3.14 (include/linux/mmzone.h enum
@@ -18,6 +19,9 @@ public final class ZoneFlags {
     public static final int ZONE_WRITEBACK = 4;
 
     private final AtomicInteger flags = new AtomicInteger();
+    // Per flag, how often it went from clear to set and from set to clear (for reports and tests).
+    private final AtomicLong[] sets = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
+    private final AtomicLong[] clears = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
 
     ZoneFlags() {
     }
@@ -25,22 +29,32 @@ public final class ZoneFlags {
     /** zone_set_flag(). */
     void set(int flag) {
         int bit = 1 << check(flag);
-        if ((flags.get() & bit) == 0) {
-            flags.getAndUpdate(f -> f | bit);
+        if ((flags.get() & bit) == 0 && (flags.getAndUpdate(f -> f | bit) & bit) == 0) {
+            sets[flag - ZONE_CONGESTED].incrementAndGet();
         }
     }
 
     /** zone_clear_flag(). */
     void clear(int flag) {
         int bit = 1 << check(flag);
-        if ((flags.get() & bit) != 0) {
-            flags.getAndUpdate(f -> f & ~bit);
+        if ((flags.get() & bit) != 0 && (flags.getAndUpdate(f -> f & ~bit) & bit) != 0) {
+            clears[flag - ZONE_CONGESTED].incrementAndGet();
         }
     }
 
     /** zone_is_reclaim_congested(), zone_is_reclaim_dirty(), zone_is_reclaim_writeback(). */
     public boolean test(int flag) {
         return (flags.get() & (1 << check(flag))) != 0;
+    }
+
+    /** How often {@code flag} went from clear to set. */
+    public long sets(int flag) {
+        return sets[check(flag) - ZONE_CONGESTED].get();
+    }
+
+    /** How often {@code flag} went from set to clear (only kswapd clears). */
+    public long clears(int flag) {
+        return clears[check(flag) - ZONE_CONGESTED].get();
     }
 
     private static int check(int flag) {

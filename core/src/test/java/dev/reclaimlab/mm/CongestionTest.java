@@ -216,6 +216,15 @@ class CongestionTest {
         assertThat(sc.batchCongested).as("every page is on the congested NFS bdi").isEqualTo(n);
         assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_CONGESTED)).isTrue();
         assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_TAIL_LRU_DIRTY)).isTrue();
+        assertThat(mm.zoneFlags().sets(ZoneFlags.ZONE_CONGESTED)).isEqualTo(1);
+        ShrinkStats st = mm.shrinkStats();
+        assertThat(st.get(false, ShrinkStats.BATCHES)).isEqualTo(1);
+        assertThat(st.get(false, ShrinkStats.TAKEN)).isEqualTo(n);
+        assertThat(st.get(false, ShrinkStats.DIRTY)).isEqualTo(n);
+        assertThat(st.get(false, ShrinkStats.CONGESTED)).isEqualTo(n);
+        assertThat(st.get(false, ShrinkStats.BATCHES_CONGESTED)).isEqualTo(1);
+        assertThat(st.get(false, ShrinkStats.RECLAIMED)).isZero();
+        assertThat(st.get(true, ShrinkStats.BATCHES)).as("kswapd is off").isZero();
         Map<String, long[]> slept = me.throttleAccount().totals();
         if (fix) {
             assertThat(slept).doesNotContainKeys("wait_iff_congested (shrink_inactive_list)",
@@ -230,6 +239,7 @@ class CongestionTest {
         mm.vmscan().shrinkInactiveList(n, new ScanControl(GFP_NOFS, 0, n, false, false));
         assertThat(me.throttleAccount().totals().get("wait_iff_congested (shrink_inactive_list)")[0])
                 .isEqualTo(fix ? 1 : 2);
+        assertThat(mm.zoneFlags().sets(ZoneFlags.ZONE_CONGESTED)).as("it was set already").isEqualTo(1);
         me.setBackingDevInfo(null);
         me.setFlags(saved);
         mm.backingDev().clearBdiCongested(nfs, BLK_RW_ASYNC);
@@ -269,6 +279,43 @@ class CongestionTest {
         mm.vmscan().shrinkNode(new ScanControl(GFP_KERNEL, 0, 32, true, true));
         assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_CONGESTED)).as("kswapd, zone above high").isFalse();
         assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_TAIL_LRU_DIRTY)).isFalse();
+        assertThat(mm.zoneFlags().clears(ZoneFlags.ZONE_CONGESTED)).isEqualTo(1);
+        mm.vmscan().shrinkNode(new ScanControl(GFP_KERNEL, 0, 32, true, true));
+        assertThat(mm.zoneFlags().clears(ZoneFlags.ZONE_CONGESTED)).as("only a set-to-clear change counts")
+                .isEqualTo(1);
+        assertThat(mm.zoneFlags().sets(ZoneFlags.ZONE_CONGESTED)).isEqualTo(1);
+    }
+
+    /**
+     * A batch of clean pages on a congested bdi met no dirty page, so it cannot set ZONE_CONGESTED however
+     * congested their device: 3.14 needs nr_dirty && nr_dirty == nr_congested. This is why a clean LRU tail keeps
+     * the zone uncongested.
+     */
+    @Test
+    void aBatchOfCleanPagesOnACongestedBdiIsReclaimedAndDoesNotSetZoneCongested(Kernel k) {
+        Mm mm = k.mm();
+        BackingDevInfo nfs = mm.bdiCreate("nfs");
+        AddressSpace m = mm.addressSpaceCreate("nfs-file", NEVER_WRITES);
+        m.setBdi(nfs);
+        int n = ScanControl.SWAP_CLUSTER_MAX;
+        for (long i = 0; i < n; i++) {
+            int pfn = mm.filemap().grabCachePageWriteBegin(m, i);
+            mm.filemap().unlockPage(pfn);
+            mm.filemap().putPage(pfn);
+        }
+        mm.backingDev().setBdiCongested(nfs, BLK_RW_ASYNC);
+        mm.vmscan().shrinkInactiveList(n, new ScanControl(GFP_NOFS, 0, n, false, false));
+        ShrinkStats st = mm.shrinkStats();
+        assertThat(st.get(false, ShrinkStats.CONGESTED)).as("clean pages on a congested bdi count").isEqualTo(n);
+        assertThat(st.get(false, ShrinkStats.DIRTY)).isZero();
+        assertThat(st.get(false, ShrinkStats.BATCHES_DIRTY)).isZero();
+        assertThat(st.get(false, ShrinkStats.RECLAIMED)).isEqualTo(n);
+        assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_CONGESTED)).isFalse();
+        assertThat(mm.zoneFlags().sets(ZoneFlags.ZONE_CONGESTED)).isZero();
+        assertThat(k.currentTask().throttleAccount().totals()).doesNotContainKey(
+                "wait_iff_congested (shrink_inactive_list)");
+        mm.backingDev().clearBdiCongested(nfs, BLK_RW_ASYNC);
+        mm.addressSpaceDestroy(m);
     }
 
     private static void dirtyPages(Mm mm, AddressSpace m, int n) {
