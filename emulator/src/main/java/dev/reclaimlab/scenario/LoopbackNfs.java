@@ -9,7 +9,6 @@ import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
-import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.nfs.NfsFile;
 import dev.reclaimlab.nfs.NfsServer;
@@ -54,10 +53,8 @@ public final class LoopbackNfs implements Scenario {
     static final int MAX_NFS_FILE = 12 << 20;
     /** A local name long enough for __d_alloc()'s external name (DNAME_INLINE_LEN is 32). */
     static final String LONG = "-created-by-a-local-task-holding-i_mutex";
-    /** memhog's share of memory, taken in a burst, held, given back: another program's anonymous memory. */
-    static final int HOG_SHARE_PERCENT = 45;
-    static final int HOG_CHURN_PERCENT = 3;
-    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /** memhog: 45 % of memory, 3 % of it given back and taken again every 25 ms: another program's memory. */
+    static final Memhog MEMHOG = new Memhog(45, 3, TimeUnit.MILLISECONDS.toNanos(25));
     /**
      * A local reader streams a large file on the exported XFS (an indexer or a backup reading local data),
      * 64 KiB every 1.5 ms, about 40 MiB/s: the page cache turns over faster than NFS writes fill it, so
@@ -147,7 +144,7 @@ public final class LoopbackNfs implements Scenario {
             int id = i;
             k.kthreadRun("nfslookup" + i, self -> run.loop.run(self, () -> run.lookupOne(id)));
         }
-        k.kthreadRun("memhog", run::memhog);
+        k.kthreadRun("memhog", self -> MEMHOG.run(self, k, run.loop));
         File big = stack.xfs().vfs().create("/", "big");
         stack.xfs().vfs().write(big, READER_FILE_BYTES - 1, new byte[1]);
         k.kthreadRun("localreader", self -> run.loop.run(self, () -> run.readOne(big)));
@@ -303,42 +300,6 @@ public final class LoopbackNfs implements Scenario {
                 }
             } finally {
                 nfs.close(f);
-            }
-        }
-
-        /**
-         * memhog: another program's memory: it takes its share in GFP_HIGHUSER_MOVABLE pages and then churns
-         * it, giving back and taking again a slice every pause, as a program that keeps allocating and freeing
-         * buffers does. It holds no lock: it only keeps free memory at the watermarks, so every allocation
-         * there reclaims, and reclaim reaches deep into the page cache, where the NFS pages wait for their
-         * COMMITs.
-         */
-        void memhog(Task self) {
-            dev.reclaimlab.locking.WaitQueue pause = new dev.reclaimlab.locking.WaitQueue("memhog pause");
-            long managed = k.mm().pageAlloc().managedPages();
-            long target = managed * HOG_SHARE_PERCENT / 100;
-            long churn = managed * HOG_CHURN_PERCENT / 100;
-            java.util.ArrayDeque<Integer> pages = new java.util.ArrayDeque<>();
-            try {
-                while (!loop.stopping() && !self.kthreadShouldStop()) {
-                    for (long i = 0; i < churn && pages.size() > target - churn; i++) {
-                        k.mm().freePages(pages.poll(), 0);
-                    }
-                    while (pages.size() < target && !loop.stopping() && !self.kthreadShouldStop()) {
-                        int p = k.mm().allocPages(dev.reclaimlab.mm.Gfp.GFP_HIGHUSER_MOVABLE, 0);
-                        if (p < 0) {
-                            break;
-                        }
-                        pages.add(p);
-                    }
-                    pause.waitEventInterruptibleTimeout(() -> loop.stopping() || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
-                }
-            } finally {
-                if (!k.panicked()) {
-                    for (int p : pages) {
-                        k.mm().freePages(p, 0);
-                    }
-                }
             }
         }
 

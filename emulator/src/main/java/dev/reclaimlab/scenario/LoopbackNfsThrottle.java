@@ -6,9 +6,7 @@ import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
-import dev.reclaimlab.locking.WaitQueue;
 import dev.reclaimlab.mm.BackingDev;
-import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.mm.Vmscan;
 import dev.reclaimlab.mm.ZoneFlags;
@@ -16,7 +14,6 @@ import dev.reclaimlab.nfs.NfsServer;
 import dev.reclaimlab.nfsd.Nfsd;
 import dev.reclaimlab.watchdog.ProgressCounter;
 
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -45,10 +42,8 @@ public final class LoopbackNfsThrottle implements Scenario {
     static final int WRITE_CHUNK = 64 << 10;
     static final int MIN_NFS_FILE = 4 << 20;
     static final int MAX_NFS_FILE = 12 << 20;
-    /** memhog's share of memory, held and churned: another program's anonymous memory. */
-    static final int HOG_SHARE_PERCENT = 45;
-    static final int HOG_CHURN_PERCENT = 3;
-    static final long HOG_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /** memhog: 45 % of memory, 3 % of it given back and taken again every 25 ms: another program's memory. */
+    static final Memhog MEMHOG = new Memhog(45, 3, TimeUnit.MILLISECONDS.toNanos(25));
     /**
      * The progress floor in bytes committed per second: 5 % of less-throttle's median throughput (13.5 MiB/s
      * over seeds 1..20, 30 s each, on a loaded 2-core host; see the README), rounded down to 640 KiB/s. The
@@ -110,7 +105,7 @@ public final class LoopbackNfsThrottle implements Scenario {
             int id = i;
             k.kthreadRun("nfswriter" + i, self -> run.loop.run(self, () -> run.writeOne(id)));
         }
-        k.kthreadRun("memhog", run::memhog);
+        k.kthreadRun("memhog", self -> MEMHOG.run(self, k, run.loop));
         NfsServer srv = stack.nfs().server();
         srv.setNfsCongestionKb(NFS_CONGESTION_KB);
         registerProgress(k, srv::committedBytes);
@@ -166,40 +161,6 @@ public final class LoopbackNfsThrottle implements Scenario {
             }
             if (n > 0 && !loop.stopping()) {
                 nfs.unlink("/nfs", "w" + id + "-" + (n - 1));
-            }
-        }
-
-        /**
-         * memhog: another program takes its share of memory in GFP_HIGHUSER_MOVABLE pages and churns a slice
-         * of it every pause; it holds no lock, it only keeps free memory at the watermarks so that every
-         * allocation, nfsd's included, reclaims.
-         */
-        void memhog(Task self) {
-            WaitQueue pause = new WaitQueue("memhog pause");
-            long managed = k.mm().pageAlloc().managedPages();
-            long target = managed * HOG_SHARE_PERCENT / 100;
-            long churn = managed * HOG_CHURN_PERCENT / 100;
-            ArrayDeque<Integer> pages = new ArrayDeque<>();
-            try {
-                while (!loop.stopping() && !self.kthreadShouldStop()) {
-                    for (long i = 0; i < churn && pages.size() > target - churn; i++) {
-                        k.mm().freePages(pages.poll(), 0);
-                    }
-                    while (pages.size() < target && !loop.stopping() && !self.kthreadShouldStop()) {
-                        int p = k.mm().allocPages(Gfp.GFP_HIGHUSER_MOVABLE, 0);
-                        if (p < 0) {
-                            break;
-                        }
-                        pages.add(p);
-                    }
-                    pause.waitEventInterruptibleTimeout(() -> loop.stopping() || self.kthreadShouldStop(), HOG_PAUSE_NANOS);
-                }
-            } finally {
-                if (!k.panicked()) {
-                    for (int p : pages) {
-                        k.mm().freePages(p, 0);
-                    }
-                }
             }
         }
 
