@@ -85,8 +85,8 @@ final class TimelineSvg {
             double x = LEFT + r.setupMs() / 1000.0 / end * plotW;
             sb.append("<line class=\"setup\" x1=\"").append(Html.n(x)).append("\" x2=\"").append(Html.n(x))
                     .append("\" y1=\"").append(TOP).append("\" y2=\"").append(Html.n(axisY - 12)).append("\"/>")
-                    .append("<text class=\"setup-label\" x=\"").append(Html.n(x - 4)).append("\" y=\"")
-                    .append(Html.n(axisY - 14)).append("\" text-anchor=\"end\">workload starts</text>\n");
+                    .append("<text class=\"setup-label\" x=\"").append(Html.n(x + 4)).append("\" y=\"")
+                    .append(Html.n(axisY - 18)).append("\" text-anchor=\"start\">workload starts</text>\n");
         }
         if (r.detectedAfterMs() != null) {
             double x = LEFT + r.detectedAfterMs() / 1000.0 / end * plotW;
