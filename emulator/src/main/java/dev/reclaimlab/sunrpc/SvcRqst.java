@@ -4,9 +4,9 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.WaitQueue;
 
 /**
- * struct svc_rqst (include/linux/sunrpc/svc.h): one server thread's request state: its argument and
- * reply pages (rq_pages, refilled by svc_alloc_arg() before every receive), the transport it was handed,
- * and rq_local.
+ * struct svc_rqst (include/linux/sunrpc/svc.h, as in Linux 3.14): one server thread's request state: its
+ * argument and reply pages (rq_pages, refilled by svc_alloc_arg() before every receive), the transport it
+ * was handed, and rq_local.
  */
 public final class SvcRqst {
     final int[] rqPages;

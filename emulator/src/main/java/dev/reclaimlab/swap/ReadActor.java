@@ -1,6 +1,9 @@
 package dev.reclaimlab.swap;
 
-/** read_actor_t: where do_generic_file_read() copies each piece (a user buffer, a Java array). */
+/**
+ * read_actor_t (Linux 2.2's mm/filemap.c): where do_generic_file_read() copies each piece (a user buffer, a
+ * Java array).
+ */
 @FunctionalInterface
 public interface ReadActor {
     /** Copies {@code len} bytes at kernel address {@code kaddr} to the reader's offset {@code dstOff}. */
