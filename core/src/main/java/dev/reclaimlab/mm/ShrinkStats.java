@@ -32,7 +32,8 @@ public final class ShrinkStats {
     ShrinkStats() {
     }
 
-    void addBatch(ScanControl sc, int taken, long reclaimed) {
+    /** One batch of {@code taken} pages; {@code congested}: it set ZONE_CONGESTED (Vmscan decides). */
+    void addBatch(ScanControl sc, int taken, long reclaimed, boolean congested) {
         AtomicLongArray a = sc.kswapd ? kswapd : direct;
         a.incrementAndGet(BATCHES);
         a.addAndGet(TAKEN, taken);
@@ -43,9 +44,9 @@ public final class ShrinkStats {
         a.addAndGet(WRITEBACK, sc.batchWriteback);
         if (sc.batchDirty > 0) {
             a.incrementAndGet(BATCHES_DIRTY);
-            if (sc.batchDirty == sc.batchCongested) {
-                a.incrementAndGet(BATCHES_CONGESTED);
-            }
+        }
+        if (congested) {
+            a.incrementAndGet(BATCHES_CONGESTED);
         }
     }
 

@@ -233,12 +233,13 @@ public final class Vmscan {
             long reclaimed = shrinkPageList(batch, n, sc);
             sc.nrReclaimed += reclaimed;
             mm.countEvent(sc.kswapd ? VmStatItem.PGSTEAL_KSWAPD : VmStatItem.PGSTEAL_DIRECT, reclaimed);
-            shrinkStats.addBatch(sc, n, reclaimed);
+            // global_reclaim(): the emulator has no memcg reclaim.
+            boolean congested = sc.batchDirty > 0 && sc.batchDirty == sc.batchCongested;
+            shrinkStats.addBatch(sc, n, reclaimed, congested);
             if (sc.batchWriteback > 0 && sc.batchWriteback == n) {
                 zone.set(ZoneFlags.ZONE_WRITEBACK);
             }
-            // global_reclaim(): the emulator has no memcg reclaim.
-            if (sc.batchDirty > 0 && sc.batchDirty == sc.batchCongested) {
+            if (congested) {
                 zone.set(ZoneFlags.ZONE_CONGESTED);
             }
             if (sc.batchUnqueuedDirty == n) {

@@ -7,6 +7,7 @@ import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.locking.WaitRecord;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
@@ -35,7 +36,8 @@ class WatchdogTest {
     static final long SCAN_MILLIS = 100;
 
     private static boolean waitsOn(Task t, Mutex m) {
-        return t.waitRecord().waiting() && t.waitRecord().snapshot().on() == m;
+        WaitRecord.Snapshot w = t.waitRecord().snapshot();
+        return w != null && w.on() == m;
     }
 
     @Test
