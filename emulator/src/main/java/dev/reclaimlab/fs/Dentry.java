@@ -17,6 +17,7 @@ public final class Dentry {
     int count;
     boolean hashed;
     boolean onLru;
+    private volatile long dTime;
     final Map<String, Dentry> children = new HashMap<>();
 
     Dentry(String name, Dentry parent, long addr) {
@@ -38,6 +39,15 @@ public final class Dentry {
     /** d_inode; null until d_add(). */
     public Inode inode() {
         return inode;
+    }
+
+    /** d_time: the filesystem's revalidation verifier (NFS: the directory's change attribute it was checked at). */
+    public long dTime() {
+        return dTime;
+    }
+
+    public void setDTime(long verifier) {
+        dTime = verifier;
     }
 
     /** d_count, racily, for reports and tests. */

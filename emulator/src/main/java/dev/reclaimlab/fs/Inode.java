@@ -45,6 +45,7 @@ public abstract class Inode {
     private final Mutex iMutex;
     private volatile long size;
     private volatile int nlink;
+    private volatile long mtime;
     private volatile AddressSpace mapping;
     // Guarded by sb.inodeLock.
     int iCount;
@@ -100,6 +101,21 @@ public abstract class Inode {
             throw new IllegalArgumentException(this + ": negative size " + newSize);
         }
         this.size = newSize;
+    }
+
+    /** i_mtime in nanoseconds: what the filesystem last set (a directory's, on each create and remove). */
+    public long iMtime() {
+        return mtime;
+    }
+
+    /**
+     * The filesystem changed the inode's data (a directory: a name added or removed): i_mtime becomes
+     * current_fs_time(), which advances once a tick (current_kernel_time()), so changes within one tick
+     * leave it equal.
+     */
+    public void touchMtime(long tickNanos) {
+        long now = System.nanoTime();
+        mtime = now - Math.floorMod(now, tickNanos);
     }
 
     public int nlink() {

@@ -23,4 +23,17 @@ public interface InodeOperations {
 
     /** The names in {@code dir}, sorted (iterate_dir()). */
     java.util.List<String> readdir(Inode dir);
+
+    /**
+     * d_op->d_revalidate() of a dcache hit {@code dentry} in {@code dir}, called by lookup_fast() without the
+     * directory's lock: false makes the VFS drop the dentry and look the name up again (lookup_slow()). Local
+     * filesystems have none.
+     */
+    default boolean dRevalidate(Inode dir, Dentry dentry) {
+        return true;
+    }
+
+    /** What ->lookup() and ->create() record in the dentry they instantiated (NFS: nfs_set_verifier()). */
+    default void dSetVerifier(Inode dir, Dentry dentry) {
+    }
 }

@@ -52,6 +52,17 @@ public final class Vfs {
         return sb;
     }
 
+    /** stat(): the size of what {@code path} names (the path walk is the point: lookup_fast() and d_revalidate()). */
+    public long stat(String path) {
+        enter();
+        Dentry d = pathLookup(path);
+        try {
+            return d.inode().iSize();
+        } finally {
+            dcache.dput(d);
+        }
+    }
+
     /** open() of an existing file (read-write) or directory (read-only). */
     public File open(String path) {
         enter();
@@ -433,7 +444,12 @@ public final class Vfs {
         }
         Dentry d = dcache.dLookup(parent, name);
         if (d != null) {
-            return d;
+            if (sb.dirOps().dRevalidate(dir, d)) {
+                return d;
+            }
+            // d_invalidate(): the name is dropped, lookup_slow() asks the filesystem again.
+            dcache.dDelete(d);
+            dcache.dput(d);
         }
         dir.inodeLock();
         SchedMm.MemallocScope fstrans = exportedDirFstrans();
@@ -517,6 +533,7 @@ public final class Vfs {
             return null;
         }
         dcache.dAdd(d, inode);
+        sb.dirOps().dSetVerifier(parent.inode(), d);
         return d;
     }
 
@@ -584,6 +601,7 @@ public final class Vfs {
             throw e;
         }
         dcache.dAdd(d, inode);
+        sb.dirOps().dSetVerifier(pdir, d);
         return d;
     }
 

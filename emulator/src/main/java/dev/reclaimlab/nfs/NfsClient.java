@@ -102,6 +102,7 @@ public final class NfsClient implements SuperOperations {
             NfsInode ip = icache.get(attr.fh());
             if (ip != null) {
                 if (sb.igrab(ip)) {
+                    ip.nfsRefreshMtime(attr.mtime());
                     if (ip.isReg() && ip.npages() == 0) {
                         ip.iSizeWrite(attr.size());
                     }
@@ -116,6 +117,7 @@ public final class NfsClient implements SuperOperations {
             }
             NfsInode n = new NfsInode(sb, attr.fh(), attr.mode(), addr);
             n.setNlink(attr.nlink());
+            n.nfsRefreshMtime(attr.mtime());
             n.iSizeWrite(attr.size());
             if (n.isReg()) {
                 n.initMappingNfs(new NfsAops(this, n));

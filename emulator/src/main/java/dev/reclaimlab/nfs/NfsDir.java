@@ -30,12 +30,53 @@ final class NfsDir implements InodeOperations {
     /** nfs_lookup() -> nfs3_proc_lookup(): null for -ENOENT. */
     @Override
     public Inode lookup(Inode dir, String name) {
-        RpcReply r = call(NfsProto.NFSPROC3_LOOKUP, new NfsProto.DirOpArgs(dir(dir).fh(), name));
+        RpcReply r = nfs3ProcLookup(dir(dir), name);
         if (r.status() == -Errno.ENOENT) {
             return null;
         }
         check(r, "lookup", dir, name);
-        return nfs.nfsFhget((NfsProto.Fattr) r.result());
+        return nfs.nfsFhget(((NfsProto.LookupRes) r.result()).obj());
+    }
+
+    /** nfs3_proc_lookup(): a sync LOOKUP, then nfs_refresh_inode(dir, res.dir_attr). */
+    private RpcReply nfs3ProcLookup(NfsInode dir, String name) {
+        RpcReply r = call(NfsProto.NFSPROC3_LOOKUP, new NfsProto.DirOpArgs(dir.fh(), name));
+        if (r.result() instanceof NfsProto.LookupRes res && res.dirAttr() != null) {
+            dir.nfsRefreshMtime(res.dirAttr().mtime());
+        }
+        return r;
+    }
+
+    /**
+     * nfs_lookup_revalidate() (fs/nfs/dir.c, Linux 3.14), ref-walk, for a positive dentry: trusted while its
+     * verifier is the directory's change attribute (nfs_check_verifier(); the attribute cache's timeout is
+     * not modelled, so only replies carrying the directory's attributes show it changed); else a LOOKUP,
+     * sent without the directory's i_mutex: valid if the server still maps the name to the same handle, and
+     * the verifier is renewed (nfs_set_verifier(dentry, nfs_save_change_attribute(dir))).
+     */
+    @Override
+    public boolean dRevalidate(Inode dirInode, dev.reclaimlab.fs.Dentry dentry) {
+        NfsInode dir = dir(dirInode);
+        Inode inode = dentry.inode();
+        if (!(inode instanceof NfsInode ip)) {
+            return false;
+        }
+        if (dentry.dTime() == dir.cacheChangeAttribute()) {
+            return true;
+        }
+        RpcReply r = nfs3ProcLookup(dir, dentry.name());
+        if (r.status() < 0 || !(r.result() instanceof NfsProto.LookupRes res) || res.obj() == null
+                || res.obj().fh() != ip.fh()) {
+            return false;
+        }
+        dentry.setDTime(dir.cacheChangeAttribute());
+        return true;
+    }
+
+    /** nfs_set_verifier(dentry, nfs_save_change_attribute(dir)). */
+    @Override
+    public void dSetVerifier(Inode dir, dev.reclaimlab.fs.Dentry dentry) {
+        dentry.setDTime(dir(dir).cacheChangeAttribute());
     }
 
     /** nfs_create() -> nfs3_proc_create(). */

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * struct nfs_inode (include/linux/nfs_fs.h, Linux 3.14): the server's file handle, the flags word
@@ -37,6 +38,10 @@ public final class NfsInode extends Inode implements BitWord {
     /** Who owns NFS_INO_COMMIT now: the task taking it, then its COMMIT's rpc_task. */
     volatile Object commitOwner;
     private volatile int writeError;
+    /** The server's mtime as last seen in a reply (the cached i_mtime). */
+    private final AtomicLong attrMtime = new AtomicLong(Long.MIN_VALUE);
+    /** nfsi->cache_change_attribute: bumped when a directory is seen to have changed on the server. */
+    private final AtomicLong cacheChangeAttribute = new AtomicLong();
 
     NfsInode(SuperBlock sb, long fh, int mode, long kmemAddr) {
         super(sb, fh, mode);
@@ -47,6 +52,24 @@ public final class NfsInode extends Inode implements BitWord {
     /** inode_init_always()'s mapping with the default gfp (GFP_HIGHUSER_MOVABLE: NFS does not narrow it). */
     void initMappingNfs(NfsAops aops) {
         initMapping(aops, dev.reclaimlab.mm.Gfp.GFP_HIGHUSER_MOVABLE);
+    }
+
+    /**
+     * nfs_refresh_inode() for the mtime of {@code attr} (nfs_update_inode()): a newer mtime is taken, and for
+     * a directory nfs_force_lookup_revalidate() bumps cache_change_attribute, so every dentry in it checked
+     * at the old value is looked up again before it is trusted. An older reply changes nothing (the
+     * attribute generation counter's job in the kernel).
+     */
+    void nfsRefreshMtime(long mtime) {
+        long old = attrMtime.getAndAccumulate(mtime, Math::max);
+        if (mtime > old && old != Long.MIN_VALUE && isDir()) {
+            cacheChangeAttribute.incrementAndGet();
+        }
+    }
+
+    /** nfs_save_change_attribute(). */
+    long cacheChangeAttribute() {
+        return cacheChangeAttribute.get();
     }
 
     /** The server's file handle. */

@@ -43,8 +43,12 @@ public final class NfsProto {
         }
     }
 
-    /** fattr3, the part the client uses. */
-    public record Fattr(long fh, int mode, long size, int nlink) {
+    /** fattr3, the part the client uses; mtime in nanoseconds (nfstime3). */
+    public record Fattr(long fh, int mode, long size, int nlink, long mtime) {
+    }
+
+    /** LOOKUP3res: the object's attributes (null when the name is absent) and the directory's post-op ones. */
+    public record LookupRes(Fattr obj, Fattr dirAttr) {
     }
 
     /** diropargs3: a name in a directory. */

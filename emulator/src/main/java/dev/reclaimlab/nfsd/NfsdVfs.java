@@ -127,7 +127,7 @@ final class NfsdVfs implements SvcProgram {
     }
 
     private static NfsProto.Fattr fattr(Inode inode) {
-        return new NfsProto.Fattr(inode.ino(), inode.mode(), inode.iSize(), inode.nlink());
+        return new NfsProto.Fattr(inode.ino(), inode.mode(), inode.iSize(), inode.nlink(), inode.iMtime());
     }
 
     /** fh_compose(): a handle for the referenced {@code d}; the table keeps one reference per handle. */
@@ -152,16 +152,19 @@ final class NfsdVfs implements SvcProgram {
         dir.inode().inodeUnlock();
     }
 
-    /** nfsd3_proc_lookup() -> nfsd_lookup() -> nfsd_lookup_dentry(): the lock is held to fh_put(). */
+    /**
+     * nfsd3_proc_lookup() -> nfsd_lookup() -> nfsd_lookup_dentry(): the lock is held to fh_put(). The reply
+     * carries the directory's attributes (post_op_attr dir_attributes), found or not.
+     */
     private RpcReply nfsd3ProcLookup(RpcCall call, NfsProto.DirOpArgs a) {
         Dentry dir = fhVerifyDir(a.dirFh());
         fhLockNested(dir, Inode.I_MUTEX_PARENT);
         try {
             Dentry d = vfs.lookupOneLen(dir, a.name());
             if (d == null) {
-                return err(call, -Errno.ENOENT);
+                return new RpcReply(call.xid(), -Errno.ENOENT, new NfsProto.LookupRes(null, fattr(dir.inode())), null);
             }
-            return ok(call, fhCompose(d));
+            return ok(call, new NfsProto.LookupRes(fhCompose(d), fattr(dir.inode())));
         } finally {
             fhUnlock(dir);
         }

@@ -42,9 +42,20 @@ public final class LoopbackNfs implements Scenario {
     /** The disk's bandwidth: the bottleneck of the stack, as the seeds' disks were. */
     static final long DISK_BYTES_PER_SECOND = 8L << 20;
     static final int EXPORTED_DIRS = 4;
-    static final int LOCALS = 4;
+    static final int LOCALS = 8;
     static final int WRITERS = 4;
     static final int LOOKERS = 2;
+    /**
+     * Client processes stat()ing existing files in the exported directories (a parallel build checking its
+     * sources, shells, a file server's workers): twice nfsd's 8 threads. Each stat of a name whose directory
+     * changed since its dentry was checked is a LOOKUP (nfs_lookup_revalidate()) sent without the client
+     * directory's i_mutex, so unlike lookups of absent names they are not serialised per directory.
+     */
+    static final int STATTERS = 16;
+    /** Files in each exported directory, made before the workload starts, that the stat tasks look at. */
+    static final int FILES_PER_DIR = 16;
+    /** A stat task's pause between two stat() calls (the work a build does between them). */
+    static final long STAT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** Files each local task keeps before it removes its oldest. */
     static final int LOCAL_FILES = 300;
     /** NFS files: written in 64 KiB writes, 1 to 6 MiB each, each writer keeping its last two. */
@@ -118,6 +129,11 @@ public final class LoopbackNfs implements Scenario {
                         Outcome.CLEAN, List.of(NfsFile.NFS_RELEASEPAGE_NO_COMMIT)));
     }
 
+    /** The name of shared file {@code f} of each exported directory. */
+    static String sharedName(int f) {
+        return "src" + f + ".c";
+    }
+
     /** rpc.nfsd N of the variant: 1 for the "-nfsd1" variants, else 8. */
     static int nfsdThreads(Variant v) {
         return v.name().endsWith("-nfsd1") ? 1 : 8;
@@ -128,7 +144,11 @@ public final class LoopbackNfs implements Scenario {
         k.currentTask();
         NfsLoopStack stack = NfsLoopStack.build(k, DISK_BYTES, DISK_BYTES_PER_SECOND, nfsdThreads(v));
         for (int d = 0; d < EXPORTED_DIRS; d++) {
-            stack.xfs().vfs().mkdir("/", "d" + d).inode();
+            Vfs xv = stack.xfs().vfs();
+            xv.mkdir("/", "d" + d).inode();
+            for (int f = 0; f < FILES_PER_DIR; f++) {
+                xv.close(xv.create("/d" + d, sharedName(f)));
+            }
         }
         stack.nfs().vfs().mkdir("/", "nfs");
         Run run = new Run(k, stack, seed);
@@ -144,12 +164,17 @@ public final class LoopbackNfs implements Scenario {
             int id = i;
             k.kthreadRun("nfslookup" + i, self -> run.loop.run(self, () -> run.lookupOne(id)));
         }
+        for (int i = 0; i < STATTERS; i++) {
+            int id = i;
+            k.kthreadRun("nfsstat" + i, self -> run.loop.run(self, () -> run.statOne(id)));
+        }
         k.kthreadRun("memhog", self -> MEMHOG.run(self, k, run.loop));
         File big = stack.xfs().vfs().create("/", "big");
         stack.xfs().vfs().write(big, READER_FILE_BYTES - 1, new byte[1]);
         k.kthreadRun("localreader", self -> run.loop.run(self, () -> run.readOne(big)));
         k.watchdog().addReportListener(r -> {
             if (r.type() == WatchdogReport.Type.DEADLOCK) {
+                run.cycle = cycleKind(r);
                 k.printk(hungTaskView(r, TimeUnit.MILLISECONDS.toSeconds(k.config().hungTaskTimeoutMillis())));
             }
         });
@@ -184,6 +209,58 @@ public final class LoopbackNfs implements Scenario {
         return sb.toString();
     }
 
+    /**
+     * Which of the scenario's two cycles a proven deadlock is, from every stuck task's wait: the i_mutex cycle
+     * when an nfsd thread waits for a directory i_mutex whose holder is itself in nfs_release_page() (a local
+     * task, as in the seeds, or an nfsd thread serving a name operation), else nfsd's self-deadlock when every
+     * nfsd thread is in nfs_release_page(); with how many nfsd threads wait on the i_mutex and how many in
+     * reclaim.
+     */
+    public static String cycleKind(WatchdogReport deadlock) {
+        List<BlockedTask> all = new ArrayList<>(deadlock.tasks());
+        all.addAll(deadlock.alsoStuck());
+        java.util.Map<String, BlockedTask> byName = new java.util.HashMap<>();
+        for (BlockedTask t : all) {
+            byName.put(t.task(), t);
+        }
+        int nfsd = 0;
+        int onMutex = 0;
+        int inReclaim = 0;
+        java.util.Set<String> holders = new java.util.TreeSet<>();
+        for (BlockedTask t : all) {
+            if (!"nfsd".equals(t.comm())) {
+                continue;
+            }
+            nfsd++;
+            if (hasFrame(t, "nfsReleasePage")) {
+                inReclaim++;
+            } else if ("mutex".equals(t.kind()) && hasFrame(t, "fhLockNested")) {
+                onMutex++;
+                for (String w : t.wakers()) {
+                    BlockedTask h = byName.get(w);
+                    if (h != null && hasFrame(h, "nfsReleasePage")) {
+                        holders.add(w);
+                    }
+                }
+            }
+        }
+        String threads = "nfsd threads: " + onMutex + " on an i_mutex, " + inReclaim + " in nfs_release_page, of "
+                + nfsd;
+        if (!holders.isEmpty()) {
+            return "i_mutex cycle (holder " + String.join(", ", holders) + " in nfs_release_page); " + threads;
+        }
+        return (nfsd > 0 && inReclaim == nfsd ? "nfsd self-deadlock; " : "other; ") + threads;
+    }
+
+    private static boolean hasFrame(BlockedTask t, String method) {
+        for (String f : t.stack()) {
+            if (f.startsWith(method + " ")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** check_hung_uninterruptible_tasks()'s test: D state, not killable, not spinning. */
     public static boolean hungTaskWouldReport(BlockedTask t) {
         return t.state() == 'D' && !t.killable() && !t.timed();
@@ -203,12 +280,18 @@ public final class LoopbackNfs implements Scenario {
         private final long[] localNext = new long[LOCALS];
         private final long[] writeNext = new long[WRITERS];
         private final long[] lookNext = new long[LOOKERS];
+        private final long[] statNext = new long[STATTERS];
+        private final AtomicLong stats = new AtomicLong();
+        private final dev.reclaimlab.locking.WaitQueue statPause = new dev.reclaimlab.locking.WaitQueue(
+                "nfsstat pause");
         private final List<ConcurrentLinkedQueue<String>> localFiles = new ArrayList<>();
         private final List<ConcurrentLinkedQueue<NfsFileSpec>> nfsFiles = new ArrayList<>();
         private final WorkloadLoop loop = new WorkloadLoop();
         private final dev.reclaimlab.locking.WaitQueue readPause = new dev.reclaimlab.locking.WaitQueue(
                 "localreader pause");
         private long readOff;
+        /** {@link #cycleKind} of the watchdog's proof, once there is one. */
+        private volatile String cycle;
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -325,25 +408,39 @@ public final class LoopbackNfs implements Scenario {
             lookups.incrementAndGet();
         }
 
+        /**
+         * A client process stat()ing an existing file in an exported directory, then pausing: a dcache hit
+         * that nfs_lookup_revalidate() checks with a LOOKUP whenever the directory changed since.
+         */
+        void statOne(int id) {
+            long n = statNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 104_729L) ^ (n << 12));
+            nfs.stat("/d" + r.nextInt(EXPORTED_DIRS) + "/" + sharedName(r.nextInt(FILES_PER_DIR)));
+            stats.incrementAndGet();
+            statPause.waitEventInterruptibleTimeout(loop::stopping, STAT_PAUSE_NANOS);
+        }
+
         @Override
         public String progress() {
             NfsServer srv = s.nfs().server();
-            return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d; nfsd served %d;"
+            return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d, stats %d;"
+                    + " nfsd served %d;"
                     + " unstable %d; release_page %d, commits from reclaim %d (sync %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
-                    loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(),
+                    loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(), stats.get(),
                     s.nfsd().serv().served(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
                     k.mm().vmstat().get(VmStatItem.NR_INACTIVE_FILE), k.mm().vmstat().get(VmStatItem.NR_ACTIVE_FILE),
                     k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
                     k.mm().vmstat().get(VmStatItem.PGSCAN_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSCAN_DIRECT),
-                    k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT));
+                    k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT))
+                    + (cycle == null ? "" : "; deadlock: " + cycle);
         }
 
         @Override
         public long workDone() {
-            return written.get() + verified.get() + names.get() + lookups.get();
+            return written.get() + verified.get() + names.get() + lookups.get() + stats.get();
         }
 
         @Override

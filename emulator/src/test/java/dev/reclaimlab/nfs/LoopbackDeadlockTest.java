@@ -117,11 +117,101 @@ class LoopbackDeadlockTest {
         assertThat(LoopbackNfs.hungTaskWouldReport(l)).isFalse();
         assertThat(LoopbackNfs.hungTaskView(r, 120)).contains("INFO: task " + nfsd + " blocked for more than 120 seconds.")
                 .doesNotContain("INFO: task " + local);
+        assertThat(LoopbackNfs.cycleKind(r)).isEqualTo("i_mutex cycle (holder " + local + " in nfs_release_page);"
+                + " nfsd threads: 1 on an i_mutex, 0 in nfs_release_page, of 1");
         // The NFS task whose LOOKUP the nfsd thread serves is stuck behind the cycle, killable.
         assertThat(r.alsoStuck()).anySatisfy(b -> {
             assertThat(b.task()).isEqualTo(looker.toString());
             assertThat(b.killable()).isTrue();
         });
+        Await.until(k::panicked, "hung_task_panic to end it", Duration.ofSeconds(10));
+    }
+
+    /**
+     * The same moment with rpc.nfsd 8: the exported directory changed and the client has seen it, so each
+     * stat() of a name in it is a LOOKUP sent by nfs_lookup_revalidate() without the client directory's
+     * i_mutex; eight client processes stat()ing eight names put all eight nfsd threads on the i_mutex the
+     * local task holds, and its __d_alloc(GFP_KERNEL) in reclaim waits for a COMMIT none of them can take.
+     */
+    @Test
+    @Boot(memory = "64m", version = "3.14", hungTaskTimeoutMillis = 30_000, kswapd = false)
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void eightStatsRevalidatingNamesPinAllEightNfsdThreadsOnTheIMutexOfALocalHolderInReclaim(Kernel k)
+            throws Exception {
+        AtomicReference<WatchdogReport> first = new AtomicReference<>();
+        CountDownLatch reported = new CountDownLatch(1);
+        k.watchdog().addReportListener(r -> {
+            if (first.compareAndSet(null, r)) {
+                reported.countDown();
+            }
+        });
+        int threads = 8;
+        NfsLoopStack s = NfsLoopStack.build(k, 256L << 20, 64L << 20, threads);
+        s.xfs().vfs().close(s.xfs().vfs().mkdir("/", "d"));
+        for (int i = 0; i < threads; i++) {
+            s.xfs().vfs().close(s.xfs().vfs().create("/d", "s" + i));
+            s.nfs().vfs().stat("/d/s" + i);
+        }
+        Dentry dir = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "d");
+        long seen = dir.inode().iMtime();
+        int[] n = {0};
+        Await.until(() -> {
+            s.xfs().vfs().close(s.xfs().vfs().create("/d", "x" + n[0]++));
+            return dir.inode().iMtime() != seen;
+        }, "the directory's mtime to move", Duration.ofSeconds(10));
+        try {
+            s.nfs().vfs().stat("/d/missing");
+        } catch (VfsException expected) {
+            // ENOENT; its reply showed the client that /d changed.
+        }
+        unstablePages(k, s, 128);
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch nfsdWait = new CountDownLatch(1);
+        Task local = k.kthreadRun("local", self -> {
+            dir.inode().inodeLockNested(Inode.I_MUTEX_PARENT);
+            locked.countDown();
+            awaitQuietly(nfsdWait);
+            s.xfs().vfs().lookupOneLen(dir, "new-file-of-a-local-task");
+            dir.inode().inodeUnlock();
+        });
+        locked.await(10, TimeUnit.SECONDS);
+        for (int i = 0; i < threads; i++) {
+            String path = "/d/s" + i;
+            k.kthreadRun("nfsstat" + i, self -> s.nfs().vfs().stat(path));
+        }
+        Await.until(() -> s.nfsd().serv().threads().stream().allMatch(t -> {
+            dev.reclaimlab.locking.WaitRecord.Snapshot w = t.waitRecord().snapshot();
+            return w != null && w.on() == dir.inode().iMutex();
+        }), "all eight nfsd threads to wait for the i_mutex", Duration.ofSeconds(10));
+        Mm mm = k.mm();
+        List<Integer> held = new ArrayList<>();
+        List<Long> dentries = new ArrayList<>();
+        KmemCache dentryCache = SuperBlock.kmemCacheGet(mm, "dentry", 192);
+        for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
+            held.add(pfn);
+        }
+        for (int c = 0; c < k.nrCpus(); c++) {
+            k.currentTask().runOnCpu(c, () -> {
+                for (long o; (o = mm.kmemCacheAlloc(dentryCache, Gfp.GFP_NOWAIT)) != 0; ) {
+                    dentries.add(o);
+                }
+            });
+        }
+        nfsdWait.countDown();
+        assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
+        WatchdogReport r = first.get();
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
+        List<BlockedTask> all = new ArrayList<>(r.tasks());
+        all.addAll(r.alsoStuck());
+        BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
+        assertThat(l.stack()).anyMatch(f -> f.contains("nfsReleasePage")).anyMatch(f -> f.contains("dAlloc"));
+        assertThat(all.stream().filter(t -> "nfsd".equals(t.comm()))).hasSize(threads).allSatisfy(t -> {
+            assertThat(t.kind()).isEqualTo("mutex");
+            assertThat(t.wakers()).containsExactly(local.toString());
+            assertThat(t.stack()).anyMatch(f -> f.contains("nfsd3ProcLookup"));
+        });
+        assertThat(LoopbackNfs.cycleKind(r)).startsWith("i_mutex cycle (holder " + local + " in nfs_release_page)")
+                .endsWith("nfsd threads: 8 on an i_mutex, 0 in nfs_release_page, of 8");
         Await.until(k::panicked, "hung_task_panic to end it", Duration.ofSeconds(10));
     }
 

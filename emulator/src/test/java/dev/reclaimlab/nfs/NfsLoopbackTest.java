@@ -1,12 +1,16 @@
 package dev.reclaimlab.nfs;
 
+import dev.reclaimlab.fs.Dentry;
 import dev.reclaimlab.fs.File;
+import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.mm.WritebackControl;
 import dev.reclaimlab.scenario.NfsLoopStack;
+import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
 import org.junit.jupiter.api.Test;
@@ -121,6 +125,62 @@ class NfsLoopbackTest {
                 "the COMMIT's release", java.time.Duration.ofSeconds(10));
         assertThat(ip.npages()).isZero();
         s.nfs().vfs().close(f);
+    }
+
+    /**
+     * nfs_lookup_revalidate() (3.14): a cached name is trusted without an RPC until a reply shows its
+     * directory's mtime changed (here a LOOKUP reply's dir_attributes); then the next walk through it sends a
+     * LOOKUP, without the client directory's i_mutex (held here by the walker itself), and trusts it again;
+     * a name the server no longer has is dropped and looked up anew.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aCachedNameIsTrustedUntilItsDirectoryIsSeenToChangeThenRevalidatedByALookupWithoutTheDirectoryLock(
+            Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        Vfs local = s.xfs().vfs();
+        Vfs nfs = s.nfs().vfs();
+        local.close(local.mkdir("/", "d"));
+        local.close(local.create("/d", "a"));
+        Dentry ld = local.pathLookup("/d");
+        Inode localDir = ld.inode();
+        s.xfs().sb().dcache().dput(ld);
+        assertThat(nfs.stat("/d/a")).isZero();
+        long served = s.nfsd().serv().served();
+        nfs.stat("/d/a");
+        assertThat(s.nfsd().serv().served()).as("a trusted dentry costs no RPC").isEqualTo(served);
+        changeOnTheServer(local, localDir, "b");
+        nfs.stat("/d/a");
+        assertThat(s.nfsd().serv().served()).as("the client has not seen the change yet").isEqualTo(served);
+        assertThatThrownBy(() -> nfs.stat("/d/missing")).isInstanceOfSatisfying(VfsException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+        served = s.nfsd().serv().served();
+        Dentry clientDir = nfs.pathLookup("/d");
+        clientDir.inode().inodeLock();
+        try {
+            assertThat(nfs.stat("/d/a")).isZero();
+        } finally {
+            clientDir.inode().inodeUnlock();
+        }
+        assertThat(s.nfsd().serv().served()).as("one LOOKUP revalidates it").isEqualTo(served + 1);
+        nfs.stat("/d/a");
+        assertThat(s.nfsd().serv().served()).as("its verifier was renewed").isEqualTo(served + 1);
+        local.unlink("/d", "a");
+        changeOnTheServer(local, localDir, "c");
+        assertThatThrownBy(() -> nfs.stat("/d/missing")).isInstanceOf(VfsException.class);
+        assertThatThrownBy(() -> nfs.stat("/d/a")).isInstanceOfSatisfying(VfsException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+        s.nfs().sb().dcache().dput(clientDir);
+    }
+
+    /** Creates files {@code prefix}0, 1, ... locally until the directory's mtime (a tick's granularity) moves. */
+    private static void changeOnTheServer(Vfs local, Inode dir, String prefix) {
+        long before = dir.iMtime();
+        int[] n = {0};
+        Await.until(() -> {
+            local.close(local.create("/d", prefix + n[0]++));
+            return dir.iMtime() != before;
+        }, "the directory's mtime to move", java.time.Duration.ofSeconds(10));
     }
 
     @Test

@@ -128,6 +128,7 @@ final class XfsDir implements InodeOperations {
             tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
             dp.dinode().entries.put(name, di.ino);
             xfsDir2DataLog(dp);
+            xfsTransIchgtime(dp);
             if (isDir) {
                 dp.dinode().nlink++;
                 dp.setNlink(dp.dinode().nlink);
@@ -137,6 +138,11 @@ final class XfsDir implements InodeOperations {
             tp.xfsTransCommit();
             return ip;
         }
+    }
+
+    /** xfs_trans_ichgtime(tp, dp, XFS_ICHGTIME_MOD | XFS_ICHGTIME_CHG): the directory's mtime and ctime. */
+    private void xfsTransIchgtime(XfsInode dp) {
+        dp.touchMtime(mp.kernel().jiffiesToNanos(1));
     }
 
     @Override
@@ -175,6 +181,7 @@ final class XfsDir implements InodeOperations {
             readForChange(dp);
             dp.dinode().entries.remove(name);
             xfsDir2DataLog(dp);
+            xfsTransIchgtime(dp);
             if (ip.isDir()) {
                 xfsDirStaleAll(ip);
                 dp.dinode().nlink--;
