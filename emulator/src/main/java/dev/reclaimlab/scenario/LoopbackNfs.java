@@ -42,7 +42,7 @@ public final class LoopbackNfs implements Scenario {
     /** The disk's bandwidth: the bottleneck of the stack, as the seeds' disks were. */
     static final long DISK_BYTES_PER_SECOND = 8L << 20;
     static final int EXPORTED_DIRS = 4;
-    static final int LOCALS = 8;
+    static final int LOCALS = 4;
     static final int WRITERS = 4;
     static final int LOOKERS = 2;
     /**
@@ -57,7 +57,7 @@ public final class LoopbackNfs implements Scenario {
     /** A stat task's pause between two stat() calls (the work a build does between them). */
     static final long STAT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** Files each local task keeps before it removes its oldest. */
-    static final int LOCAL_FILES = 300;
+    static final int LOCAL_FILES = 3000;
     /** NFS files: written in 64 KiB writes, 1 to 6 MiB each, each writer keeping its last two. */
     static final int WRITE_CHUNK = 64 << 10;
     static final int MIN_NFS_FILE = 4 << 20;
@@ -174,7 +174,6 @@ public final class LoopbackNfs implements Scenario {
         k.kthreadRun("localreader", self -> run.loop.run(self, () -> run.readOne(big)));
         k.watchdog().addReportListener(r -> {
             if (r.type() == WatchdogReport.Type.DEADLOCK) {
-                run.cycle = cycleKind(r);
                 k.printk(hungTaskView(r, TimeUnit.MILLISECONDS.toSeconds(k.config().hungTaskTimeoutMillis())));
             }
         });
@@ -290,8 +289,6 @@ public final class LoopbackNfs implements Scenario {
         private final dev.reclaimlab.locking.WaitQueue readPause = new dev.reclaimlab.locking.WaitQueue(
                 "localreader pause");
         private long readOff;
-        /** {@link #cycleKind} of the watchdog's proof, once there is one. */
-        private volatile String cycle;
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -435,7 +432,17 @@ public final class LoopbackNfs implements Scenario {
                     k.mm().vmstat().get(VmStatItem.NR_DIRTY), k.mm().vmstat().get(VmStatItem.NR_WRITEBACK),
                     k.mm().vmstat().get(VmStatItem.PGSCAN_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSCAN_DIRECT),
                     k.mm().vmstat().get(VmStatItem.PGSTEAL_KSWAPD), k.mm().vmstat().get(VmStatItem.PGSTEAL_DIRECT))
-                    + (cycle == null ? "" : "; deadlock: " + cycle);
+                    + deadlockKind();
+        }
+
+        /** "; deadlock: " and {@link #cycleKind} of the watchdog's first proof (kept before its listeners run). */
+        private String deadlockKind() {
+            for (WatchdogReport r : k.watchdog().reports()) {
+                if (r.type() == WatchdogReport.Type.DEADLOCK) {
+                    return "; deadlock: " + cycleKind(r);
+                }
+            }
+            return "";
         }
 
         @Override
