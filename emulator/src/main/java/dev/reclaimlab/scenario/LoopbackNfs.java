@@ -57,7 +57,7 @@ public final class LoopbackNfs implements Scenario {
     /** A stat task's pause between two stat() calls (the work a build does between them). */
     static final long STAT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** Files each local task keeps before it removes its oldest. */
-    static final int LOCAL_FILES = 3000;
+    static final int LOCAL_FILES = 300;
     /** NFS files: written in 64 KiB writes, 1 to 6 MiB each, each writer keeping its last two. */
     static final int WRITE_CHUNK = 64 << 10;
     static final int MIN_NFS_FILE = 4 << 20;
