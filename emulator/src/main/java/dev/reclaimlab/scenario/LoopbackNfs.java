@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * host exports. Local tasks create, remove and look up names in the exported directories holding the
  * directory's i_mutex across __d_alloc(GFP_KERNEL); NFS writers leave UNSTABLE pages that only a COMMIT
  * frees; NFS tasks look names up in the same directories (each LOOKUP makes an nfsd thread take that
- * i_mutex); a local reader turns the page cache over fast enough that reclaim reaches UNSTABLE pages
+ * i_mutex), most of them stat()ing names whose directory changed, so nfs_lookup_revalidate() sends the
+ * LOOKUP without the client directory's i_mutex and many can wait for one directory at once; a local reader turns the page cache over fast enough that reclaim reaches UNSTABLE pages
  * before their COMMIT. When memory is short, a reclaimer meets an NFS page in nfs_release_page() and
  * waits, killable and for ever, for a COMMIT that needs an nfsd thread; every nfsd thread waits for the
  * i_mutex the reclaimer holds, or is itself in reclaim waiting for a COMMIT (svc_alloc_arg()'s
