@@ -32,6 +32,9 @@ import static dev.reclaimlab.mm.ScanControl.SWAP_CLUSTER_MAX;
  * releasepage(page, gfp), where a filesystem may sleep. The shrinkers are pressed as 4.3's shrink_slab()
  * pressed them: in proportion to the LRU pages the pass scanned.
  *
+ * <p>LRU aging is Linux 3.14's (page_check_references(), shrink_active_list() deactivating every unmapped
+ * page) unless the kernel runs the emulator's 4.3 aging ({@link #EMULATED_43_LRU_AGING}).
+ *
  * <p>Throttling is Linux 3.14's (the loop-back NFS livelock of seed 003) unless the kernel runs the
  * emulator's 4.3 model ({@link #EMULATED_43_THROTTLE}): shrink_page_list() counts the dirty, unqueued,
  * congested, writeback and immediate pages of each batch; shrink_inactive_list() sets ZONE_WRITEBACK,
