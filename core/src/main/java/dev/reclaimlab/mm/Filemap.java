@@ -1,6 +1,8 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Waitable;
 
@@ -23,6 +25,18 @@ import static dev.reclaimlab.mm.PageFlags.PG_writeback;
  * truncation. Page numbers are pfns; functions that can fail return a negative errno.
  */
 public final class Filemap {
+    /**
+     * Before 3.16 generic_perform_write() called mark_page_accessed() on every page it copied into, so a page
+     * written once is PG_referenced. 3.16 dropped the call and marks the page at lookup instead
+     * (grab_cache_page_write_begin() with FGP_ACCESSED), which the emulator's later kernels do not model:
+     * their written pages stay unreferenced, as xfs-on-loop was built and measured.
+     */
+    public static final Fix PERFORM_WRITE_NOT_ACCESSED = Fix.declare("perform_write_not_accessed",
+            "generic_perform_write() no longer calls mark_page_accessed() on each page it copied into",
+            "2457aec63745 mm: non-atomically mark page accessed during page cache allocation where possible"
+                    + " (Mel Gorman, 3.16)",
+            new KernelVersion(3, 16));
+
     private final Kernel kernel;
     private final Mm mm;
     private final MemMap map;
@@ -342,6 +356,16 @@ public final class Filemap {
     public void markPageAccessed(int pfn) {
         checkPageInUse(pfn, "markPageAccessed");
         lru.markPageAccessed(pfn);
+    }
+
+    /**
+     * generic_perform_write() between the copy and ->write_end(): mark_page_accessed(page), unless the kernel
+     * has {@link #PERFORM_WRITE_NOT_ACCESSED}. For a filesystem's buffered write loop, on the locked page.
+     */
+    public void performWriteMarkAccessed(int pfn) {
+        if (!kernel.config().has(PERFORM_WRITE_NOT_ACCESSED)) {
+            markPageAccessed(pfn);
+        }
     }
 
     // ---------------------------------------------------------------- the cache

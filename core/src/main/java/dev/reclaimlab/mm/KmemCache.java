@@ -12,6 +12,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * free list link of a free object (the next free index) or an "allocated" tag. So the allocator never
  * writes into object memory, a double free is always caught, use-after-free writes cannot corrupt a
  * free list, and power-of-two kmalloc objects keep their natural alignment.
+ *
+ * <p>A cache has two slab geometries, as SLUB's kmem_cache_order_objects: {@code oo}, the order
+ * calculate_order() prefers, and {@code min}, the smallest order that holds one object, which
+ * allocate_slab() falls back to when the preferred order cannot be had (see {@link Slub#SLUB_ORDER_FALLBACK}).
+ * Each slab records its object count in its head page (page->objects), and its metadata array sits at the
+ * end of that slab, so both geometries live in one cache.
  */
 public final class KmemCache {
     // Per-CPU words, one 128-byte line per CPU (struct kmem_cache_cpu plus its stat counters).
@@ -19,11 +25,14 @@ public final class KmemCache {
     static final int PC_FREELIST = 0;
     static final int PC_SLAB = 1;
     static final int PC_SLAB_VA = 2;
-    static final int PC_SLAB_NATIVE = 3;
+    /** The native address of the CPU slab's metadata array. */
+    static final int PC_SLAB_META = 3;
     static final int PC_ALLOC = 4;
     static final int PC_FREE = 5;
     static final int PC_ALLOC_SLOWPATH = 6;
     static final int PC_FREE_REMOTE = 7;
+    /** page->objects of the CPU slab. */
+    static final int PC_SLAB_OBJECTS = 8;
 
     /** Metadata of an allocated object; a free one holds ((next + 1) << 2) | 1. */
     static final int META_ALLOCATED = 0xA110C8E2;
@@ -42,10 +51,14 @@ public final class KmemCache {
     final int size;
     /** Offset of the object in its slot: the left red zone in debug caches, else 0. */
     final int objOffset;
+    /** s->oo: the preferred order, its objects, and the offset of its metadata array from the slab start. */
     final int order;
     final int objects;
-    /** Offset of the metadata array from the slab start. */
     final int metaOffset;
+    /** s->min: the smallest order that holds one object, and its geometry. */
+    final int minOrder;
+    final int minObjects;
+    final int minMetaOffset;
     final long reciprocal;
     final int minPartial;
     final int allocGfp;
@@ -58,6 +71,11 @@ public final class KmemCache {
     int partialHead = MemMap.NO_PFN;
     int nrPartial;
     final AtomicLong nrSlabs = new AtomicLong();
+    /** Pages and objects of all slabs: with two geometries neither is nrSlabs times a constant. */
+    final AtomicLong nrPages = new AtomicLong();
+    final AtomicLong totalObjects = new AtomicLong();
+    /** The ORDER_FALLBACK stat: slabs allocate_slab() had to take at the minimum order. */
+    final AtomicLong orderFallback = new AtomicLong();
     volatile boolean destroyed;
     /** Made by the kernel at boot (kmalloc-*, radix_tree_node): never destroyed while the kernel lives. */
     volatile boolean bootCache;
@@ -81,13 +99,19 @@ public final class KmemCache {
             this.size = alignUp(objRounded, this.align);
         }
         this.order = calculateOrder(size, nrCpus);
-        int slabBytes = PhysMem.PAGE_SIZE << order;
-        this.objects = slabBytes / (size + META_SIZE);
+        this.objects = objectsInOrder(order, size);
         if (objects < 1) {
             throw new IllegalArgumentException("kmem_cache_create(" + name + "): object size " + objectSize
                     + " does not fit an order-" + SLUB_MAX_ORDER + " slab");
         }
-        this.metaOffset = slabBytes - objects * META_SIZE;
+        this.metaOffset = (PhysMem.PAGE_SIZE << order) - objects * META_SIZE;
+        int mo = 0;
+        while (objectsInOrder(mo, size) < 1) {
+            mo++;
+        }
+        this.minOrder = mo;
+        this.minObjects = objectsInOrder(mo, size);
+        this.minMetaOffset = (PhysMem.PAGE_SIZE << mo) - minObjects * META_SIZE;
         this.reciprocal = ((1L << 32) + size - 1) / size;
         // set_min_partial(): ilog2(size) / 2, clamped to [5, 10].
         this.minPartial = Math.max(5, Math.min(10, (31 - Integer.numberOfLeadingZeros(size)) / 2));
@@ -97,6 +121,7 @@ public final class KmemCache {
         for (int c = 0; c < nrCpus; c++) {
             percpu[(c + 1) * PC_STRIDE + PC_FREELIST] = -1;
             percpu[(c + 1) * PC_STRIDE + PC_SLAB] = MemMap.NO_PFN;
+            percpu[(c + 1) * PC_STRIDE + PC_SLAB_OBJECTS] = 0;
         }
         this.listLock = new RawSpinLock(name + "->node.list_lock");
         this.failslab = (flags & SlabFlags.SLAB_FAILSLAB) != 0;
@@ -136,17 +161,34 @@ public final class KmemCache {
         return SLUB_MAX_ORDER;
     }
 
+    private static int objectsInOrder(int order, int size) {
+        return (PhysMem.PAGE_SIZE << order) / (size + META_SIZE);
+    }
+
+    /** The offset of the metadata array in a slab of {@code slabObjects} objects (page->objects). */
+    int metaOffsetOf(int slabObjects) {
+        return slabObjects == objects ? metaOffset : minMetaOffset;
+    }
+
+    /** The order of a slab of {@code slabObjects} objects. */
+    int orderOf(int slabObjects) {
+        return slabObjects == objects ? order : minOrder;
+    }
+
     private static int alignUp(int v, int a) {
         return (v + a - 1) & -a;
     }
 
-    /** obj_to_index() by reciprocal multiply; -1 when {@code rel} is not the start of a slot. */
-    int objToIndex(long rel) {
+    /**
+     * obj_to_index() by reciprocal multiply; -1 when {@code rel} is not the start of a slot of a slab of
+     * {@code slabObjects} objects.
+     */
+    int objToIndex(long rel, int slabObjects) {
         if (rel < 0) {
             return -1;
         }
         int idx = (int) ((rel * reciprocal) >>> 32);
-        return idx < objects && (long) idx * size == rel ? idx : -1;
+        return idx < slabObjects && (long) idx * size == rel ? idx : -1;
     }
 
     public String name() {
@@ -166,12 +208,39 @@ public final class KmemCache {
         return align;
     }
 
+    /** The preferred order (s->oo). */
     public int order() {
         return order;
     }
 
+    /** Objects in a slab of the preferred order. */
     public int objectsPerSlab() {
         return objects;
+    }
+
+    /** The order allocate_slab() falls back to (s->min). */
+    public int minOrder() {
+        return minOrder;
+    }
+
+    /** Objects in a slab of the minimum order. */
+    public int minObjectsPerSlab() {
+        return minObjects;
+    }
+
+    /** Pages held by this cache's slabs. */
+    public long nrPages() {
+        return nrPages.get();
+    }
+
+    /** Object slots in this cache's slabs, free or not. */
+    public long totalObjects() {
+        return totalObjects.get();
+    }
+
+    /** Slabs taken at the minimum order because the preferred one could not be had (ORDER_FALLBACK). */
+    public long orderFallbacks() {
+        return orderFallback.get();
     }
 
     public boolean debug() {
@@ -216,7 +285,7 @@ public final class KmemCache {
     public String slabinfoLine() {
         long slabs = nrSlabs();
         return String.format("%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d",
-                name, activeObjects(), slabs * objects, objectSize, objects, 1 << order, 0, 0, 0, slabs, slabs, 0);
+                name, activeObjects(), totalObjects(), objectSize, objects, 1 << order, 0, 0, 0, slabs, slabs, 0);
     }
 
     @Override

@@ -78,7 +78,7 @@ final class Oom {
                 .filter(c -> !c.reclaimable() && c.nrSlabs() > 0)
                 .sorted(Comparator.comparingLong(KmemCache::nrSlabs).reversed())
                 .forEach(c -> sb.append(String.format("%-20s %9dKB %11dKB%n", c.name(),
-                        c.activeObjects() * c.objectSize() / 1024, (c.nrSlabs() << c.order()) * kb)));
+                        c.activeObjects() * c.objectSize() / 1024, c.nrPages() * kb)));
         sb.append(kernel.config().has(PageAlloc.SHOULD_RECLAIM_RETRY)
                 ? "Out of memory: nothing reclaimable and no task to kill in the emulator; failing the allocation\n"
                 : "Out of memory: no task to kill in the emulator; the allocation retries (4.3: too small to fail)\n");

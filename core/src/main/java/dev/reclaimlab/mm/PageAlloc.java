@@ -63,6 +63,17 @@ public final class PageAlloc {
                     + " instead of retrying small orders for ever",
             "0a0337e0d1d1 mm, oom: rework oom detection (Michal Hocko, 4.7)", new KernelVersion(4, 7));
 
+    /**
+     * 4.4: a high-order allocation needs only the order-0 watermark and one free block of its order or
+     * above. Before it (3.14, 4.3), __zone_watermark_ok() took each lower order's free pages away and
+     * halved the mark per order, so a fragmented zone refuses order-1 allocations well above min.
+     */
+    public static final Fix ORDER0_WATERMARKS = Fix.declare("order0_watermarks",
+            "__zone_watermark_ok() enforces the watermark on order-0 pages only and asks a high-order"
+                    + " allocation for one free block of its order or above",
+            "97a16fc82a7c mm, page_alloc: only enforce watermarks for order-0 allocations",
+            new KernelVersion(4, 4));
+
     // alloc_flags (mm/internal.h).
     static final int ALLOC_WMARK_MIN = 0;
     static final int ALLOC_WMARK_LOW = 1;
@@ -90,6 +101,7 @@ public final class PageAlloc {
     private final long managedPages;
     private final long minFreeKbytes;
     private final long[] watermark = new long[3];
+    private final boolean order0Watermarks;
 
     private final int pcpBatch;
     private final int pcpHigh;
@@ -112,6 +124,7 @@ public final class PageAlloc {
         this.vmstat = vmstat;
         this.lru = lru;
         this.failPageAlloc = new FailPageAlloc(kernel);
+        this.order0Watermarks = kernel.config().has(ORDER0_WATERMARKS);
         this.managedPages = mem.nrPages();
         long cfg = kernel.config().minFreeKbytes();
         this.minFreeKbytes = cfg > 0 ? cfg : defaultMinFreeKbytes(managedPages);
@@ -344,6 +357,17 @@ public final class PageAlloc {
             return false;
         }
         if (order == 0) {
+            return true;
+        }
+        if (!order0Watermarks) {
+            // At each higher order this order's free pages no longer count; fewer are required.
+            for (int o = 0; o < order; o++) {
+                freePages -= nrFree[o] << o;
+                min >>= 1;
+                if (freePages <= min) {
+                    return false;
+                }
+            }
             return true;
         }
         for (int o = order; o < NR_PAGE_ORDERS; o++) {

@@ -1,6 +1,8 @@
 package dev.reclaimlab.mm;
 
+import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.RawSpinLock;
 import org.agrona.UnsafeApi;
@@ -18,7 +20,8 @@ import static dev.reclaimlab.mm.KmemCache.PC_FREE;
 import static dev.reclaimlab.mm.KmemCache.PC_FREELIST;
 import static dev.reclaimlab.mm.KmemCache.PC_FREE_REMOTE;
 import static dev.reclaimlab.mm.KmemCache.PC_SLAB;
-import static dev.reclaimlab.mm.KmemCache.PC_SLAB_NATIVE;
+import static dev.reclaimlab.mm.KmemCache.PC_SLAB_META;
+import static dev.reclaimlab.mm.KmemCache.PC_SLAB_OBJECTS;
 import static dev.reclaimlab.mm.KmemCache.PC_SLAB_VA;
 import static dev.reclaimlab.mm.KmemCache.PC_STRIDE;
 import static dev.reclaimlab.mm.MemMap.NO_PFN;
@@ -45,6 +48,32 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * freed to it after list_lock is dropped.
  */
 public final class Slub {
+    /**
+     * SLUB since 2.6.26: a slab is first asked for at the cache's preferred order, allowed to fail
+     * ({@code __GFP_NORETRY | __GFP_NOWARN}), then at the smallest order that holds one object with the
+     * caller's gfp. Off for 2.2, whose slab grows at one order per cache.
+     */
+    public static final Fix SLUB_ORDER_FALLBACK = Fix.declare("slub_order_fallback",
+            "allocate_slab() tries the cache's preferred order with __GFP_NORETRY and falls back to the minimum"
+                    + " order with the caller's gfp",
+            "65c3376aaca9 slub: Fallback to minimal order during slab page allocation",
+            new KernelVersion(2, 6, 26));
+    /**
+     * 4.3 (merged for 4.3-rc1): the first, preferred-order try of a slab above the minimum order does not
+     * reclaim and does not dip into the reserves, so under pressure a cache grows at the minimum order and
+     * only that allocation, with the caller's gfp, reclaims.
+     */
+    public static final Fix SLUB_NOWAIT_HIGH_ORDER = Fix.declare("slub_nowait_high_order",
+            "allocate_slab()'s preferred-order try drops __GFP_WAIT and adds __GFP_NOMEMALLOC when that order is"
+                    + " above the minimum",
+            "6af3142bed1f mm/slub: don't wait for high-order page allocation", KernelVersion.V4_3);
+    /** 4.4: the same try no longer wakes kswapd either (__GFP_RECLAIM, not only the direct part). */
+    public static final Fix SLUB_HIGH_ORDER_NO_KSWAPD = Fix.declare("slub_high_order_no_kswapd",
+            "allocate_slab()'s preferred-order try above the minimum clears both reclaim bits, so it does not"
+                    + " wake kswapd",
+            "d0164adc89f6 mm, page_alloc: distinguish between being unable to sleep, unwilling to sleep and"
+                    + " avoiding waking kswapd", new KernelVersion(4, 4));
+
     /** {@link #onFreelist} answers. */
     public static final int OBJECT_ALLOCATED = 0;
     public static final int OBJECT_ON_FREELIST = 1;
@@ -218,7 +247,7 @@ public final class Slub {
                     // Another task on this CPU installed a slab while we slept: retire it.
                     deactivateSlab(s, pc, b);
                 }
-                installCpuSlab(pc, b, slab, 0);
+                installCpuSlab(s, pc, b, slab, 0);
                 return popLocked(s, pc, b);
             } finally {
                 t.putCpu();
@@ -229,10 +258,10 @@ public final class Slub {
     /** Pops the CPU freelist of the CPU whose words start at {@code b}; the caller holds that CPU. */
     private long popLocked(KmemCache s, long[] pc, int b) {
         long idx = pc[b + PC_FREELIST];
-        long meta = pc[b + PC_SLAB_NATIVE] + s.metaOffset + idx * META_SIZE;
+        long meta = pc[b + PC_SLAB_META] + idx * META_SIZE;
         int m = UnsafeApi.getInt(meta);
         // A corrupted link (a stray write into the metadata) must not send the next pop outside the slab.
-        if ((m & 3) != META_FREE_TAG || (m >> 2) - 1 >= s.objects) {
+        if ((m & 3) != META_FREE_TAG || (m >> 2) - 1 >= pc[b + PC_SLAB_OBJECTS]) {
             throw debug.freelistCorrupted(s, (int) pc[b + PC_SLAB], (int) idx, m);
         }
         pc[b + PC_FREELIST] = (m >> 2) - 1;
@@ -241,10 +270,12 @@ public final class Slub {
         return pc[b + PC_SLAB_VA] + idx * s.size + s.objOffset;
     }
 
-    private void installCpuSlab(long[] pc, int b, int slab, long freelist) {
+    private void installCpuSlab(KmemCache s, long[] pc, int b, int slab, long freelist) {
+        int objects = map.objects(slab);
         pc[b + PC_SLAB] = slab;
         pc[b + PC_SLAB_VA] = PhysMem.virtOfPfn(slab);
-        pc[b + PC_SLAB_NATIVE] = mem.nativeOfPfn(slab);
+        pc[b + PC_SLAB_META] = mem.nativeOfPfn(slab) + s.metaOffsetOf(objects);
+        pc[b + PC_SLAB_OBJECTS] = objects;
         pc[b + PC_FREELIST] = freelist;
     }
 
@@ -258,7 +289,7 @@ public final class Slub {
         long fl = map.freelist(slab);
         if (fl >= 0) {
             map.setFreelist(slab, -1);
-            map.setInuse(slab, s.objects);
+            map.setInuse(slab, map.objects(slab));
         } else {
             map.setFrozen(slab, false);
         }
@@ -285,40 +316,70 @@ public final class Slub {
             map.bitSpinLock(slab, PageFlags.PG_locked);
             long fl = map.freelist(slab);
             map.setFreelist(slab, -1);
-            map.setInuse(slab, s.objects);
+            map.setInuse(slab, map.objects(slab));
             map.setFrozen(slab, true);
             map.bitSpinUnlock(slab, PageFlags.PG_locked);
-            installCpuSlab(pc, b, slab, fl);
+            installCpuSlab(s, pc, b, slab, fl);
         } finally {
             s.listLock.unlock();
         }
     }
 
-    /** allocate_slab(): a fresh slab with every object free, frozen for the caller. May sleep. */
+    /**
+     * allocate_slab(): a fresh slab with every object free, frozen for the caller. May sleep. With
+     * {@link #SLUB_ORDER_FALLBACK} the preferred order is asked for with {@code __GFP_NORETRY |
+     * __GFP_NOWARN} (and, with {@link #SLUB_NOWAIT_HIGH_ORDER}, without direct reclaim when it is above the
+     * minimum), then the minimum order with the caller's gfp.
+     */
     private int allocateSlab(KmemCache s, int gfp) {
-        int pfn = pages.allocPages((gfp & ~Gfp.__GFP_ZERO) | s.allocGfp | Gfp.__GFP_COMP, s.order);
+        int flags = (gfp & ~Gfp.__GFP_ZERO) | s.allocGfp | Gfp.__GFP_COMP;
+        int pfn;
+        int objects;
+        if (kernel.config().has(SLUB_ORDER_FALLBACK)) {
+            int allocGfp = (flags | Gfp.__GFP_NOWARN | Gfp.__GFP_NORETRY) & ~Gfp.__GFP_NOFAIL;
+            if ((allocGfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && s.order > s.minOrder
+                    && kernel.config().has(SLUB_NOWAIT_HIGH_ORDER)) {
+                allocGfp = (allocGfp | Gfp.__GFP_NOMEMALLOC) & ~(kernel.config().has(SLUB_HIGH_ORDER_NO_KSWAPD)
+                        ? Gfp.__GFP_RECLAIM : Gfp.__GFP_DIRECT_RECLAIM);
+            }
+            pfn = pages.allocPages(allocGfp, s.order);
+            objects = s.objects;
+            if (pfn == NO_PFN) {
+                pfn = pages.allocPages(flags, s.minOrder);
+                objects = s.minObjects;
+                if (pfn != NO_PFN) {
+                    s.orderFallback.incrementAndGet();
+                }
+            }
+        } else {
+            pfn = pages.allocPages(flags, s.order);
+            objects = s.objects;
+        }
         if (pfn == NO_PFN) {
             return NO_PFN;
         }
+        int order = s.orderOf(objects);
         map.setFlag(pfn, PageFlags.PG_slab);
         map.setSlabCache(pfn, s.id);
-        map.setObjects(pfn, s.objects);
-        map.setInuse(pfn, s.objects);
+        map.setObjects(pfn, objects);
+        map.setInuse(pfn, objects);
         map.setFrozen(pfn, true);
         map.setFreelist(pfn, -1);
-        long nat = mem.nativeOfPfn(pfn);
-        for (int i = 0; i < s.objects; i++) {
-            int next = i + 1 < s.objects ? i + 1 : -1;
-            UnsafeApi.putInt(nat + s.metaOffset + (long) i * META_SIZE, ((next + 1) << 2) | META_FREE_TAG);
+        long meta = mem.nativeOfPfn(pfn) + s.metaOffsetOf(objects);
+        for (int i = 0; i < objects; i++) {
+            int next = i + 1 < objects ? i + 1 : -1;
+            UnsafeApi.putInt(meta + (long) i * META_SIZE, ((next + 1) << 2) | META_FREE_TAG);
         }
         if (s.debug) {
             debug.initSlab(s, pfn);
         }
         s.nrSlabs.incrementAndGet();
+        s.nrPages.addAndGet(1L << order);
+        s.totalObjects.addAndGet(objects);
         Task t = kernel.currentTask();
         int cpu = t.getCpu();
         vmstat.mod(cpu, s.reclaimable ? VmStatItem.NR_SLAB_RECLAIMABLE_B : VmStatItem.NR_SLAB_UNRECLAIMABLE_B,
-                (long) PhysMem.PAGE_SIZE << s.order);
+                (long) PhysMem.PAGE_SIZE << order);
         t.putCpu();
         return pfn;
     }
@@ -335,15 +396,16 @@ public final class Slub {
         if (slab == NO_PFN) {
             return;
         }
-        long nat = mem.nativeOfPfn(slab);
+        int objects = map.objects(slab);
+        long meta = mem.nativeOfPfn(slab) + s.metaOffsetOf(objects);
         int count = 0;
         long tail = -1;
         for (long i = cpuFree; i >= 0; ) {
             count++;
             tail = i;
-            int m = UnsafeApi.getInt(nat + s.metaOffset + i * META_SIZE);
+            int m = UnsafeApi.getInt(meta + i * META_SIZE);
             i = (m >> 2) - 1;
-            if ((m & 3) != META_FREE_TAG || i >= s.objects || count > s.objects) {
+            if ((m & 3) != META_FREE_TAG || i >= objects || count > objects) {
                 throw debug.freelistCorrupted(s, slab, (int) tail, m);
             }
         }
@@ -353,7 +415,7 @@ public final class Slub {
             map.bitSpinLock(slab, PageFlags.PG_locked);
             long slabFree = map.freelist(slab);
             if (tail >= 0) {
-                UnsafeApi.putInt(nat + s.metaOffset + tail * META_SIZE, (int) (((slabFree + 1) << 2) | META_FREE_TAG));
+                UnsafeApi.putInt(meta + tail * META_SIZE, (int) (((slabFree + 1) << 2) | META_FREE_TAG));
                 slabFree = cpuFree;
                 map.setFreelist(slab, slabFree);
             }
@@ -446,19 +508,21 @@ public final class Slub {
 
     /** Whether {@code addr} is the start of an allocated object of {@code s} in {@code slab}; read-only. */
     boolean isAllocatedObject(KmemCache s, int slab, long addr) {
-        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset);
-        return idx >= 0 && UnsafeApi.getInt(mem.nativeOfPfn(slab) + s.metaOffset + (long) idx * META_SIZE)
+        int objects = map.objects(slab);
+        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset, objects);
+        return idx >= 0 && UnsafeApi.getInt(mem.nativeOfPfn(slab) + s.metaOffsetOf(objects) + (long) idx * META_SIZE)
                 == META_ALLOCATED;
     }
 
     void slabFree(Task t, KmemCache s, int slab, long addr) {
         long rel = addr - PhysMem.virtOfPfn(slab) - s.objOffset;
-        int idx = s.objToIndex(rel);
+        int objects = map.objects(slab);
+        int idx = s.objToIndex(rel, objects);
         if (idx < 0) {
             throw new IllegalArgumentException(String.format("kmem_cache_free(%s, 0x%x): not the start of an object"
                     + " (slab at pfn %d, stride %d, caller %s)", s, addr, slab, s.size, SlubDebug.caller()));
         }
-        long meta = mem.nativeOfPfn(slab) + s.metaOffset + (long) idx * META_SIZE;
+        long meta = mem.nativeOfPfn(slab) + s.metaOffsetOf(objects) + (long) idx * META_SIZE;
         int m = UnsafeApi.getInt(meta);
         if (m != META_ALLOCATED) {
             throw debug.badFree(s, slab, idx, addr, m);
@@ -528,16 +592,22 @@ public final class Slub {
         }
     }
 
-    private void discardSlab(KmemCache s, int slab) {
+    /** discard_slab(): returns the slab's pages; the number of pages given back. */
+    private int discardSlab(KmemCache s, int slab) {
+        int objects = map.objects(slab);
+        int order = s.orderOf(objects);
         map.clearFlag(slab, PageFlags.PG_slab);
         map.setSlabCache(slab, 0);
         s.nrSlabs.decrementAndGet();
+        s.nrPages.addAndGet(-(1L << order));
+        s.totalObjects.addAndGet(-objects);
         Task t = kernel.currentTask();
         int cpu = t.getCpu();
         vmstat.mod(cpu, s.reclaimable ? VmStatItem.NR_SLAB_RECLAIMABLE_B : VmStatItem.NR_SLAB_UNRECLAIMABLE_B,
-                -((long) PhysMem.PAGE_SIZE << s.order));
+                -((long) PhysMem.PAGE_SIZE << order));
         t.putCpu();
-        pages.freePagesInternal(slab, s.order);
+        pages.freePagesInternal(slab, order);
+        return 1 << order;
     }
 
     // Partial list, list_lock held. Linked through the slab page's lru words.
@@ -600,10 +670,11 @@ public final class Slub {
         } finally {
             s.listLock.unlock();
         }
+        long freed = 0;
         for (int slab : empty) {
-            discardSlab(s, slab);
+            freed += discardSlab(s, slab);
         }
-        return (long) empty.size() << s.order;
+        return freed;
     }
 
     /** Shrinks every cache: what reclaim calls to get slab pages back (drain_all_pages' slab twin). */
@@ -678,7 +749,7 @@ public final class Slub {
             throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): object is from %s", s, addr,
                     caches[map.slabCache(slab)]));
         }
-        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset);
+        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset, map.objects(slab));
         if (idx < 0) {
             throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): not the start of an object", s,
                     addr));
@@ -716,23 +787,24 @@ public final class Slub {
 
     /** Walks {@code cpuFree} (-1 for none) and the slab's own freelist. slab_lock held, and the CPU if frozen. */
     private int checkFreelists(KmemCache s, int slab, int idx, long cpuFree) {
-        long meta = mem.nativeOfPfn(slab) + s.metaOffset;
+        int objects = map.objects(slab);
+        long meta = mem.nativeOfPfn(slab) + s.metaOffsetOf(objects);
         boolean reached = false;
         int walked = 0;
         for (int list = 0; list < 2; list++) {
             int onList = 0;
             for (long i = list == 0 ? cpuFree : map.freelist(slab); i >= 0; onList++) {
-                if (i >= s.objects) {
+                if (i >= objects) {
                     return FREELIST_CORRUPT;
                 }
                 int m = UnsafeApi.getInt(meta + i * META_SIZE);
-                if ((m & 3) != META_FREE_TAG || ++walked > s.objects) {
+                if ((m & 3) != META_FREE_TAG || ++walked > objects) {
                     return FREELIST_CORRUPT;
                 }
                 reached |= i == idx;
                 i = (m >> 2) - 1;
             }
-            if (list == 1 && onList != s.objects - map.inuse(slab)) {
+            if (list == 1 && onList != objects - map.inuse(slab)) {
                 return FREELIST_CORRUPT;
             }
         }

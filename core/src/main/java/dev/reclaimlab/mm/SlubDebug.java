@@ -56,7 +56,7 @@ final class SlubDebug {
 
     void initSlab(KmemCache s, int pfn) {
         long va = PhysMem.virtOfPfn(pfn);
-        for (int i = 0; i < s.objects; i++) {
+        for (int i = 0, n = map.objects(pfn); i < n; i++) {
             long obj = va + (long) i * s.size + s.objOffset;
             fill(slotOf(s, obj), s.objOffset, SLUB_RED_INACTIVE);
             poison(s, obj);
@@ -161,7 +161,7 @@ final class SlubDebug {
 
     SlabError freelistCorrupted(KmemCache s, int slab, int idx, int meta) {
         // The dump shows a real object of the slab even when the bad link points outside it.
-        int shown = idx >= 0 && idx < s.objects ? idx : 0;
+        int shown = idx >= 0 && idx < map.objects(slab) ? idx : 0;
         long obj = PhysMem.virtOfPfn(slab) + (long) shown * s.size + s.objOffset;
         String bug = "Freelist corrupted";
         return new SlabError(bug, report(s, obj, String.format("%s%nINFO: free object %d of the slab at pfn %d has"
@@ -174,12 +174,13 @@ final class SlubDebug {
         long va = PhysMem.virtOfPfn(slab);
         long nat = mem.nativeOfPfn(slab);
         int free = 0;
-        for (long i = map.freelist(slab); i >= 0 && free <= s.objects; free++) {
-            if (i >= s.objects) {
+        int objects = map.objects(slab);
+        for (long i = map.freelist(slab); i >= 0 && free <= objects; free++) {
+            if (i >= objects) {
                 found.add(freelistCorrupted(s, slab, (int) i, -1).getMessage());
                 break;
             }
-            int m = UnsafeApi.getInt(nat + s.metaOffset + i * KmemCache.META_SIZE);
+            int m = UnsafeApi.getInt(nat + s.metaOffsetOf(objects) + i * KmemCache.META_SIZE);
             if ((m & 3) != KmemCache.META_FREE_TAG) {
                 found.add(freelistCorrupted(s, slab, (int) i, m).getMessage());
                 break;
@@ -194,9 +195,9 @@ final class SlubDebug {
             }
             i = (m >> 2) - 1;
         }
-        if (free != s.objects - map.inuse(slab)) {
+        if (free != objects - map.inuse(slab)) {
             found.add(report(s, va + s.objOffset, String.format("Wrong object count%nINFO: slab at pfn %d has %d free"
-                    + " objects on its freelist but inuse=%d of %d%n", slab, free, map.inuse(slab), s.objects)));
+                    + " objects on its freelist but inuse=%d of %d%n", slab, free, map.inuse(slab), objects)));
         }
         return found;
     }

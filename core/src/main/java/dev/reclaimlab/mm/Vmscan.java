@@ -32,6 +32,9 @@ import static dev.reclaimlab.mm.ScanControl.SWAP_CLUSTER_MAX;
  * releasepage(page, gfp), where a filesystem may sleep. The shrinkers are pressed as 4.3's shrink_slab()
  * pressed them: in proportion to the LRU pages the pass scanned.
  *
+ * <p>LRU aging is Linux 3.14's (page_check_references(), shrink_active_list() deactivating every unmapped
+ * page) unless the kernel runs the emulator's 4.3 aging ({@link #EMULATED_43_LRU_AGING}).
+ *
  * <p>Throttling is Linux 3.14's (the loop-back NFS livelock of seed 003) unless the kernel runs the
  * emulator's 4.3 model ({@link #EMULATED_43_THROTTLE}): shrink_page_list() counts the dirty, unqueued,
  * congested, writeback and immediate pages of each batch; shrink_inactive_list() sets ZONE_WRITEBACK,
@@ -66,6 +69,18 @@ public final class Vmscan {
                     + " naps after a batch all under writeback instead of wait_iff_congested(); kswapd writes any"
                     + " dirty page; no throttle_vm_writeout() nor the allocator's retry nap",
             "none: the emulator's approximation of 4.3 reclaim throttling", KernelVersion.V4_3);
+
+    /**
+     * Not a kernel change: the LRU aging the emulator's 4.3 kernels had before the 3.14 model, kept for 4.3
+     * exactly (see README). Without it reclaim ages as 3.14 does: shrink_active_list() deactivates every page
+     * that is not mapped executable (page_referenced() counts only pte references, and the emulator's page
+     * cache is never mapped), and shrink_page_list() asks page_check_references(), which clears PG_referenced
+     * and keeps a referenced dirty page instead of writing it (PAGEREF_RECLAIM_CLEAN).
+     */
+    public static final Fix EMULATED_43_LRU_AGING = Fix.declare("lru_aging_emulated_4_3",
+            "emulator model, not a kernel patch: shrink_active_list() gives a PG_referenced page a second round on"
+                    + " the active list and shrink_page_list() does not consult page_check_references()",
+            "none: the emulator's approximation of 4.3 LRU aging", KernelVersion.V4_3);
 
     /** HZ/10, the timeout of every reclaim throttle. */
     static final long HZ_10 = Jiffies.HZ / 10;
@@ -278,10 +293,12 @@ public final class Vmscan {
     }
 
     /**
-     * shrink_active_list(): ages the active list; a page referenced since the last pass gets a second
-     * chance at the head, the others go to the inactive list.
+     * shrink_active_list(): ages the active list. 3.14 moves every isolated page to the inactive list, PG_referenced
+     * left as it is: only a page mapped executable with young ptes stays, and the page cache here is never mapped.
+     * The emulated 4.3 aging ({@link #EMULATED_43_LRU_AGING}) gives a PG_referenced page a second round instead.
      */
     void shrinkActiveList(long nrToScan, ScanControl sc) {
+        boolean secondChance = kernel.config().has(EMULATED_43_LRU_AGING);
         int[] batch = new int[SWAP_CLUSTER_MAX];
         while (nrToScan > 0) {
             int n = lru.isolateLruPages(Lru.LRU_ACTIVE_FILE, (int) Math.min(nrToScan, SWAP_CLUSTER_MAX), batch);
@@ -292,7 +309,7 @@ public final class Vmscan {
             long deactivated = 0;
             for (int i = 0; i < n; i++) {
                 int pfn = batch[i];
-                if (map.testFlag(pfn, PG_referenced)) {
+                if (secondChance && map.testFlag(pfn, PG_referenced)) {
                     map.clearFlag(pfn, PG_referenced);
                 } else {
                     map.clearFlag(pfn, PG_active);
@@ -356,6 +373,7 @@ public final class Vmscan {
             sc.batchWriteback++;
             return Fate.KEEP;
         }
+        boolean reclaimClean = pageCheckReferences(pfn);
         if (map.testFlag(pfn, PG_dirty)) {
             boolean kswapdMayWrite = sc.kswapd && (kernel.config().has(EMULATED_43_THROTTLE)
                     || zone.test(ZoneFlags.ZONE_TAIL_LRU_DIRTY));
@@ -363,6 +381,10 @@ public final class Vmscan {
                 // Only kswapd writes, only once the LRU tail is all dirty, and only where the gfp mask lets it
                 // enter the filesystem.
                 map.setFlag(pfn, PG_reclaim);
+                return Fate.KEEP;
+            }
+            if (reclaimClean) {
+                // PAGEREF_RECLAIM_CLEAN: a referenced page is reclaimed only if clean; it is not written for it.
                 return Fate.KEEP;
             }
             return pageout(mapping, pfn);
@@ -378,6 +400,20 @@ public final class Vmscan {
             return map.refFreeze(pfn, 1) ? Fate.FREE : Fate.KEEP;
         }
         return filemap.removeMapping(mapping, pfn) ? Fate.FREE : Fate.KEEP;
+    }
+
+    /**
+     * page_check_references() for an unmapped page-cache page (3.14, after page_check_dirty_writeback() and the
+     * writeback cases): TestClearPageReferenced(); a referenced page is PAGEREF_RECLAIM_CLEAN (true), else
+     * PAGEREF_RECLAIM. No pte references exist, so never PAGEREF_ACTIVATE or PAGEREF_KEEP. Under
+     * {@link #EMULATED_43_LRU_AGING} it is not asked: PAGEREF_RECLAIM, PG_referenced untouched.
+     */
+    private boolean pageCheckReferences(int pfn) {
+        if (kernel.config().has(EMULATED_43_LRU_AGING) || !map.testFlag(pfn, PG_referenced)) {
+            return false;
+        }
+        map.clearFlag(pfn, PG_referenced);
+        return true;
     }
 
     /**

@@ -253,7 +253,9 @@ class FaultInjectionTest {
         }
         fi.disableAll();
         assertThat(failures).isGreaterThan(1000);
-        assertThat(fi.injected()).isEqualTo(failures);
+        // Every failure was injected; a slab allocation may take two injected failures (allocate_slab()'s
+        // preferred order, then its minimum order), or fail in neither.
+        assertThat(fi.injected()).isGreaterThanOrEqualTo(failures);
         for (KmemCache c : mm.slub().caches()) {
             assertThat(mm.slub().kmemCacheValidate(c)).as(c.name()).isEmpty();
             assertThat(c.activeObjects()).as(c.name()).isZero();

@@ -95,7 +95,7 @@ class AllocatorInspectionTest {
         // Tag o[2] free without putting it on a freelist: a lost free.
         long slabVa = o[2] & -((long) PhysMem.PAGE_SIZE << s.order);
         long meta = k.mm().mem().nativeOf(slabVa) + s.metaOffset
-                + (long) s.objToIndex(o[2] - slabVa) * KmemCache.META_SIZE;
+                + (long) s.objToIndex(o[2] - slabVa, s.objects) * KmemCache.META_SIZE;
         UnsafeApi.putInt(meta, KmemCache.META_FREE_TAG);
         assertThat(slub.onFreelist(s, o[2])).isEqualTo(Slub.OBJECT_LOST);
         UnsafeApi.putInt(meta, KmemCache.META_ALLOCATED);

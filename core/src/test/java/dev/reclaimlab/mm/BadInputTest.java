@@ -266,7 +266,7 @@ class BadInputTest {
         long a = mm.kmemCacheAlloc(s, GFP_KERNEL);
         long slabVa = a & -((long) PhysMem.PAGE_SIZE << s.order);
         // The free object after a: its link now points far beyond the slab, as an overflow could leave it.
-        long meta = slabVa + s.metaOffset + (long) (s.objToIndex(a - slabVa) + 1) * KmemCache.META_SIZE;
+        long meta = slabVa + s.metaOffset + (long) (s.objToIndex(a - slabVa, s.objects) + 1) * KmemCache.META_SIZE;
         mm.mem().putInt(meta, ((1 << 28) << 2) | KmemCache.META_FREE_TAG);
         assertThatThrownBy(() -> mm.kmemCacheAlloc(s, GFP_KERNEL)).isInstanceOf(SlabError.class)
                 .hasMessageContaining("Freelist corrupted");

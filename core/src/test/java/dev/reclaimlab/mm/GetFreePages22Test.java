@@ -118,6 +118,27 @@ class GetFreePages22Test {
     }
 
     @Test
+    void aTaskInAMemallocNoioScopeReclaimsWithoutGfpIoAndGetsItBackWhenTheScopeEnds(Kernels kernels) {
+        Kernel k = boot22(kernels);
+        PageAlloc pa = k.mm().pageAlloc();
+        Hooks h = install(k);
+        h.result = 1;
+        List<Integer> held = drainTo(k, pa.freepagesMin());
+        int saved = SchedMm.memallocNoioSave();
+        try {
+            held.add(pa.allocPages(Gfp22.GFP_KERNEL, 0));
+        } finally {
+            SchedMm.memallocNoioRestore(saved);
+        }
+        held.add(pa.allocPages(Gfp22.GFP_KERNEL, 0));
+        assertThat(h.gfps).hasSize(2);
+        assertThat(Gfp22.mayIo(h.gfps.get(0))).as("inside the scope").isFalse();
+        assertThat(h.gfps.get(0)).isEqualTo(Gfp22.GFP_KERNEL & ~(Gfp.__GFP_IO | Gfp.__GFP_FS));
+        assertThat(h.gfps.get(1)).as("after it").isEqualTo(Gfp22.GFP_KERNEL);
+        held.forEach(p -> pa.freePages(p, 0));
+    }
+
+    @Test
     void whenReclaimFreesNothingLowPriorityMasksFailButKernelAndAtomicTakeTheFreeLists(Kernels kernels) {
         Kernel k = boot22(kernels);
         PageAlloc pa = k.mm().pageAlloc();

@@ -1,6 +1,7 @@
 package dev.reclaimlab.mm;
 
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.kernel.TaskFlags;
 import dev.reclaimlab.testkit.Boot;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayDeque;
@@ -226,5 +228,42 @@ class WatermarkTest {
             SchedMm.memallocNoreclaimRestore(saved);
         }
         assertThat(h.reclaimGfps).as("no direct reclaim from inside reclaim").isEmpty();
+    }
+
+    /**
+     * One free order-1 block among thousands of free single pages, free memory far above high: 4.3's
+     * __zone_watermark_ok() counts only the pages in blocks of order 1 and above against half the mark
+     * and refuses; 4.4's asks for the order-0 mark and one block, and allows.
+     */
+    @ParameterizedTest(name = "{0}: order 1 allowed {1}")
+    @CsvSource({"3.14, false", "4.3, false", "5.3, true"})
+    @Boot(memory = "16m", kswapd = false)
+    void before44AFragmentedZoneRefusesOrder1FarAboveTheWatermark(String version, boolean allowed, Kernels kernels) {
+        Kernel k = kernels.boot(b -> b.version(KernelVersion.parse(version)));
+        PageAlloc pa = k.mm().pageAlloc();
+        Task t = k.currentTask();
+        List<Integer> all = new ArrayList<>();
+        t.setFlags(t.flags() | TaskFlags.PF_MEMALLOC);
+        try {
+            for (int p; (p = pa.allocPages(GFP_ATOMIC, 0)) != MemMap.NO_PFN; ) {
+                all.add(p);
+            }
+        } finally {
+            t.setFlags(t.flags() & ~TaskFlags.PF_MEMALLOC);
+        }
+        int pair = all.stream().filter(p -> (p & 1) == 0 && all.contains(p + 1)).findFirst().orElseThrow();
+        for (int p : all) {
+            if ((p & 1) == 0 || p == pair + 1) {
+                pa.freePages(p, 0);
+            }
+        }
+        pa.drainAllPages();
+        assertThat(pa.nrFreePages()).isGreaterThan(4 * pa.highWmark());
+        int got = pa.allocPages(GFP_NOWAIT, 1);
+        assertThat(got != MemMap.NO_PFN).as("order-1 GFP_NOWAIT allocation succeeded").isEqualTo(allowed);
+        if (allowed) {
+            assertThat(got).isEqualTo(pair);
+            pa.freePages(got, 1);
+        }
     }
 }

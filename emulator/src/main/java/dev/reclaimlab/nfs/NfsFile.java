@@ -148,6 +148,7 @@ public final class NfsFile implements FileOperations {
                         }
                     }
                     from.copyPageFromIter(mem, kernel.mm().pageAddress(pfn) + off, n);
+                    fm.performWriteMarkAccessed(pfn);
                     fm.setPageUptodate(pfn);
                     if (p + n > ip.iSize()) {
                         ip.iSizeWrite(p + n);

@@ -92,7 +92,11 @@ public final class LoopbackNfsThrottle implements Scenario {
                         + " congested bdi", Outcome.STALL),
                 new Variant("less-throttle", "3.16: current_may_throttle() (399ba0b95670) and nfsd PF_LESS_THROTTLE"
                         + " only while serving a loop-back WRITE (8658452e4a58)", Outcome.CLEAN,
-                        List.<Fix>of(Vmscan.CURRENT_MAY_THROTTLE, Nfsd.NFSD_LESS_THROTTLE_WHEN_NEEDED)));
+                        List.<Fix>of(Vmscan.CURRENT_MAY_THROTTLE, Nfsd.NFSD_LESS_THROTTLE_WHEN_NEEDED)),
+                new Variant("every-nfsd-less-throttle", "experiment, never shipped: current_may_throttle()"
+                        + " (399ba0b95670) with every nfsd thread PF_LESS_THROTTLE for life, as 3.14's nfsd() sets it"
+                        + " (3.16 landed both patches together)", Outcome.CLEAN,
+                        List.<Fix>of(Vmscan.CURRENT_MAY_THROTTLE)));
     }
 
     @Override

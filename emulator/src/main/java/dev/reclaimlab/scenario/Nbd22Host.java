@@ -16,7 +16,7 @@ import dev.reclaimlab.swap.Mm22;
  * One Linux 2.2 host of seed 004: a swap partition (hda2) and a local disk with an ext2 (hda1) holding
  * the export file, an nbd-server serving that file over a loop-back socket to the nbd0 client device,
  * whose nbd-client task receives the replies, and an ext2 on nbd0. Disks are RAM disks outside the
- * kernel's memory budget.
+ * kernel's memory budget, optionally with a 1999 disk's service time per request (see {@link IdeDisk}).
  */
 public final class Nbd22Host {
     private final Kernel kernel;
@@ -33,16 +33,16 @@ public final class Nbd22Host {
     private final NbdClient client;
     private final Ext2Fs fs;
 
-    private Nbd22Host(Kernel k, long nbdBytes, long swapBytes) {
+    private Nbd22Host(Kernel k, long nbdBytes, long swapBytes, long swapServiceMicros, long localServiceMicros) {
         this.kernel = k;
         k.currentTask();
         this.mm = Mm22.boot(k);
         this.swapMedium = new RamDisk(k, 0, swapBytes);
-        this.swapDisk = new IdeDisk(mm.blk(), "hda2", swapMedium, PhysMem.PAGE_SIZE);
+        this.swapDisk = new IdeDisk(mm.blk(), "hda2", swapMedium, PhysMem.PAGE_SIZE, swapServiceMicros);
         mm.swapon(swapDisk);
         long localBytes = nbdBytes + nbdBytes / 4 + (8L << 20);
         this.localMedium = new RamDisk(k, 1, localBytes);
-        this.localDisk = new IdeDisk(mm.blk(), "hda1", localMedium, 1024);
+        this.localDisk = new IdeDisk(mm.blk(), "hda1", localMedium, 1024, localServiceMicros);
         this.localFs = Ext2Fs.mkfs(mm, localDisk);
         this.export = localFs.create(null, "nbd0.img");
         export.ftruncate(nbdBytes);
@@ -53,9 +53,18 @@ public final class Nbd22Host {
         this.fs = Ext2Fs.mkfs(mm, nbd);
     }
 
-    /** Builds the host on {@code k}, which must be booted as 2.2. */
+    /** Builds the host on {@code k}, which must be booted as 2.2; every disk ends a request when started. */
     public static Nbd22Host build(Kernel k, long nbdBytes, long swapBytes) {
-        return new Nbd22Host(k, nbdBytes, swapBytes);
+        return new Nbd22Host(k, nbdBytes, swapBytes, 0, 0);
+    }
+
+    /**
+     * The same host with disks that take time: {@code swapServiceMicros} for each request to the swap disk
+     * (hda2), {@code localServiceMicros} for each to the local disk (hda1) that holds the export.
+     */
+    public static Nbd22Host build(Kernel k, long nbdBytes, long swapBytes, long swapServiceMicros,
+            long localServiceMicros) {
+        return new Nbd22Host(k, nbdBytes, swapBytes, swapServiceMicros, localServiceMicros);
     }
 
     public Kernel kernel() {

@@ -24,6 +24,7 @@ final class Ext2Balloc {
     private final BufferHead[] bitmap = new BufferHead[EXT2_MAX_GROUP_LOADED];
     private int loaded;
     private long bitmapReads;
+    private long bitmapIos;
 
     Ext2Balloc(Ext2Fs fs) {
         this.fs = fs;
@@ -36,10 +37,21 @@ final class Ext2Balloc {
         return bitmapReads;
     }
 
+    /** LRU misses whose bread() found no uptodate buffer and read the device, lock_super held. */
+    long bitmapIos() {
+        return bitmapIos;
+    }
+
     /** read_block_bitmap() into {@code slot}; -EIO with a null slot when bread() failed. */
     private int readBlockBitmap(int group, int slot) {
         bitmapReads++;
-        BufferHead bh = buffers.bread(fs.dev(), fs.blockBitmapBlock(group), fs.blocksize());
+        long nr = fs.blockBitmapBlock(group);
+        BufferHead cached = buffers.getHashTable(fs.dev(), nr, fs.blocksize());
+        if (cached == null || !cached.uptodate()) {
+            bitmapIos++;
+        }
+        buffers.brelse(cached);
+        BufferHead bh = buffers.bread(fs.dev(), nr, fs.blocksize());
         bitmapNumber[slot] = group;
         bitmap[slot] = bh;
         if (bh == null) {

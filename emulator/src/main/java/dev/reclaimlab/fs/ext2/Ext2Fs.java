@@ -154,9 +154,14 @@ public final class Ext2Fs {
         return errors.get();
     }
 
-    /** Block bitmaps read from the device while the superblock was locked. */
+    /** Block-bitmap LRU misses: bread() while the superblock is locked (the buffer is often still cached). */
     public long bitmapReads() {
         return balloc.bitmapReads();
+    }
+
+    /** Block-bitmap reads that went to the device while the superblock was locked. */
+    public long bitmapIos() {
+        return balloc.bitmapIos();
     }
 
     private int reservedPerGroup() {

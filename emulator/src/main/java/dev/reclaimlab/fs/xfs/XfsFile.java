@@ -153,6 +153,7 @@ public final class XfsFile implements FileOperations {
                         }
                     }
                     from.copyPageFromIter(mem, kernel.mm().pageAddress(page) + pageOff, n);
+                    fm.performWriteMarkAccessed(page);
                     fm.setPageUptodate(page);
                     fm.setPageDirty(page);
                     if (p + n > ip.iSize()) {

@@ -15,7 +15,8 @@ import java.util.Map;
  * the work its workload did in that second (the per-second difference of {@code Sample.workDone}, in the
  * scenario's units), one line a variant on one panel, so a variant that stalls and its fix read side by side.
  * A run that ended before its planned seconds without running clean (a deadlock's panic, a stall) did no
- * more work: it counts as zero for the rest of them; a second no sample of a clean run covers is left out.
+ * more work: it counts as zero for the rest of them; a second no run has a sample for (the set-up, before the
+ * first sample) is left out, a gap in the line, not a zero.
  */
 final class ThroughputSvg {
     /** Room right of the plot for the legend: variant names are longer than a timeline's series names. */
@@ -95,9 +96,6 @@ final class ThroughputSvg {
         int c = 0;
         for (Map.Entry<String, List<double[]>> e : byVariant.entrySet()) {
             double[] m = median(e.getValue(), horizon);
-            for (int i = 0; i < m.length; i++) {
-                m[i] = Double.isNaN(m[i]) ? 0 : m[i];
-            }
             series.add(new TimelineSvg.Series(e.getKey() + " (" + e.getValue().size() + ")", m,
                     COLOURS[c++ % COLOURS.length], false));
         }

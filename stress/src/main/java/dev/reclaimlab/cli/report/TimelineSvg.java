@@ -112,7 +112,9 @@ final class TimelineSvg {
         double max = fixedMax;
         for (Series s : series) {
             for (double v : s.v()) {
-                max = Math.max(max, v);
+                if (!Double.isNaN(v)) {
+                    max = Math.max(max, v);
+                }
             }
         }
         max = max <= 0 ? 1 : max == fixedMax ? fixedMax : niceCeil(max);
@@ -144,15 +146,23 @@ final class TimelineSvg {
                             .append("</title></rect>");
                 }
             } else if (t.length > 0) {
+                // A NaN is a second nothing is known of: the line breaks there instead of falling to zero.
                 StringBuilder pts = new StringBuilder();
-                for (int i = 0; i < t.length; i++) {
-                    pts.append(Html.n(LEFT + t[i] / end * plotW)).append(',')
-                            .append(Html.n(top + PANEL - s.v()[i] / max * PANEL)).append(' ');
+                for (int i = 0; i <= t.length; i++) {
+                    if (i < t.length && !Double.isNaN(s.v()[i])) {
+                        pts.append(Html.n(LEFT + t[i] / end * plotW)).append(',')
+                                .append(Html.n(top + PANEL - s.v()[i] / max * PANEL)).append(' ');
+                    } else if (pts.length() > 0) {
+                        sb.append("<polyline class=\"series\" data-series=\"").append(s.name()).append("\" stroke=\"")
+                                .append(s.colour()).append("\" points=\"").append(pts.toString().strip()).append("\"/>");
+                        pts.setLength(0);
+                    }
                 }
-                sb.append("<polyline class=\"series\" data-series=\"").append(s.name()).append("\" stroke=\"")
-                        .append(s.colour()).append("\" points=\"").append(pts.toString().strip()).append("\"/>");
                 if (t.length <= MAX_POINTS) {
                     for (int i = 0; i < t.length; i++) {
+                        if (Double.isNaN(s.v()[i])) {
+                            continue;
+                        }
                         sb.append("<circle class=\"point\" r=\"3\" fill=\"").append(s.colour()).append("\" cx=\"")
                                 .append(Html.n(LEFT + t[i] / end * plotW)).append("\" cy=\"")
                                 .append(Html.n(top + PANEL - s.v()[i] / max * PANEL)).append("\"><title>")

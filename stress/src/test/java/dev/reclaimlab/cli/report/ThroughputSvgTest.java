@@ -59,4 +59,16 @@ class ThroughputSvgTest {
                 .contains("1.0 s: 100 per s", "2.0 s: 2 per s", "3.0 s: 0.5 per s");
         assertThat(root.select("polyline")).hasSize(2);
     }
+
+    @Test
+    void aSecondNoRunHasASampleForIsAGapInTheLineNotAZero() {
+        List<Sample> late = List.of(new Sample(3000, 100, 0, 0, 0, 0, 0, 0), new Sample(4000, 100, 0, 0, 0, 0, 0, 50),
+                new Sample(5000, 100, 0, 0, 0, 0, 0, 100));
+        RunRecord r = new RunRecord("s", "v", 1, Outcome.CLEAN, Outcome.CLEAN, true, 5000L, null, null, null, null,
+                "", null, null, null, "", 5L, 0L, "16m", "cmd", null, null, late);
+        Element root = Jsoup.parse(ThroughputSvg.draw("s", List.of(r))).selectFirst("svg.throughput");
+        assertThat(root.select("polyline")).hasSize(1);
+        assertThat(root.select("circle title")).extracting(Element::text)
+                .containsExactly("3.0 s: 0 per s", "4.0 s: 50 per s", "5.0 s: 50 per s");
+    }
 }
