@@ -50,13 +50,8 @@ final class GetFreePages22 {
         return lowOnMemory;
     }
 
-    /**
-     * {@code gfp} as the caller passed it. A task's scoped PF_MEMALLOC_NOIO/NOFS (2.2 had none; only the
-     * later rules a 2.2 kernel may be given set them, such as an IO flusher) strips it here, as
-     * current_gfp_context() would, so reclaim sees what the task may do. Returns a pfn or NULL_PAGE.
-     */
+    /** {@code gfp} is after current_gfp_context() (PageAlloc applies it). Returns a pfn or NULL_PAGE. */
     int getFreePages(Task t, int gfp, int order, ReclaimHooks hooks) {
-        gfp = SchedMm.currentGfpContext(t, gfp);
         if (order >= NR_MEM_LISTS) {
             t.recordAllocFailure(gfp, order, AllocFailure.Reason.NO_PROGRESS.ordinal());
             return PageAlloc.NULL_PAGE;

@@ -268,6 +268,9 @@ public final class PageAlloc {
             return fail(t, gfp, order, AllocFailure.Reason.FAULT_INJECTION);
         }
         mightAlloc(t, gfp);
+        // The task's scoped NOIO/NOFS applies to every allocator version (2.2 had no scopes, but a rule a
+        // 2.2 kernel is given may set one, such as an IO flusher's).
+        gfp = SchedMm.currentGfpContext(t, gfp);
         if (legacy != null) {
             int p = legacy.getFreePages(t, gfp, order, hooks);
             if (p != NO_PFN) {
@@ -275,7 +278,6 @@ public final class PageAlloc {
             }
             return p;
         }
-        gfp = SchedMm.currentGfpContext(t, gfp);
         int pfn = getPageFromFreelist(t, order, ALLOC_WMARK_LOW);
         if (pfn == NO_PFN) {
             pfn = allocPagesSlowpath(t, gfp, order);

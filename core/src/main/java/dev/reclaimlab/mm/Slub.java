@@ -88,6 +88,9 @@ public final class Slub {
     private final SlubDebug debug;
     private final Failslab failslab;
     private final RawSpinLock slabMutex = new RawSpinLock("slab_mutex");
+    /** The version's allocate_slab(): whether it falls back, and the reclaim bits its first try drops. */
+    private final boolean slubOrderFallback;
+    private final int highOrderNoReclaim;
     private volatile KmemCache[] caches = new KmemCache[16];
     private int nextId = 1;
 
@@ -99,6 +102,9 @@ public final class Slub {
         this.vmstat = vmstat;
         this.debug = new SlubDebug(kernel, mem, map);
         this.failslab = new Failslab(kernel);
+        this.slubOrderFallback = kernel.config().has(SLUB_ORDER_FALLBACK);
+        this.highOrderNoReclaim = !kernel.config().has(SLUB_NOWAIT_HIGH_ORDER) ? 0
+                : kernel.config().has(SLUB_HIGH_ORDER_NO_KSWAPD) ? Gfp.__GFP_RECLAIM : Gfp.__GFP_DIRECT_RECLAIM;
     }
 
     /** failslab: fault injection into this kernel's slab allocations. */
@@ -335,12 +341,10 @@ public final class Slub {
         int flags = (gfp & ~Gfp.__GFP_ZERO) | s.allocGfp | Gfp.__GFP_COMP;
         int pfn;
         int objects;
-        if (kernel.config().has(SLUB_ORDER_FALLBACK)) {
+        if (slubOrderFallback) {
             int allocGfp = (flags | Gfp.__GFP_NOWARN | Gfp.__GFP_NORETRY) & ~Gfp.__GFP_NOFAIL;
-            if ((allocGfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && s.order > s.minOrder
-                    && kernel.config().has(SLUB_NOWAIT_HIGH_ORDER)) {
-                allocGfp = (allocGfp | Gfp.__GFP_NOMEMALLOC) & ~(kernel.config().has(SLUB_HIGH_ORDER_NO_KSWAPD)
-                        ? Gfp.__GFP_RECLAIM : Gfp.__GFP_DIRECT_RECLAIM);
+            if ((allocGfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && s.order > s.minOrder && highOrderNoReclaim != 0) {
+                allocGfp = (allocGfp | Gfp.__GFP_NOMEMALLOC) & ~highOrderNoReclaim;
             }
             pfn = pages.allocPages(allocGfp, s.order);
             objects = s.objects;
