@@ -87,6 +87,7 @@ public final class Slub {
     private final VmStat vmstat;
     private final SlubDebug debug;
     private final Failslab failslab;
+    private final SlubInspect inspect;
     private final RawSpinLock slabMutex = new RawSpinLock("slab_mutex");
     /** The version's allocate_slab(): whether it falls back, and the reclaim bits its first try drops. */
     private final boolean slubOrderFallback;
@@ -102,6 +103,7 @@ public final class Slub {
         this.vmstat = vmstat;
         this.debug = new SlubDebug(kernel, mem, map);
         this.failslab = new Failslab(kernel);
+        this.inspect = new SlubInspect(this, kernel, mem, map);
         this.slubOrderFallback = kernel.config().has(SLUB_ORDER_FALLBACK);
         this.highOrderNoReclaim = !kernel.config().has(SLUB_NOWAIT_HIGH_ORDER) ? 0
                 : kernel.config().has(SLUB_HIGH_ORDER_NO_KSWAPD) ? Gfp.__GFP_RECLAIM : Gfp.__GFP_DIRECT_RECLAIM;
@@ -712,125 +714,18 @@ public final class Slub {
         }
     }
 
-    /**
-     * validate_slab_cache(): flushes the CPU slabs, then checks every free object of every partial slab:
-     * with poisoning, a write after free shows as overwritten poison. Returns the reports it made.
-     */
+    /** validate_slab_cache(); see {@link SlubInspect#kmemCacheValidate}. */
     public List<String> kmemCacheValidate(KmemCache s) {
-        checkCache(s, "kmem_cache_validate");
-        flushAll(s);
-        List<String> found = new ArrayList<>();
-        s.listLock.lock();
-        try {
-            for (int slab = s.partialHead; slab != NO_PFN; slab = map.lruNext(slab)) {
-                map.bitSpinLock(slab, PageFlags.PG_locked);
-                try {
-                    found.addAll(debug.validateSlab(s, slab));
-                } finally {
-                    map.bitSpinUnlock(slab, PageFlags.PG_locked);
-                }
-            }
-        } finally {
-            s.listLock.unlock();
-        }
-        return found;
+        return inspect.kmemCacheValidate(s);
     }
 
-    /**
-     * on_freelist() for one object, read-only: {@link #OBJECT_ON_FREELIST} when {@code addr} is free and its
-     * slab's freelists reach it (the CPU freelist of the CPU the slab is frozen to, and the slab's own),
-     * {@link #OBJECT_ALLOCATED} when it is allocated, {@link #OBJECT_LOST} when its metadata says free but no
-     * freelist reaches it, {@link #FREELIST_CORRUPT} when a freelist reaches an allocated object or loops, or
-     * the slab's own freelist does not hold objects - inuse. Looks while holding slab_lock and, for a frozen
-     * slab, its CPU, so no alloc or free moves objects meanwhile. The caller keeps the slab alive by holding
-     * another of its objects.
-     */
+    /** on_freelist() for one object, read-only; see {@link SlubInspect#onFreelist}. */
     public int onFreelist(KmemCache s, long addr) {
-        Task t = kernel.currentTask();
-        checkCache(s, "onFreelist");
-        int slab = slabOf(addr, "onFreelist", s);
-        if (caches[map.slabCache(slab)] != s) {
-            throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): object is from %s", s, addr,
-                    caches[map.slabCache(slab)]));
-        }
-        int idx = s.objToIndex(addr - PhysMem.virtOfPfn(slab) - s.objOffset, map.objects(slab));
-        if (idx < 0) {
-            throw new IllegalArgumentException(String.format("onFreelist(%s, 0x%x): not the start of an object", s,
-                    addr));
-        }
-        int[] found = {-1};
-        // A frozen slab may be unfrozen and frozen to another CPU while we go round the CPUs: bounded retries.
-        for (int tries = 0; tries < 64; tries++) {
-            map.bitSpinLock(slab, PageFlags.PG_locked);
-            try {
-                if (!map.frozen(slab)) {
-                    return checkFreelists(s, slab, idx, -1);
-                }
-            } finally {
-                map.bitSpinUnlock(slab, PageFlags.PG_locked);
-            }
-            for (int c = 0; c < kernel.nrCpus() && found[0] < 0; c++) {
-                int b = (c + 1) * PC_STRIDE;
-                t.runOnCpu(c, () -> {
-                    if (s.percpu[b + PC_SLAB] == slab) {
-                        map.bitSpinLock(slab, PageFlags.PG_locked);
-                        try {
-                            found[0] = checkFreelists(s, slab, idx, s.percpu[b + PC_FREELIST]);
-                        } finally {
-                            map.bitSpinUnlock(slab, PageFlags.PG_locked);
-                        }
-                    }
-                });
-            }
-            if (found[0] >= 0) {
-                return found[0];
-            }
-        }
-        return FREELIST_CORRUPT;
-    }
-
-    /** Walks {@code cpuFree} (-1 for none) and the slab's own freelist. slab_lock held, and the CPU if frozen. */
-    private int checkFreelists(KmemCache s, int slab, int idx, long cpuFree) {
-        int objects = map.objects(slab);
-        long meta = mem.nativeOfPfn(slab) + s.metaOffsetOf(objects);
-        boolean reached = false;
-        int walked = 0;
-        for (int list = 0; list < 2; list++) {
-            int onList = 0;
-            for (long i = list == 0 ? cpuFree : map.freelist(slab); i >= 0; onList++) {
-                if (i >= objects) {
-                    return FREELIST_CORRUPT;
-                }
-                int m = UnsafeApi.getInt(meta + i * META_SIZE);
-                if ((m & 3) != META_FREE_TAG || ++walked > objects) {
-                    return FREELIST_CORRUPT;
-                }
-                reached |= i == idx;
-                i = (m >> 2) - 1;
-            }
-            if (list == 1 && onList != objects - map.inuse(slab)) {
-                return FREELIST_CORRUPT;
-            }
-        }
-        int m = UnsafeApi.getInt(meta + (long) idx * META_SIZE);
-        if (reached) {
-            return OBJECT_ON_FREELIST;
-        }
-        if (m == META_ALLOCATED) {
-            return OBJECT_ALLOCATED;
-        }
-        return (m & 3) == META_FREE_TAG ? OBJECT_LOST : FREELIST_CORRUPT;
+        return inspect.onFreelist(s, addr);
     }
 
     /** /proc/slabinfo. */
     public String slabinfo() {
-        StringBuilder sb = new StringBuilder("slabinfo - version: 2.1\n");
-        sb.append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-                + " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs>"
-                + " <sharedavail>\n");
-        for (KmemCache s : caches()) {
-            sb.append(s.slabinfoLine()).append('\n');
-        }
-        return sb.toString();
+        return inspect.slabinfo();
     }
 }
