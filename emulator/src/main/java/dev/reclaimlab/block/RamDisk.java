@@ -6,16 +6,20 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.NativeRegion;
 import dev.reclaimlab.mm.PhysMem;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * A RAM disk (drivers/block/brd.c), "ramN". Its storage is a {@link NativeRegion} outside the kernel's
- * budget: it is the disk, not kernel memory, so filling it never causes reclaim. As 4.3's
- * brd_make_request(), IO is done and the bio ended in the submitter's context, before submitBio()
- * returns; every bio is ended, with -EIO if its copy failed, so no submitter waits for ever. Storage is
- * freed by a kernel close hook, after every kthread stopped.
+ * A RAM disk (drivers/block/brd.c), "ramN". Its storage is outside the kernel's budget: it is the disk, not
+ * kernel memory, so filling it never causes reclaim. As brd, it is sparse: a chunk of {@link #CHUNK_SIZE}
+ * bytes (a {@link NativeRegion}) is allocated, zeroed, when a write first reaches it (brd_insert_page()),
+ * and a read of a chunk never written copies zeros (copy_from_brd()), so a large disk costs only what was
+ * written and takes no time to set up. As 4.3's brd_make_request(), IO is done and the bio ended in the
+ * submitter's context, before submitBio() returns; every bio is ended, with -EIO if its copy failed, so no
+ * submitter waits for ever. Storage is freed by a kernel close hook, after every kthread stopped.
  */
 public final class RamDisk implements BlockDevice {
     private final Kernel kernel;
@@ -25,11 +29,16 @@ public final class RamDisk implements BlockDevice {
     private final String submitWho;
     private final long capacity;
     private final long nrSectors;
-    private final NativeRegion storage;
+    /** brd's unit is a page; 64 KiB chunks keep the table small for disks of hundreds of MiB. */
+    public static final int CHUNK_SIZE = 64 << 10;
+    private static final int CHUNK_SHIFT = 16;
+    // brd_pages: installed once by the first write that reaches each, never replaced until brdFree().
+    private final AtomicReferenceArray<NativeRegion> chunks;
+    private volatile boolean freed;
     private final AtomicLong nativeBytes = new AtomicLong();
     private final List<long[]> ioErrors = new CopyOnWriteArrayList<>();
 
-    /** brd_alloc(): a zeroed disk of {@code capacityBytes} (whole sectors) named "ram{number}". */
+    /** brd_alloc(): a disk of {@code capacityBytes} (whole sectors) named "ram{number}" that reads as zeros. */
     public RamDisk(Kernel kernel, int number, long capacityBytes) {
         this.name = "ram" + number;
         this.submitWho = name + ": submit_bio";
@@ -41,7 +50,12 @@ public final class RamDisk implements BlockDevice {
         this.mem = kernel.mm().mem();
         this.capacity = capacityBytes;
         this.nrSectors = capacityBytes >> Bio.SECTOR_SHIFT;
-        this.storage = NativeRegion.allocate(name, capacityBytes, nativeBytes);
+        long nrChunks = (capacityBytes + CHUNK_SIZE - 1) >> CHUNK_SHIFT;
+        if (nrChunks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("brd_alloc(" + name + "): capacity " + capacityBytes + " bytes is"
+                    + " more than " + ((long) Integer.MAX_VALUE << CHUNK_SHIFT) + " bytes");
+        }
+        this.chunks = new AtomicReferenceArray<>((int) nrChunks);
         kernel.addCloseHook(this::brdFree);
     }
 
@@ -55,7 +69,7 @@ public final class RamDisk implements BlockDevice {
         return nrSectors;
     }
 
-    /** Native bytes this disk holds (its ledger): the capacity until the kernel is closed, then 0. */
+    /** Native bytes this disk holds (its ledger): the chunks written so far, 0 once the kernel is closed. */
     public long nativeBytes() {
         return nativeBytes.get();
     }
@@ -84,7 +98,7 @@ public final class RamDisk implements BlockDevice {
         for (int i = 0; i < bio.vcnt(); i++) {
             kernel.mm().pageAlloc().checkPageInUse(bio.pfn(i), submitWho);
         }
-        if (storage.freed()) {
+        if (freed) {
             throw new IllegalStateException(name + ": " + bio + " submitted after the disk's storage was freed");
         }
         if (BlkCore.shouldFailRequest(kernel, this, bio)) {
@@ -115,33 +129,90 @@ public final class RamDisk implements BlockDevice {
             }
         }
         long pos = first << Bio.SECTOR_SHIFT;
+        boolean write = bio.op() == Bio.Op.WRITE;
         for (int i = 0; i < bio.vcnt(); i++) {
-            int len = bio.len(i);
             long kaddr = mem.pageAddress(bio.pfn(i)) + bio.offset(i);
-            if (bio.op() == Bio.Op.WRITE) {
-                mem.copyToNative(kaddr, storage, pos, len);
-            } else {
-                mem.copyFromNative(storage, pos, kaddr, len);
+            for (int left = bio.len(i); left > 0; ) {
+                int c = (int) (pos >>> CHUNK_SHIFT);
+                int off = (int) (pos & (CHUNK_SIZE - 1));
+                int n = Math.min(left, CHUNK_SIZE - off);
+                NativeRegion chunk = write ? brdInsertChunk(c) : chunks.get(c);
+                if (write) {
+                    mem.copyToNative(kaddr, chunk, off, n);
+                } else if (chunk != null) {
+                    mem.copyFromNative(chunk, off, kaddr, n);
+                } else {
+                    mem.memset(kaddr, 0, n);
+                }
+                kaddr += n;
+                pos += n;
+                left -= n;
             }
-            pos += len;
         }
         return 0;
     }
 
+    /** brd_insert_page(): chunk {@code c}, allocated zeroed if no write reached it yet; one winner per chunk. */
+    private NativeRegion brdInsertChunk(int c) {
+        NativeRegion chunk = chunks.get(c);
+        if (chunk != null) {
+            return chunk;
+        }
+        long start = (long) c << CHUNK_SHIFT;
+        NativeRegion fresh = NativeRegion.allocate(name + " chunk " + c, Math.min(CHUNK_SIZE, capacity - start),
+                nativeBytes);
+        if (chunks.compareAndSet(c, null, fresh)) {
+            return fresh;
+        }
+        fresh.free();
+        return chunks.get(c);
+    }
+
     /** brd_free(): runs in Kernel.close() after every task stopped. */
     private void brdFree() {
-        if (!storage.freed()) {
-            storage.free();
+        if (freed) {
+            return;
+        }
+        freed = true;
+        for (int c = 0; c < chunks.length(); c++) {
+            NativeRegion chunk = chunks.getAndSet(c, null);
+            if (chunk != null) {
+                chunk.free();
+            }
         }
     }
 
     /** Reads {@code len} bytes of the medium at {@code byteOffset} without IO, as a tool reads /dev/ram0. */
     public void peek(long byteOffset, byte[] dst, int off, int len) {
-        storage.copyOut(byteOffset, dst, off, len);
+        if (dst == null || off < 0 || len < 0 || off > dst.length - len) {
+            throw new IndexOutOfBoundsException(name + ": peek into " + (dst == null ? "a null array"
+                    : "[" + off + ", +" + len + ") of an array of " + dst.length));
+        }
+        if (byteOffset < 0 || byteOffset > capacity - len) {
+            throw new IndexOutOfBoundsException(name + ": peek of [" + byteOffset + ", +" + len + ") is outside [0, "
+                    + capacity + ")");
+        }
+        if (freed) {
+            throw new IllegalStateException(name + ": peek after the disk's storage was freed");
+        }
+        while (len > 0) {
+            int c = (int) (byteOffset >>> CHUNK_SHIFT);
+            int o = (int) (byteOffset & (CHUNK_SIZE - 1));
+            int n = Math.min(len, CHUNK_SIZE - o);
+            NativeRegion chunk = chunks.get(c);
+            if (chunk != null) {
+                chunk.copyOut(o, dst, off, n);
+            } else {
+                Arrays.fill(dst, off, off + n, (byte) 0);
+            }
+            byteOffset += n;
+            off += n;
+            len -= n;
+        }
     }
 
     @Override
     public String toString() {
-        return name + " (" + capacity + " bytes, " + (storage.freed() ? "freed" : "live") + ")";
+        return name + " (" + capacity + " bytes, " + (freed ? "freed" : "live") + ")";
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
@@ -215,12 +216,74 @@ class RamDiskTest {
         long before = k.mm().offHeapBytes();
         RamDisk a = new RamDisk(k, 0, 8L << 20);
         RamDisk b = new RamDisk(k, 1, 1L << 20);
-        assertThat(k.mm().offHeapBytes()).isEqualTo(before);
-        assertThat(a.nativeBytes()).isEqualTo(8L << 20);
-        assertThat(b.nativeBytes()).isEqualTo(1L << 20);
+        int[] pfns = allocPages(k, 4);
+        for (Bio w : bios(Bio.Op.WRITE, 0, pfns, 4)) {
+            assertThat(a.submitBioWait(w)).isZero();
+        }
+        for (Bio w : bios(Bio.Op.WRITE, (1L << 20) / Bio.SECTOR_SIZE - 8, pfns, 1)) {
+            assertThat(b.submitBioWait(w)).isZero();
+            break;
+        }
+        assertThat(k.mm().offHeapBytes()).as("the disks' chunks are not the kernel's memory").isEqualTo(before);
+        assertThat(a.nativeBytes()).isEqualTo(RamDisk.CHUNK_SIZE);
+        assertThat(b.nativeBytes()).isEqualTo(RamDisk.CHUNK_SIZE);
         k.close();
         assertThat(a.nativeBytes()).isZero();
         assertThat(b.nativeBytes()).isZero();
         assertThat(k.oopses()).isEmpty();
+    }
+
+    @Test
+    void aSparseDiskReadsZerosWhereNothingWasWrittenAndAllocatesOnlyTheChunksWritesReach(Kernel k) {
+        PhysMem mem = k.mm().mem();
+        RamDisk rd = new RamDisk(k, 0, 256L << 20);
+        assertThat(rd.nativeBytes()).as("brd allocates a page when a write first reaches it").isZero();
+        int[] pfns = allocPages(k, 2);
+        byte[] junk = new byte[PAGE];
+        Arrays.fill(junk, (byte) 0x5a);
+        mem.copyIn(mem.pageAddress(pfns[0]), junk, 0, PAGE);
+        Bio never = new Bio(Bio.Op.READ, 100_000, 1);
+        never.addPage(pfns[0], PAGE, 0);
+        assertThat(rd.submitBioWait(never)).isZero();
+        byte[] got = new byte[PAGE];
+        mem.copyOut(mem.pageAddress(pfns[0]), got, 0, PAGE);
+        assertThat(got).as("a never-written range reads as zeros").containsOnly((byte) 0);
+        assertThat(rd.nativeBytes()).as("reads allocate nothing").isZero();
+        // Two pages straddling a chunk boundary: two chunks, and the bytes come back across it.
+        Random r = new Random(7);
+        byte[][] want = new byte[2][PAGE];
+        for (int i = 0; i < 2; i++) {
+            r.nextBytes(want[i]);
+            mem.copyIn(mem.pageAddress(pfns[i]), want[i], 0, PAGE);
+        }
+        long sector = (RamDisk.CHUNK_SIZE - PAGE / 2) / Bio.SECTOR_SIZE;
+        Bio w = new Bio(Bio.Op.WRITE, sector, 2);
+        w.addPage(pfns[0], PAGE, 0);
+        w.addPage(pfns[1], PAGE, 0);
+        assertThat(rd.submitBioWait(w)).isZero();
+        assertThat(rd.nativeBytes()).isEqualTo(2L * RamDisk.CHUNK_SIZE);
+        byte[] peeked = new byte[2 * PAGE];
+        rd.peek(sector * Bio.SECTOR_SIZE, peeked, 0, peeked.length);
+        assertThat(Arrays.copyOfRange(peeked, 0, PAGE)).isEqualTo(want[0]);
+        assertThat(Arrays.copyOfRange(peeked, PAGE, 2 * PAGE)).isEqualTo(want[1]);
+        for (int pfn : pfns) {
+            mem.memset(mem.pageAddress(pfn), 0, PAGE);
+        }
+        Bio back = new Bio(Bio.Op.READ, sector, 2);
+        back.addPage(pfns[1], PAGE, 0);
+        back.addPage(pfns[0], PAGE, 0);
+        assertThat(rd.submitBioWait(back)).isZero();
+        mem.copyOut(mem.pageAddress(pfns[1]), got, 0, PAGE);
+        assertThat(got).isEqualTo(want[0]);
+        mem.copyOut(mem.pageAddress(pfns[0]), got, 0, PAGE);
+        assertThat(got).isEqualTo(want[1]);
+        byte[] zeros = new byte[PAGE];
+        rd.peek(sector * Bio.SECTOR_SIZE - PAGE, zeros, 0, PAGE / 2);
+        assertThat(zeros).containsOnly((byte) 0);
+        assertThatThrownBy(() -> rd.peek((256L << 20) - 10, new byte[PAGE], 0, 20))
+                .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("ram0");
+        for (int pfn : pfns) {
+            k.mm().freePages(pfn, 0);
+        }
     }
 }
