@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * The system calls a workload makes on one mounted filesystem (fs/namei.c, fs/open.c, fs/read_write.c,
  * fs/sync.c). Paths are absolute within the mount ("/dir/file"). Name operations hold the parent
- * directory's i_rwsem for write, as the 2015 kernel held i_mutex, and allocate the new dentry under it
- * with __d_alloc(GFP_KERNEL). {@link #open}, {@link #create} and {@link #mkdir} return an open
+ * directory's i_rwsem for write, as the 2015 kernel held i_mutex, and allocate a dentry under it with
+ * __d_alloc(GFP_KERNEL) only when the name has none in the dcache, positive or negative ({@link Namei});
+ * a create instantiates the negative dentry its lookup found or made, an unlink leaves one. {@link #open}, {@link #create} and {@link #mkdir} return an open
  * {@link File}; give each back with {@link #close}. A closed file, one of another mount, or none gets
  * EBADF; a buffer that is not there gets EFAULT. Failures throw {@link VfsException} with the errno.
  */
