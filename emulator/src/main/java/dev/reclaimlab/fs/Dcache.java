@@ -17,6 +17,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * fs/dcache.c for one superblock: allocating, finding, releasing and pruning dentries. Dentry memory
  * comes from the kernel's "dentry" cache; __d_alloc() takes the gfp as a parameter, so a caller that
  * holds filesystem locks can pass GFP_NOFS. Nothing sleeps or allocates under {@link #dcacheLock}.
+ * <p>
+ * Negative dentries, as Linux 3.14 keeps them (and 2.2, 4.3 and 5.3 alike): a lookup that finds no inode
+ * hashes the dentry with none ({@code d_add(dentry, NULL)}), d_delete() of a name whose dentry only the
+ * caller holds unbinds the inode and leaves the dentry hashed, and dput() puts an unused hashed dentry on
+ * the LRU whether it has an inode or not; d_lookup() finds negative dentries too, and only the
+ * superblock shrinker (super_cache_scan(), which needs __GFP_FS) or unmount frees them. A dentry keeps
+ * its external name until it is freed (d_free()).
  */
 public final class Dcache {
     /** sizeof(struct dentry) on x86-64. */
@@ -72,20 +79,21 @@ public final class Dcache {
             return null;
         }
         byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        long ext = 0;
+        PhysMem mem = mm.mem();
         if (b.length > DNAME_INLINE_LEN - 1) {
-            // The external name: kmalloc(name->len + 1) with the same gfp, as __d_alloc() does; the emulator
-            // keeps the name on the heap and gives the bytes back at once, having charged the allocation.
-            long ext = mm.kmalloc(b.length + 1, gfp);
+            // The external name: kmalloc(name->len + 1) with the same gfp, as __d_alloc() does, held until
+            // d_free() (the emulator reads the name from the heap; the bytes are there for the memory).
+            ext = mm.kmalloc(b.length + 1, gfp);
             if (ext == 0) {
                 mm.kmemCacheFree(dentryCache, addr);
                 return null;
             }
-            mm.kfree(ext);
+            mem.copyIn(ext, b, 0, b.length);
         }
-        PhysMem mem = mm.mem();
         mem.memset(addr, 0, DENTRY_SIZE);
         mem.copyIn(addr + D_INAME_OFFSET, b, 0, Math.min(b.length, DNAME_INLINE_LEN - 1));
-        Dentry d = new Dentry(name, parent, addr);
+        Dentry d = new Dentry(name, parent, addr, ext);
         d.count = 1;
         if (parent != null) {
             dcacheLock.spinLock();
@@ -102,7 +110,10 @@ public final class Dcache {
         return d;
     }
 
-    /** d_add(): binds {@code inode} (whose reference the dentry takes over) and hashes the dentry. */
+    /**
+     * d_add(): binds {@code inode} (whose reference the dentry takes over; null makes a negative dentry,
+     * as a filesystem's ->lookup() does for a name that is not there) and hashes the dentry.
+     */
     public void dAdd(Dentry d, Inode inode) {
         dcacheLock.spinLock();
         try {
@@ -110,20 +121,50 @@ public final class Dcache {
                 throw new IllegalStateException("d_add(" + d + "): already hashed");
             }
             d.inode = inode;
-            if (d.parent() != null) {
-                Dentry old = d.parent().children.putIfAbsent(d.name(), d);
-                if (old != null) {
-                    throw new IllegalStateException("d_add(" + d + "): the name is already hashed; callers hold the"
-                            + " directory's i_rwsem, so this is a VFS bug");
-                }
-            }
-            d.hashed = true;
+            hashLocked(d, "d_add");
         } finally {
             dcacheLock.spinUnlock();
         }
     }
 
-    /** d_lookup(): the hashed child {@code name} of {@code parent} with a reference, or null. */
+    private void hashLocked(Dentry d, String op) {
+        if (d.parent() != null) {
+            Dentry old = d.parent().children.putIfAbsent(d.name(), d);
+            if (old != null) {
+                throw new IllegalStateException(op + "(" + d + "): the name is already hashed; callers hold the"
+                        + " directory's i_rwsem, so this is a VFS bug");
+            }
+        }
+        d.hashed = true;
+    }
+
+    /**
+     * d_instantiate(): binds {@code inode} (its reference taken over) to the negative dentry {@code d} that a
+     * create found; no new dentry is allocated. An unhashed one (NFS's exclusive create, whose lookup was
+     * optimised away, or nfs_instantiate()'s d_drop()) is hashed, as nfs_instantiate()'s d_add() does.
+     */
+    public void dInstantiate(Dentry d, Inode inode) {
+        if (inode == null) {
+            throw new IllegalArgumentException("d_instantiate(" + d + "): no inode");
+        }
+        dcacheLock.spinLock();
+        try {
+            if (d.inode != null) {
+                throw new IllegalStateException("d_instantiate(" + d + "): already positive (" + d.inode + ")");
+            }
+            d.inode = inode;
+            if (!d.hashed) {
+                hashLocked(d, "d_instantiate");
+            }
+        } finally {
+            dcacheLock.spinUnlock();
+        }
+    }
+
+    /**
+     * d_lookup(): the hashed child {@code name} of {@code parent} with a reference, or null. The dentry may be
+     * negative ({@link Dentry#inode()} null): the name is known to be absent.
+     */
     public Dentry dLookup(Dentry parent, String name) {
         dcacheLock.spinLock();
         try {
@@ -160,11 +201,57 @@ public final class Dcache {
         }
     }
 
-    /** d_delete() + d_drop(): unhashes a dentry whose name was removed; the last dput() frees it. */
+    /**
+     * d_delete() after a successful unlink or rmdir: if the caller holds the only reference, the dentry
+     * turns negative and stays hashed (dentry_unlink_inode(): the inode reference is dropped here), so the
+     * next lookup of the name needs no new dentry; otherwise it is unhashed (__d_drop()) and the last dput()
+     * frees it with its inode reference.
+     */
     public void dDelete(Dentry d) {
+        Inode inode = null;
+        dcacheLock.spinLock();
+        try {
+            if (d.count == 1 && d.inode != null) {
+                inode = d.inode;
+                d.inode = null;
+            } else {
+                unhashLocked(d);
+            }
+        } finally {
+            dcacheLock.spinUnlock();
+        }
+        if (inode != null) {
+            sb.iput(inode);
+        }
+    }
+
+    /** d_drop(): unhashes {@code d} (d_invalidate() of a dentry d_revalidate() rejected, NFS's unlink); dput() frees it. */
+    public void dDrop(Dentry d) {
         dcacheLock.spinLock();
         try {
             unhashLocked(d);
+        } finally {
+            dcacheLock.spinUnlock();
+        }
+    }
+
+    /** d_rehash(): hashes again a dentry d_drop() unhashed (nfs_unlink() after a failed REMOVE). */
+    public void dRehash(Dentry d) {
+        dcacheLock.spinLock();
+        try {
+            if (!d.hashed) {
+                hashLocked(d, "d_rehash");
+            }
+        } finally {
+            dcacheLock.spinUnlock();
+        }
+    }
+
+    /** d_unhashed(). */
+    public boolean dUnhashed(Dentry d) {
+        dcacheLock.spinLock();
+        try {
+            return !d.hashed;
         } finally {
             dcacheLock.spinUnlock();
         }
@@ -205,10 +292,13 @@ public final class Dcache {
         }
     }
 
-    /** dentry_kill(): frees an unhashed dentry nobody uses; returns the parent, whose reference is still to drop. */
+    /** dentry_kill() + d_free(): frees an unhashed dentry nobody uses; returns the parent, whose reference is still to drop. */
     private Dentry dentryKill(Dentry d) {
         Inode inode = d.inode;
         d.inode = null;
+        if (d.extName != 0) {
+            mm.kfree(d.extName);
+        }
         mm.kmemCacheFree(dentryCache, d.addr);
         nrDentries.decrementAndGet();
         if (inode != null) {
@@ -218,8 +308,8 @@ public final class Dcache {
     }
 
     /**
-     * prune_dcache_sb(): frees up to {@code nrToScan} unused dentries from the LRU's cold end, releasing
-     * their inodes (which may then be evicted). Returns how many were freed.
+     * prune_dcache_sb(): frees up to {@code nrToScan} unused dentries from the LRU's cold end, negative ones
+     * as positive ones, releasing their inodes (which may then be evicted). Returns how many were freed.
      */
     public long pruneDcacheSb(long nrToScan) {
         long freed = 0;

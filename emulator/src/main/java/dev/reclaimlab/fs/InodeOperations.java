@@ -6,8 +6,21 @@ package dev.reclaimlab.fs;
  * negative errnos thrown as {@link VfsException} by the caller.
  */
 public interface InodeOperations {
-    /** The inode {@code name} refers to in {@code dir}, referenced, or null. */
+    /**
+     * ->lookup(): the inode {@code name} refers to in {@code dir}, referenced, or null; the VFS d_add()s the
+     * dentry with it, so a null makes a negative dentry (xfs_vn_lookup()'s d_add(dentry, NULL) on ENOENT,
+     * nfs_lookup()'s no_entry).
+     */
     Inode lookup(Inode dir, String name);
+
+    /**
+     * nfs_is_exclusive_create() in nfs_lookup(): the lookup of a name about to be created exclusively is
+     * optimised away and the dentry left negative and unhashed (d_instantiate(dentry, NULL)); the create's
+     * reply tells whether the name existed. Local filesystems always look.
+     */
+    default boolean isExclusiveCreate(Inode dir, int flags) {
+        return false;
+    }
 
     /** A new regular file {@code name} in {@code dir}, referenced; or throws EEXIST/ENOSPC/ENOMEM. */
     Inode create(Inode dir, String name);
@@ -21,15 +34,26 @@ public interface InodeOperations {
     /** Removes the empty directory {@code name} ({@code inode}) from {@code dir}. */
     int rmdir(Inode dir, String name, Inode inode);
 
+    /** ->unlink(dir, dentry) of the positive {@code dentry}; the VFS d_delete()s it after a success. */
+    default int unlink(Inode dir, Dentry dentry) {
+        return unlink(dir, dentry.name(), dentry.inode());
+    }
+
+    /** ->rmdir(dir, dentry). */
+    default int rmdir(Inode dir, Dentry dentry) {
+        return rmdir(dir, dentry.name(), dentry.inode());
+    }
+
     /** The names in {@code dir}, sorted (iterate_dir()). */
     java.util.List<String> readdir(Inode dir);
 
     /**
-     * d_op->d_revalidate() of a dcache hit {@code dentry} in {@code dir}, called by lookup_fast() without the
-     * directory's lock: false makes the VFS drop the dentry and look the name up again (lookup_slow()). Local
+     * d_op->d_revalidate() of a dcache hit {@code dentry} in {@code dir}, positive or negative, with the
+     * lookup's intent {@code flags} ({@link Namei}): called by lookup_fast() without the directory's lock and
+     * by lookup_dcache() under it; false makes the VFS drop the dentry and look the name up again. Local
      * filesystems have none.
      */
-    default boolean dRevalidate(Inode dir, Dentry dentry) {
+    default boolean dRevalidate(Inode dir, Dentry dentry, int flags) {
         return true;
     }
 

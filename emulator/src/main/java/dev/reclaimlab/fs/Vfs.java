@@ -3,7 +3,6 @@ package dev.reclaimlab.fs;
 
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
-import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.SchedMm;
 
 import java.util.Arrays;
@@ -12,8 +11,9 @@ import java.util.List;
 /**
  * The system calls a workload makes on one mounted filesystem (fs/namei.c, fs/open.c, fs/read_write.c,
  * fs/sync.c). Paths are absolute within the mount ("/dir/file"). Name operations hold the parent
- * directory's i_rwsem for write, as the 2015 kernel held i_mutex, and allocate the new dentry under it
- * with __d_alloc(GFP_KERNEL). {@link #open}, {@link #create} and {@link #mkdir} return an open
+ * directory's i_rwsem for write, as the 2015 kernel held i_mutex, and allocate a dentry under it with
+ * __d_alloc(GFP_KERNEL) only when the name has none in the dcache, positive or negative ({@link Namei});
+ * a create instantiates the negative dentry its lookup found or made, an unlink leaves one. {@link #open}, {@link #create} and {@link #mkdir} return an open
  * {@link File}; give each back with {@link #close}. A closed file, one of another mount, or none gets
  * EBADF; a buffer that is not there gets EFAULT. Failures throw {@link VfsException} with the errno.
  */
@@ -42,10 +42,12 @@ public final class Vfs {
 
     private final SuperBlock sb;
     private final Dcache dcache;
+    private final Namei namei;
 
     public Vfs(SuperBlock sb) {
         this.sb = sb;
         this.dcache = sb.dcache();
+        this.namei = new Namei(sb);
     }
 
     public SuperBlock sb() {
@@ -115,7 +117,7 @@ public final class Vfs {
         enter();
         Dentry dir = pathLookup(dirPath);
         try {
-            return new File(this, doCreate(dir, name, false), File.O_RDWR);
+            return new File(this, doCreate(dir, name, false, Namei.LOOKUP_OPEN | Namei.LOOKUP_CREATE), File.O_RDWR);
         } finally {
             dcache.dput(dir);
         }
@@ -130,7 +132,8 @@ public final class Vfs {
         check(dir, "create");
         dir.fdget("create");
         try {
-            return new File(this, doCreate(dir.dentry(), name, false), File.O_RDWR);
+            return new File(this, doCreate(dir.dentry(), name, false,
+                    Namei.LOOKUP_OPEN | Namei.LOOKUP_CREATE | Namei.LOOKUP_EXCL), File.O_RDWR);
         } finally {
             dir.fdput();
         }
@@ -141,7 +144,7 @@ public final class Vfs {
         enter();
         Dentry dir = pathLookup(dirPath);
         try {
-            return new File(this, doCreate(dir, name, true), File.O_RDONLY);
+            return new File(this, doCreate(dir, name, true, Namei.LOOKUP_CREATE | Namei.LOOKUP_EXCL), File.O_RDONLY);
         } finally {
             dcache.dput(dir);
         }
@@ -414,91 +417,46 @@ public final class Vfs {
 
     /** path_lookupat(): the dentry {@code path} names, referenced. */
     public Dentry pathLookup(String path) {
-        if (path == null || !path.startsWith("/")) {
-            throw new VfsException(-Errno.EINVAL, "path '" + path + "' is not absolute");
-        }
-        Dentry d = dcache.dget(sb.root());
-        for (String name : path.split("/")) {
-            if (name.isEmpty()) {
-                continue;
-            }
-            Dentry next;
-            try {
-                next = lookupOne(d, name);
-            } finally {
-                dcache.dput(d);
-            }
-            if (next == null) {
-                throw new VfsException(-Errno.ENOENT, "lookup(" + path + ")");
-            }
-            d = next;
-        }
-        return d;
-    }
-
-    /** walk_component(): the dcache, else lookup_slow() under the directory's i_rwsem. Null if absent. */
-    private Dentry lookupOne(Dentry parent, String name) {
-        Inode dir = parent.inode();
-        if (!dir.isDir()) {
-            throw new VfsException(-Errno.ENOTDIR, "lookup(" + parent + "/" + name + ")");
-        }
-        Dentry d = dcache.dLookup(parent, name);
-        if (d != null) {
-            if (sb.dirOps().dRevalidate(dir, d)) {
-                return d;
-            }
-            // d_invalidate(): the name is dropped, lookup_slow() asks the filesystem again.
-            dcache.dDelete(d);
-            dcache.dput(d);
-        }
-        dir.inodeLock();
-        SchedMm.MemallocScope fstrans = exportedDirFstrans();
-        try {
-            return lookupLocked(parent, name);
-        } finally {
-            if (fstrans != null) {
-                fstrans.close();
-            }
-            dir.inodeUnlock();
-        }
-    }
-
-    /** {@link #EXPORTED_DIR_FSTRANS}: the NOFS scope for a directory lock just taken, or null. */
-    private SchedMm.MemallocScope exportedDirFstrans() {
-        return sb.exported() && sb.kernel().config().has(EXPORTED_DIR_FSTRANS) ? SchedMm.nofsScope() : null;
+        return namei.pathLookup(path);
     }
 
     /**
-     * lookup_one_len() for nfsd: {@code name} in {@code parent}, whose i_mutex the caller holds; the positive
-     * dentry with a reference, or null. A miss allocates with __d_alloc(GFP_KERNEL) under the caller's lock.
+     * lookup_one_len() for nfsd: the dentry of {@code name} in {@code parent}, whose i_mutex the caller holds,
+     * referenced: positive, or negative if the name is absent (the caller checks {@link Dentry#inode()} and
+     * dput()s it). A dcache miss allocates with __d_alloc(GFP_KERNEL) under the caller's lock; a hit, negative
+     * or not, allocates nothing.
      */
     public Dentry lookupOneLen(Dentry parent, String name) {
         checkName(name);
         checkLocked(parent, "lookup_one_len");
-        return lookupLocked(parent, name);
+        return namei.lookupHash(parent, name, 0);
     }
 
     /**
-     * vfs_create()/vfs_mkdir() for nfsd after its lookup_one_len() missed: a new dentry (d_alloc(GFP_KERNEL))
-     * for the new inode, referenced. The caller holds the parent's i_mutex. EEXIST if the name exists.
+     * vfs_create()/vfs_mkdir() for nfsd: the negative dentry {@code dchild} that its lookup_one_len() returned
+     * is instantiated with the new inode (no new dentry). The caller holds the parent's i_mutex and keeps its
+     * reference on {@code dchild}. EEXIST if the dentry is positive.
      */
-    public Dentry vfsCreate(Dentry parent, String name, boolean dir) {
-        checkName(name);
+    public void vfsCreate(Dentry parent, Dentry dchild, boolean dir) {
         checkLocked(parent, "vfs_create");
-        return createLocked(parent, name, dir);
+        checkChild(parent, dchild, "vfs_create");
+        if (dchild.inode() != null) {
+            throw new VfsException(-Errno.EEXIST, "vfs_create(" + dchild + ")");
+        }
+        instantiate(parent, dchild, dir);
     }
 
-    /** vfs_unlink()/vfs_rmdir() for nfsd: the caller holds the parent's i_mutex; 0 or a negative errno. */
-    public int vfsUnlink(Dentry parent, String name, boolean dir) {
-        checkName(name);
+    /**
+     * vfs_unlink()/vfs_rmdir() for nfsd of the positive {@code victim} its lookup_one_len() returned: the
+     * caller holds the parent's i_mutex and its reference on {@code victim}; 0 or a negative errno.
+     */
+    public int vfsUnlink(Dentry parent, Dentry victim, boolean dir) {
         checkLocked(parent, "vfs_unlink");
-        Dentry victim = lookupLocked(parent, name);
-        if (victim == null) {
+        checkChild(parent, victim, "vfs_unlink");
+        if (victim.inode() == null) {
             return -Errno.ENOENT;
         }
-        int err = unlinkLocked(parent.inode(), name, victim, dir);
-        dcache.dput(victim);
-        return err;
+        return unlinkLocked(parent.inode(), victim, dir);
     }
 
     private static void checkLocked(Dentry parent, String op) {
@@ -511,34 +469,18 @@ public final class Vfs {
         }
     }
 
-    /** lookup_slow() / __lookup_hash(): the caller holds the directory's i_rwsem. */
-    private Dentry lookupLocked(Dentry parent, String name) {
-        Dentry d = dcache.dLookup(parent, name);
-        if (d != null) {
-            return d;
+    private static void checkChild(Dentry parent, Dentry child, String op) {
+        if (child == null || child.parent() != parent) {
+            throw new IllegalArgumentException(op + "(" + parent + "): " + child + " is not a child of it");
         }
-        d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
-        if (d == null) {
-            throw new VfsException(-Errno.ENOMEM, "d_alloc(" + parent + "/" + name + ")");
-        }
-        Inode inode;
-        try {
-            inode = sb.dirOps().lookup(parent.inode(), name);
-        } catch (RuntimeException | Error e) {
-            dcache.dput(d);
-            throw e;
-        }
-        if (inode == null) {
-            dcache.dput(d);
-            return null;
-        }
-        dcache.dAdd(d, inode);
-        sb.dirOps().dSetVerifier(parent.inode(), d);
-        return d;
     }
 
-    /** vfs_unlink()/vfs_rmdir() of {@code victim} under the parent's lock; on success the name is unhashed. */
-    private int unlinkLocked(Inode pdir, String name, Dentry victim, boolean dir) {
+    /**
+     * vfs_unlink()/vfs_rmdir() of {@code victim} under the parent's lock: the filesystem's ->unlink() (NFS's
+     * drops the dentry first), then d_delete(), which leaves a dentry only the caller holds negative and
+     * hashed.
+     */
+    private int unlinkLocked(Inode pdir, Dentry victim, boolean dir) {
         Inode inode = victim.inode();
         int err;
         if (dir != inode.isDir()) {
@@ -546,7 +488,7 @@ public final class Vfs {
         } else {
             inode.inodeLock();
             try {
-                err = dir ? sb.dirOps().rmdir(pdir, name, inode) : sb.dirOps().unlink(pdir, name, inode);
+                err = dir ? sb.dirOps().rmdir(pdir, victim) : sb.dirOps().unlink(pdir, victim);
             } finally {
                 inode.inodeUnlock();
             }
@@ -558,7 +500,7 @@ public final class Vfs {
     }
 
     /** The new file's dentry, referenced (the caller's open file takes it over). */
-    private Dentry doCreate(Dentry parent, String name, boolean dir) {
+    private Dentry doCreate(Dentry parent, String name, boolean dir, int flags) {
         checkName(name);
         Inode pdir = parent.inode();
         String op = dir ? "mkdir(" : "create(";
@@ -566,9 +508,9 @@ public final class Vfs {
             throw new VfsException(-Errno.ENOTDIR, op + parent + "/" + name + ")");
         }
         pdir.inodeLockNested(Inode.I_MUTEX_PARENT);
-        SchedMm.MemallocScope fstrans = exportedDirFstrans();
+        SchedMm.MemallocScope fstrans = namei.exportedDirFstrans();
         try {
-            return createLocked(parent, name, dir);
+            return createLocked(parent, name, dir, flags);
         } finally {
             if (fstrans != null) {
                 fstrans.close();
@@ -577,55 +519,70 @@ public final class Vfs {
         }
     }
 
-    private Dentry createLocked(Dentry parent, String name, boolean dir) {
+    /**
+     * lookup_open()/kern_path_create() then vfs_create()/vfs_mkdir(): the name's dentry from __lookup_hash()
+     * (a negative one in the dcache is reused, a miss allocates one), instantiated with the new inode.
+     */
+    private Dentry createLocked(Dentry parent, String name, boolean dir, int flags) {
         Inode pdir = parent.inode();
         String op = dir ? "mkdir(" : "create(";
         if (pdir.nlink() == 0) {
             // IS_DEADDIR(): the directory was removed while the caller held it open.
             throw new VfsException(-Errno.ENOENT, op + parent + "/" + name + "): directory was removed");
         }
-        Dentry existing = lookupLocked(parent, name);
-        if (existing != null) {
-            dcache.dput(existing);
+        Dentry d = namei.lookupHash(parent, name, flags);
+        if (d.inode() != null) {
+            dcache.dput(d);
             throw new VfsException(-Errno.EEXIST, op + parent + "/" + name + ")");
         }
-        Dentry d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
-        if (d == null) {
-            throw new VfsException(-Errno.ENOMEM, "d_alloc(" + parent + "/" + name + ")");
-        }
-        Inode inode;
         try {
-            inode = dir ? sb.dirOps().mkdir(pdir, name) : sb.dirOps().create(pdir, name);
+            instantiate(parent, d, dir);
         } catch (RuntimeException | Error e) {
             dcache.dput(d);
             throw e;
         }
-        dcache.dAdd(d, inode);
-        sb.dirOps().dSetVerifier(pdir, d);
         return d;
     }
 
+    /** ->create()/->mkdir() and d_instantiate() of the negative {@code d}. */
+    private void instantiate(Dentry parent, Dentry d, boolean dir) {
+        Inode pdir = parent.inode();
+        Inode inode = dir ? sb.dirOps().mkdir(pdir, d.name()) : sb.dirOps().create(pdir, d.name());
+        dcache.dInstantiate(d, inode);
+        sb.dirOps().dSetVerifier(pdir, d);
+    }
+
+    /**
+     * do_unlinkat()/do_rmdir(): the victim under the parent's i_mutex (I_MUTEX_PARENT), with an extra
+     * inode reference (ihold()) so that the last iput(), which evicts the unlinked inode, comes after the
+     * parent's lock is dropped.
+     */
     private void remove(String dirPath, String name, boolean dir) {
         checkName(name);
         String op = dir ? "rmdir(" : "unlink(";
         Dentry parent = pathLookup(dirPath);
+        Inode held = null;
         try {
             Inode pdir = parent.inode();
             if (!pdir.isDir()) {
                 throw new VfsException(-Errno.ENOTDIR, op + dirPath + "/" + name + ")");
             }
-            Dentry victim;
             pdir.inodeLockNested(Inode.I_MUTEX_PARENT);
-            SchedMm.MemallocScope fstrans = exportedDirFstrans();
+            SchedMm.MemallocScope fstrans = namei.exportedDirFstrans();
             try {
-                victim = lookupLocked(parent, name);
-                if (victim == null) {
-                    throw new VfsException(-Errno.ENOENT, op + dirPath + "/" + name + ")");
-                }
-                int err = unlinkLocked(pdir, name, victim, dir);
-                if (err < 0) {
+                Dentry victim = namei.lookupHash(parent, name, 0);
+                try {
+                    if (victim.inode() == null) {
+                        throw new VfsException(-Errno.ENOENT, op + dirPath + "/" + name + ")");
+                    }
+                    held = victim.inode();
+                    sb.ihold(held);
+                    int err = unlinkLocked(pdir, victim, dir);
+                    if (err < 0) {
+                        throw new VfsException(err, op + dirPath + "/" + name + ")");
+                    }
+                } finally {
                     dcache.dput(victim);
-                    throw new VfsException(err, op + dirPath + "/" + name + ")");
                 }
             } finally {
                 if (fstrans != null) {
@@ -633,8 +590,10 @@ public final class Vfs {
                 }
                 pdir.inodeUnlock();
             }
-            dcache.dput(victim);
         } finally {
+            if (held != null) {
+                sb.iput(held);
+            }
             dcache.dput(parent);
         }
     }

@@ -1,7 +1,9 @@
 package dev.reclaimlab.nfs;
 
+import dev.reclaimlab.fs.Dentry;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.InodeOperations;
+import dev.reclaimlab.fs.Namei;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.sunrpc.RpcReply;
@@ -11,6 +13,8 @@ import java.util.List;
 /**
  * nfs_dir_inode_operations (fs/nfs/dir.c, nfs3proc.c, Linux 3.14): each is a sync RPC run in the caller,
  * which the VFS calls with the client directory's i_mutex held; the wait for the reply is TASK_KILLABLE.
+ * A LOOKUP answered ENOENT leaves a negative dentry carrying the directory's change attribute, which
+ * answers later lookups of the name without an RPC until the client sees the directory change.
  */
 final class NfsDir implements InodeOperations {
     private final NfsClient nfs;
@@ -27,7 +31,10 @@ final class NfsDir implements InodeOperations {
         return (NfsInode) d;
     }
 
-    /** nfs_lookup() -> nfs3_proc_lookup(): null for -ENOENT. */
+    /**
+     * nfs_lookup() -> nfs3_proc_lookup(): null for -ENOENT (no_entry: the VFS hashes the dentry negative and
+     * nfs_set_verifier() stamps it with the change attribute the reply's dir_attributes left).
+     */
     @Override
     public Inode lookup(Inode dir, String name) {
         RpcReply r = nfs3ProcLookup(dir(dir), name);
@@ -47,17 +54,28 @@ final class NfsDir implements InodeOperations {
         return r;
     }
 
+    /** nfs_is_exclusive_create(): NFSv3 skips the LOOKUP of an O_EXCL create or a mkdir. */
+    @Override
+    public boolean isExclusiveCreate(Inode dir, int flags) {
+        return (flags & Namei.LOOKUP_EXCL) != 0;
+    }
+
     /**
-     * nfs_lookup_revalidate() (fs/nfs/dir.c, Linux 3.14), ref-walk, for a positive dentry: trusted while its
-     * verifier is the directory's change attribute (nfs_check_verifier(); the attribute cache's timeout is
-     * not modelled, so only replies carrying the directory's attributes show it changed); else a LOOKUP,
-     * sent without the directory's i_mutex: valid if the server still maps the name to the same handle, and
-     * the verifier is renewed (nfs_set_verifier(dentry, nfs_save_change_attribute(dir))).
+     * nfs_lookup_revalidate() (fs/nfs/dir.c, Linux 3.14), ref-walk. A negative dentry is trusted unless
+     * nfs_neg_need_reval() says otherwise, with no RPC: out_bad (the VFS drops it and looks the name up under
+     * the directory's i_mutex) if its verifier is not the directory's change attribute. A positive dentry is
+     * trusted while its verifier is the directory's change attribute (nfs_check_verifier(); the attribute
+     * cache's timeout is not modelled, so only replies carrying the directory's attributes show it changed);
+     * else a LOOKUP, sent without the directory's i_mutex: valid if the server still maps the name to the
+     * same handle, and the verifier is renewed (nfs_set_verifier(dentry, nfs_save_change_attribute(dir))).
      */
     @Override
-    public boolean dRevalidate(Inode dirInode, dev.reclaimlab.fs.Dentry dentry) {
+    public boolean dRevalidate(Inode dirInode, Dentry dentry, int flags) {
         NfsInode dir = dir(dirInode);
         Inode inode = dentry.inode();
+        if (inode == null) {
+            return !nfsNegNeedReval(dir, dentry, flags);
+        }
         if (!(inode instanceof NfsInode ip)) {
             return false;
         }
@@ -73,9 +91,20 @@ final class NfsDir implements InodeOperations {
         return true;
     }
 
+    /**
+     * nfs_neg_need_reval(): a create trusts the negative dentry (the CREATE will tell), otherwise it must be
+     * looked up again once the directory changed (!nfs_check_verifier()); lookupcache=pos is not modelled.
+     */
+    private static boolean nfsNegNeedReval(NfsInode dir, Dentry dentry, int flags) {
+        if ((flags & Namei.LOOKUP_CREATE) != 0) {
+            return false;
+        }
+        return dentry.dTime() != dir.cacheChangeAttribute();
+    }
+
     /** nfs_set_verifier(dentry, nfs_save_change_attribute(dir)). */
     @Override
-    public void dSetVerifier(Inode dir, dev.reclaimlab.fs.Dentry dentry) {
+    public void dSetVerifier(Inode dir, Dentry dentry) {
         dentry.setDTime(dir(dir).cacheChangeAttribute());
     }
 
@@ -103,6 +132,28 @@ final class NfsDir implements InodeOperations {
             inode.setNlink(0);
         }
         return r.status();
+    }
+
+    /**
+     * nfs_unlink(): a dentry nobody else uses is dropped before the REMOVE (so the VFS's d_delete() frees it
+     * rather than leaving it negative) and rehashed if the REMOVE fails; on success or ENOENT it is stamped
+     * with the directory's change attribute. A dentry in use elsewhere would be sillyrenamed (not modelled:
+     * it is removed and d_delete() unhashes it).
+     */
+    @Override
+    public int unlink(Inode dir, Dentry dentry) {
+        boolean needRehash = false;
+        if (dentry.count() <= 1 && !nfs.sb().dcache().dUnhashed(dentry)) {
+            nfs.sb().dcache().dDrop(dentry);
+            needRehash = true;
+        }
+        int err = unlink(dir, dentry.name(), dentry.inode());
+        if (err == 0 || err == -Errno.ENOENT) {
+            dSetVerifier(dir, dentry);
+        } else if (needRehash) {
+            nfs.sb().dcache().dRehash(dentry);
+        }
+        return err;
     }
 
     @Override

@@ -154,14 +154,16 @@ final class NfsdVfs implements SvcProgram {
 
     /**
      * nfsd3_proc_lookup() -> nfsd_lookup() -> nfsd_lookup_dentry(): the lock is held to fh_put(). The reply
-     * carries the directory's attributes (post_op_attr dir_attributes), found or not.
+     * carries the directory's attributes (post_op_attr dir_attributes), found or not. lookup_one_len() of an
+     * absent name leaves a negative dentry, which the next LOOKUP of the name finds without allocating.
      */
     private RpcReply nfsd3ProcLookup(RpcCall call, NfsProto.DirOpArgs a) {
         Dentry dir = fhVerifyDir(a.dirFh());
         fhLockNested(dir, Inode.I_MUTEX_PARENT);
         try {
             Dentry d = vfs.lookupOneLen(dir, a.name());
-            if (d == null) {
+            if (d.inode() == null) {
+                dcache.dput(d);
                 return new RpcReply(call.xid(), -Errno.ENOENT, new NfsProto.LookupRes(null, fattr(dir.inode())), null);
             }
             return ok(call, new NfsProto.LookupRes(fhCompose(d), fattr(dir.inode())));
@@ -170,44 +172,58 @@ final class NfsdVfs implements SvcProgram {
         }
     }
 
-    /** do_nfsd_create() (GUARDED) and nfsd_create() for MKDIR. */
+    /** do_nfsd_create() (GUARDED) and nfsd_create() for MKDIR: vfs_create() instantiates lookup_one_len()'s dentry. */
     private RpcReply doNfsdCreate(RpcCall call, NfsProto.DirOpArgs a, boolean dir) {
         Dentry parent = fhVerifyDir(a.dirFh());
         fhLockNested(parent, Inode.I_MUTEX_PARENT);
         try {
-            Dentry existing = vfs.lookupOneLen(parent, a.name());
-            if (existing != null) {
-                dcache.dput(existing);
+            Dentry dchild = vfs.lookupOneLen(parent, a.name());
+            if (dchild.inode() != null) {
+                dcache.dput(dchild);
                 return err(call, -Errno.EEXIST);
             }
-            return ok(call, fhCompose(vfs.vfsCreate(parent, a.name(), dir)));
+            try {
+                vfs.vfsCreate(parent, dchild, dir);
+            } catch (RuntimeException | Error e) {
+                dcache.dput(dchild);
+                throw e;
+            }
+            return ok(call, fhCompose(dchild));
         } finally {
             fhUnlock(parent);
         }
     }
 
-    /** nfsd_unlink(): the victim's handle goes stale. */
+    /**
+     * nfsd_unlink(): the victim's handle goes stale. 3.14's nfsd holds no dentry between requests, so the
+     * handle table's reference is given up before vfs_unlink() (and taken back if it fails): the dentry is
+     * then held only by this request and d_delete() leaves it negative, evicting the inode under the
+     * directory's i_mutex as nfsd_unlink() does.
+     */
     private RpcReply nfsdUnlink(RpcCall call, NfsProto.DirOpArgs a, boolean dir) {
         Dentry parent = fhVerifyDir(a.dirFh());
         fhLockNested(parent, Inode.I_MUTEX_PARENT);
-        long victim;
         int e;
         try {
-            Dentry d = vfs.lookupOneLen(parent, a.name());
-            if (d == null) {
+            Dentry rdentry = vfs.lookupOneLen(parent, a.name());
+            if (rdentry.inode() == null) {
+                dcache.dput(rdentry);
                 return err(call, -Errno.ENOENT);
             }
-            victim = d.inode().ino();
-            dcache.dput(d);
-            e = vfs.vfsUnlink(parent, a.name(), dir);
-        } finally {
-            fhUnlock(parent);
-        }
-        if (e == 0) {
+            long victim = rdentry.inode().ino();
             Dentry held = handles.remove(victim);
             if (held != null) {
                 dcache.dput(held);
             }
+            e = vfs.vfsUnlink(parent, rdentry, dir);
+            if (e != 0 && held != null && handles.putIfAbsent(victim, rdentry) == null) {
+                rdentry = null;
+            }
+            if (rdentry != null) {
+                dcache.dput(rdentry);
+            }
+        } finally {
+            fhUnlock(parent);
         }
         return e == 0 ? ok(call, null) : err(call, e);
     }

@@ -66,7 +66,7 @@ class LoopbackDeadlockTest {
             dir.inode().inodeLockNested(Inode.I_MUTEX_PARENT);
             locked.countDown();
             awaitQuietly(nfsdWaits);
-            s.xfs().vfs().lookupOneLen(dir, "new-file-of-a-local-task");
+            s.xfs().sb().dcache().dput(s.xfs().vfs().lookupOneLen(dir, "new-file-of-a-local-task"));
             dir.inode().inodeUnlock();
         });
         locked.await(10, TimeUnit.SECONDS);
@@ -171,7 +171,7 @@ class LoopbackDeadlockTest {
             dir.inode().inodeLockNested(Inode.I_MUTEX_PARENT);
             locked.countDown();
             awaitQuietly(nfsdWait);
-            s.xfs().vfs().lookupOneLen(dir, "new-file-of-a-local-task");
+            s.xfs().sb().dcache().dput(s.xfs().vfs().lookupOneLen(dir, "new-file-of-a-local-task"));
             dir.inode().inodeUnlock();
         });
         locked.await(10, TimeUnit.SECONDS);

@@ -167,10 +167,116 @@ class NfsLoopbackTest {
         assertThat(s.nfsd().serv().served()).as("its verifier was renewed").isEqualTo(served + 1);
         local.unlink("/d", "a");
         changeOnTheServer(local, localDir, "c");
-        assertThatThrownBy(() -> nfs.stat("/d/missing")).isInstanceOf(VfsException.class);
+        // A name not looked up before: its LOOKUP's dir_attributes show the change ("/d/missing" is a trusted
+        // negative dentry now and would cost no RPC).
+        assertThatThrownBy(() -> nfs.stat("/d/missing-2")).isInstanceOf(VfsException.class);
         assertThatThrownBy(() -> nfs.stat("/d/a")).isInstanceOfSatisfying(VfsException.class,
                 e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
         s.nfs().sb().dcache().dput(clientDir);
+    }
+
+    /** d_lookup() of {@code name} under {@code dir} in {@code sb}'s dcache, its reference dropped at once. */
+    private static Dentry cached(dev.reclaimlab.fs.SuperBlock sb, Dentry dir, String name) {
+        Dentry d = sb.dcache().dLookup(dir, name);
+        if (d != null) {
+            sb.dcache().dput(d);
+        }
+        return d;
+    }
+
+    private static void assertEnoent(Runnable r) {
+        assertThatThrownBy(r::run).isInstanceOfSatisfying(VfsException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+    }
+
+    /**
+     * nfs_lookup_revalidate()'s negative branch: a LOOKUP answered ENOENT leaves a negative dentry that
+     * answers the name with no RPC until the client sees the directory change; then the VFS drops it and
+     * looks again, and nfsd's lookup_one_len() finds its own negative dentry for the name (no __d_alloc()).
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void anAbsentNameIsAnsweredFromANegativeDentryWhileTheDirectorysChangeAttributeIsUnchanged(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        Vfs local = s.xfs().vfs();
+        Vfs nfs = s.nfs().vfs();
+        local.close(local.mkdir("/", "d"));
+        Dentry ld = local.pathLookup("/d");
+        Inode localDir = ld.inode();
+        assertEnoent(() -> nfs.stat("/d/missing"));
+        long served = s.nfsd().serv().served();
+        Dentry clientDir = nfs.pathLookup("/d");
+        assertThat(cached(s.nfs().sb(), clientDir, "missing").inode()).as("the client's negative dentry").isNull();
+        assertThat(cached(s.xfs().sb(), ld, "missing").inode()).as("nfsd's negative dentry").isNull();
+        assertEnoent(() -> nfs.stat("/d/missing"));
+        assertThat(s.nfsd().serv().served()).as("a trusted negative dentry costs no RPC").isEqualTo(served);
+        changeOnTheServer(local, localDir, "b");
+        assertEnoent(() -> nfs.stat("/d/missing"));
+        assertThat(s.nfsd().serv().served()).as("the client has not seen the change").isEqualTo(served);
+        assertEnoent(() -> nfs.stat("/d/other"));
+        assertThat(s.nfsd().serv().served()).as("a new name's LOOKUP shows the change").isEqualTo(served + 1);
+        long serverDentries = s.xfs().sb().dcache().nrDentries();
+        assertEnoent(() -> nfs.stat("/d/missing"));
+        assertThat(s.nfsd().serv().served()).as("the stale negative dentry is looked up again").isEqualTo(served + 2);
+        assertThat(s.xfs().sb().dcache().nrDentries()).as("nfsd found its negative dentry").isEqualTo(serverDentries);
+        assertEnoent(() -> nfs.stat("/d/missing"));
+        assertThat(s.nfsd().serv().served()).as("and the new verifier is trusted").isEqualTo(served + 2);
+        s.nfs().sb().dcache().dput(clientDir);
+        s.xfs().sb().dcache().dput(ld);
+    }
+
+    /**
+     * creat() after a miss: nfs_neg_need_reval() trusts the negative dentry for LOOKUP_CREATE, so only the
+     * CREATE is sent, and the dentry is instantiated; an O_EXCL create (nfs_is_exclusive_create()) skips the
+     * LOOKUP altogether.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aCreateOnANegativeDentrySendsOnlyTheCreateAndAnExclusiveCreateNoLookup(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        Vfs local = s.xfs().vfs();
+        Vfs nfs = s.nfs().vfs();
+        local.close(local.mkdir("/", "d"));
+        Dentry clientDir = nfs.pathLookup("/d");
+        assertEnoent(() -> nfs.stat("/d/x"));
+        Dentry negative = cached(s.nfs().sb(), clientDir, "x");
+        local.close(local.create("/d", "unseen-change"));
+        long served = s.nfsd().serv().served();
+        File f = nfs.create("/d", "x");
+        assertThat(s.nfsd().serv().served()).as("CREATE only").isEqualTo(served + 1);
+        nfs.close(f);
+        assertThat(cached(s.nfs().sb(), clientDir, "x")).as("the negative dentry, instantiated").isSameAs(negative);
+        assertThat(negative.inode()).isNotNull();
+        File dir = nfs.open("/d", File.O_RDONLY);
+        served = s.nfsd().serv().served();
+        nfs.close(nfs.create(dir, "y"));
+        assertThat(s.nfsd().serv().served()).as("CREATE only, no LOOKUP").isEqualTo(served + 1);
+        assertThat(cached(s.nfs().sb(), clientDir, "y").inode()).isNotNull();
+        assertThatThrownBy(() -> nfs.create(dir, "x")).isInstanceOfSatisfying(VfsException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.EEXIST));
+        nfs.close(dir);
+        s.nfs().sb().dcache().dput(clientDir);
+    }
+
+    /** nfs_unlink() drops the client's dentry before the REMOVE; nfsd's d_delete() leaves its own negative. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void anUnlinkThroughTheMountFreesTheClientsDentryAndLeavesNfsdsNegative(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        Vfs local = s.xfs().vfs();
+        Vfs nfs = s.nfs().vfs();
+        local.close(local.mkdir("/", "d"));
+        nfs.close(nfs.create("/d", "f"));
+        Dentry clientDir = nfs.pathLookup("/d");
+        Dentry ld = local.pathLookup("/d");
+        long inodes = s.xfs().sb().nrInodes();
+        nfs.unlink("/d", "f");
+        assertThat(cached(s.nfs().sb(), clientDir, "f")).isNull();
+        assertThat(cached(s.xfs().sb(), ld, "f").inode()).isNull();
+        assertThat(s.xfs().sb().nrInodes()).as("the server evicted the inode").isEqualTo(inodes - 1);
+        assertEnoent(() -> local.stat("/d/f"));
+        s.nfs().sb().dcache().dput(clientDir);
+        s.xfs().sb().dcache().dput(ld);
     }
 
     /** Creates files {@code prefix}0, 1, ... locally until the directory's mtime (a tick's granularity) moves. */
