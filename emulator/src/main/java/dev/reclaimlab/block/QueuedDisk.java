@@ -4,24 +4,23 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.locking.WaitQueue;
-import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
-
-import java.util.ArrayList;
-import java.util.List;
+import dev.reclaimlab.mm.BackingDevInfo;
 
 /**
- * A disk with a bandwidth (a stand-in for a 3.14 SCSI disk's request queue and its interrupt; the block
- * layer itself is not modelled beyond submit and completion): a {@link RamDisk}'s storage behind a request
- * queue that the device's own task ("sda irq", standing for the controller and its completion interrupt)
- * serves at {@code bytesPerSecond}, completing each batch of bios after the time the transfer takes. A RAM
+ * A disk with a bandwidth, as a 3.14 SCSI disk is seen from the block layer: a {@link RamDisk}'s storage
+ * behind a {@link RequestQueue} (3.14's request allocation, congestion of the queue's bdi and back merging),
+ * served one request at a time by the device's own task ("sda irq", standing for the controller and its
+ * completion interrupt) at {@code bytesPerSecond}: a request ends after the time its transfer takes. A RAM
  * disk ends every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on
- * real disks, where dirty data, writeback and a filesystem's fsync wait for the device.
+ * real disks, where dirty data, writeback and a filesystem's fsync wait for the device, and where a queue
+ * full of writeback congests the disk's bdi.
  */
 public final class QueuedDisk implements BlockDevice {
     private final RamDisk media;
     private final String name;
     private final long bytesPerSecond;
-    private final MpmcUnboundedXaddArrayQueue<Bio> queue = new MpmcUnboundedXaddArrayQueue<>(256);
+    private final BackingDevInfo bdi;
+    private final RequestQueue queue;
     private final WaitQueue irqWait;
     private final Throttle transfer;
     private final Task irq;
@@ -37,7 +36,11 @@ public final class QueuedDisk implements BlockDevice {
         this.bytesPerSecond = bytesPerSecond;
         this.irqWait = new WaitQueue(name + " request queue");
         this.transfer = new Throttle(name + " transfer");
+        // blk_alloc_queue(): the queue's bdi is the one every filesystem on the disk writes through.
+        this.bdi = kernel.mm().bdiCreate(name);
+        this.queue = new RequestQueue(kernel, name, bdi, irqWait::wakeUp);
         this.irq = kernel.kthreadRun(name + " irq", this::serve);
+        queue.expectDriver(irq);
     }
 
     @Override
@@ -55,7 +58,18 @@ public final class QueuedDisk implements BlockDevice {
         return media;
     }
 
-    /** The request goes on the queue; the device's task owes its completion from now on. */
+    /** q: its counts, thresholds and sysfs knobs. */
+    public RequestQueue queue() {
+        return queue;
+    }
+
+    /** blk_get_backing_dev_info(): the request queue's bdi. */
+    @Override
+    public BackingDevInfo blkGetBackingDevInfo() {
+        return bdi;
+    }
+
+    /** The request goes on the queue (perhaps after sleeping for a free request); the device's task owes it. */
     @Override
     public void submitBio(Bio bio) {
         checkBio(bio);
@@ -64,8 +78,10 @@ public final class QueuedDisk implements BlockDevice {
             return;
         }
         bio.setOwner(irq);
-        queue.offer(bio);
-        irqWait.wakeUp();
+        if (!queue.blkQueueBio(bio)) {
+            media.submitBio(bio);
+            return;
+        }
         if (stopped) {
             drainInline();
         }
@@ -73,33 +89,37 @@ public final class QueuedDisk implements BlockDevice {
 
     /** After the device's task stopped: whatever is still queued completes here. */
     private void drainInline() {
-        for (Bio b; (b = queue.poll()) != null; ) {
-            media.submitBio(b);
+        for (RequestQueue.Request rq; (rq = queue.blkFetchRequest()) != null; ) {
+            endRequest(rq);
         }
     }
 
-    /** The controller: takes what is queued, spends the transfer time, ends the bios. */
-    private void serve(Task self) {
-        List<Bio> batch = new ArrayList<>();
-        while (!self.kthreadShouldStop() || !queue.isEmpty()) {
-            irqWait.waitEventInterruptibleTimeout(() -> !queue.isEmpty() || self.kthreadShouldStop(), -1);
-            long bytes = 0;
-            for (Bio b; (b = queue.poll()) != null; ) {
-                batch.add(b);
-                bytes += b.size();
+    /** blk_end_request_all(): each bio of the request ends, then the request is freed. */
+    private void endRequest(RequestQueue.Request rq) {
+        try {
+            for (Bio b : rq.bios()) {
+                media.submitBio(b);
             }
-            if (batch.isEmpty()) {
+        } finally {
+            queue.blkFinishRequest(rq);
+        }
+    }
+
+    /** The controller: takes the oldest queued request, spends its transfer time, ends it. */
+    private void serve(Task self) {
+        while (!self.kthreadShouldStop() || queue.hasQueued()) {
+            irqWait.waitEventInterruptibleTimeout(() -> queue.hasQueued() || self.kthreadShouldStop(), -1);
+            RequestQueue.Request rq = queue.blkFetchRequest();
+            if (rq == null) {
                 continue;
             }
             if (!self.kthreadShouldStop()) {
-                transfer.throttle(bytes * 1_000_000_000L / bytesPerSecond);
+                transfer.throttle(rq.bytes() * 1_000_000_000L / bytesPerSecond);
             }
-            for (Bio b : batch) {
-                media.submitBio(b);
-            }
-            batch.clear();
+            endRequest(rq);
         }
         stopped = true;
+        queue.blkCleanupQueue();
         drainInline();
     }
 }
