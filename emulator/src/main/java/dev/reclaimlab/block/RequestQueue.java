@@ -127,6 +127,8 @@ public final class RequestQueue {
     /** queueHead's length, for the driver's wait condition (read without queueLock). */
     private volatile int nrQueued;
     private final AtomicLong allocated = new AtomicLong();
+    /** The most requests of one direction ever taken at once (async, sync): a high-water mark for reports. */
+    private final AtomicIntegerArray peak = new AtomicIntegerArray(2);
     private final AtomicLong merges = new AtomicLong();
     private final AtomicLong sleeps = new AtomicLong();
     private final AtomicLong[] congestedSets = {new AtomicLong(), new AtomicLong()};
@@ -319,7 +321,10 @@ public final class RequestQueue {
             }
             setCongested(dir);
         }
-        count.incrementAndGet(dir);
+        int now = count.incrementAndGet(dir);
+        if (now > peak.get(dir)) {
+            peak.set(dir, now);
+        }
         allocated.incrementAndGet();
         return true;
     }
@@ -386,6 +391,11 @@ public final class RequestQueue {
         return allocated.get();
     }
 
+    /** The most requests of direction {@code sync} taken at once since boot. */
+    public int peak(int sync) {
+        return peak.get(sync);
+    }
+
     /** Bios that joined a queued request instead of taking one. */
     public long merges() {
         return merges.get();
@@ -409,9 +419,9 @@ public final class RequestQueue {
     /** For a progress line: counts, congestion changes, merges and sleeps. */
     @Override
     public String toString() {
-        return String.format("%s queue: requests async %d sync %d of %d, write congested %b (set %d cleared %d),"
-                        + " taken %d merged %d get_request sleeps %d", name, count.get(0), count.get(1), nrRequests,
-                bdi.writeCongested(), congestedSets[0].get(), congestedClears[0].get(), allocated.get(), merges.get(),
-                sleeps.get());
+        return String.format("%s queue: requests async %d (peak %d) sync %d (peak %d) of %d, max_sectors %d, write congested"
+                        + " %b (set %d cleared %d), taken %d merged %d get_request sleeps %d", name, count.get(0),
+                peak.get(0), count.get(1), peak.get(1), nrRequests, maxSectors, bdi.writeCongested(),
+                congestedSets[0].get(), congestedClears[0].get(), allocated.get(), merges.get(), sleeps.get());
     }
 }
