@@ -6,16 +6,25 @@ import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.locking.WaitQueue;
 import dev.reclaimlab.mm.BackingDevInfo;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A disk with a bandwidth, as a 3.14 SCSI disk is seen from the block layer: a {@link RamDisk}'s storage
  * behind a {@link RequestQueue} (3.14's request allocation, congestion of the queue's bdi and back merging),
- * served one request at a time by the device's own task ("sda irq", standing for the controller and its
- * completion interrupt) at {@code bytesPerSecond}: a request ends after the time its transfer takes. A RAM
- * disk ends every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on
- * real disks, where dirty data, writeback and a filesystem's fsync wait for the device, and where a queue
- * full of writeback congests the disk's bdi.
+ * served by the device's own task ("sda irq", standing for the controller and its completion interrupt) at
+ * {@code bytesPerSecond}: the requests it holds end after the time their transfer takes. A RAM disk ends
+ * every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on real
+ * disks, where dirty data, writeback and a filesystem's fsync wait for the device, and where a queue full of
+ * writeback congests the disk's bdi.
  */
 public final class QueuedDisk implements BlockDevice {
+    /**
+     * Requests the controller has in hand at once: an AHCI port's NCQ tags (ATA_MAX_QUEUE - 1 = 31 in
+     * libata). They complete together after their summed transfer time, which also keeps the emulated
+     * bandwidth exact when requests are small.
+     */
+    static final int QUEUE_DEPTH = 31;
     private final RamDisk media;
     private final String name;
     private final long bytesPerSecond;
@@ -105,18 +114,29 @@ public final class QueuedDisk implements BlockDevice {
         }
     }
 
-    /** The controller: takes the oldest queued request, spends its transfer time, ends it. */
+    /**
+     * The controller: takes up to {@link #QUEUE_DEPTH} queued requests, spends their transfer time, ends
+     * them. Dispatched requests take no more bios; the rest stay mergeable in the queue meanwhile.
+     */
     private void serve(Task self) {
+        List<RequestQueue.Request> dispatched = new ArrayList<>(QUEUE_DEPTH);
         while (!self.kthreadShouldStop() || queue.hasQueued()) {
             irqWait.waitEventInterruptibleTimeout(() -> queue.hasQueued() || self.kthreadShouldStop(), -1);
-            RequestQueue.Request rq = queue.blkFetchRequest();
-            if (rq == null) {
+            long bytes = 0;
+            for (RequestQueue.Request rq; dispatched.size() < QUEUE_DEPTH && (rq = queue.blkFetchRequest()) != null; ) {
+                dispatched.add(rq);
+                bytes += rq.bytes();
+            }
+            if (dispatched.isEmpty()) {
                 continue;
             }
             if (!self.kthreadShouldStop()) {
-                transfer.throttle(rq.bytes() * 1_000_000_000L / bytesPerSecond);
+                transfer.throttle(bytes * 1_000_000_000L / bytesPerSecond);
             }
-            endRequest(rq);
+            for (RequestQueue.Request rq : dispatched) {
+                endRequest(rq);
+            }
+            dispatched.clear();
         }
         stopped = true;
         queue.blkCleanupQueue();
