@@ -38,6 +38,7 @@ public final class Bio implements Waitable {
     private BioEndIo endIo;
     private Consumer<Task> ownerListener;
     private Object privateData;
+    private boolean reqSync;
 
     /** bio_alloc(): an empty bio of {@code op} at {@code sector} with room for {@code maxVecs} segments. */
     public Bio(Op op, long sector, int maxVecs) {
@@ -99,6 +100,20 @@ public final class Bio implements Waitable {
 
     public int len(int i) {
         return lens[i];
+    }
+
+    /**
+     * REQ_SYNC: a write someone waits for (WRITE_SYNC: fsync's WB_SYNC_ALL writeback, a log write), queued
+     * with the reads, apart from background writeback.
+     */
+    public Bio setReqSync() {
+        this.reqSync = true;
+        return this;
+    }
+
+    /** rw_is_sync(): reads, flushes and REQ_SYNC writes are sync; other writes are async (BLK_RW_ASYNC). */
+    public boolean rwIsSync() {
+        return op != Op.WRITE || reqSync;
     }
 
     /** bi_iter.bi_size in bytes. */

@@ -1,5 +1,7 @@
 package dev.reclaimlab.block;
 
+import dev.reclaimlab.mm.BackingDevInfo;
+
 /**
  * struct block_device with its queue's submit path (block/blk-core.c): submitBio() queues the IO and
  * returns; the device's own task completes it with {@link Bio#bioEndio}. Data moves between the device
@@ -11,6 +13,14 @@ public interface BlockDevice {
 
     /** Capacity in 512-byte sectors. */
     long nrSectors();
+
+    /**
+     * blk_get_backing_dev_info(): the bdi of the device's request queue, whose congestion the device sets
+     * itself; null for a device that never congests (brd, loop), whose filesystem then keeps its own.
+     */
+    default BackingDevInfo blkGetBackingDevInfo() {
+        return null;
+    }
 
     /** submit_bio(): the device takes the bio (calling bio.setOwner with the task that will end it). */
     void submitBio(Bio bio);

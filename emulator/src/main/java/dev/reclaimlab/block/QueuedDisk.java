@@ -4,24 +4,32 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.locking.WaitQueue;
-import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
+import dev.reclaimlab.mm.BackingDevInfo;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A disk with a bandwidth (a stand-in for a 3.14 SCSI disk's request queue and its interrupt; the block
- * layer itself is not modelled beyond submit and completion): a {@link RamDisk}'s storage behind a request
- * queue that the device's own task ("sda irq", standing for the controller and its completion interrupt)
- * serves at {@code bytesPerSecond}, completing each batch of bios after the time the transfer takes. A RAM
- * disk ends every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on
- * real disks, where dirty data, writeback and a filesystem's fsync wait for the device.
+ * A disk with a bandwidth, as a 3.14 SCSI disk is seen from the block layer: a {@link RamDisk}'s storage
+ * behind a {@link RequestQueue} (3.14's request allocation, congestion of the queue's bdi and back merging),
+ * served by the device's own task ("sda irq", standing for the controller and its completion interrupt) at
+ * {@code bytesPerSecond}: the requests it holds end after the time their transfer takes. A RAM disk ends
+ * every bio in the submitter, so writeback never piles up behind it; the seeds' filesystems sat on real
+ * disks, where dirty data, writeback and a filesystem's fsync wait for the device, and where a queue full of
+ * writeback congests the disk's bdi.
  */
 public final class QueuedDisk implements BlockDevice {
+    /**
+     * Requests the controller has in hand at once: an AHCI port's NCQ tags (ATA_MAX_QUEUE - 1 = 31 in
+     * libata). They complete together after their summed transfer time, which also keeps the emulated
+     * bandwidth exact when requests are small.
+     */
+    static final int QUEUE_DEPTH = 31;
     private final RamDisk media;
     private final String name;
     private final long bytesPerSecond;
-    private final MpmcUnboundedXaddArrayQueue<Bio> queue = new MpmcUnboundedXaddArrayQueue<>(256);
+    private final BackingDevInfo bdi;
+    private final RequestQueue queue;
     private final WaitQueue irqWait;
     private final Throttle transfer;
     private final Task irq;
@@ -37,7 +45,11 @@ public final class QueuedDisk implements BlockDevice {
         this.bytesPerSecond = bytesPerSecond;
         this.irqWait = new WaitQueue(name + " request queue");
         this.transfer = new Throttle(name + " transfer");
+        // blk_alloc_queue(): the queue's bdi is the one every filesystem on the disk writes through.
+        this.bdi = kernel.mm().bdiCreate(name);
+        this.queue = new RequestQueue(kernel, name, bdi, irqWait::wakeUp);
         this.irq = kernel.kthreadRun(name + " irq", this::serve);
+        queue.expectDriver(irq);
     }
 
     @Override
@@ -55,7 +67,18 @@ public final class QueuedDisk implements BlockDevice {
         return media;
     }
 
-    /** The request goes on the queue; the device's task owes its completion from now on. */
+    /** q: its counts, thresholds and sysfs knobs. */
+    public RequestQueue queue() {
+        return queue;
+    }
+
+    /** blk_get_backing_dev_info(): the request queue's bdi. */
+    @Override
+    public BackingDevInfo blkGetBackingDevInfo() {
+        return bdi;
+    }
+
+    /** The request goes on the queue (perhaps after sleeping for a free request); the device's task owes it. */
     @Override
     public void submitBio(Bio bio) {
         checkBio(bio);
@@ -64,8 +87,10 @@ public final class QueuedDisk implements BlockDevice {
             return;
         }
         bio.setOwner(irq);
-        queue.offer(bio);
-        irqWait.wakeUp();
+        if (!queue.blkQueueBio(bio)) {
+            media.submitBio(bio);
+            return;
+        }
         if (stopped) {
             drainInline();
         }
@@ -73,33 +98,48 @@ public final class QueuedDisk implements BlockDevice {
 
     /** After the device's task stopped: whatever is still queued completes here. */
     private void drainInline() {
-        for (Bio b; (b = queue.poll()) != null; ) {
-            media.submitBio(b);
+        for (RequestQueue.Request rq; (rq = queue.blkFetchRequest()) != null; ) {
+            endRequest(rq);
         }
     }
 
-    /** The controller: takes what is queued, spends the transfer time, ends the bios. */
-    private void serve(Task self) {
-        List<Bio> batch = new ArrayList<>();
-        while (!self.kthreadShouldStop() || !queue.isEmpty()) {
-            irqWait.waitEventInterruptibleTimeout(() -> !queue.isEmpty() || self.kthreadShouldStop(), -1);
-            long bytes = 0;
-            for (Bio b; (b = queue.poll()) != null; ) {
-                batch.add(b);
-                bytes += b.size();
+    /** blk_end_request_all(): each bio of the request ends, then the request is freed. */
+    private void endRequest(RequestQueue.Request rq) {
+        try {
+            for (Bio b : rq.bios()) {
+                media.submitBio(b);
             }
-            if (batch.isEmpty()) {
+        } finally {
+            queue.blkFinishRequest(rq);
+        }
+    }
+
+    /**
+     * The controller: takes up to {@link #QUEUE_DEPTH} queued requests, spends their transfer time, ends
+     * them. Dispatched requests take no more bios; the rest stay mergeable in the queue meanwhile.
+     */
+    private void serve(Task self) {
+        List<RequestQueue.Request> dispatched = new ArrayList<>(QUEUE_DEPTH);
+        while (!self.kthreadShouldStop() || queue.hasQueued()) {
+            irqWait.waitEventInterruptibleTimeout(() -> queue.hasQueued() || self.kthreadShouldStop(), -1);
+            long bytes = 0;
+            for (RequestQueue.Request rq; dispatched.size() < QUEUE_DEPTH && (rq = queue.blkFetchRequest()) != null; ) {
+                dispatched.add(rq);
+                bytes += rq.bytes();
+            }
+            if (dispatched.isEmpty()) {
                 continue;
             }
             if (!self.kthreadShouldStop()) {
                 transfer.throttle(bytes * 1_000_000_000L / bytesPerSecond);
             }
-            for (Bio b : batch) {
-                media.submitBio(b);
+            for (RequestQueue.Request rq : dispatched) {
+                endRequest(rq);
             }
-            batch.clear();
+            dispatched.clear();
         }
         stopped = true;
+        queue.blkCleanupQueue();
         drainInline();
     }
 }

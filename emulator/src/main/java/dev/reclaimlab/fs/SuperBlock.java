@@ -64,7 +64,8 @@ public final class SuperBlock {
         this.sUmount = new RwSemaphore("&type->s_umount_key", type.sUmountKey);
         this.dcache = new Dcache(this);
         this.shrinker = new SuperShrinker();
-        this.bdi = kernel.mm().bdiCreate(bdev == null ? id : bdev.name());
+        BackingDevInfo queueBdi = bdev == null ? null : bdev.blkGetBackingDevInfo();
+        this.bdi = queueBdi != null ? queueBdi : kernel.mm().bdiCreate(bdev == null ? id : bdev.name());
     }
 
     /** s_bdi: the writeback accounting of the device this filesystem writes to. */

@@ -184,7 +184,8 @@ public final class LoopbackNfsThrottle implements Scenario {
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL))
                     + String.format("; ZONE_CONGESTED set %d cleared %d; naps nfsd %s kswapd %s writers %s; %s",
                     k.mm().zoneFlags().sets(ZoneFlags.ZONE_CONGESTED), k.mm().zoneFlags().clears(ZoneFlags.ZONE_CONGESTED),
-                    naps("nfsd"), naps("kswapd"), naps("nfswriter"), k.mm().shrinkStats());
+                    naps("nfsd"), naps("kswapd"), naps("nfswriter"), k.mm().shrinkStats())
+                    + "; " + s.disk().queue();
         }
 
         /** The throttle sleeps of the tasks whose comm starts with {@code comm}, summed per site: count/ms. */

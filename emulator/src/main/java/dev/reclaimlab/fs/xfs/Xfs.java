@@ -328,7 +328,7 @@ public final class Xfs implements SuperOperations {
             mem.putLong(va + 16, logStart);
             mem.putLong(va + 24, opts.logSectors());
             mem.putLong(va + 32, ROOT_INO);
-            Bio bio = new Bio(Bio.Op.WRITE, 0, 1);
+            Bio bio = new Bio(Bio.Op.WRITE, 0, 1).setReqSync();
             bio.addPage(page, Bio.SECTOR_SIZE, 0);
             int err = bdev.submitBioWait(bio);
             if (err != 0) {

@@ -137,6 +137,10 @@ final class XfsAops implements AddressSpaceOperations {
             }
             bio = new Bio(Bio.Op.WRITE, mp.blockToSector(block), 1);
             bio.addPage(page, PhysMem.PAGE_SIZE, 0);
+            if (wbc.syncMode == WritebackControl.SyncMode.WB_SYNC_ALL) {
+                // xfs_submit_ioend(): WRITE_SYNC for data integrity writeback, WRITE for background.
+                bio.setReqSync();
+            }
         } catch (KernelPanic p) {
             throw p;
         } catch (RuntimeException e) {

@@ -377,7 +377,8 @@ public final class XfsLog {
             bio.addPage(ic.pfn + (off >> PhysMem.PAGE_SHIFT), seg, pageOff);
             off += seg;
         }
-        return bio.setPrivateData(ic).setEndIo(this::xfsBufBioEndIo);
+        // An iclog is written XBF_SYNCIO | XBF_FUA (| XBF_FLUSH): WRITE_SYNC and its kin, never background.
+        return bio.setReqSync().setPrivateData(ic).setEndIo(this::xfsBufBioEndIo);
     }
 
     /**
