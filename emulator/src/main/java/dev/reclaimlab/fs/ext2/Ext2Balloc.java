@@ -8,125 +8,53 @@ import dev.reclaimlab.mm.PhysMem;
 
 /**
  * fs/ext2/balloc.c as in Linux 2.2.0 to 2.2.11: ext2_new_block() and ext2_free_blocks() under lock_super(),
- * with the per-superblock LRU of EXT2_MAX_GROUP_LOADED (8) block bitmaps that load_block_bitmap() keeps
- * (each loaded bitmap holds its buffer); a bitmap not in it is read with bread() while the superblock is
- * locked, and a failed read leaves a null slot and makes the call fail with -EIO after unlock_super(). A new
- * block is zeroed through getblk() still under lock_super, as these releases did. No preallocation.
+ * with the LRU of eight block bitmaps that load_block_bitmap() keeps ({@link Ext2BitmapLru}): a bitmap not in
+ * it is read with bread() while the superblock is locked, and a failed read makes the call fail with -EIO
+ * after unlock_super(). A new block is zeroed through getblk() still under lock_super, as these releases
+ * did. No preallocation.
  */
 final class Ext2Balloc {
-    static final int EXT2_MAX_GROUP_LOADED = 8;
-
     private final Ext2Fs fs;
     private final BufferCache buffers;
     private final PhysMem mem;
-    // Under lock_super.
-    private final int[] bitmapNumber = new int[EXT2_MAX_GROUP_LOADED];
-    private final BufferHead[] bitmap = new BufferHead[EXT2_MAX_GROUP_LOADED];
-    private int loaded;
-    private long bitmapReads;
-    private long bitmapIos;
+    private final Ext2BitmapLru blockBitmaps;
 
     Ext2Balloc(Ext2Fs fs) {
         this.fs = fs;
         this.buffers = fs.buffers();
         this.mem = fs.mm22().mem();
+        this.blockBitmaps = new Ext2BitmapLru(fs, "block", fs::blockBitmapBlock);
     }
 
     /** Block bitmaps read from the device under lock_super (LRU misses). */
     long bitmapReads() {
-        return bitmapReads;
+        return blockBitmaps.reads();
     }
 
     /** LRU misses whose bread() found no uptodate buffer and read the device, lock_super held. */
     long bitmapIos() {
-        return bitmapIos;
-    }
-
-    /** read_block_bitmap() into {@code slot}; -EIO with a null slot when bread() failed. */
-    private int readBlockBitmap(int group, int slot) {
-        bitmapReads++;
-        long nr = fs.blockBitmapBlock(group);
-        BufferHead cached = buffers.getHashTable(fs.dev(), nr, fs.blocksize());
-        if (cached == null || !cached.uptodate()) {
-            bitmapIos++;
-        }
-        buffers.brelse(cached);
-        BufferHead bh = buffers.bread(fs.dev(), nr, fs.blocksize());
-        bitmapNumber[slot] = group;
-        bitmap[slot] = bh;
-        if (bh == null) {
-            fs.ext2Error("read_block_bitmap", "Cannot read block bitmap - block_group = " + group);
-            return -Errno.EIO;
-        }
-        return 0;
+        return blockBitmaps.ios();
     }
 
     /** load_block_bitmap(): the LRU slot holding {@code group}'s bitmap, or -EIO. lock_super held. */
     int loadBlockBitmap(int group) {
-        if (loaded > 0 && bitmapNumber[0] == group && bitmap[0] != null) {
-            return 0;
-        }
-        int i = 0;
-        while (i < loaded && bitmapNumber[i] != group) {
-            i++;
-        }
-        int retval = 0;
-        if (i < loaded) {
-            BufferHead bh = bitmap[i];
-            for (int j = i; j > 0; j--) {
-                bitmapNumber[j] = bitmapNumber[j - 1];
-                bitmap[j] = bitmap[j - 1];
-            }
-            bitmapNumber[0] = group;
-            bitmap[0] = bh;
-            // Our last attempt to read it failed: try again.
-            if (bh == null) {
-                retval = readBlockBitmap(group, 0);
-            }
-        } else {
-            if (loaded < EXT2_MAX_GROUP_LOADED) {
-                loaded++;
-            } else {
-                buffers.brelse(bitmap[EXT2_MAX_GROUP_LOADED - 1]);
-            }
-            for (int j = loaded - 1; j > 0; j--) {
-                bitmapNumber[j] = bitmapNumber[j - 1];
-                bitmap[j] = bitmap[j - 1];
-            }
-            retval = readBlockBitmap(group, 0);
-        }
-        if (retval < 0) {
-            return retval;
-        }
-        return bitmap[0] == null ? -Errno.EIO : 0;
+        return blockBitmaps.load(group);
     }
 
     private boolean testBit(BufferHead bh, int bit) {
-        return (mem.getByte(bh.data() + (bit >> 3)) & (1 << (bit & 7))) != 0;
+        return Ext2Bitops.testBit(mem, bh, bit);
     }
 
-    /** ext2_set_bit(): true if it was set already. */
     private boolean setBit(BufferHead bh, int bit) {
-        long a = bh.data() + (bit >> 3);
-        byte b = mem.getByte(a);
-        mem.putByte(a, (byte) (b | (1 << (bit & 7))));
-        return (b & (1 << (bit & 7))) != 0;
+        return Ext2Bitops.setBit(mem, bh, bit);
     }
 
     private boolean clearBit(BufferHead bh, int bit) {
-        long a = bh.data() + (bit >> 3);
-        byte b = mem.getByte(a);
-        mem.putByte(a, (byte) (b & ~(1 << (bit & 7))));
-        return (b & (1 << (bit & 7))) != 0;
+        return Ext2Bitops.clearBit(mem, bh, bit);
     }
 
     private int findNextZeroBit(BufferHead bh, int size, int from) {
-        for (int j = from; j < size; j++) {
-            if (!testBit(bh, j)) {
-                return j;
-            }
-        }
-        return size;
+        return Ext2Bitops.findNextZeroBit(mem, bh, size, from);
     }
 
     /** memscan() for a zero byte from bit {@code from}: the bit of the first free byte, or {@code size}. */
@@ -164,7 +92,7 @@ final class Ext2Balloc {
                 if (slot < 0) {
                     return slot;
                 }
-                bh = bitmap[slot];
+                bh = blockBitmaps.bh(slot);
                 if (!testBit(bh, g)) {
                     j = g;
                 } else {
@@ -200,7 +128,7 @@ final class Ext2Balloc {
                 if (slot < 0) {
                     return slot;
                 }
-                bh = bitmap[slot];
+                bh = blockBitmaps.bh(slot);
                 size = fs.groupBlocks(i);
                 int z = findZeroByte(bh, size, 0);
                 j = z < size ? searchBack(bh, z) : findNextZeroBit(bh, size, 0);
@@ -252,7 +180,7 @@ final class Ext2Balloc {
                 if (slot < 0) {
                     return slot;
                 }
-                BufferHead bh = bitmap[slot];
+                BufferHead bh = blockBitmaps.bh(slot);
                 if (!clearBit(bh, bit)) {
                     fs.ext2Error("ext2_free_blocks", "bit already cleared for block " + b);
                 } else {

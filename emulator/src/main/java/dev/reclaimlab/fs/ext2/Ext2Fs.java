@@ -13,12 +13,12 @@ import java.util.Map;
 /**
  * An ext2-like filesystem as Linux 2.2 ran it, sufficient for seed 004's path: 1 KiB blocks in groups of
  * 8192, each group starting with its superblock copy, group descriptors, block bitmap, inode bitmap and
- * inode table; block allocation under lock_super() with block bitmaps read through the buffer cache
- * (see {@link Ext2Balloc}); file data written through the buffer cache by ext2_file_write() and read
- * through the page cache. On the device: the block bitmaps and file data. In memory only (departures):
- * the superblock and group descriptors (2.2 pins their buffers anyway), inodes with their block maps,
- * the inode bitmaps and directories. New directories go to the group with the most free blocks, files to
- * their directory's group, as ext2_new_inode() places them.
+ * inode table; block and inode allocation under lock_super() with block and inode bitmaps read through
+ * the buffer cache (see {@link Ext2Balloc}, {@link Ext2Ialloc}); file data written through the buffer
+ * cache by ext2_file_write() and read through the page cache. On the device: the block and inode bitmaps
+ * and file data. In memory only (departures): the superblock and group descriptors (2.2 pins their
+ * buffers anyway), inodes with their block maps, and directories. New directories go to the group with
+ * the most free blocks, files to their directory's group, as ext2_new_inode() places them.
  */
 public final class Ext2Fs {
     static final long FIRST_DATA_BLOCK = 1;
@@ -35,12 +35,12 @@ public final class Ext2Fs {
     private final int itbPerGroup;
     private final LockSuper sLock;
     private final Ext2Balloc balloc;
+    private final Ext2Ialloc ialloc;
     // Group descriptors and counts: under lock_super.
     private final int[] groupFree;
     private final int[] groupFreeInodes;
     private final int[] groupDirs;
     private volatile long freeBlocksCount;
-    private long nextIno = 2;
     private final Map<Long, Ext2Inode> inodes = new HashMap<>();
     private final Ext2Inode root;
     private final java.util.concurrent.atomic.AtomicLong errors = new java.util.concurrent.atomic.AtomicLong();
@@ -67,23 +67,23 @@ public final class Ext2Fs {
         this.groupFreeInodes = new int[groupsCount];
         this.groupDirs = new int[groupsCount];
         this.balloc = new Ext2Balloc(this);
+        this.ialloc = new Ext2Ialloc(this, INODES_PER_GROUP);
         long free = 0;
         for (int g = 0; g < groupsCount; g++) {
             groupFree[g] = groupBlocks(g) - reservedPerGroup();
-            groupFreeInodes[g] = INODES_PER_GROUP;
+            groupFreeInodes[g] = INODES_PER_GROUP - (g == 0 ? Ext2Ialloc.EXT2_GOOD_OLD_FIRST_INO - 1 : 0);
             free += groupFree[g];
         }
         this.freeBlocksCount = free;
-        this.root = new Ext2Inode(this, nextIno++, 0, true);
+        this.root = new Ext2Inode(this, Ext2Ialloc.EXT2_ROOT_INO, 0, true);
         root.iCount.set(1);
         groupDirs[0]++;
-        groupFreeInodes[0]--;
         inodes.put(root.ino, root);
     }
 
     /**
-     * mke2fs and mount: writes every group's block bitmap (its metadata blocks marked used) through the
-     * buffer cache to {@code dev} and waits for it, then returns the mounted filesystem.
+     * mke2fs and mount: writes every group's block bitmap (its metadata blocks marked used) and inode bitmap
+     * through the buffer cache to {@code dev} and waits for it, then returns the mounted filesystem.
      */
     public static Ext2Fs mkfs(Mm22 mm, BlockDriver22 dev) {
         Ext2Fs fs = new Ext2Fs(mm, dev);
@@ -100,10 +100,11 @@ public final class Ext2Fs {
             fs.buffers.markBufferUptodate(bh, true);
             fs.buffers.markBufferDirty(bh, true);
             fs.buffers.brelse(bh);
+            fs.ialloc.mkfsBitmap(g);
         }
         int err = fs.buffers.syncBuffers(dev);
         if (err != 0) {
-            throw new IllegalStateException("mke2fs " + dev.name() + ": writing the block bitmaps failed: " + err);
+            throw new IllegalStateException("mke2fs " + dev.name() + ": writing the bitmaps failed: " + err);
         }
         return fs;
     }
@@ -164,6 +165,16 @@ public final class Ext2Fs {
         return balloc.bitmapIos();
     }
 
+    /** Inode bitmaps read under lock_super (LRU misses in ext2_new_inode() and ext2_free_inode()). */
+    public long inodeBitmapReads() {
+        return ialloc.bitmapReads();
+    }
+
+    /** Of those, the reads that went to the device with the superblock locked. */
+    public long inodeBitmapIos() {
+        return ialloc.bitmapIos();
+    }
+
     private int reservedPerGroup() {
         return 4 + itbPerGroup;
     }
@@ -180,6 +191,10 @@ public final class Ext2Fs {
 
     long blockBitmapBlock(int g) {
         return FIRST_DATA_BLOCK + (long) g * blocksPerGroup + 2;
+    }
+
+    long inodeBitmapBlock(int g) {
+        return FIRST_DATA_BLOCK + (long) g * blocksPerGroup + 3;
     }
 
     /** The first data block of group {@code g}: a file's allocation goal before it has blocks. */
@@ -208,7 +223,9 @@ public final class Ext2Fs {
 
     /**
      * ext2_new_inode() under lock_super: a directory in the group with the most free blocks, a file in its
-     * parent's group while that has free inodes. The inode bitmap is in memory, so no IO happens here.
+     * parent's group while that has free inodes; the inode's bit is taken in that group's inode bitmap, read
+     * from the device on an LRU miss with the superblock locked ({@link Ext2Ialloc}). An unreadable bitmap
+     * fails the call with -EIO.
      */
     private Ext2Inode newInode(Ext2Inode parent, boolean dir) {
         sLock.lockSuper();
@@ -233,11 +250,18 @@ public final class Ext2Fs {
             if (group < 0) {
                 return null;
             }
+            long ino = ialloc.newInodeNumber(group);
+            if (ino < 0) {
+                throw new Ext2Exception((int) -ino, "ext2_new_inode: cannot read the inode bitmap of group " + group);
+            }
+            if (ino == 0) {
+                return null;
+            }
             groupFreeInodes[group]--;
             if (dir) {
                 groupDirs[group]++;
             }
-            Ext2Inode ip = new Ext2Inode(this, nextIno++, group, dir);
+            Ext2Inode ip = new Ext2Inode(this, ino, group, dir);
             inodes.put(ip.ino, ip);
             return ip;
         } finally {
@@ -245,13 +269,15 @@ public final class Ext2Fs {
         }
     }
 
-    /** ext2_free_inode() under lock_super. */
+    /** ext2_free_inode() under lock_super: the inode's bit is cleared; an unreadable bitmap leaks the inode. */
     private void freeInode(Ext2Inode ip) {
         sLock.lockSuper();
         try {
-            groupFreeInodes[ip.group]++;
-            if (ip.dir) {
-                groupDirs[ip.group]--;
+            if (ialloc.freeInodeNumber(ip.ino) == 0) {
+                groupFreeInodes[ip.group]++;
+                if (ip.dir) {
+                    groupDirs[ip.group]--;
+                }
             }
             inodes.remove(ip.ino);
         } finally {

@@ -1,8 +1,8 @@
 /**
- * An ext2-like filesystem as Linux 2.2 ran it: block allocation under lock_super() reading block bitmaps
- * with bread(), file writes through the buffer cache, reads through the page cache, sparse files. Block
- * bitmaps and data are on the device; superblock, group descriptors, inodes, block maps and directories
- * are in memory. System calls throw {@link dev.reclaimlab.fs.ext2.Ext2Exception} for namespace errors and
+ * An ext2-like filesystem as Linux 2.2 ran it: block and inode allocation under lock_super() reading
+ * their bitmaps with bread(), file writes through the buffer cache, reads through the page cache, sparse
+ * files. Block and inode bitmaps and data are on the device; superblock, group descriptors, inodes, block
+ * maps and directories are in memory. System calls throw {@link dev.reclaimlab.fs.ext2.Ext2Exception} for namespace errors and
  * return -errno from read and write, as 2.2's syscalls do.
  */
 package dev.reclaimlab.fs.ext2;
