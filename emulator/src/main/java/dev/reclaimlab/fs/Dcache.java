@@ -341,6 +341,42 @@ public final class Dcache {
         return freed;
     }
 
+    /**
+     * shrink_dcache_parent() as vfs_rmdir() calls it before ->rmdir(): frees every unused child of
+     * {@code parent} (the negative dentries its files' unlinks left), so that d_delete() finds only the
+     * caller's reference and the directory's inode is evicted by the caller, not later by whoever prunes.
+     * A directory being removed is empty, so its children have no children of their own.
+     */
+    public void shrinkDcacheParent(Dentry parent) {
+        for (;;) {
+            Dentry victim = null;
+            dcacheLock.spinLock();
+            try {
+                for (Dentry c : parent.children.values()) {
+                    if (c.count == 0) {
+                        victim = c;
+                        break;
+                    }
+                }
+                if (victim == null) {
+                    return;
+                }
+                if (victim.onLru) {
+                    lru.remove(victim);
+                    victim.onLru = false;
+                    nrUnused = lru.size();
+                }
+                unhashLocked(victim);
+            } finally {
+                dcacheLock.spinUnlock();
+            }
+            Dentry p = dentryKill(victim);
+            if (p != null) {
+                dput(p);
+            }
+        }
+    }
+
     /** shrink_dcache_sb(): prunes until no unused dentry is left. */
     void shrinkDcacheSb() {
         while (pruneDcacheSb(Long.MAX_VALUE) > 0) {

@@ -476,9 +476,9 @@ public final class Vfs {
     }
 
     /**
-     * vfs_unlink()/vfs_rmdir() of {@code victim} under the parent's lock: the filesystem's ->unlink() (NFS's
-     * drops the dentry first), then d_delete(), which leaves a dentry only the caller holds negative and
-     * hashed.
+     * vfs_unlink()/vfs_rmdir() of {@code victim} under the parent's lock: for a directory first
+     * shrink_dcache_parent(), then the filesystem's ->unlink() (NFS's drops the dentry first), then
+     * d_delete(), which leaves a dentry only the caller holds negative and hashed.
      */
     private int unlinkLocked(Inode pdir, Dentry victim, boolean dir) {
         Inode inode = victim.inode();
@@ -488,6 +488,9 @@ public final class Vfs {
         } else {
             inode.inodeLock();
             try {
+                if (dir) {
+                    dcache.shrinkDcacheParent(victim);
+                }
                 err = dir ? sb.dirOps().rmdir(pdir, victim) : sb.dirOps().unlink(pdir, victim);
             } finally {
                 inode.inodeUnlock();

@@ -154,4 +154,28 @@ class NegativeDentryTest {
         xfs.umount();
         assertThat(k.oopses()).isEmpty();
     }
+
+    @Test
+    void rmdirFreesTheNegativeDentriesItsFilesLeftSoTheRmdirItselfEvictsTheDirectory(Kernel k) {
+        Xfs xfs = Xfs.mount(k, new MemBlockDevice(k, "ram0", 8 << 20));
+        Vfs vfs = xfs.vfs();
+        SuperBlock sb = xfs.sb();
+        vfs.close(vfs.mkdir("/", "d"));
+        for (int i = 0; i < 3; i++) {
+            vfs.close(vfs.create("/d", "f" + i));
+            vfs.unlink("/d", "f" + i);
+        }
+        long inodes = sb.nrInodes();
+        long dentries = sb.dcache().nrDentries();
+        vfs.rmdir("/", "d");
+        // vfs_rmdir()'s shrink_dcache_parent(): else the three negative children would pin "d", and its
+        // unlinked inode would be evicted later by whoever pruned them (kswapd's shrinker, under fs_reclaim).
+        assertThat(sb.nrInodes()).as("the directory's inode was evicted by rmdir").isEqualTo(inodes - 1);
+        assertThat(sb.dcache().nrDentries()).as("its three negative children freed").isEqualTo(dentries - 3);
+        Dentry d = cached(sb, "d");
+        assertThat(d).as("d itself stays as a negative dentry").isNotNull();
+        assertThat(d.inode()).isNull();
+        xfs.umount();
+        assertThat(k.oopses()).isEmpty();
+    }
 }
