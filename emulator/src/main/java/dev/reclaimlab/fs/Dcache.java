@@ -2,15 +2,17 @@ package dev.reclaimlab.fs;
 
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.locking.LockClassKey;
-import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.locking.SpinLock;
+import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.Mm;
 import dev.reclaimlab.mm.PhysMem;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -322,13 +324,13 @@ public final class Dcache {
                     break;
                 }
                 d = it.next();
-                it.remove();
-                d.onLru = false;
-                nrUnused = lru.size();
                 if (d.count > 0) {
+                    it.remove();
+                    d.onLru = false;
+                    nrUnused = lru.size();
                     continue;
                 }
-                unhashLocked(d);
+                detachUnusedLocked(d);
             } finally {
                 dcacheLock.spinUnlock();
             }
@@ -348,33 +350,34 @@ public final class Dcache {
      * A directory being removed is empty, so its children have no children of their own.
      */
     public void shrinkDcacheParent(Dentry parent) {
-        for (;;) {
-            Dentry victim = null;
-            dcacheLock.spinLock();
-            try {
-                for (Dentry c : parent.children.values()) {
-                    if (c.count == 0) {
-                        victim = c;
-                        break;
-                    }
+        List<Dentry> unused = new ArrayList<>();
+        dcacheLock.spinLock();
+        try {
+            for (Dentry c : parent.children.values()) {
+                if (c.count == 0) {
+                    unused.add(c);
                 }
-                if (victim == null) {
-                    return;
-                }
-                if (victim.onLru) {
-                    lru.remove(victim);
-                    victim.onLru = false;
-                    nrUnused = lru.size();
-                }
-                unhashLocked(victim);
-            } finally {
-                dcacheLock.spinUnlock();
             }
-            Dentry p = dentryKill(victim);
-            if (p != null) {
-                dput(p);
+            for (Dentry c : unused) {
+                detachUnusedLocked(c);
             }
+        } finally {
+            dcacheLock.spinUnlock();
         }
+        for (Dentry c : unused) {
+            dentryKill(c);
+            dput(parent);
+        }
+    }
+
+    /** Takes an unused dentry off the LRU and out of the hash, for dentryKill(). dcacheLock held. */
+    private void detachUnusedLocked(Dentry d) {
+        if (d.onLru) {
+            lru.remove(d);
+            d.onLru = false;
+            nrUnused = lru.size();
+        }
+        unhashLocked(d);
     }
 
     /** shrink_dcache_sb(): prunes until no unused dentry is left. */

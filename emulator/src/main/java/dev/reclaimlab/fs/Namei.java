@@ -60,14 +60,9 @@ public final class Namei {
         if (!dir.isDir()) {
             throw new VfsException(-Errno.ENOTDIR, "lookup(" + parent + "/" + name + ")");
         }
-        Dentry d = dcache.dLookup(parent, name);
+        Dentry d = lookupDcache(dir, parent, name, 0);
         if (d != null) {
-            if (sb.dirOps().dRevalidate(dir, d, 0)) {
-                return positiveOrPut(d);
-            }
-            // d_invalidate(): the name is dropped, lookup_slow() asks the filesystem again.
-            dcache.dDrop(d);
-            dcache.dput(d);
+            return positiveOrPut(d);
         }
         dir.inodeLock();
         SchedMm.MemallocScope fstrans = exportedDirFstrans();
@@ -79,6 +74,20 @@ public final class Namei {
             }
             dir.inodeUnlock();
         }
+    }
+
+    /**
+     * lookup_dcache(): the hashed dentry of {@code name}, referenced, if d_revalidate() trusts it; a rejected
+     * one is d_invalidate()d (dropped, so the caller asks the filesystem again). Null when there is none.
+     */
+    private Dentry lookupDcache(Inode dir, Dentry parent, String name, int flags) {
+        Dentry d = dcache.dLookup(parent, name);
+        if (d == null || sb.dirOps().dRevalidate(dir, d, flags)) {
+            return d;
+        }
+        dcache.dDrop(d);
+        dcache.dput(d);
+        return null;
     }
 
     private Dentry positiveOrPut(Dentry d) {
@@ -103,13 +112,9 @@ public final class Namei {
      */
     Dentry lookupHash(Dentry parent, String name, int flags) {
         Inode dir = parent.inode();
-        Dentry d = dcache.dLookup(parent, name);
+        Dentry d = lookupDcache(dir, parent, name, flags);
         if (d != null) {
-            if (sb.dirOps().dRevalidate(dir, d, flags)) {
-                return d;
-            }
-            dcache.dDrop(d);
-            dcache.dput(d);
+            return d;
         }
         d = dcache.dAlloc(parent, name, Gfp.GFP_KERNEL);
         if (d == null) {

@@ -490,8 +490,10 @@ public final class Vfs {
             try {
                 if (dir) {
                     dcache.shrinkDcacheParent(victim);
+                    err = sb.dirOps().rmdir(pdir, victim);
+                } else {
+                    err = sb.dirOps().unlink(pdir, victim);
                 }
-                err = dir ? sb.dirOps().rmdir(pdir, victim) : sb.dirOps().unlink(pdir, victim);
             } finally {
                 inode.inodeUnlock();
             }
