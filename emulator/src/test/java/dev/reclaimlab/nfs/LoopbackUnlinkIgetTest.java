@@ -10,6 +10,7 @@ import dev.reclaimlab.fs.xfs.XfsInode;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.KernelStack;
 import dev.reclaimlab.locking.Lockable;
 import dev.reclaimlab.locking.RwSemaphore;
 import dev.reclaimlab.locking.WaitRecord;
@@ -132,6 +133,9 @@ class LoopbackUnlinkIgetTest {
         Await.until(() -> waitsForRwsem(local, dp.ilock()), "the unlink to reach xfs_lookup()'s ILOCK under the i_mutex",
                 Duration.ofSeconds(10));
         assertThat(dp.iMutex().owner()).isSameAs(local);
+        assertThat(KernelStack.of(local.thread())).as("stopped in xfs_lookup(), after its __lookup_hash()'s d_alloc()")
+                .anyMatch(f -> f.startsWith("lookup (XfsDir.java:")).anyMatch(f -> isFrame(f, "lookupHash"))
+                .noneMatch(f -> isFrame(f, "xfsRemove"));
         CountDownLatch statted = new CountDownLatch(THREADS);
         for (int i = 0; i < THREADS; i++) {
             String path = "/d/s" + i;
@@ -182,6 +186,7 @@ class LoopbackUnlinkIgetTest {
         }
         Await.until(() -> waitsForRwsem(local, dp.ilock()), "the unlink to reach xfs_remove()'s ILOCK",
                 Duration.ofSeconds(20));
+        assertThat(KernelStack.of(local.thread())).anyMatch(f -> isFrame(f, "xfsRemove"));
         // Only the unlink ran since: the nfsd threads still wait for its i_mutex, kswapd is off.
         assertThat(xfs.peekInode(victim)).as("xfs_iget() missed the cache and allocated the xfs_inode").isNotNull();
         assertThat(k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL)).as("the unlink entered direct reclaim")
