@@ -6,6 +6,7 @@ import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.fs.xfs.Xfs;
+import dev.reclaimlab.fs.xfs.XfsIcache;
 import dev.reclaimlab.fs.xfs.XfsInode;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
@@ -58,15 +59,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * <p>
  * The test holds the directory's ILOCK to stop the unlink between its d_alloc() and its xfs_iget() while the
  * nfsd threads come to wait on the i_mutex and memory is brought to min; that ILOCK is the one xfs_lookup()
- * takes and drops before xfs_iget(), so the unlink then runs the 3.14 code as it is.
+ * takes and drops before xfs_iget(), so the unlink then runs the 3.14 code as it is. The test takes it again
+ * behind the unlink's shared hold: in the clean case the unlink next waits at xfs_remove()'s ILOCK, after its
+ * xfs_iget() and its reclaim, which is where the counters are read, the nfsd threads still on the i_mutex.
+ * <p>
+ * Under PF_FSTRANS 3.14 makes this allocation NOFS in XFS's kmem_flags_convert(); the emulator clears __GFP_FS
+ * in the page allocator (RFC 04/19's rule, which both variants carry), the same for this allocation.
  */
 @ExtendWith(KernelExtension.class)
 @Boot(memory = "64m", version = "3.14", hungTaskTimeoutMillis = 30_000, kswapd = false)
 class LoopbackUnlinkIgetTest {
     private static final LoopbackNfs SCENARIO = new LoopbackNfs();
     private static final int THREADS = 8;
-    /** sizeof(struct xfs_inode) as the emulator's xfs_inode cache has it. */
-    private static final int XFS_INODE_SIZE = 960;
     /** Clean XFS page-cache pages behind the NFS pages on the LRU: what a NOFS reclaim can free. */
     private static final int CLEAN_PAGES = 512;
 
@@ -130,8 +134,8 @@ class LoopbackUnlinkIgetTest {
                 unlinked.countDown();
             }
         });
-        Await.until(() -> waitsForRwsem(local, dp.ilock()), "the unlink to reach xfs_lookup()'s ILOCK under the i_mutex",
-                Duration.ofSeconds(10));
+        Await.until(() -> waitsForRwsem(local, dp.ilock()),
+                "the unlink to reach xfs_lookup()'s ILOCK under the i_mutex", Duration.ofSeconds(10));
         assertThat(dp.iMutex().owner()).isSameAs(local);
         assertThat(KernelStack.of(local.thread())).as("stopped in xfs_lookup(), after its __lookup_hash()'s d_alloc()")
                 .anyMatch(f -> f.startsWith("lookup (XfsDir.java:")).anyMatch(f -> isFrame(f, "lookupHash"))
@@ -240,7 +244,7 @@ class LoopbackUnlinkIgetTest {
         Mm mm = k.mm();
         List<Integer> held = new ArrayList<>();
         List<Long> inodes = new ArrayList<>();
-        KmemCache xfsInodeZone = SuperBlock.kmemCacheGet(mm, "xfs_inode", XFS_INODE_SIZE);
+        KmemCache xfsInodeZone = SuperBlock.kmemCacheGet(mm, "xfs_inode", XfsIcache.XFS_INODE_SIZE);
         for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
             held.add(pfn);
         }

@@ -60,8 +60,8 @@ public final class XfsIcache {
                     + " puts them back",
             "reclaimlab control: breaks the referenced/unreferenced separation of seed 002; no kernel did this",
             null);
-    /** sizeof(struct xfs_inode) on x86-64, roughly, with the VFS inode inside. */
-    static final int XFS_INODE_SIZE = 960;
+    /** sizeof(struct xfs_inode) on x86-64, roughly, with the VFS inode inside; the xfs_inode cache's object. */
+    public static final int XFS_INODE_SIZE = 960;
     private static final LockClassKey ICI_LOCK_KEY = new LockClassKey("&pag->pag_ici_lock");
 
     private final Xfs mp;
