@@ -9,6 +9,8 @@ import dev.reclaimlab.locking.RawSpinLock;
 import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.trace.ReclaimEvent;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 import static dev.reclaimlab.kernel.TaskFlags.PF_MEMALLOC;
 import static dev.reclaimlab.mm.Gfp.__GFP_DIRECT_RECLAIM;
 import static dev.reclaimlab.mm.Gfp.__GFP_HIGH;
@@ -98,6 +100,8 @@ public final class PageAlloc {
     private final int[] freeHead = new int[NR_PAGE_ORDERS];
     private final long[] nrFree = new long[NR_PAGE_ORDERS];
     private volatile long nrFreePages;
+    /** zone->pages_scanned: LRU pages global reclaim scanned since a page was last freed to the buddy lists. */
+    private final AtomicLong pagesScanned = new AtomicLong();
     private final long managedPages;
     private final long minFreeKbytes;
     private final long[] watermark = new long[3];
@@ -813,12 +817,33 @@ public final class PageAlloc {
             try {
                 freeOnePage(pfn, order);
                 nrFreePages += n;
+                resetPagesScanned();
             } finally {
                 zoneLock.unlock();
             }
         } finally {
             t.putCpu();
         }
+    }
+
+    /** free_pcppages_bulk() and free_one_page() clear zone->pages_scanned: the zone gave memory back. */
+    private void resetPagesScanned() {
+        if (pagesScanned.get() != 0) {
+            pagesScanned.set(0);
+        }
+    }
+
+    /** shrink_inactive_list() under global reclaim: zone->pages_scanned += nr_scanned. */
+    void addPagesScanned(long n) {
+        pagesScanned.addAndGet(n);
+    }
+
+    /**
+     * zone_reclaimable() (3.12 to 4.x): reclaim has not yet scanned six times the zone's reclaimable pages
+     * without the zone freeing a page.
+     */
+    boolean zoneReclaimable(long reclaimablePages) {
+        return pagesScanned.get() < reclaimablePages * 6;
     }
 
     /** free_pcppages_bulk(): returns the {@code count} coldest pages of {@code cpu}'s list to the buddy. */
@@ -838,6 +863,7 @@ public final class PageAlloc {
                 freeOnePage(pfn, 0);
             }
             nrFreePages += k;
+            resetPagesScanned();
         } finally {
             zoneLock.unlock();
         }

@@ -154,10 +154,11 @@ public final class Vmscan {
         long inactive = lru.size(Lru.LRU_INACTIVE_FILE);
         long active = lru.size(Lru.LRU_ACTIVE_FILE);
         long scannedBefore = sc.nrScanned;
+        boolean forceScan = sc.kswapd && !mm.pageAlloc().zoneReclaimable(inactive + active);
         if (active > inactive) {
-            shrinkActiveList(scanCount(active, sc.priority), sc);
+            shrinkActiveList(scanCount(active, sc.priority, forceScan), sc);
         }
-        shrinkInactiveList(scanCount(inactive, sc.priority), sc);
+        shrinkInactiveList(scanCount(inactive, sc.priority, forceScan), sc);
         if (!kernel.config().has(EMULATED_43_THROTTLE)) {
             mm.writeback().throttleVmWriteout(sc.gfpMask);
         }
@@ -179,9 +180,17 @@ public final class Vmscan {
         zone.clear(ZoneFlags.ZONE_TAIL_LRU_DIRTY);
     }
 
-    /** get_scan_count(): size >> priority, but never less than a batch of what there is. */
-    private static long scanCount(long size, int priority) {
-        return Math.max(size >> priority, Math.min(size, SWAP_CLUSTER_MAX));
+    /**
+     * get_scan_count() (3.11 to 4.x, the same rule in 5.3 without force_scan): size >> priority, so a small
+     * LRU is not scanned at all at the first priorities and reclaim drops priority. Only kswapd on a zone that
+     * is no longer reclaimable (global reclaim has no memcg case here) is forced to scan a batch.
+     */
+    static long scanCount(long size, int priority, boolean forceScan) {
+        long scan = size >> priority;
+        if (scan == 0 && forceScan) {
+            scan = Math.min(size, SWAP_CLUSTER_MAX);
+        }
+        return scan;
     }
 
     /** too_many_isolated(): direct reclaimers wait while more is isolated than the inactive list holds. */
@@ -243,6 +252,7 @@ public final class Vmscan {
             }
             nrToScan -= n;
             sc.nrScanned += n;
+            mm.pageAlloc().addPagesScanned(n);
             mm.countEvent(sc.kswapd ? VmStatItem.PGSCAN_KSWAPD : VmStatItem.PGSCAN_DIRECT, n);
             sc.startBatch();
             long reclaimed = shrinkPageList(batch, n, sc);
