@@ -7,16 +7,13 @@ import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
-import dev.reclaimlab.mm.Gfp;
-import dev.reclaimlab.mm.KmemCache;
-import dev.reclaimlab.mm.Mm;
-import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.WritebackControl;
 import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.MemoryPressure;
 import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.watchdog.WatchdogReport;
 import org.junit.jupiter.api.Test;
@@ -82,21 +79,8 @@ class LoopbackDeadlockTest {
             dev.reclaimlab.locking.WaitRecord.Snapshot w = nfsd.waitRecord().snapshot();
             return w != null && w.on() == dir.inode().iMutex();
         }, "nfsd to wait for the i_mutex", Duration.ofSeconds(10));
-        Mm mm = k.mm();
-        List<Integer> held = new ArrayList<>();
-        List<Long> dentries = new ArrayList<>();
         // No free dentry object on any CPU and memory at min: the next d_alloc() grows the slab in reclaim.
-        KmemCache dentryCache = SuperBlock.kmemCacheGet(mm, "dentry", 192);
-        for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
-            held.add(pfn);
-        }
-        for (int c = 0; c < k.nrCpus(); c++) {
-            k.currentTask().runOnCpu(c, () -> {
-                for (long o; (o = mm.kmemCacheAlloc(dentryCache, Gfp.GFP_NOWAIT)) != 0; ) {
-                    dentries.add(o);
-                }
-            });
-        }
+        MemoryPressure.atMinWithNoFreeObject(k, SuperBlock.kmemCacheGet(k.mm(), "dentry", 192));
         nfsdWaits.countDown();
         boolean proven = reported.await(20, TimeUnit.SECONDS);
         assertThat(proven).as("the watchdog proves the deadlock").isTrue();
@@ -183,20 +167,7 @@ class LoopbackDeadlockTest {
             dev.reclaimlab.locking.WaitRecord.Snapshot w = t.waitRecord().snapshot();
             return w != null && w.on() == dir.inode().iMutex();
         }), "all eight nfsd threads to wait for the i_mutex", Duration.ofSeconds(10));
-        Mm mm = k.mm();
-        List<Integer> held = new ArrayList<>();
-        List<Long> dentries = new ArrayList<>();
-        KmemCache dentryCache = SuperBlock.kmemCacheGet(mm, "dentry", 192);
-        for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
-            held.add(pfn);
-        }
-        for (int c = 0; c < k.nrCpus(); c++) {
-            k.currentTask().runOnCpu(c, () -> {
-                for (long o; (o = mm.kmemCacheAlloc(dentryCache, Gfp.GFP_NOWAIT)) != 0; ) {
-                    dentries.add(o);
-                }
-            });
-        }
+        MemoryPressure.atMinWithNoFreeObject(k, SuperBlock.kmemCacheGet(k.mm(), "dentry", 192));
         nfsdWait.countDown();
         assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
         WatchdogReport r = first.get();

@@ -15,16 +15,13 @@ import dev.reclaimlab.locking.KernelStack;
 import dev.reclaimlab.locking.Lockable;
 import dev.reclaimlab.locking.RwSemaphore;
 import dev.reclaimlab.locking.WaitRecord;
-import dev.reclaimlab.mm.Gfp;
-import dev.reclaimlab.mm.KmemCache;
-import dev.reclaimlab.mm.Mm;
-import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.testkit.MemoryPressure;
 import dev.reclaimlab.testkit.Kernels;
 import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.watchdog.WatchdogReport;
@@ -241,20 +238,7 @@ class LoopbackUnlinkIgetTest {
      * CPU: the next xfs_inode_alloc() grows the slab through direct reclaim. The pages and objects stay held.
      */
     private static void atMinWithNoFreeXfsInode(Kernel k) {
-        Mm mm = k.mm();
-        List<Integer> held = new ArrayList<>();
-        List<Long> inodes = new ArrayList<>();
-        KmemCache xfsInodeZone = SuperBlock.kmemCacheGet(mm, "xfs_inode", XfsIcache.XFS_INODE_SIZE);
-        for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
-            held.add(pfn);
-        }
-        for (int c = 0; c < k.nrCpus(); c++) {
-            k.currentTask().runOnCpu(c, () -> {
-                for (long o; (o = mm.kmemCacheAlloc(xfsInodeZone, Gfp.GFP_NOWAIT)) != 0; ) {
-                    inodes.add(o);
-                }
-            });
-        }
+        MemoryPressure.atMinWithNoFreeObject(k, SuperBlock.kmemCacheGet(k.mm(), "xfs_inode", XfsIcache.XFS_INODE_SIZE));
     }
 
     private static boolean waitsOn(Task t, Object lock) {
