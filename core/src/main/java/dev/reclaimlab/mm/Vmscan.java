@@ -181,9 +181,10 @@ public final class Vmscan {
     }
 
     /**
-     * get_scan_count() (3.11 to 4.x, the same rule in 5.3 without force_scan): size >> priority, so a small
-     * LRU is not scanned at all at the first priorities and reclaim drops priority. Only kswapd on a zone that
-     * is no longer reclaimable (global reclaim has no memcg case here) is forced to scan a batch.
+     * get_scan_count() (3.11 to 4.x; 5.3 has the same shift): size >> priority, so a small LRU is not scanned
+     * at all at the first priorities and reclaim drops priority. Only kswapd on a zone that is no longer
+     * reclaimable (global reclaim has no memcg case here) is forced to scan a batch. 5.3 dropped that force;
+     * it is kept for 5.3 too, where it can act only after six LRUs' worth of scanning freed nothing.
      */
     static long scanCount(long size, int priority, boolean forceScan) {
         long scan = size >> priority;
