@@ -155,10 +155,15 @@ public final class Vmscan {
         long active = lru.size(Lru.LRU_ACTIVE_FILE);
         long scannedBefore = sc.nrScanned;
         boolean forceScan = sc.kswapd && !mm.pageAlloc().zoneReclaimable(inactive + active);
-        if (active > inactive) {
-            shrinkActiveList(scanCount(active, sc.priority, forceScan), sc);
+        long nrActive = active > inactive ? scanCount(active, sc.priority, forceScan) : 0;
+        long nrInactive = scanCount(inactive, sc.priority, forceScan);
+        // shrink_lruvec() calls shrink_list() only for a list with something to scan at this priority.
+        if (nrActive > 0) {
+            shrinkActiveList(nrActive, sc);
         }
-        shrinkInactiveList(scanCount(inactive, sc.priority, forceScan), sc);
+        if (nrInactive > 0) {
+            shrinkInactiveList(nrInactive, sc);
+        }
         if (!kernel.config().has(EMULATED_43_THROTTLE)) {
             mm.writeback().throttleVmWriteout(sc.gfpMask);
         }
