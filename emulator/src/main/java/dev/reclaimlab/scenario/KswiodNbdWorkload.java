@@ -373,12 +373,12 @@ final class KswiodNbdWorkload implements Workload {
     public String progress() {
         return String.format("verified %dM written %dM files %d maps %d anon-rounds %d killed %d; nbd in %d out %d"
                         + " in-flight %d served %d; lock_super waits %d bitmap reads %d (device %d) inode bitmap"
-                        + " reads %d (device %d); %s",
+                        + " reads %d (device %d) map reads %d (device %d); %s",
                 verified.get() >> 20, written.get() >> 20, filesDone.get(), mapsDone.get(), anonRounds.get(),
                 casualties.size(),
                 host.nbd().requestsIn(), host.nbd().requestsOut(), host.nbd().inFlight(), host.server().served(),
                 fs.sLock().contended(), fs.bitmapReads(), fs.bitmapIos(), fs.inodeBitmapReads(), fs.inodeBitmapIos(),
-                mm.stats());
+                fs.mapReads(), fs.mapIos(), mm.stats());
     }
 
     @Override

@@ -15,12 +15,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An open ext2 file of Linux 2.2 (struct file on fs/ext2/file.c): sys_write() takes i_sem around
- * ext2_file_write(), which maps each block with ext2_getblk() (allocating a hole's block with
- * ext2_new_block(), under lock_super), reads a partially written block that is not uptodate, copies the
- * data into the buffer, keeps the page cache coherent with update_vm_cache() and marks the buffer dirty
- * for bdflush. read() is generic_file_read(); readpage() is generic_readpage() through ext2_bmap(). The
- * same write serves do_write_page() for a shared mapping (kernel memory as the source, i_sem held by the
- * caller). f_count keeps the inode referenced.
+ * ext2_file_write(), which maps each block with ext2_getblk() (reading the file's map blocks, and allocating a
+ * hole's map and data blocks with ext2_new_block() under lock_super: {@link Ext2BlockMap}), reads a partially
+ * written block that is not uptodate, copies the data into the buffer, keeps the page cache coherent with
+ * update_vm_cache() and marks the buffer dirty for bdflush. read() is generic_file_read(); readpage() is
+ * generic_readpage() through ext2_bmap(). The same write serves do_write_page() for a shared mapping (kernel
+ * memory as the source, i_sem held by the caller). f_count keeps the inode referenced.
  */
 public final class Ext2File implements File22 {
     /** Where ext2_file_write() copies from: a user buffer, kernel memory, a Java array. */
@@ -163,20 +163,7 @@ public final class Ext2File implements File22 {
 
     /** ext2_getblk(inode, block, create 1): the block's buffer, allocating a hole; null with err[0] set. */
     private BufferHead ext2Getblk(long block, long[] err) {
-        BufferCache buffers = fs.buffers();
-        long phys = ip.bmap(block);
-        if (phys != 0) {
-            return buffers.getblk(fs.dev(), phys, fs.blocksize());
-        }
-        long prev = block > 0 ? ip.bmap(block - 1) : 0;
-        long goal = prev != 0 ? prev + 1 : fs.firstDataBlock(ip.group);
-        long nb = fs.balloc().newBlock(ip, goal);
-        if (nb < 0) {
-            err[0] = nb;
-            return null;
-        }
-        ip.setBlock(block, (int) nb);
-        return buffers.getblk(fs.dev(), nb, fs.blocksize());
+        return fs.blockMap().getblk(ip, block, true, err);
     }
 
     /** ext2_file_write(); i_sem held. Bytes written, or -errno when nothing was. */
@@ -231,36 +218,14 @@ public final class Ext2File implements File22 {
         return written;
     }
 
-    /** ext2_truncate() to {@code size}: cached pages beyond it go, then the blocks beyond it. i_sem held. */
+    /**
+     * do_truncate() to {@code size}: i_size first, then the cached pages beyond it, then ext2_truncate()
+     * ({@link Ext2Truncate}). i_sem held.
+     */
     static void truncateBlocks(Ext2Fs fs, Ext2Inode ip, long size) {
+        ip.iSize = size;
         fs.mm22().pageCache().truncateInodePages(ip.mapping, size);
-        int bs = fs.blocksize();
-        long first = (size + bs - 1) / bs;
-        int[] map = ip.blocks;
-        long runStart = 0;
-        int runLen = 0;
-        for (long b = first; b < map.length; b++) {
-            long phys = ip.bmap(b);
-            if (phys == 0) {
-                continue;
-            }
-            ip.setBlock(b, 0);
-            if (runLen > 0 && runStart + runLen == phys) {
-                runLen++;
-                continue;
-            }
-            if (runLen > 0) {
-                fs.balloc().freeBlocks(runStart, runLen);
-            }
-            runStart = phys;
-            runLen = 1;
-        }
-        if (runLen > 0) {
-            fs.balloc().freeBlocks(runStart, runLen);
-        }
-        if (size < ip.iSize) {
-            ip.iSize = size;
-        }
+        Ext2Truncate.ext2Truncate(fs, ip);
     }
 
     @Override

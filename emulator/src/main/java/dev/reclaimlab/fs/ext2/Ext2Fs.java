@@ -15,10 +15,12 @@ import java.util.Map;
  * 8192, each group starting with its superblock copy, group descriptors, block bitmap, inode bitmap and
  * inode table; block and inode allocation under lock_super() with block and inode bitmaps read through
  * the buffer cache (see {@link Ext2Balloc}, {@link Ext2Ialloc}); file data written through the buffer
- * cache by ext2_file_write() and read through the page cache. On the device: the block and inode bitmaps
- * and file data. In memory only (departures): the superblock and group descriptors (2.2 pins their
- * buffers anyway), inodes with their block maps, and directories. New directories go to the group with
- * the most free blocks, files to their directory's group, as ext2_new_inode() places them.
+ * cache by ext2_file_write() and read through the page cache, mapped through indirect, double- and
+ * triple-indirect blocks on the device ({@link Ext2BlockMap}, freed by {@link Ext2Truncate}). On the device:
+ * the block and inode bitmaps, map blocks and file data. In memory only (departures): the superblock and
+ * group descriptors (2.2 pins their buffers anyway), the inodes themselves (with i_data) and directories.
+ * New directories go to the group with the most free blocks, files to their directory's group, as
+ * ext2_new_inode() places them.
  */
 public final class Ext2Fs {
     static final long FIRST_DATA_BLOCK = 1;
@@ -36,6 +38,7 @@ public final class Ext2Fs {
     private final LockSuper sLock;
     private final Ext2Balloc balloc;
     private final Ext2Ialloc ialloc;
+    private final Ext2BlockMap blockMap;
     // Group descriptors and counts: under lock_super.
     private final int[] groupFree;
     private final int[] groupFreeInodes;
@@ -68,6 +71,7 @@ public final class Ext2Fs {
         this.groupDirs = new int[groupsCount];
         this.balloc = new Ext2Balloc(this);
         this.ialloc = new Ext2Ialloc(this, INODES_PER_GROUP);
+        this.blockMap = new Ext2BlockMap(this);
         long free = 0;
         for (int g = 0; g < groupsCount; g++) {
             groupFree[g] = groupBlocks(g) - reservedPerGroup();
@@ -125,6 +129,10 @@ public final class Ext2Fs {
         return balloc;
     }
 
+    Ext2BlockMap blockMap() {
+        return blockMap;
+    }
+
     public int blocksize() {
         return blocksize;
     }
@@ -163,6 +171,16 @@ public final class Ext2Fs {
     /** Block-bitmap reads that went to the device while the superblock was locked. */
     public long bitmapIos() {
         return balloc.bitmapIos();
+    }
+
+    /** Indirect, double- and triple-indirect blocks looked up in the buffer cache (ext2_bmap(), ext2_getblk(), truncate). */
+    public long mapReads() {
+        return blockMap.reads();
+    }
+
+    /** Of those, the map blocks that were not uptodate and were read from the device. */
+    public long mapIos() {
+        return blockMap.ios();
     }
 
     /** Inode bitmaps read under lock_super (LRU misses in ext2_new_inode() and ext2_free_inode()). */
