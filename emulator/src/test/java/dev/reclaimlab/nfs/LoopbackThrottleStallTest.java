@@ -42,8 +42,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * free memory at min, kswapd not running, an NFS writer streaming. nfsd serving the WRITEs allocates XFS
  * page-cache pages with GFP_NOFS and direct-reclaims; the batches of the tail set ZONE_CONGESTED.
  * 3.14 naps nfsd in wait_iff_congested(HZ/10) after every batch and commits stop; with 3.16's pair
- * (current_may_throttle, nfsd PF_LESS_THROTTLE for loop-back WRITEs) nfsd, whose own bdi is not congested,
- * reclaims without napping and commits go on. The scenario's workload never reaches this moment by itself.
+ * (current_may_throttle, nfsd PF_LESS_THROTTLE for loop-back WRITEs) nfsd serving a WRITE, whose own bdi is
+ * not congested, does not nap there and commits go on (it still naps outside the WRITE, in svc_alloc_arg()'s
+ * GFP_KERNEL reclaim, until the mount clears). The scenario's workload never reaches this moment by itself.
  */
 @Timeout(90)
 @ExtendWith(KernelExtension.class)
