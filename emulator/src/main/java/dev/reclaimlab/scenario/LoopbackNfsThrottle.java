@@ -56,7 +56,7 @@ public final class LoopbackNfsThrottle implements Scenario {
      * on the seed's machines (GiBs) the default is far below them.
      */
     static final long NFS_CONGESTION_KB = 1024;
-    static final String COUNTER = "loopback-nfs-throttle bytes committed";
+    public static final String COUNTER = "loopback-nfs-throttle bytes committed";
 
     @Override
     public String name() {
@@ -123,8 +123,14 @@ public final class LoopbackNfsThrottle implements Scenario {
      * 120 s), and the point is the rate.
      */
     static ProgressCounter registerProgress(Kernel k, LongSupplier committedBytes) {
-        return k.watchdog().registerProgress(COUNTER, committedBytes, FLOOR_BYTES_PER_SECOND,
+        return registerProgress(k, committedBytes, FLOOR_BYTES_PER_SECOND,
                 TimeUnit.MILLISECONDS.toNanos(k.config().hungTaskTimeoutMillis()) / 2);
+    }
+
+    /** The same counter with a test's floor and window (a planted moment is judged in seconds, not a run). */
+    public static ProgressCounter registerProgress(Kernel k, LongSupplier committedBytes, long floorBytesPerSecond,
+                                                   long windowNanos) {
+        return k.watchdog().registerProgress(COUNTER, committedBytes, floorBytesPerSecond, windowNanos);
     }
 
     /** One run's workload state and counters. */
