@@ -29,6 +29,13 @@ public record WatchdogReport(Type type, String headline, String kernelVersion, l
         alsoStuck = List.copyOf(alsoStuck);
     }
 
+    /** For a deadlock, the cycle's tasks in order, then those stuck behind it; else the tasks. */
+    public List<BlockedTask> blockedTasks() {
+        List<BlockedTask> all = new ArrayList<>(tasks);
+        all.addAll(alsoStuck);
+        return all;
+    }
+
     /** "comm:pid" of each task involved; for a deadlock, in cycle order. */
     public List<String> taskNames() {
         List<String> names = new ArrayList<>();

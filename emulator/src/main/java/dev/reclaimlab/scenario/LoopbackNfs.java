@@ -194,8 +194,7 @@ public final class LoopbackNfs implements Scenario {
     public static String hungTaskView(WatchdogReport deadlock, long timeoutSecs) {
         StringBuilder sb = new StringBuilder("hung_task (3.14 rule) would report:\n");
         int n = 0;
-        List<BlockedTask> all = new ArrayList<>(deadlock.tasks());
-        all.addAll(deadlock.alsoStuck());
+        List<BlockedTask> all = deadlock.blockedTasks();
         for (BlockedTask t : all) {
             if (hungTaskWouldReport(t)) {
                 sb.append("INFO: task ").append(t.task()).append(" blocked for more than ").append(timeoutSecs)
@@ -220,8 +219,7 @@ public final class LoopbackNfs implements Scenario {
      * reclaim.
      */
     public static String cycleKind(WatchdogReport deadlock) {
-        List<BlockedTask> all = new ArrayList<>(deadlock.tasks());
-        all.addAll(deadlock.alsoStuck());
+        List<BlockedTask> all = deadlock.blockedTasks();
         java.util.Map<String, BlockedTask> byName = new java.util.HashMap<>();
         for (BlockedTask t : all) {
             byName.put(t.task(), t);

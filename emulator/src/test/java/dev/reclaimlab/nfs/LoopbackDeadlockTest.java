@@ -21,7 +21,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -172,8 +171,7 @@ class LoopbackDeadlockTest {
         assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
         WatchdogReport r = first.get();
         assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-        List<BlockedTask> all = new ArrayList<>(r.tasks());
-        all.addAll(r.alsoStuck());
+        List<BlockedTask> all = r.blockedTasks();
         BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
         assertThat(l.stack()).anyMatch(f -> f.contains("nfsReleasePage")).anyMatch(f -> f.contains("dAlloc"));
         assertThat(all.stream().filter(t -> "nfsd".equals(t.comm()))).hasSize(threads).allSatisfy(t -> {

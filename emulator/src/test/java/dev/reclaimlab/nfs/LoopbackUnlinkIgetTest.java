@@ -31,7 +31,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -163,8 +162,7 @@ class LoopbackUnlinkIgetTest {
             assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
             assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-            List<BlockedTask> all = new ArrayList<>(r.tasks());
-            all.addAll(r.alsoStuck());
+            List<BlockedTask> all = r.blockedTasks();
             BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
             assertThat(l.killable()).as("the reclaimer sleeps TASK_KILLABLE").isTrue();
             assertThat(l.waitsOn()).containsAnyOf("NFS_INO_COMMIT", "RPC_TASK_ACTIVE");

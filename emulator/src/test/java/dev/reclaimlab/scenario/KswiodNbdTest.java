@@ -77,8 +77,7 @@ class KswiodNbdTest {
         RunResult r = deadlock("linux-2.2-kswiod");
         assertThat(r.outcome()).as(r.summary() + " " + r.errors()).isEqualTo(Outcome.DEADLOCK);
         assertIsACycle(r.watchdog());
-        List<BlockedTask> stuck = new java.util.ArrayList<>(r.watchdog().tasks());
-        stuck.addAll(r.watchdog().alsoStuck());
+        List<BlockedTask> stuck = r.watchdog().blockedTasks();
         assertThat(stuck).as("the stuck tasks include kswiod").anyMatch(t -> t.comm().equals("kswiod"));
         assertThat(stuck).as("and a task waiting for its own swap page at kswiod")
                 .anyMatch(t -> t.waitsOn() != null && t.waitsOn().contains("swapper_inode")
