@@ -588,13 +588,15 @@ public final class BufferCache {
 
     /**
      * sync_buffers(dev, 1) as fsync_dev() uses it: writes every dirty buffer of {@code dev} and waits for
-     * them; -EIO if one could not be written.
+     * them, and, as 2.2's wait passes do, for every buffer of {@code dev} someone else has locked (bdflush's
+     * or kupdate's write in flight); -EIO if one could not be written.
      */
     public int syncBuffers(BlockDriver22 dev) {
         int err = 0;
         for (int pass = 0; pass < 3; pass++) {
             List<BufferHead> dirty = takeDirty(dev, Integer.MAX_VALUE, 0);
-            if (dirty.isEmpty()) {
+            List<BufferHead> busy = takeLocked(dev);
+            if (dirty.isEmpty() && busy.isEmpty()) {
                 break;
             }
             for (BufferHead bh : dirty) {
@@ -608,8 +610,32 @@ public final class BufferCache {
                 }
                 brelse(bh);
             }
+            for (BufferHead bh : busy) {
+                waitOnBuffer(bh);
+                if (!bh.uptodate()) {
+                    err = -Errno.EIO;
+                }
+                brelse(bh);
+            }
         }
         return err;
+    }
+
+    /** The locked buffers of {@code dev} (IO in flight), each with b_count raised. */
+    private List<BufferHead> takeLocked(BlockDriver22 dev) {
+        List<BufferHead> out = new ArrayList<>();
+        lock.spinLock();
+        try {
+            for (BufferHead bh : hash.values()) {
+                if (bh.dev == dev && bh.locked()) {
+                    bh.get();
+                    out.add(bh);
+                }
+            }
+        } finally {
+            lock.spinUnlock();
+        }
+        return out;
     }
 
     /**
