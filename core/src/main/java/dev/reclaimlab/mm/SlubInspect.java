@@ -21,8 +21,9 @@ import static dev.reclaimlab.mm.Slub.OBJECT_ON_FREELIST;
 
 /**
  * mm/slub.c's read-side checks as in Linux 4.3 (the same in 3.14 and 5.3), apart from the allocation and free
- * paths: validate_slab_cache(), on_freelist() for one object, and mm/slab_common.c's /proc/slabinfo. Each takes the locks the paths it looks at take
- * (list_lock, slab_lock(), the CPU a slab is frozen to), so it sees a consistent slab and moves nothing.
+ * paths: validate_slab_cache(), on_freelist() for one object, and mm/slab_common.c's /proc/slabinfo. Each
+ * takes the locks the paths it looks at take (list_lock, slab_lock(), the CPU a slab is frozen to), so it sees
+ * a consistent slab and moves nothing.
  */
 final class SlubInspect {
     private final Slub slub;

@@ -46,7 +46,8 @@ class ScanCountTest {
     void scanCountIsSizeShiftedByPriorityAndABatchOnlyWhenForced() {
         assertThat(Vmscan.scanCount(LRU_PAGES, ScanControl.DEF_PRIORITY, false)).isZero();
         assertThat(Vmscan.scanCount(8192, ScanControl.DEF_PRIORITY, false)).isEqualTo(2);
-        assertThat(Vmscan.scanCount(LRU_PAGES, ScanControl.DEF_PRIORITY, true)).isEqualTo(ScanControl.SWAP_CLUSTER_MAX);
+        assertThat(Vmscan.scanCount(LRU_PAGES, ScanControl.DEF_PRIORITY, true))
+                .isEqualTo(ScanControl.SWAP_CLUSTER_MAX);
         assertThat(Vmscan.scanCount(10, ScanControl.DEF_PRIORITY, true)).as("min(size, SWAP_CLUSTER_MAX)").isEqualTo(10);
         assertThat(Vmscan.scanCount(LRU_PAGES, 0, false)).isEqualTo(LRU_PAGES);
     }

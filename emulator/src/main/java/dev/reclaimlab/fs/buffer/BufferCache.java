@@ -225,16 +225,24 @@ public final class BufferCache {
     public BufferHead bread(BlockDriver22 dev, long block, int size) {
         BufferHead bh = getblk(dev, block, size);
         touchBuffer(bh);
+        return readBuffer(bh) ? bh : null;
+    }
+
+    /**
+     * bread()'s second half for a buffer the caller already holds: ll_rw_block(READ) and wait_on_buffer() if
+     * it is not uptodate. False, and the buffer released, when the read failed.
+     */
+    public boolean readBuffer(BufferHead bh) {
         if (bh.uptodate()) {
-            return bh;
+            return true;
         }
         blk.llRwBlock(Blk22.READ, bh);
         waitOnBuffer(bh);
         if (bh.uptodate()) {
-            return bh;
+            return true;
         }
         brelse(bh);
-        return null;
+        return false;
     }
 
     /** touch_buffer(): the page is referenced for shrink_mmap(). */

@@ -1,6 +1,5 @@
 package dev.reclaimlab.fs.ext2;
 
-import dev.reclaimlab.block.request.Blk22;
 import dev.reclaimlab.fs.buffer.BufferCache;
 import dev.reclaimlab.fs.buffer.BufferHead;
 import dev.reclaimlab.kernel.Errno;
@@ -204,13 +203,10 @@ final class Ext2BlockMap {
         reads.incrementAndGet();
         if (!bh.uptodate()) {
             ios.incrementAndGet();
-            buffers.llRwBlock(Blk22.READ, bh);
-            buffers.waitOnBuffer(bh);
-            if (!bh.uptodate()) {
-                buffers.brelse(bh);
-                err[0] = -Errno.EIO;
-                return null;
-            }
+        }
+        if (!buffers.readBuffer(bh)) {
+            err[0] = -Errno.EIO;
+            return null;
         }
         long tmp = Integer.toUnsignedLong(getLe32(bh, nr));
         if (tmp != 0) {

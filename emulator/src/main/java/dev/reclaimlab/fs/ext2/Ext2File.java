@@ -1,6 +1,5 @@
 package dev.reclaimlab.fs.ext2;
 
-import dev.reclaimlab.block.request.Blk22;
 import dev.reclaimlab.fs.buffer.BufferCache;
 import dev.reclaimlab.fs.buffer.BufferHead;
 import dev.reclaimlab.fs.buffer.Semaphore22;
@@ -189,16 +188,11 @@ public final class Ext2File implements File22 {
             if (c > count) {
                 c = count;
             }
-            if (c != bs && !bh.uptodate()) {
-                buffers.llRwBlock(Blk22.READ, bh);
-                buffers.waitOnBuffer(bh);
-                if (!bh.uptodate()) {
-                    buffers.brelse(bh);
-                    if (written == 0) {
-                        written = -Errno.EIO;
-                    }
-                    break;
+            if (c != bs && !buffers.readBuffer(bh)) {
+                if (written == 0) {
+                    written = -Errno.EIO;
                 }
+                break;
             }
             src.copy(bh.data() + offset, written, c);
             fs.mm22().pageCache().updateVmCache(ip.mapping, pos, bh.data() + offset, c);

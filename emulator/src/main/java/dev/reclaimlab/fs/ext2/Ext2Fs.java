@@ -173,7 +173,7 @@ public final class Ext2Fs {
         return balloc.bitmapIos();
     }
 
-    /** Indirect, double- and triple-indirect blocks looked up in the buffer cache (ext2_bmap(), ext2_getblk(), truncate). */
+    /** Map blocks looked up in the buffer cache (ext2_bmap(), ext2_getblk(), truncate). */
     public long mapReads() {
         return blockMap.reads();
     }

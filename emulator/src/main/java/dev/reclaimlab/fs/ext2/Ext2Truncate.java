@@ -1,6 +1,5 @@
 package dev.reclaimlab.fs.ext2;
 
-import dev.reclaimlab.block.request.Blk22;
 import dev.reclaimlab.fs.buffer.BufferCache;
 import dev.reclaimlab.fs.buffer.BufferHead;
 
@@ -176,16 +175,8 @@ final class Ext2Truncate {
         }
         long[] err = new long[1];
         BufferHead bh = map.getblk(ip, ip.iSize / fs.blocksize(), false, err);
-        if (bh == null) {
+        if (bh == null || !buffers.readBuffer(bh)) {
             return;
-        }
-        if (!bh.uptodate()) {
-            buffers.llRwBlock(Blk22.READ, bh);
-            buffers.waitOnBuffer(bh);
-            if (!bh.uptodate()) {
-                buffers.brelse(bh);
-                return;
-            }
         }
         fs.mm22().mem().memset(bh.data() + offset, 0, fs.blocksize() - offset);
         buffers.markBufferDirty(bh, false);
