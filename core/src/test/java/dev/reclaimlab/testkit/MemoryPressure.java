@@ -12,15 +12,23 @@ public final class MemoryPressure {
     }
 
     /**
+     * Free memory at the min watermark: every page a GFP_NOWAIT allocation can still take is taken, and stays
+     * allocated until the kernel is closed.
+     */
+    public static void atMin(Kernel k) {
+        while (k.mm().allocPages(Gfp.GFP_NOWAIT, 0) != PageAlloc.NULL_PAGE) {
+            continue;
+        }
+    }
+
+    /**
      * Free memory at the min watermark (every page a GFP_NOWAIT allocation can still take is taken) and no free
      * object of {@code cache} on any CPU, so the next allocation from the cache grows its slab through direct
      * reclaim. What it takes stays allocated until the kernel is closed.
      */
     public static void atMinWithNoFreeObject(Kernel k, KmemCache cache) {
         Mm mm = k.mm();
-        while (mm.allocPages(Gfp.GFP_NOWAIT, 0) != PageAlloc.NULL_PAGE) {
-            continue;
-        }
+        atMin(k);
         for (int c = 0; c < k.nrCpus(); c++) {
             k.currentTask().runOnCpu(c, () -> {
                 while (mm.kmemCacheAlloc(cache, Gfp.GFP_NOWAIT) != 0) {

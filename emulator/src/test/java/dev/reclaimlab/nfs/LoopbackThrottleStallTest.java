@@ -3,10 +3,10 @@ package dev.reclaimlab.nfs;
 import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.AddressSpaceOperations;
 import dev.reclaimlab.mm.BackingDevInfo;
-import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.Mm;
 import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.ShrinkStats;
@@ -20,6 +20,7 @@ import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
+import dev.reclaimlab.testkit.MemoryPressure;
 import dev.reclaimlab.watchdog.Stall;
 import dev.reclaimlab.watchdog.WatchdogReport;
 import org.junit.jupiter.api.Timeout;
@@ -28,8 +29,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -93,15 +92,16 @@ class LoopbackThrottleStallTest {
         // nfsd's WRITEs to "inflight" wait for its XFS inode's i_rwsem (xfs_file_buffered_aio_write's IOLOCK_EXCL).
         s.nfs().vfs().close(s.nfs().vfs().create("/", "inflight"));
         Inode xfsInode = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "inflight").inode();
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        Completion locked = new Completion("inflight's inode locked");
+        Completion release = new Completion("release inflight's inode");
+        release.expectWaker(k.currentTask());
         k.kthreadRun("holder", self -> {
             xfsInode.inodeLock();
-            locked.countDown();
-            awaitQuietly(release);
+            locked.complete();
+            release.waitForCompletion();
             xfsInode.inodeUnlock();
         });
-        assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+        locked.waitForCompletion();
         // 4 MiB dirtied in "inflight" and sent as kswapd's pageout() sends a tail all dirty and unqueued
         // (for_reclaim: FILE_SYNC WRITEs, so no page of it waits UNSTABLE for a COMMIT afterwards).
         File inflight = s.nfs().vfs().open("/inflight");
@@ -135,10 +135,7 @@ class LoopbackThrottleStallTest {
         }
         assertThat(mapping.bdi()).isSameAs(srv.bdi());
 
-        List<Integer> held = new ArrayList<>();
-        for (int pfn; (pfn = mm.allocPages(Gfp.GFP_NOWAIT, 0)) != PageAlloc.NULL_PAGE; ) {
-            held.add(pfn);
-        }
+        MemoryPressure.atMin(k);
         assertThat(mm.vmstat().get(VmStatItem.NR_FREE_PAGES)).as("free memory at min")
                 .isLessThanOrEqualTo(mm.pageAlloc().minWmark());
         assertThat(srv.bdiWriteCongested()).isTrue();
@@ -159,7 +156,7 @@ class LoopbackThrottleStallTest {
         LoopbackNfsThrottle.registerProgress(k, srv::committedBytes, FLOOR_BYTES_PER_SECOND,
                 TimeUnit.MILLISECONDS.toNanos(WINDOW_MILLIS));
         long t0 = System.nanoTime();
-        release.countDown();
+        release.complete();
         BackingDevInfo xfsBdi = xfsInode.mapping().bdi();
         if (fixed) {
             long enough = k.watchdog().scans() + 4 * WINDOW_MILLIS / 50;
@@ -195,16 +192,5 @@ class LoopbackThrottleStallTest {
         assertThat(mm.zoneFlags().sets(ZoneFlags.ZONE_CONGESTED)).isPositive();
         assertThat(mm.zoneFlags().test(ZoneFlags.ZONE_CONGESTED)).isTrue();
         assertThat(mm.shrinkStats().get(false, ShrinkStats.BATCHES_CONGESTED)).isPositive();
-        for (int pfn : held) {
-            mm.freePages(pfn, 0);
-        }
-    }
-
-    private static void awaitQuietly(CountDownLatch l) {
-        try {
-            l.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

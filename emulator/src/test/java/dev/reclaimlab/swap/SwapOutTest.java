@@ -39,8 +39,7 @@ class SwapOutTest {
      * 2.2.1 OOM-kills a process whose GFP_USER fault finds try_to_free_pages() "freed" nothing, which happens
      * when the swap device falls behind (a loaded machine slows its worker): a real 2.2 outcome, not a data
      * error. So the program gets eight tries on fresh kernels (a try takes about 0.2 s; three were all killed
-     * once in CI); every try that is not killed must round-trip
-     * every byte, and one must not be killed.
+     * once in CI); every try that is not killed must round-trip every byte, and one must not be killed.
      */
     @Test
     void anonymousMemoryLargerThanTheMachineGoesToSwapAndComesBackByteExact(Kernels kernels) {
