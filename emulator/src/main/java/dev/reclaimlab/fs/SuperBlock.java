@@ -78,12 +78,17 @@ public final class SuperBlock {
      * reclaimable one. Two first mounts racing may each create one; both work.
      */
     public static KmemCache kmemCacheGet(Mm mm, String name, int size) {
+        return kmemCacheGet(mm, name, size, SlabFlags.SLAB_RECLAIM_ACCOUNT);
+    }
+
+    /** The same with the cache's flags given (0 for a zone of objects no shrinker frees, as kmem_zone_init()). */
+    public static KmemCache kmemCacheGet(Mm mm, String name, int size, int flags) {
         for (KmemCache c : mm.slub().caches()) {
             if (c != null && c.name().equals(name)) {
                 return c;
             }
         }
-        return mm.kmemCacheCreate(name, size, 0, SlabFlags.SLAB_RECLAIM_ACCOUNT);
+        return mm.kmemCacheCreate(name, size, 0, flags);
     }
 
     public Kernel kernel() {

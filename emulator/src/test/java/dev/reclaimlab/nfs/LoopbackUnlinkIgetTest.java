@@ -66,7 +66,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Boot(memory = "64m", version = "3.14", hungTaskTimeoutMillis = 30_000, kswapd = false)
 class LoopbackUnlinkIgetTest {
     private static final LoopbackNfs SCENARIO = new LoopbackNfs();
-    private static final int THREADS = 8;
+    static final int THREADS = 8;
     /** Clean XFS page-cache pages behind the NFS pages on the LRU: what a NOFS reclaim can free. */
     private static final int CLEAN_PAGES = 512;
 
@@ -96,25 +96,7 @@ class LoopbackUnlinkIgetTest {
         Dentry dir = dcache.dLookup(xfs.sb().root(), "d");
         XfsInode dp = (XfsInode) dir.inode();
         long victim = evictedVictim(xfs, dir);
-
-        // As in LoopbackDeadlockTest: the client has seen /d change, so each stat() of /d/sN is a LOOKUP.
-        for (int i = 0; i < THREADS; i++) {
-            xfs.vfs().close(xfs.vfs().create("/d", "s" + i));
-            s.nfs().vfs().stat("/d/s" + i);
-        }
-        long seen = dp.iMtime();
-        int[] n = {0};
-        Await.until(() -> {
-            xfs.vfs().close(xfs.vfs().create("/d", "x" + n[0]++));
-            return dp.iMtime() != seen;
-        }, "the directory's mtime to move", Duration.ofSeconds(10));
-        try {
-            s.nfs().vfs().stat("/d/missing");
-        } catch (VfsException expected) {
-            // ENOENT; its reply showed the client that /d changed.
-        }
-        LoopbackDeadlockTest.unstablePages(k, s, 128);
-        cleanPages(xfs);
+        lookupsPendingAndNfsPagesAtTheTail(k, s, dp);
         assertThat(dcache.dLookup(dir, "victim")).as("the victim's dentry is still evicted").isNull();
         assertThat(xfs.peekInode(victim)).as("the victim's inode is still reclaimed").isNull();
 
@@ -223,6 +205,31 @@ class LoopbackUnlinkIgetTest {
         return ino;
     }
 
+    /**
+     * As in LoopbackDeadlockTest: the client has seen /d change, so each stat() of /d/sN is a LOOKUP; then 128
+     * UNSTABLE NFS pages at the LRU's tail and clean XFS pages behind them.
+     */
+    static void lookupsPendingAndNfsPagesAtTheTail(Kernel k, NfsLoopStack s, XfsInode dp) {
+        Xfs xfs = s.xfs();
+        for (int i = 0; i < THREADS; i++) {
+            xfs.vfs().close(xfs.vfs().create("/d", "s" + i));
+            s.nfs().vfs().stat("/d/s" + i);
+        }
+        long seen = dp.iMtime();
+        int[] n = {0};
+        Await.until(() -> {
+            xfs.vfs().close(xfs.vfs().create("/d", "x" + n[0]++));
+            return dp.iMtime() != seen;
+        }, "the directory's mtime to move", Duration.ofSeconds(10));
+        try {
+            s.nfs().vfs().stat("/d/missing");
+        } catch (VfsException expected) {
+            // ENOENT; its reply showed the client that /d changed.
+        }
+        LoopbackDeadlockTest.unstablePages(k, s, 128);
+        cleanPages(xfs);
+    }
+
     /** An XFS file's pages, written and synced: clean, unmapped, on the LRU after the NFS file's pages. */
     private static void cleanPages(Xfs xfs) {
         File f = xfs.vfs().create("/", "clean");
@@ -239,18 +246,18 @@ class LoopbackUnlinkIgetTest {
         MemoryPressure.atMinWithNoFreeObject(k, SuperBlock.kmemCacheGet(k.mm(), "xfs_inode", XfsIcache.XFS_INODE_SIZE));
     }
 
-    private static boolean waitsOn(Task t, Object lock) {
+    static boolean waitsOn(Task t, Object lock) {
         WaitRecord.Snapshot w = t.waitRecord().snapshot();
         return w != null && w.on() == lock;
     }
 
     /** A task queued on an rwsem waits on its own waiter, which carries the rwsem's lockdep map. */
-    private static boolean waitsForRwsem(Task t, RwSemaphore sem) {
+    static boolean waitsForRwsem(Task t, RwSemaphore sem) {
         WaitRecord.Snapshot w = t.waitRecord().snapshot();
         return w != null && w.on() instanceof Lockable l && l.depMap() == sem.depMap();
     }
 
-    private static boolean isFrame(String frame, String method) {
+    static boolean isFrame(String frame, String method) {
         return frame.startsWith(method + " ");
     }
 }

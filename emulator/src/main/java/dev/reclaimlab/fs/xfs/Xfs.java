@@ -11,9 +11,12 @@ import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
+import dev.reclaimlab.locking.Throttle;
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.PageAlloc;
 import dev.reclaimlab.mm.PhysMem;
 
@@ -58,6 +61,8 @@ public final class Xfs implements SuperOperations {
     private final Map<Long, XfsDinode> dinodes = new ConcurrentHashMap<>();
     private final AtomicLong nextIno = new AtomicLong(ROOT_INO + 1);
     private final XfsLog log;
+    private final KmemCache xfsTransZone;
+    private final Throttle kmemRetryWait = new Throttle("kmem_zone_alloc: congestion_wait(BLK_RW_ASYNC, HZ/50)");
     private final XfsIcache icache;
     private final XfsBuf.Cache bufCache;
     private final XfsFile file;
@@ -81,6 +86,7 @@ public final class Xfs implements SuperOperations {
                     + dblocks + " data blocks after a " + opts.logSectors() + "-sector log; need at least 16");
         }
         this.freeBlocks = dblocks;
+        this.xfsTransZone = SuperBlock.kmemCacheGet(kernel.mm(), "xfs_trans", XfsTrans.XFS_TRANS_SIZE, 0);
         this.icache = new XfsIcache(this);
         this.bufCache = new XfsBuf.Cache(this);
         this.file = new XfsFile(this);
@@ -112,6 +118,28 @@ public final class Xfs implements SuperOperations {
     /** umount: syncs, evicts and reclaims every inode, unmounts the log. */
     public void umount() {
         sb.killSuper();
+    }
+
+    /** xfs_trans_zone (xfs_init_zones(): kmem_zone_init(sizeof(xfs_trans_t), "xfs_trans")). */
+    KmemCache xfsTransZone() {
+        return xfsTransZone;
+    }
+
+    /** kmem_zone_alloc()'s retry of a sleeping allocation that failed, on the transaction handle's wait. */
+    void kmemZoneBackOff(int retries, String where, int gfp) {
+        kmemBackOff(kmemRetryWait, retries, where, gfp);
+    }
+
+    /**
+     * kmem_alloc()'s and kmem_zone_alloc()'s loop for KM_SLEEP: never fail, report "possible memory allocation
+     * deadlock" every 100 tries, and congestion_wait(BLK_RW_ASYNC, HZ/50) between them.
+     */
+    void kmemBackOff(Throttle wait, int retries, String where, int gfp) {
+        if (retries % 100 == 0) {
+            kernel.printk(String.format("XFS: %s(%d) possible memory allocation deadlock in %s (mode:0x%x)",
+                    Task.current().comm(), Task.current().pid(), where, gfp));
+        }
+        wait.throttle(XfsBuf.CONGESTION_WAIT_HZ_50_NANOS);
     }
 
     public Kernel kernel() {

@@ -3,7 +3,6 @@ package dev.reclaimlab.fs.xfs;
 import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
-import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.SpinLock;
 import dev.reclaimlab.locking.Throttle;
@@ -164,11 +163,7 @@ public final class XfsBuf {
         }
 
         private void backOff(int retries, String where) {
-            if (retries % 100 == 0) {
-                kernel.printk(String.format("XFS: %s(%d) possible memory allocation deadlock in %s (mode:0x%x)",
-                        Task.current().comm(), Task.current().pid(), where, gfp));
-            }
-            retryWait.throttle(CONGESTION_WAIT_HZ_50_NANOS);
+            mp.kmemBackOff(retryWait, retries, where, gfp);
         }
 
         /** xfs_buf_relse(): the last hold puts a cached buffer on the LRU, or frees a disposed one. */

@@ -11,6 +11,7 @@ import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.FileRaState;
 import dev.reclaimlab.mm.Filemap;
+import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.PhysMem;
 
 /**
@@ -178,7 +179,10 @@ public final class XfsFile implements FileOperations {
 
     /** xfs_setfilesize(): logs the in-core size as di_size, pinning the inode until the log is forced. */
     void xfsSetfilesize(XfsInode ip) {
-        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
+        // The kernel logs di_size at IO completion, in a handle xfs_vm_writepage() allocated in writeback
+        // (xfs_setfilesize_trans_alloc(); GFP_KERNEL in 3.14 and 4.3, XFS_TRANS_NOFS in 5.3); the emulator logs
+        // it at the end of the write, so the handle is NOFS here: the write path gains no __GFP_FS allocation.
+        try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp, Gfp.GFP_NOFS)) {
             ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
             tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
             ip.dinode().size = Math.max(ip.dinode().size, ip.iSize());

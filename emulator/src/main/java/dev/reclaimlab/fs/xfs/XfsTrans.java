@@ -1,5 +1,8 @@
 package dev.reclaimlab.fs.xfs;
 
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.SchedMm;
 
 import java.util.ArrayList;
@@ -8,27 +11,50 @@ import java.util.List;
 /**
  * struct xfs_trans (fs/xfs/xfs_trans.c): one metadata change. It runs as a NOFS section (the 2015
  * PF_FSTRANS), so nothing allocated inside can recurse into filesystem reclaim while it holds ILOCKs.
+ * The handle itself is allocated before that section begins, from xfs_trans_zone with KM_SLEEP: in 3.14 and
+ * 4.3 _xfs_trans_alloc() runs before xfs_trans_reserve() sets PF_FSTRANS, and 5.3's xfs_trans_alloc()
+ * allocates it "before ... setting up GFP_NOFS allocation context" unless the caller passes XFS_TRANS_NOFS.
+ * So a create or an unlink allocates with __GFP_FS under the directory's i_mutex (before its ILOCKs).
  * Joined inodes are unlocked at commit; logged ones go into the CIL, which pins them until their
  * checkpoint is on disk. Used with try-with-resources: a transaction left neither committed nor
  * cancelled (an exception on the way) is cancelled by {@link #close}, so its ILOCKs and its NOFS scope
  * are always given back; a dirty one shuts the filesystem down first, as xfs_trans_cancel() does.
  */
 final class XfsTrans implements AutoCloseable {
+    /** sizeof(struct xfs_trans) on x86-64 without DEBUG (3.14's fields; 4.3's and 5.3's are close). */
+    static final int XFS_TRANS_SIZE = 280;
     private final Xfs mp;
+    private final long handle;
     private final SchedMm.MemallocScope fstrans;
     private final List<XfsInode> joined = new ArrayList<>();
     private final List<Integer> joinedFlags = new ArrayList<>();
     private final List<XfsLogItem> logged = new ArrayList<>();
     private boolean done;
 
-    private XfsTrans(Xfs mp) {
+    private XfsTrans(Xfs mp, long handle) {
         this.mp = mp;
+        this.handle = handle;
         this.fstrans = SchedMm.nofsScope();
     }
 
-    /** xfs_trans_alloc() + xfs_trans_reserve(). */
+    /** xfs_trans_alloc() + xfs_trans_reserve(): the handle with KM_SLEEP (GFP_KERNEL), then the NOFS section. */
     static XfsTrans xfsTransAlloc(Xfs mp) {
-        return new XfsTrans(mp);
+        return xfsTransAlloc(mp, Gfp.GFP_KERNEL);
+    }
+
+    /**
+     * The same with the handle's allocation flags given: GFP_NOFS for XFS_TRANS_NOFS (5.3) or a caller already
+     * in a NOFS context. kmem_zone_alloc() never fails a sleeping allocation: it retries, as XfsBuf's does.
+     */
+    static XfsTrans xfsTransAlloc(Xfs mp, int gfp) {
+        Kernel k = mp.kernel();
+        KmemCache zone = mp.xfsTransZone();
+        long handle;
+        for (int retries = 0; (handle = k.mm().kmemCacheAlloc(zone, gfp)) == 0; ) {
+            mp.kmemZoneBackOff(++retries, "kmem_zone_alloc", gfp);
+        }
+        k.mm().mem().memset(handle, 0, XFS_TRANS_SIZE);
+        return new XfsTrans(mp, handle);
     }
 
     /** xfs_trans_ijoin(): the caller locked {@code ip} with {@code lockFlags}; commit unlocks it. */
@@ -85,6 +111,7 @@ final class XfsTrans implements AutoCloseable {
                 joined.get(i).xfsIunlock(joinedFlags.get(i));
             }
             fstrans.close();
+            mp.kernel().mm().kmemCacheFree(mp.xfsTransZone(), handle);
         }
     }
 }
