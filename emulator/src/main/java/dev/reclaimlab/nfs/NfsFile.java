@@ -246,10 +246,20 @@ public final class NfsFile implements FileOperations {
         } else if ((gfp & Gfp.GFP_KERNEL) == Gfp.GFP_KERNEL && !fstrans) {
             int how = kswapd ? 0 : NfsWrite.FLUSH_SYNC;
             nfss.commitsFromReclaim.incrementAndGet();
+            boolean nfsd = how == NfsWrite.FLUSH_SYNC && "nfsd".equals(t.comm());
             if (how == NfsWrite.FLUSH_SYNC) {
                 nfss.syncCommitsFromReclaim.incrementAndGet();
             }
-            nfs.write().nfsCommitInode(ip, how);
+            if (nfsd) {
+                nfss.nfsdSyncCommitEnter();
+            }
+            try {
+                nfs.write().nfsCommitInode(ip, how);
+            } finally {
+                if (nfsd) {
+                    nfss.nfsdSyncCommitExit();
+                }
+            }
         }
         // If PagePrivate() is set, then the page is not freeable.
         return !fm.pagePrivate(pfn);

@@ -4,6 +4,7 @@ import dev.reclaimlab.mm.BackingDev;
 import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.sunrpc.RpcClnt;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,6 +25,9 @@ public final class NfsServer {
     final AtomicLong releasePageCalls = new AtomicLong();
     final AtomicLong commitsFromReclaim = new AtomicLong();
     final AtomicLong syncCommitsFromReclaim = new AtomicLong();
+    /** nfsd threads inside a FLUSH_SYNC commit from reclaim now, and the most there at once. */
+    private final AtomicInteger nfsdInSyncCommit = new AtomicInteger();
+    private final AtomicInteger nfsdInSyncCommitMax = new AtomicInteger();
     final AtomicLong releasePageWaits = new AtomicLong();
     final AtomicLong releasePageTimeouts = new AtomicLong();
     final AtomicLong releasePageSkippedCongested = new AtomicLong();
@@ -112,6 +116,23 @@ public final class NfsServer {
 
     public long syncCommitsFromReclaim() {
         return syncCommitsFromReclaim.get();
+    }
+
+    void nfsdSyncCommitEnter() {
+        int now = nfsdInSyncCommit.incrementAndGet();
+        nfsdInSyncCommitMax.accumulateAndGet(now, Math::max);
+    }
+
+    void nfsdSyncCommitExit() {
+        nfsdInSyncCommit.decrementAndGet();
+    }
+
+    /**
+     * The most nfsd threads that were in a FLUSH_SYNC commit from reclaim at the same time: how near a run came
+     * to nfsd's self-deadlock, which closes when all of them are.
+     */
+    public int nfsdInSyncCommitMax() {
+        return nfsdInSyncCommitMax.get();
     }
 
     /** 3.18's bounded waits on PG_private, those that ran out, and releases skipped as congested. */
