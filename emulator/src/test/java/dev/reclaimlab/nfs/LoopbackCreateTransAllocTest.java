@@ -23,7 +23,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -103,16 +102,7 @@ class LoopbackCreateTransAllocTest {
         assertThat(dp.iMutex().owner()).isSameAs(local);
         assertThat(KernelStack.of(local.thread())).as("stopped in xfs_lookup(), before vfs_create()")
                 .anyMatch(f -> f.startsWith("lookup (XfsDir.java:")).noneMatch(f -> isFrame(f, "xfsCreate"));
-        CountDownLatch statted = new CountDownLatch(THREADS);
-        for (int i = 0; i < THREADS; i++) {
-            String path = "/d/s" + i;
-            k.kthreadRun("nfsstat" + i, self -> {
-                s.nfs().vfs().stat(path);
-                statted.countDown();
-            });
-        }
-        Await.until(() -> s.nfsd().serv().threads().stream().allMatch(t -> waitsOn(t, dp.iMutex())),
-                "all eight nfsd threads to wait for the i_mutex", Duration.ofSeconds(10));
+        CountDownLatch statted = LoopbackUnlinkIgetTest.pinNfsdOnTheIMutex(k, s, dp);
         NfsServer server = s.nfs().server();
         long releasePages = server.releasePageCalls();
         long syncCommits = server.syncCommitsFromReclaim();
@@ -125,21 +115,11 @@ class LoopbackCreateTransAllocTest {
             dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
             assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
-            assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-            List<BlockedTask> all = r.blockedTasks();
-            BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
-            assertThat(l.killable()).as("the reclaimer sleeps TASK_KILLABLE").isTrue();
-            assertThat(l.waitsOn()).containsAnyOf("NFS_INO_COMMIT", "RPC_TASK_ACTIVE");
+            BlockedTask l = LoopbackUnlinkIgetTest.theIMutexCycle(r, local);
             assertThat(l.stack()).as("xfs_create -> xfs_trans_alloc -> reclaim -> nfs_release_page")
                     .anyMatch(f -> isFrame(f, "xfsCreate")).anyMatch(f -> isFrame(f, "xfsTransAlloc"))
                     .anyMatch(f -> isFrame(f, "kmemCacheAlloc")).anyMatch(f -> isFrame(f, "nfsReleasePage"))
                     .noneMatch(f -> isFrame(f, "dAlloc")).noneMatch(f -> isFrame(f, "xfsIget"));
-            assertThat(l.wakers()).isNotEmpty().allMatch(w -> w.startsWith("nfsd:"));
-            assertThat(all.stream().filter(t -> "nfsd".equals(t.comm()))).hasSize(THREADS).allSatisfy(t -> {
-                assertThat(t.kind()).isEqualTo("mutex");
-                assertThat(t.wakers()).containsExactly(local.toString());
-                assertThat(t.stack()).anyMatch(f -> isFrame(f, "nfsd3ProcLookup"));
-            });
             assertThat(server.syncCommitsFromReclaim()).as("the create's FLUSH_SYNC COMMIT").isEqualTo(syncCommits + 1);
             assertThat(LoopbackNfs.cycleKind(r)).isEqualTo("i_mutex cycle (holder " + local + " in nfs_release_page);"
                     + " nfsd threads: 8 on an i_mutex, 0 in nfs_release_page, of 8");

@@ -118,16 +118,7 @@ class LoopbackUnlinkIgetTest {
         assertThat(KernelStack.of(local.thread())).as("stopped in xfs_lookup(), after its __lookup_hash()'s d_alloc()")
                 .anyMatch(f -> f.startsWith("lookup (XfsDir.java:")).anyMatch(f -> isFrame(f, "lookupHash"))
                 .noneMatch(f -> isFrame(f, "xfsRemove"));
-        CountDownLatch statted = new CountDownLatch(THREADS);
-        for (int i = 0; i < THREADS; i++) {
-            String path = "/d/s" + i;
-            k.kthreadRun("nfsstat" + i, self -> {
-                s.nfs().vfs().stat(path);
-                statted.countDown();
-            });
-        }
-        Await.until(() -> s.nfsd().serv().threads().stream().allMatch(t -> waitsOn(t, dp.iMutex())),
-                "all eight nfsd threads to wait for the i_mutex", Duration.ofSeconds(10));
+        CountDownLatch statted = pinNfsdOnTheIMutex(k, s, dp);
         NfsServer server = s.nfs().server();
         long releasePages = server.releasePageCalls();
         long syncCommits = server.syncCommitsFromReclaim();
@@ -143,21 +134,11 @@ class LoopbackUnlinkIgetTest {
             dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
             assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
-            assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
-            List<BlockedTask> all = r.blockedTasks();
-            BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
-            assertThat(l.killable()).as("the reclaimer sleeps TASK_KILLABLE").isTrue();
-            assertThat(l.waitsOn()).containsAnyOf("NFS_INO_COMMIT", "RPC_TASK_ACTIVE");
+            BlockedTask l = theIMutexCycle(r, local);
             assertThat(l.stack()).as("do_unlinkat -> xfs_iget -> reclaim -> nfs_release_page")
                     .anyMatch(f -> isFrame(f, "remove")).anyMatch(f -> isFrame(f, "lookupHash"))
                     .anyMatch(f -> isFrame(f, "xfsIget")).anyMatch(f -> isFrame(f, "kmemCacheAlloc"))
                     .anyMatch(f -> isFrame(f, "nfsReleasePage")).noneMatch(f -> isFrame(f, "dAlloc"));
-            assertThat(l.wakers()).isNotEmpty().allMatch(w -> w.startsWith("nfsd:"));
-            assertThat(all.stream().filter(t -> "nfsd".equals(t.comm()))).hasSize(THREADS).allSatisfy(t -> {
-                assertThat(t.kind()).isEqualTo("mutex");
-                assertThat(t.wakers()).containsExactly(local.toString());
-                assertThat(t.stack()).anyMatch(f -> isFrame(f, "nfsd3ProcLookup"));
-            });
             assertThat(server.syncCommitsFromReclaim()).as("the unlink's FLUSH_SYNC COMMIT")
                     .isEqualTo(syncCommits + 1);
             assertThat(LoopbackNfs.cycleKind(r)).isEqualTo("i_mutex cycle (holder " + local + " in nfs_release_page);"
@@ -244,6 +225,40 @@ class LoopbackUnlinkIgetTest {
      */
     private static void atMinWithNoFreeXfsInode(Kernel k) {
         MemoryPressure.atMinWithNoFreeObject(k, SuperBlock.kmemCacheGet(k.mm(), "xfs_inode", XfsIcache.XFS_INODE_SIZE));
+    }
+
+    /** Eight client stat()s of /d/sN, each a LOOKUP an nfsd thread serves under /d's i_mutex, all waiting for it. */
+    static CountDownLatch pinNfsdOnTheIMutex(Kernel k, NfsLoopStack s, XfsInode dp) {
+        CountDownLatch statted = new CountDownLatch(THREADS);
+        for (int i = 0; i < THREADS; i++) {
+            String path = "/d/s" + i;
+            k.kthreadRun("nfsstat" + i, self -> {
+                s.nfs().vfs().stat(path);
+                statted.countDown();
+            });
+        }
+        Await.until(() -> s.nfsd().serv().threads().stream().allMatch(t -> waitsOn(t, dp.iMutex())),
+                "all eight nfsd threads to wait for the i_mutex", Duration.ofSeconds(10));
+        return statted;
+    }
+
+    /**
+     * The parsed proof of the seeds' i_mutex cycle: {@code local} asleep TASK_KILLABLE for a COMMIT only nfsd
+     * threads can serve, and all eight nfsd threads on the mutex it holds, in LOOKUPs. Returns the holder's entry.
+     */
+    static BlockedTask theIMutexCycle(WatchdogReport r, Task local) {
+        assertThat(r.type()).isEqualTo(WatchdogReport.Type.DEADLOCK);
+        List<BlockedTask> all = r.blockedTasks();
+        BlockedTask l = all.stream().filter(t -> t.task().equals(local.toString())).findFirst().orElseThrow();
+        assertThat(l.killable()).as("the reclaimer sleeps TASK_KILLABLE").isTrue();
+        assertThat(l.waitsOn()).containsAnyOf("NFS_INO_COMMIT", "RPC_TASK_ACTIVE");
+        assertThat(l.wakers()).isNotEmpty().allMatch(w -> w.startsWith("nfsd:"));
+        assertThat(all.stream().filter(t -> "nfsd".equals(t.comm()))).hasSize(THREADS).allSatisfy(t -> {
+            assertThat(t.kind()).isEqualTo("mutex");
+            assertThat(t.wakers()).containsExactly(local.toString());
+            assertThat(t.stack()).anyMatch(f -> isFrame(f, "nfsd3ProcLookup"));
+        });
+        return l;
     }
 
     static boolean waitsOn(Task t, Object lock) {
