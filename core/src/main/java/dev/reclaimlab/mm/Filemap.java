@@ -391,7 +391,6 @@ public final class Filemap {
                     + "): not a new page (" + (busy != 0 ? "flags " + PageFlags.format(busy) : "already in "
                     + pageMapping(pfn)) + ")");
         }
-        Gfp.check(gfp, "addToPageCacheLru(" + mapping + ")");
         // __set_page_locked(): nobody else can see the page yet.
         map.testAndSetFlag(pfn, PG_locked);
         map.setLockOwner(pfn, kernel.currentTask().pid());

@@ -23,6 +23,12 @@ final class ScanControl {
     long batchCongested;
     long batchWriteback;
     long batchImmediate;
+    /**
+     * The pages shrink_inactive_list() or shrink_active_list() isolated (the kernel's on-stack page_list):
+     * one array for the pass, as the lists are shrunk one after the other and never nested; an array per
+     * call was 144 bytes at every priority.
+     */
+    final int[] isolated = new int[SWAP_CLUSTER_MAX];
 
     ScanControl(int gfpMask, int order, long nrToReclaim, boolean mayWritepage, boolean kswapd) {
         this.gfpMask = gfpMask;

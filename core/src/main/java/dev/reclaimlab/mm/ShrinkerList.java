@@ -60,12 +60,14 @@ public final class ShrinkerList {
 
     private long shrinkAll(int gfp, int priority, long nrScanned, long nrEligible, SlabsScannedCounter counter) {
         long freed = 0;
+        // shrink_slab()'s one shrink_control for every shrinker of the call, not one per shrinker.
+        ShrinkControl sc = new ShrinkControl(gfp);
         for (Shrinker s : shrinkers) {
             AtomicLong deferred = nrDeferred.get(s);
             if (deferred == null) {
                 continue;
             }
-            freed += doShrinkSlab(s, gfp, priority, nrScanned, nrEligible, deferred, counter);
+            freed += doShrinkSlab(s, sc, priority, nrScanned, nrEligible, deferred, counter);
         }
         return freed;
     }
@@ -78,7 +80,13 @@ public final class ShrinkerList {
     /** do_shrink_slab(); {@code priority} -1 means the proportional form of Linux 3.x-4.x. */
     static long doShrinkSlab(Shrinker s, int gfp, int priority, long nrScanned, long nrEligible, AtomicLong deferred,
                              SlabsScannedCounter counter) {
-        ShrinkControl sc = new ShrinkControl(gfp);
+        return doShrinkSlab(s, new ShrinkControl(gfp), priority, nrScanned, nrEligible, deferred, counter);
+    }
+
+    private static long doShrinkSlab(Shrinker s, ShrinkControl sc, int priority, long nrScanned, long nrEligible,
+                                     AtomicLong deferred, SlabsScannedCounter counter) {
+        sc.nrToScan = 0;
+        sc.nrScanned = 0;
         long freeable = s.countObjects(sc);
         if (freeable == 0 || freeable == Shrinker.SHRINK_EMPTY) {
             return 0;

@@ -250,7 +250,7 @@ public final class Vmscan {
                 return;
             }
         }
-        int[] batch = new int[SWAP_CLUSTER_MAX];
+        int[] batch = sc.isolated;
         while (nrToScan > 0) {
             int n = lru.isolateLruPages(Lru.LRU_INACTIVE_FILE, (int) Math.min(nrToScan, SWAP_CLUSTER_MAX), batch);
             if (n == 0) {
@@ -315,7 +315,7 @@ public final class Vmscan {
      */
     void shrinkActiveList(long nrToScan, ScanControl sc) {
         boolean secondChance = kernel.config().has(EMULATED_43_LRU_AGING);
-        int[] batch = new int[SWAP_CLUSTER_MAX];
+        int[] batch = sc.isolated;
         while (nrToScan > 0) {
             int n = lru.isolateLruPages(Lru.LRU_ACTIVE_FILE, (int) Math.min(nrToScan, SWAP_CLUSTER_MAX), batch);
             if (n == 0) {
