@@ -424,8 +424,8 @@ public final class LoopbackNfs implements Scenario {
             NfsServer srv = s.nfs().server();
             return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d, stats %d;"
                     + " nfsd served %d;"
-                    + " unstable %d; release_page %d, commits from reclaim %d (sync %d, nfsd in one at once at most %d);"
-                    + " allocstall %d;"
+                    + " unstable %d; release_page %d, commits from reclaim %d"
+                    + " (sync %d, nfsd in one at once at most %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
                     loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(), stats.get(),
                     s.nfsd().serv().served(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),

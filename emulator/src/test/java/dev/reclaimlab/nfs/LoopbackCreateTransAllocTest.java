@@ -6,7 +6,6 @@ import dev.reclaimlab.fs.xfs.XfsInode;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.KernelStack;
-import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
@@ -107,7 +106,7 @@ class LoopbackCreateTransAllocTest {
         long releasePages = server.releasePageCalls();
         long syncCommits = server.syncCommitsFromReclaim();
         long stalls = k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL);
-        MemoryPressure.atMinWithNoFreeObject(k, xfsTransZone(k));
+        MemoryPressure.atMinWithNoFreeObject(k, xfs.xfsTransZone());
         dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
         dp.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
 
@@ -142,11 +141,5 @@ class LoopbackCreateTransAllocTest {
         assertThat(xfs.vfs().stat("/d/new")).as("the new file is there, empty").isZero();
         assertThat(first.get()).as("no deadlock").isNull();
         assertThat(k.panicked()).isFalse();
-    }
-
-    /** xfs_trans_zone, which the first XFS mount created. */
-    private static KmemCache xfsTransZone(Kernel k) {
-        return k.mm().slub().caches().stream().filter(c -> c != null && c.name().equals("xfs_trans")).findFirst()
-                .orElseThrow(() -> new AssertionError("no xfs_trans cache"));
     }
 }

@@ -246,7 +246,7 @@ public final class BufferCache {
     }
 
     /** touch_buffer(): the page is referenced for shrink_mmap(). */
-    private void touchBuffer(BufferHead bh) {
+    public void touchBuffer(BufferHead bh) {
         mm.page(bh.pfn).set(Page22.PG_referenced);
     }
 

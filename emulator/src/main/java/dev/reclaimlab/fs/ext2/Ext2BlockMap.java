@@ -108,15 +108,20 @@ final class Ext2BlockMap {
         return 4;
     }
 
-    /** bread() of map block {@code nr}, counted; null if the read failed. */
+    /** bread() of map block {@code nr}, counted (one buffer-cache lookup); null if the read failed. */
     BufferHead breadMap(long nr) {
+        BufferHead bh = buffers.getblk(fs.dev(), nr, fs.blocksize());
+        buffers.touchBuffer(bh);
+        return readMap(bh) ? bh : null;
+    }
+
+    /** The uptodate half of bread() for map block {@code bh}, counted; false (released) if the read failed. */
+    private boolean readMap(BufferHead bh) {
         reads.incrementAndGet();
-        BufferHead cached = buffers.getHashTable(fs.dev(), nr, fs.blocksize());
-        if (cached == null || !cached.uptodate()) {
+        if (!bh.uptodate()) {
             ios.incrementAndGet();
         }
-        buffers.brelse(cached);
-        return buffers.bread(fs.dev(), nr, fs.blocksize());
+        return buffers.readBuffer(bh);
     }
 
     /** block_bmap(): entry {@code nr} of the map block (released), 0 if it could not be read. */
@@ -200,11 +205,7 @@ final class Ext2BlockMap {
         if (bh == null) {
             return null;
         }
-        reads.incrementAndGet();
-        if (!bh.uptodate()) {
-            ios.incrementAndGet();
-        }
-        if (!buffers.readBuffer(bh)) {
+        if (!readMap(bh)) {
             err[0] = -Errno.EIO;
             return null;
         }

@@ -121,7 +121,7 @@ public final class Xfs implements SuperOperations {
     }
 
     /** xfs_trans_zone (xfs_init_zones(): kmem_zone_init(sizeof(xfs_trans_t), "xfs_trans")). */
-    KmemCache xfsTransZone() {
+    public KmemCache xfsTransZone() {
         return xfsTransZone;
     }
 

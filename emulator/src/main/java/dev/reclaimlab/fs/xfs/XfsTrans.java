@@ -21,7 +21,7 @@ import java.util.List;
  * are always given back; a dirty one shuts the filesystem down first, as xfs_trans_cancel() does.
  */
 final class XfsTrans implements AutoCloseable {
-    /** About sizeof(struct xfs_trans) on x86-64 without DEBUG, counted from 3.14's fields (4.3's and 5.3's are close). */
+    /** About sizeof(struct xfs_trans) on x86-64 without DEBUG, from 3.14's fields (4.3's and 5.3's are close). */
     static final int XFS_TRANS_SIZE = 280;
     private final Xfs mp;
     private final long handle;
