@@ -131,7 +131,7 @@ public final class ScenarioRunner {
         return new RunResult(s.name(), v.name(), config.version().toString(), v.fixNames(), o.seed(), v.expected(),
                 outcome, duration, setup, detectedAt < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(detectedAt - t0),
                 lockdepAt == 0 ? -1 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(lockdepAt - t0)), r, lockdep,
-                s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples);
+                s.lockdepBlindSpot(), errors, vmstat, lockdepStats, progress, samples, v.leaves());
     }
 
     /** close(), whose failure to stop a task is part of the result, not a crash of the runner. */

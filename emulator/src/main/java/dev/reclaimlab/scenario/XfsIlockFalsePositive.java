@@ -8,6 +8,7 @@ import dev.reclaimlab.fs.xfs.XfsBuf;
 import dev.reclaimlab.fs.xfs.XfsIcache;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.mm.VmStatItem;
 
 import java.util.ArrayDeque;
@@ -88,7 +89,9 @@ public final class XfsIlockFalsePositive implements Scenario {
                         XfsIcache.XFS_RECLAIMABLE_ILOCK_CLASS)),
                 new Variant("gfp-nolockdep", "gfp-kernel-buffers, with the buffer allocations marked"
                         + " __GFP_NOLOCKDEP (4.12)", Outcome.CLEAN, List.of(XfsBuf.XFS_BUF_GFP_KERNEL,
-                        XfsBuf.XFS_BUF_NOLOCKDEP)),
+                        XfsBuf.XFS_BUF_NOLOCKDEP)).leaving(LockdepReport.Type.RECURSIVE, "__GFP_NOLOCKDEP hides the"
+                        + " buffer allocation from lockdep, not the directory ILOCK that inode reclaim takes below"
+                        + " it while the allocating task holds its own"),
                 new Variant("referenced-reclaim", "control, not a kernel: gfp-kernel-buffers, and inode reclaim"
                         + " also locks referenced inodes", Outcome.DEADLOCK, List.of(XfsBuf.XFS_BUF_GFP_KERNEL,
                         XfsIcache.XFS_RECLAIM_REFERENCED)));

@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * "abba" takes them in opposite orders at once, which deadlocks for real (the watchdog proves it within a
  * second), except for seeds divisible by 4, where the second worker waits for the first to finish and
  * lockdep reports the inversion instead (LOCKDEP, unexpected). "fixed" takes one order (CLEAN), but seed 5
- * deadlocks: a regression. "sequential" takes the orders one after the other (LOCKDEP). The runner's tests and
+ * deadlocks: a regression. "sequential" takes the orders one after the other (LOCKDEP). "nested", which only
+ * the runner's tests build (it is not listed), takes two locks of one class in one task: a recursive-locking
+ * report and nothing else. The runner's tests and
  * the stress module's harness tests (through this module's test jar) share it.
  */
 public final class FakeScenario implements Scenario {
@@ -68,6 +70,9 @@ public final class FakeScenario implements Scenario {
     public Workload start(Kernel k, Variant v, long seed) {
         Mutex a = new Mutex("a", LOCK_A);
         Mutex b = new Mutex("b", LOCK_B);
+        if (v.name().equals("nested")) {
+            return nested(k, a, new Mutex("a2", LOCK_A));
+        }
         Completion oneHolds = new Completion("worker1 holds its first");
         Completion twoHolds = new Completion("worker2 holds its first");
         Completion firstDone = new Completion("first done");
@@ -106,6 +111,38 @@ public final class FakeScenario implements Scenario {
         oneHolds.expectWaker(t1);
         twoHolds.expectWaker(t2);
         firstDone.expectWaker(t1);
+        return new Workload() {
+            @Override
+            public String progress() {
+                return "rounds " + rounds.get();
+            }
+
+            @Override
+            public long workDone() {
+                return rounds.get();
+            }
+
+            @Override
+            public List<String> errors() {
+                return List.of();
+            }
+
+            @Override
+            public void stop() {
+            }
+        };
+    }
+
+    /** One task that holds a while it takes a2 of the same class, once. */
+    private static Workload nested(Kernel k, Mutex a, Mutex a2) {
+        AtomicLong rounds = new AtomicLong();
+        k.kthreadRun("nester", self -> {
+            a.mutexLock();
+            a2.mutexLock();
+            rounds.incrementAndGet();
+            a2.mutexUnlock();
+            a.mutexUnlock();
+        });
         return new Workload() {
             @Override
             public String progress() {

@@ -2,6 +2,7 @@ package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.locking.LockdepReport;
 import dev.reclaimlab.locking.WaitQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The runner end to end on FakeScenario (two kthreads, two locks, three variants) and on unclean workloads. */
 class ScenarioRunnerTest {
@@ -60,6 +62,47 @@ class ScenarioRunnerTest {
         RunResult r2 = ScenarioRunner.run(new FakeScenario(), wrong, new RunOptions(1, SEED, 16L << 20, 2000, null));
         assertThat(r2.asExpected()).isFalse();
         assertThat(r2.summary()).endsWith("UNEXPECTED");
+    }
+
+    private static final String LEFT = "one class for both locks";
+
+    private static RunResult nested(Variant v) {
+        return ScenarioRunner.run(new FakeScenario(), v, new RunOptions(1, SEED, 16L << 20, 2000, null));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aReportOfAKindTheVariantLeavesIsAsExpectedAndStillLockdep() {
+        RunResult r = nested(Variant.release("nested", "two locks of one class", Outcome.CLEAN)
+                .leaving(LockdepReport.Type.RECURSIVE, LEFT));
+        assertThat(r.lockdep()).extracting(LockdepReport::type).containsExactly(LockdepReport.Type.RECURSIVE);
+        assertThat(r.outcome()).isEqualTo(Outcome.LOCKDEP);
+        assertThat(r.asExpected()).isTrue();
+        assertThat(r.lockdepNote()).endsWith("each of a kind the variant leaves (recursive: " + LEFT + ")");
+        assertThat(r.summary()).endsWith("OK");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aReportTheVariantDoesNotLeaveIsUnexpected() {
+        RunResult plain = nested(Variant.release("nested", "two locks of one class", Outcome.CLEAN));
+        assertThat(plain.outcome()).isEqualTo(Outcome.LOCKDEP);
+        assertThat(plain.asExpected()).isFalse();
+        FakeScenario s = new FakeScenario();
+        Variant sequential = Variant.release("sequential", "a circular report", Outcome.CLEAN)
+                .leaving(LockdepReport.Type.RECURSIVE, LEFT);
+        RunResult circular = ScenarioRunner.run(s, sequential, new RunOptions(2, SEED, 16L << 20, 2000, null));
+        assertThat(circular.lockdep()).extracting(LockdepReport::type).containsExactly(LockdepReport.Type.CIRCULAR);
+        assertThat(circular.asExpected()).isFalse();
+        assertThat(circular.lockdepNote()).isEqualTo("lockdep reported 1 possible deadlock");
+    }
+
+    @Test
+    void onlyACleanVariantCanLeaveReportsAndEachNeedsAReason() {
+        assertThatThrownBy(() -> Variant.release("v", "d", Outcome.DEADLOCK).leaving(LockdepReport.Type.RECURSIVE,
+                LEFT)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("variant v expects DEADLOCK");
+        assertThatThrownBy(() -> Variant.release("v", "d", Outcome.CLEAN).leaving(LockdepReport.Type.RECURSIVE, " "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs a type and a reason");
     }
 
     /** FakeScenario's "fixed" variant behind a set-up that takes longer than the run's one second. */

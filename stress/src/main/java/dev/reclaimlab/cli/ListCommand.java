@@ -25,7 +25,7 @@ final class ListCommand implements Callable<Integer> {
         for (Scenario s : cli.scenarios()) {
             out.printf("%-26s %s (seeds: %s)%n", s.name(), s.description(), String.join(", ", s.seeds()));
             for (Variant v : s.variants()) {
-                out.printf("%-26s %-28s %-9s %s%n", "", v.name(), v.expected(), switches(s, v));
+                out.printf("%-26s %-28s %-9s %s%s%n", "", v.name(), v.expected(), switches(s, v), leaves(v));
             }
         }
         if (cli.scenarios().isEmpty()) {
@@ -40,5 +40,14 @@ final class ListCommand implements Callable<Integer> {
                 : String.join(" ", v.fixNames());
         return v.without().isEmpty() ? with
                 : (with.isEmpty() ? "" : with + " ") + "without " + String.join(" ", v.withoutNames());
+    }
+
+    /** "; leaves lockdep's recursive report" for a variant whose fix leaves reports by design, else "". */
+    static String leaves(Variant v) {
+        if (v.leaves().isEmpty()) {
+            return "";
+        }
+        return "; leaves lockdep's " + String.join(", ", v.leaves().keySet().stream()
+                .map(t -> t.name().toLowerCase(java.util.Locale.ROOT)).toList()) + " report";
     }
 }

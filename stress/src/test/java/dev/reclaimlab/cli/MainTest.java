@@ -7,6 +7,7 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.scenario.Outcome;
 import dev.reclaimlab.scenario.Scenario;
+import dev.reclaimlab.scenario.Scenarios;
 import dev.reclaimlab.scenario.Variant;
 import dev.reclaimlab.scenario.Workload;
 import org.junit.jupiter.api.Test;
@@ -93,6 +94,18 @@ class MainTest {
         assertThat(main("list")).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("idle", "seeds: none.txt", "quiet", "CLEAN",
                 "deadlocks", "DEADLOCK", "no_such_fix");
+    }
+
+    @Test
+    void listSaysWhichLockdepReportsAVariantLeaves() {
+        ByteArrayOutputStream listed = new ByteArrayOutputStream();
+        Main m = new Main(Scenarios.all(), new PrintStream(listed, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(m.execute(new String[] {"list"})).isZero();
+        List<String> lines = listed.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).filteredOn(l -> l.contains(" gfp-nolockdep ")).singleElement().asString()
+                .endsWith("xfs_buf_gfp_kernel xfs_buf_nolockdep; leaves lockdep's recursive report");
+        assertThat(lines).filteredOn(l -> l.contains("leaves lockdep's")).hasSize(1);
     }
 
     @Test

@@ -54,7 +54,7 @@ public final class Summaries {
         int hits = 0;
         for (RunRecord r : runs) {
             outcomes.merge(r.outcome(), 1, Integer::sum);
-            if (r.outcome() == expected) {
+            if (r.asExpected()) {
                 hits++;
             }
             if (r.detectedAfterMs() != null) {
