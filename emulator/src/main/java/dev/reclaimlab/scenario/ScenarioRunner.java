@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -40,6 +41,8 @@ public final class ScenarioRunner {
                 .hungTaskScanMillis(Math.max(50, Math.min(250, o.hungTaskTimeoutMillis() / 4)))
                 .hungTaskPanic(true)).build();
         AtomicReference<WatchdogReport> first = new AtomicReference<>();
+        // A proof that comes while the workload stops or the kernel closes has its time too.
+        AtomicLong reportedAt = new AtomicLong(-1);
         CountDownLatch reported = new CountDownLatch(1);
         long t0 = System.nanoTime();
         long detectedAt = -1;
@@ -55,6 +58,7 @@ public final class ScenarioRunner {
         Kernel k = Kernel.boot(config);
         try {
             k.watchdog().addReportListener(r -> {
+                reportedAt.compareAndSet(-1, System.nanoTime());
                 if (first.compareAndSet(null, r)) {
                     reported.countDown();
                 }
@@ -104,6 +108,9 @@ public final class ScenarioRunner {
             closeKernel(k, errors);
         }
         WatchdogReport r = first.get();
+        if (r != null && detectedAt < 0) {
+            detectedAt = reportedAt.get();
+        }
         List<String> unclean = new ArrayList<>();
         if (r == null && k.panicked()) {
             unclean.add("not clean: close() needed a panic (" + k.panicReason() + ")");

@@ -2,7 +2,12 @@ package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Completion;
+import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.LockdepReport;
+import dev.reclaimlab.locking.Mutex;
+import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.locking.WaitQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -189,7 +194,8 @@ class ScenarioRunnerTest {
         public List<Variant> variants() {
             return List.of(Variant.release("stuck", "work stops while the task idles", Outcome.STALL),
                     Variant.release("stubborn", "a task ignores kthread_stop", Outcome.STALL),
-                    Variant.release("steady", "work until the end", Outcome.CLEAN));
+                    Variant.release("steady", "work until the end", Outcome.CLEAN),
+                    Variant.release("late", "an ABBA deadlock that forms as the workload stops", Outcome.DEADLOCK));
         }
 
         @Override
@@ -211,6 +217,10 @@ class ScenarioRunnerTest {
             if (v.name().equals("stubborn")) {
                 k.kthreadRun("stubborn", self -> idle.waitEventInterruptibleTimeout(() -> false, -1));
             }
+            Completion go = new Completion("workload stopping");
+            if (v.name().equals("late")) {
+                lateAbba(k, go);
+            }
             return new Workload() {
                 @Override
                 public String progress() {
@@ -229,9 +239,46 @@ class ScenarioRunnerTest {
 
                 @Override
                 public void stop() {
+                    go.completeAll();
                 }
             };
         }
+
+        /** Two tasks that take a and b in opposite orders once {@code go} completes, each holding its first. */
+        private static void lateAbba(Kernel k, Completion go) {
+            Mutex a = new Mutex("late_a", new LockClassKey("late_abba_a"));
+            Mutex b = new Mutex("late_b", new LockClassKey("late_abba_b"));
+            Completion oneHolds = new Completion("late1 holds a");
+            Completion twoHolds = new Completion("late2 holds b");
+            Task t1 = k.kthreadRun("late1", self -> {
+                go.waitForCompletion();
+                a.mutexLock();
+                oneHolds.complete();
+                twoHolds.waitForCompletion();
+                b.mutexLock();
+            });
+            Task t2 = k.kthreadRun("late2", self -> {
+                go.waitForCompletion();
+                b.mutexLock();
+                twoHolds.complete();
+                oneHolds.waitForCompletion();
+                a.mutexLock();
+            });
+            oneHolds.expectWaker(t1);
+            twoHolds.expectWaker(t2);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aDeadlockProvenAfterTheRunsSecondsHasItsDetectionTime() {
+        RunResult r = runUnclean("late", 1);
+        assertThat(r.outcome()).isEqualTo(Outcome.DEADLOCK);
+        assertThat(r.watchdog().tasks()).extracting(BlockedTask::comm)
+                .containsExactlyInAnyOrder("late1", "late2");
+        assertThat(r.detectedAfterMs()).as("proven while close() waited for the tasks")
+                .isGreaterThanOrEqualTo(r.setupMs() + 1000).isLessThanOrEqualTo(r.durationMs());
+        assertThat(r.toJson()).contains("\"detectedAfterMs\":" + r.detectedAfterMs());
     }
 
     private static RunResult runUnclean(String variant, long seconds) {
