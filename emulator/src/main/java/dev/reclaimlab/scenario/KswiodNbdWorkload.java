@@ -390,7 +390,7 @@ final class KswiodNbdWorkload implements Workload {
                 all.add((String) c[1]);
             }
         }
-        if (host.server().exitReason() != null && !stopping) {
+        if (host.server().exitReason() != null && !stopping && !host.server().exitedByPanic()) {
             all.add("nbd-server exited: " + host.server().exitReason());
         }
         return all;

@@ -41,6 +41,7 @@ public final class NbdServer {
     private volatile Process22 proc;
     private volatile boolean dieMidRequest;
     private volatile String exitReason;
+    private volatile boolean exitedByPanic;
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
 
@@ -78,6 +79,11 @@ public final class NbdServer {
     /** Why the server exited, or null while it runs. */
     public String exitReason() {
         return exitReason;
+    }
+
+    /** Whether the server exited because the kernel panicked (a consequence of what ended the run, not a finding). */
+    public boolean exitedByPanic() {
+        return exitedByPanic;
     }
 
     /** Makes the server exit after it has read its next request and before it answers (a crash). */
@@ -147,6 +153,7 @@ public final class NbdServer {
             why = "killed by " + f.getMessage();
         } catch (KernelPanic panic) {
             why = "kernel panic";
+            exitedByPanic = true;
             throw panic;
         } finally {
             exitReason = why;

@@ -127,4 +127,16 @@ class Ext2OnNbdTest {
         assertThat(h.kernel().dmesg()).contains("Request when not-ready.");
         f.close();
     }
+
+    /** A server ended by the kernel's panic says so, which the scenario does not count as a finding of its own. */
+    @Test
+    void anNbdServerEndedByAKernelPanicSaysItWasThePanic(Kernels kernels) {
+        Nbd22Host h = host(kernels);
+        assertThat(h.server().exitedByPanic()).isFalse();
+        h.kernel().panic("test: the watchdog proved a deadlock");
+        dev.reclaimlab.testkit.Await.until(() -> h.server().exitReason() != null, "nbd-server exits in the panic",
+                java.time.Duration.ofSeconds(10));
+        assertThat(h.server().exitReason()).isEqualTo("kernel panic");
+        assertThat(h.server().exitedByPanic()).isTrue();
+    }
 }
