@@ -248,7 +248,7 @@ public final class NfsFile implements FileOperations {
             nfss.commitsFromReclaim.incrementAndGet();
             boolean nfsd = how == NfsWrite.FLUSH_SYNC && "nfsd".equals(t.comm());
             if (how == NfsWrite.FLUSH_SYNC) {
-                nfss.syncCommitsFromReclaim.incrementAndGet();
+                nfss.countSyncCommit(t.comm());
             }
             if (nfsd) {
                 nfss.nfsdSyncCommitEnter();

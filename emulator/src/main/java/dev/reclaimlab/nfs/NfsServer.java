@@ -4,8 +4,12 @@ import dev.reclaimlab.mm.BackingDev;
 import dev.reclaimlab.mm.BackingDevInfo;
 import dev.reclaimlab.sunrpc.RpcClnt;
 
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * struct nfs_server (include/linux/nfs_fs_sb.h, Linux 3.14) of one mount: its RPC client, rsize and wsize,
@@ -25,6 +29,8 @@ public final class NfsServer {
     final AtomicLong releasePageCalls = new AtomicLong();
     final AtomicLong commitsFromReclaim = new AtomicLong();
     final AtomicLong syncCommitsFromReclaim = new AtomicLong();
+    /** FLUSH_SYNC commits from reclaim by the comm of the task, its digits dropped ("nfsd", "local"). */
+    private final Map<String, LongAdder> syncCommitsByComm = new ConcurrentHashMap<>();
     /** nfsd threads inside a FLUSH_SYNC commit from reclaim now, and the most there at once. */
     private final AtomicInteger nfsdInSyncCommit = new AtomicInteger();
     private final AtomicInteger nfsdInSyncCommitMax = new AtomicInteger();
@@ -116,6 +122,18 @@ public final class NfsServer {
 
     public long syncCommitsFromReclaim() {
         return syncCommitsFromReclaim.get();
+    }
+
+    void countSyncCommit(String comm) {
+        syncCommitsFromReclaim.incrementAndGet();
+        syncCommitsByComm.computeIfAbsent(comm.replaceAll("[0-9]+$", ""), c -> new LongAdder()).increment();
+    }
+
+    /** Who sent the FLUSH_SYNC commits from reclaim: comm (digits dropped) to count, in name order. */
+    public Map<String, Long> syncCommitsByComm() {
+        Map<String, Long> m = new TreeMap<>();
+        syncCommitsByComm.forEach((c, n) -> m.put(c, n.sum()));
+        return m;
     }
 
     void nfsdSyncCommitEnter() {

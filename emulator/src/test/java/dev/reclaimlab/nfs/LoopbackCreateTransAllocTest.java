@@ -120,6 +120,9 @@ class LoopbackCreateTransAllocTest {
                     .anyMatch(f -> isFrame(f, "kmemCacheAlloc")).anyMatch(f -> isFrame(f, "nfsReleasePage"))
                     .noneMatch(f -> isFrame(f, "dAlloc")).noneMatch(f -> isFrame(f, "xfsIget"));
             assertThat(server.syncCommitsFromReclaim()).as("the create's FLUSH_SYNC COMMIT").isEqualTo(syncCommits + 1);
+            assertThat(server.syncCommitsByComm()).as("counted for its sender").containsKey("local");
+            assertThat(server.syncCommitsByComm().values().stream().mapToLong(Long::longValue).sum())
+                    .isEqualTo(server.syncCommitsFromReclaim());
             assertThat(LoopbackNfs.cycleKind(r)).isEqualTo("i_mutex cycle (holder " + local + " in nfs_release_page);"
                     + " nfsd threads: 8 on an i_mutex, 0 in nfs_release_page, of 8");
             Await.until(k::panicked, "hung_task_panic to end it", Duration.ofSeconds(10));
