@@ -111,26 +111,7 @@ public final class FakeScenario implements Scenario {
         oneHolds.expectWaker(t1);
         twoHolds.expectWaker(t2);
         firstDone.expectWaker(t1);
-        return new Workload() {
-            @Override
-            public String progress() {
-                return "rounds " + rounds.get();
-            }
-
-            @Override
-            public long workDone() {
-                return rounds.get();
-            }
-
-            @Override
-            public List<String> errors() {
-                return List.of();
-            }
-
-            @Override
-            public void stop() {
-            }
-        };
+        return counting(rounds);
     }
 
     /** One task that holds a while it takes a2 of the same class, once. */
@@ -143,6 +124,11 @@ public final class FakeScenario implements Scenario {
             a2.mutexUnlock();
             a.mutexUnlock();
         });
+        return counting(rounds);
+    }
+
+    /** The workload as the runner sees it: its rounds are its work; nothing to stop, no errors. */
+    private static Workload counting(AtomicLong rounds) {
         return new Workload() {
             @Override
             public String progress() {
