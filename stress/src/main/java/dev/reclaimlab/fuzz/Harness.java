@@ -1,9 +1,11 @@
 package dev.reclaimlab.fuzz;
 
 import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.ext2.Ext2Exception;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.SlabError;
+import dev.reclaimlab.swap.UserFault;
 
 /**
  * Makes one call and classifies it. A valid call succeeds (OK), fails the documented way (ERROR: an error
@@ -76,7 +78,8 @@ final class Harness {
                 o = Outcome.INTERNAL;
             } else if (!valid) {
                 o = Outcome.REJECTED;
-            } else if (t instanceof VfsException && (validErrnos & bit(((VfsException) t).errno())) != 0) {
+            } else if (t instanceof VfsException && (validErrnos & bit(((VfsException) t).errno())) != 0
+                    || t instanceof Ext2Exception && (validErrnos & bit(((Ext2Exception) t).errno())) != 0) {
                 o = Outcome.ERROR;
             } else {
                 o = Outcome.REFUSED;
@@ -95,8 +98,12 @@ final class Harness {
      * (so not a JDK collection's index check). Everything else leaked from inside.
      */
     static boolean clear(Throwable t) {
-        if (t instanceof VfsException || t instanceof SlabError) {
+        if (t instanceof VfsException || t instanceof SlabError || t instanceof Ext2Exception) {
             return t.getMessage() != null;
+        }
+        if (t instanceof UserFault) {
+            // 2.2's signal for a user access with no mapping: the process's own fault, documented.
+            return "SIGSEGV".equals(((UserFault) t).signal());
         }
         Class<?> c = t.getClass();
         if (c != IllegalArgumentException.class && c != IllegalStateException.class
