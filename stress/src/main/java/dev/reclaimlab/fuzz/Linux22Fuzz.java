@@ -61,7 +61,14 @@ final class Linux22Fuzz extends Linux22Context {
         } else if (w < 98) {
             user.fill();
         } else if (w < 99) {
-            sync();
+            if (r.nextBoolean()) {
+                sync();
+            } else {
+                h.call(k, "try_to_free_pages", true, "GFP_KERNEL x8", () -> {
+                    reclaim(8);
+                    return Res.SUCCESS;
+                });
+            }
         } else if (r.nextInt(4) == 0) {
             exitAndExec();
         }
