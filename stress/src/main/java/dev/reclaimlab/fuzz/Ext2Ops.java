@@ -3,6 +3,7 @@ package dev.reclaimlab.fuzz;
 import dev.reclaimlab.fs.ext2.Ext2File;
 import dev.reclaimlab.fuzz.Harness.Res;
 import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.swap.UserFault;
 
 import java.util.Arrays;
 
@@ -20,7 +21,7 @@ final class Ext2Ops extends Linux22Context {
         if (!valid()) {
             String bad = BAD_NAMES[r.nextInt(BAD_NAMES.length)];
             int c = r.nextInt(3);
-            h.call(k, c == 0 ? "ext2 create" : c == 1 ? "ext2 open" : "ext2 unlink", false, "'" + shortName(bad) + "'",
+            call(c == 0 ? "ext2 create" : c == 1 ? "ext2 open" : "ext2 unlink", false, "'" + shortName(bad) + "'",
                     () -> {
                         if (c == 0) {
                             fs.create(null, bad).close();
@@ -41,7 +42,7 @@ final class Ext2Ops extends Linux22Context {
             return;
         }
         String name = freshName();
-        h.call(k, "ext2 create", true, name, () -> {
+        call("ext2 create", true, name, () -> {
             Ext2File f = fs.create(null, name);
             files.add(new File22Model(name, f));
             return Res.SUCCESS;
@@ -69,7 +70,7 @@ final class Ext2Ops extends Linux22Context {
             return;
         }
         int c = r.nextInt(3);
-        h.call(k, c == 0 ? "ext2 close" : c == 1 ? "fget" : "fput", false, x + " (released)", () -> {
+        call(c == 0 ? "ext2 close" : c == 1 ? "fget" : "fput", false, x + " (released)", () -> {
             if (c == 0) {
                 x.f.close();
             } else if (c == 1) {
@@ -84,7 +85,7 @@ final class Ext2Ops extends Linux22Context {
     void closeOne(File22Model f) {
         files.remove(f);
         boolean unlinkFirst = r.nextBoolean();
-        h.call(k, "ext2 unlink+close", true, f.toString(), () -> {
+        call("ext2 unlink+close", true, f.toString(), () -> {
             if (unlinkFirst) {
                 fs.unlink(null, f.name);
                 f.name = null;
@@ -112,7 +113,7 @@ final class Ext2Ops extends Linux22Context {
             }
             byte[] src = new byte[len];
             r.nextBytes(src);
-            h.call(k, "ext2 write", true, f + ", " + pos + ", " + len, () -> {
+            call("ext2 write", true, f + ", " + pos + ", " + len, () -> {
                 long n = f.f.write(src, 0, len, pos);
                 return wrote(f, pos, src, n, len);
             });
@@ -137,7 +138,7 @@ final class Ext2Ops extends Linux22Context {
         if (f != null) {
             long pos = r.nextInt(f.data.length + 4096);
             int len = r.nextInt(r.nextBoolean() ? 512 : 32 << 10);
-            h.call(k, "ext2 read", true, f + ", " + pos + ", " + len, () -> {
+            call("ext2 read", true, f + ", " + pos + ", " + len, () -> {
                 byte[] got = new byte[len + 3];
                 long n = f.f.read(got, 3, len, pos);
                 return check(f, pos, len, Arrays.copyOfRange(got, 3, 3 + (int) Math.max(0, Math.min(n, len))), n);
@@ -148,6 +149,9 @@ final class Ext2Ops extends Linux22Context {
     }
 
     private static Res check(File22Model f, long pos, int len, byte[] got, long n) {
+        if (f.unknown) {
+            return n < 0 ? Res.ERROR : Res.SUCCESS;
+        }
         long want = Math.max(0, Math.min(len, f.data.length - pos));
         if (n > want) {
             throw new Harness.Corrupt("read " + n + " bytes where the file holds " + want);
@@ -179,7 +183,7 @@ final class Ext2Ops extends Linux22Context {
         }
         String kind = c == 0 ? "released file" : c == 1 ? "negative offset" : c == 2 ? "negative length"
                 : "buffer shorter than the length";
-        h.call(k, write ? "ext2 write" : "ext2 read", false, use + ", " + pos + ", " + len + " (" + kind + ")",
+        call(write ? "ext2 write" : "ext2 read", false, use + ", " + pos + ", " + len + " (" + kind + ")",
                 () -> {
                     long n = write ? use.f.write(buf, 0, len, pos) : use.f.read(buf, 0, len, pos);
                     return n < 0 ? Res.ERROR : Res.SUCCESS;
@@ -201,8 +205,14 @@ final class Ext2Ops extends Linux22Context {
                 return;
             }
             byte[] src = expected(m, from, len);
-            h.call(k, "ext2 writeUser", true, f + ", " + m + " +" + from + ", " + len + " at " + pos, () -> {
-                long n = f.f.writeUser(p(), m.v.start() + from, len, pos);
+            call("ext2 writeUser", true, f + ", " + m + " +" + from + ", " + len + " at " + pos, () -> {
+                long n;
+                try {
+                    n = f.f.writeUser(p(), m.v.start() + from, len, pos);
+                } catch (UserFault e) {
+                    f.unknown = true;
+                    throw e;
+                }
                 return wrote(f, pos, src, n, len);
             });
             return;
@@ -221,7 +231,7 @@ final class Ext2Ops extends Linux22Context {
             long from = r.nextLong(m.len());
             long pos = r.nextInt(f.data.length + 1024);
             int len = (int) Math.min(m.len() - from, 1 + r.nextInt(12 << 10));
-            h.call(k, "ext2 readToUser", true, f + ", " + m + " +" + from + ", " + len + " at " + pos, () -> {
+            call("ext2 readToUser", true, f + ", " + m + " +" + from + ", " + len + " at " + pos, () -> {
                 long n = f.f.readToUser(p(), m.v.start() + from, len, pos);
                 if (n > 0) {
                     byte[] got = new byte[(int) n];
@@ -267,7 +277,7 @@ final class Ext2Ops extends Linux22Context {
         String kind = c == 0 || m == null ? "unmapped user buffer" : c == 1 ? "negative offset" : c == 2
                 ? "negative length" : nc ? "not the current process" : use != f ? "released file" : "unmapped";
         long ua = uaddr;
-        h.call(k, write ? "ext2 writeUser" : "ext2 readToUser", false, use + ", 0x" + Long.toHexString(ua) + ", "
+        call(write ? "ext2 writeUser" : "ext2 readToUser", false, use + ", 0x" + Long.toHexString(ua) + ", "
                 + len + " at " + pos + " (" + kind + ")", () -> {
                     long n = write ? use.f.writeUser(nc ? other : p(), ua, len, pos)
                             : use.f.readToUser(p(), ua, len, pos);
@@ -286,7 +296,7 @@ final class Ext2Ops extends Linux22Context {
                 return;
             }
             long size = r.nextInt(3) == 0 ? 0 : r.nextInt(Math.min(f.data.length + 16384, MAX_FILE_BYTES));
-            h.call(k, "ext2 ftruncate", true, f + ", " + size, () -> {
+            call("ext2 ftruncate", true, f + ", " + size, () -> {
                 int e = f.f.ftruncate(size);
                 if (e == 0) {
                     f.data = Arrays.copyOf(f.data, (int) size);
@@ -298,7 +308,7 @@ final class Ext2Ops extends Linux22Context {
         boolean rel = r.nextBoolean() && !released.isEmpty();
         File22Model use = rel ? pick(released) : f;
         long size = rel ? 0 : -1 - r.nextInt(1 << 20);
-        h.call(k, "ext2 ftruncate", false, use + ", " + size + (rel ? " (released file)" : " (negative size)"),
+        call("ext2 ftruncate", false, use + ", " + size + (rel ? " (released file)" : " (negative size)"),
                 () -> use.f.ftruncate(size) == 0 ? Res.SUCCESS : Res.ERROR);
     }
 
@@ -315,7 +325,7 @@ final class Ext2Ops extends Linux22Context {
         long pos = c == 3 ? -PhysMem.PAGE_SIZE * (1L + r.nextInt(16)) : 0;
         String kind = c == 0 ? "not kernel memory" : c == 1 ? "runs off the end of memory" : c == 2 ? "negative length"
                 : "negative position";
-        h.call(k, "ext2 writeKernel", false, f + ", 0x" + Long.toHexString(kaddr) + ", " + len + " at " + pos + " ("
+        call("ext2 writeKernel", false, f + ", 0x" + Long.toHexString(kaddr) + ", " + len + " at " + pos + " ("
                 + kind + ")", () -> {
                     f.f.iSem().down();
                     try {

@@ -78,6 +78,9 @@ final class Harness {
                 o = Outcome.INTERNAL;
             } else if (!valid) {
                 o = Outcome.REJECTED;
+            } else if (t instanceof UserFault && "SIGKILL".equals(((UserFault) t).signal())) {
+                // 2.2.1 OOM-kills a process whose fault finds reclaim freed nothing: a documented failure.
+                o = Outcome.ERROR;
             } else if (t instanceof VfsException && (validErrnos & bit(((VfsException) t).errno())) != 0
                     || t instanceof Ext2Exception && (validErrnos & bit(((Ext2Exception) t).errno())) != 0) {
                 o = Outcome.ERROR;
@@ -102,8 +105,9 @@ final class Harness {
             return t.getMessage() != null;
         }
         if (t instanceof UserFault) {
-            // 2.2's signal for a user access with no mapping: the process's own fault, documented.
-            return "SIGSEGV".equals(((UserFault) t).signal());
+            // 2.2's signals: SIGSEGV for a user access with no mapping, SIGKILL for the OOM kill, documented.
+            String sig = ((UserFault) t).signal();
+            return "SIGSEGV".equals(sig) || "SIGKILL".equals(sig);
         }
         Class<?> c = t.getClass();
         if (c != IllegalArgumentException.class && c != IllegalStateException.class

@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
 abstract class Linux22Context {
     static final int MAX_MAPS = 24;
     /** Anonymous pages the fuzz keeps mapped at most: more than the kernel's memory, so pages go to swap. */
-    static final int MAX_ANON_PAGES = 6000;
+    static final int MAX_ANON_PAGES = 4500;
     static final int MAX_FILES = 16;
     static final int MAX_FILE_BYTES = 384 << 10;
     static final String[] BAD_NAMES = {null, "", ".", "..", "a/b", "nul\0byte", "x".repeat(256)};
@@ -61,6 +61,8 @@ abstract class Linux22Context {
         byte[] data = new byte[0];
         int maps;
         boolean closed;
+        /** An OOM kill ended a write from user memory part-way: the content is no longer known. */
+        boolean unknown;
 
         File22Model(String name, Ext2File f) {
             this.name = name;
@@ -78,6 +80,9 @@ abstract class Linux22Context {
         int seq;
         int anonPages;
         Process22 p;
+        ProcessThread thread;
+        int generation;
+        int kills;
     }
 
     final Harness h;
@@ -128,7 +133,36 @@ abstract class Linux22Context {
         this.files = new ArrayList<>();
         this.released = new ArrayList<>();
         this.state = new State();
-        state.p = Process22.attach(mm, k.currentTask());
+        startProcess();
+    }
+
+    /** A new process on a thread (and task) of its own. */
+    final void startProcess() {
+        state.thread = new ProcessThread("fuzz22-proc-" + (++state.generation));
+        try {
+            state.thread.run(() -> {
+                state.p = Process22.attach(mm, k.currentTask());
+                return Harness.Res.SUCCESS;
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("fuzz22: cannot start a process", e);
+        }
+    }
+
+    /** One call of the 2.2 part, made on the current process's thread, so the process is current there. */
+    Outcome call(String op, boolean valid, String args, Harness.Action a) {
+        return h.call(k, op, valid, args, () -> state.thread.run(a));
+    }
+
+    /** Runs {@code a} on the process's thread outside the fuzz's calls (the final checks). */
+    void onProcess(Harness.Action a) {
+        try {
+            state.thread.run(a);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A group of operations working on the same model. */

@@ -4,6 +4,7 @@ import dev.reclaimlab.fuzz.Harness.Res;
 import dev.reclaimlab.mm.PhysMem;
 import dev.reclaimlab.swap.Memory22;
 import dev.reclaimlab.swap.Process22;
+import dev.reclaimlab.swap.UserFault;
 import dev.reclaimlab.swap.Vma;
 
 import java.util.Arrays;
@@ -43,7 +44,7 @@ final class UserMemoryOps extends Linux22Context {
         long len = file ? 1 + r.nextInt((int) Math.min(f.data.length - off + PhysMem.PAGE_SIZE, 1 << 20))
                 : 1 + r.nextInt(r.nextBoolean() ? 4 << 20 : 64 << 10);
         boolean scratch = !file && pickScratch() == null;
-        h.call(k, file ? "mmap shared" : "mmap anon", true, (file ? f + ", " : "") + len + ", " + off, () -> {
+        call(file ? "mmap shared" : "mmap anon", true, (file ? f + ", " : "") + len + ", " + off, () -> {
             Vma v = mem().mmap(p(), len, file ? f.f : null, off, file);
             int pages = v.nrPages();
             maps.add(new Map22(v, file ? null : new byte[(int) Math.min(len, (long) pages << PhysMem.PAGE_SHIFT)],
@@ -69,7 +70,7 @@ final class UserMemoryOps extends Linux22Context {
         String kind = c == 0 ? "length <= 0" : c == 1 ? "length past the address space" : c == 2 ? "length beyond 3 GiB"
                 : c == 3 ? "unaligned offset" : c == 4 ? "negative offset" : use != null ? "released file"
                 : "not the current process";
-        h.call(k, "mmap", false, len + ", " + off + " (" + kind + ")", () -> {
+        call("mmap", false, len + ", " + off + " (" + kind + ")", () -> {
             Process22 who = notCurrent ? other : p();
             Vma v = mem().mmap(who, len, use == null ? null : use.f, off, shared && use != null);
             // Accepted: the mapping goes again at once, so the model never uses it.
@@ -89,7 +90,7 @@ final class UserMemoryOps extends Linux22Context {
             munmapOne(m);
             return;
         }
-        h.call(k, "munmap", false, m + " (not the current process's)", () -> {
+        call("munmap", false, m + " (not the current process's)", () -> {
             mem().munmap(other, m.v);
             return Res.SUCCESS;
         });
@@ -102,7 +103,7 @@ final class UserMemoryOps extends Linux22Context {
         } else {
             state.anonPages -= m.v.nrPages();
         }
-        h.call(k, "munmap", true, m.toString(), () -> {
+        call("munmap", true, m.toString(), () -> {
             mem().munmap(p(), m.v);
             return Res.SUCCESS;
         });
@@ -116,8 +117,16 @@ final class UserMemoryOps extends Linux22Context {
             int len = (int) Math.min(m.len() - from, 1 + r.nextInt(r.nextBoolean() ? 64 : 3 * PhysMem.PAGE_SIZE));
             byte[] src = new byte[len + 4];
             r.nextBytes(src);
-            h.call(k, "writeUser", true, m + " +" + from + ", " + len, () -> {
-                mem().writeUser(p(), m.v.start() + from, src, 4, len);
+            call("writeUser", true, m + " +" + from + ", " + len, () -> {
+                try {
+                    mem().writeUser(p(), m.v.start() + from, src, 4, len);
+                } catch (UserFault e) {
+                    if (m.file != null) {
+                        // Killed part-way through a shared mapping: the file's content is no longer known.
+                        m.file.unknown = true;
+                    }
+                    throw e;
+                }
                 store(m, from, src, 4, len);
                 return Res.SUCCESS;
             });
@@ -134,7 +143,7 @@ final class UserMemoryOps extends Linux22Context {
         }
         byte[] src = new byte[m.anon.length];
         r.nextBytes(src);
-        h.call(k, "writeUser", true, m + " whole, " + src.length, () -> {
+        call("writeUser", true, m + " whole, " + src.length, () -> {
             mem().writeUser(p(), m.v.start(), src, 0, src.length);
             store(m, 0, src, 0, src.length);
             return Res.SUCCESS;
@@ -147,7 +156,7 @@ final class UserMemoryOps extends Linux22Context {
         if (m != null) {
             long from = r.nextLong(m.len());
             int len = (int) Math.min(m.len() - from, 1 + r.nextInt(r.nextBoolean() ? 64 : 3 * PhysMem.PAGE_SIZE));
-            h.call(k, "readUser", true, m + " +" + from + ", " + len, () -> {
+            call("readUser", true, m + " +" + from + ", " + len, () -> {
                 byte[] got = new byte[len];
                 mem().readUser(p(), m.v.start() + from, got, 0, len);
                 if (!Arrays.equals(got, expected(m, from, len))) {
@@ -201,7 +210,7 @@ final class UserMemoryOps extends Linux22Context {
         long ua = uaddr;
         int n = len;
         boolean nc = notCurrent;
-        h.call(k, write ? "writeUser" : "readUser", false, "0x" + Long.toHexString(ua) + ", " + n + " (" + kind + ")",
+        call(write ? "writeUser" : "readUser", false, "0x" + Long.toHexString(ua) + ", " + n + " (" + kind + ")",
                 () -> {
                     if (write) {
                         mem().writeUser(nc ? other : p(), ua, buf, 0, n);
@@ -219,7 +228,7 @@ final class UserMemoryOps extends Linux22Context {
             long from = r.nextLong(m.len());
             int koff = r.nextInt(PhysMem.PAGE_SIZE);
             int len = (int) Math.min(Math.min(m.len() - from, PhysMem.PAGE_SIZE - koff), 1 + r.nextInt(2048));
-            h.call(k, "copyFromUser", true, m + " +" + from + " -> kbuf+" + koff + ", " + len, () -> {
+            call("copyFromUser", true, m + " +" + from + " -> kbuf+" + koff + ", " + len, () -> {
                 mem().copyFromUser(p(), kbuf + koff, m.v.start() + from, len);
                 byte[] got = new byte[len];
                 mm.mem().copyOut(kbuf + koff, got, 0, len);
@@ -235,7 +244,7 @@ final class UserMemoryOps extends Linux22Context {
         long uaddr = c == 1 || m == null ? unmappedAddr() : m.v.start();
         int len = c == 2 ? -1 - r.nextInt(4096) : 17 + r.nextInt(64);
         String kind = c == 0 ? "bad kernel address" : c == 1 ? "unmapped user address" : "negative length";
-        h.call(k, "copyFromUser", false, "0x" + Long.toHexString(kaddr) + " <- 0x" + Long.toHexString(uaddr) + ", "
+        call("copyFromUser", false, "0x" + Long.toHexString(kaddr) + " <- 0x" + Long.toHexString(uaddr) + ", "
                 + len + " (" + kind + ")", () -> copied(mem().copyFromUser(p(), kaddr, uaddr, len), len));
     }
 
@@ -250,7 +259,7 @@ final class UserMemoryOps extends Linux22Context {
             long to = r.nextLong(span);
             int koff = r.nextInt(PhysMem.PAGE_SIZE);
             int len = (int) Math.min(Math.min(span - to, PhysMem.PAGE_SIZE - koff), 1 + r.nextInt(2048));
-            h.call(k, "copyToUser", true, "kbuf+" + koff + " -> " + s + " +" + to + ", " + len, () -> {
+            call("copyToUser", true, "kbuf+" + koff + " -> " + s + " +" + to + ", " + len, () -> {
                 byte[] want = new byte[len];
                 mm.mem().copyOut(kbuf + koff, want, 0, len);
                 mem().copyToUser(p(), s.v.start() + to, kbuf + koff, len);
@@ -270,7 +279,7 @@ final class UserMemoryOps extends Linux22Context {
         boolean nc = c == 3;
         String kind = c == 0 ? "bad kernel address" : c == 1 ? "unmapped user address" : c == 2 ? "negative length"
                 : "not the current process";
-        h.call(k, "copyToUser", false, "0x" + Long.toHexString(uaddr) + " <- 0x" + Long.toHexString(kaddr) + ", "
+        call("copyToUser", false, "0x" + Long.toHexString(uaddr) + " <- 0x" + Long.toHexString(kaddr) + ", "
                 + len + " (" + kind + ")", () -> copied(mem().copyToUser(nc ? other : p(), uaddr, kaddr, len), len));
     }
 
@@ -290,7 +299,7 @@ final class UserMemoryOps extends Linux22Context {
         int count = c == 1 ? -1 - r.nextInt(1 << 16) : 17 + r.nextInt(PhysMem.PAGE_SIZE);
         long pos = c == 2 ? -1 - r.nextInt(1 << 20) : r.nextInt(Math.max(1, f.data.length));
         String kind = c == 0 ? "source not kernel memory" : c == 1 ? "negative count" : "negative position";
-        h.call(k, "updateVmCache", false, f + ", " + pos + ", 0x" + Long.toHexString(src) + ", " + count + " (" + kind
+        call("updateVmCache", false, f + ", " + pos + ", 0x" + Long.toHexString(src) + ", " + count + " (" + kind
                 + ")", () -> {
                     mm.pageCache().updateVmCache(f.f.mapping(), pos, src, count);
                     return Res.SUCCESS;
