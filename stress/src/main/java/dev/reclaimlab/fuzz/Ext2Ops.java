@@ -50,7 +50,8 @@ final class Ext2Ops extends Linux22Context {
     }
 
     private static String shortName(String s) {
-        return s == null ? "null" : s.length() > 20 ? s.substring(0, 8) + "...(" + s.length() + ")" : s.replace("\0", "\\0");
+        return s == null ? "null" : s.length() > 20 ? s.substring(0, 8) + "...(" + s.length() + ")"
+                : s.replace("\0", "\\0");
     }
 
     /** close() of a file nothing maps, unlinking it first or after (its blocks go with the last fput). */

@@ -248,7 +248,7 @@ abstract class Linux22Context {
         return 0;
     }
 
-    /** A kernel address the fuzz knows is not kernel memory, or, for more than 16 bytes, a range that runs off its end. */
+    /** A kernel address the fuzz knows is not kernel memory, or, for over 16 bytes, a range running off its end. */
     long badKaddr() {
         long end = PhysMem.PAGE_OFFSET + mm.mem().size();
         switch (r.nextInt(6)) {

@@ -63,7 +63,8 @@ final class UserMemoryOps extends Linux22Context {
         int c = r.nextInt(6);
         long len = c == 0 ? -r.nextInt(1 << 20) : c == 1 ? Long.MAX_VALUE - r.nextInt(1 << 12)
                 : c == 2 ? 1L << 34 + r.nextInt(8) : 4096;
-        long off = c == 3 ? 1 + r.nextInt(PhysMem.PAGE_SIZE - 1) : c == 4 ? -PhysMem.PAGE_SIZE * (1L + r.nextInt(8)) : 0;
+        long off = c == 3 ? 1 + r.nextInt(PhysMem.PAGE_SIZE - 1)
+                : c == 4 ? -PhysMem.PAGE_SIZE * (1L + r.nextInt(8)) : 0;
         boolean shared = c == 5 || (c == 4 && f != null);
         File22Model use = c == 5 && r.nextBoolean() && !released.isEmpty() ? pick(released) : c == 4 ? f : null;
         boolean notCurrent = c == 5 && use == null;
