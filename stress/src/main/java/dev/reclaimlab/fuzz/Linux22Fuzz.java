@@ -19,11 +19,13 @@ import java.util.SplittableRandom;
 final class Linux22Fuzz extends Linux22Context {
     private final UserMemoryOps user;
     private final Ext2Ops ext2;
+    private final Buffer22Ops buffers;
 
     Linux22Fuzz(Harness h, SplittableRandom r, Kernel k) {
         super(h, r, k);
         this.user = new UserMemoryOps(this);
         this.ext2 = new Ext2Ops(this);
+        this.buffers = new Buffer22Ops(this);
     }
 
     void step() {
@@ -54,8 +56,12 @@ final class Linux22Fuzz extends Linux22Context {
             ext2.close();
         } else if (w < 67) {
             ext2.write();
-        } else if (w < 77) {
+        } else if (w < 75) {
             ext2.read();
+        } else if (w < 76) {
+            buffers.bread();
+        } else if (w < 77) {
+            buffers.pages();
         } else if (w < 83) {
             ext2.writeUser();
         } else if (w < 89) {
