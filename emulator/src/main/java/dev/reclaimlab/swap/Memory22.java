@@ -30,6 +30,15 @@ public final class Memory22 {
         if (len <= 0 || (offset & (PhysMem.PAGE_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("mmap: length " + len + " and page-aligned offset " + offset + " required");
         }
+        if (offset < 0) {
+            throw new IllegalArgumentException("mmap of " + (file == null ? "anonymous memory" : file.name())
+                    + ": negative offset " + offset);
+        }
+        if (len > MmStruct.TASK_SIZE - p.mm().nextAddr) {
+            throw new IllegalArgumentException("mmap: length " + len + " does not fit in " + p
+                    + "'s address space (TASK_SIZE 0x" + Long.toHexString(MmStruct.TASK_SIZE) + ", next free 0x"
+                    + Long.toHexString(p.mm().nextAddr) + ")");
+        }
         if (shared && file == null) {
             throw new IllegalArgumentException("mmap: MAP_SHARED of anonymous memory is SysV shm, not modelled");
         }
@@ -50,6 +59,9 @@ public final class Memory22 {
     /** do_munmap() of a whole mapping: filemap_unmap() (msync MS_ASYNC) first, then zap_page_range(). */
     public void munmap(Process22 p, Vma v) {
         checkCurrent(p, "munmap");
+        if (v.mm() != p.mm()) {
+            throw new IllegalArgumentException("munmap of " + v + " by " + p + ": the mapping is another process's");
+        }
         if (v.dead) {
             return;
         }
@@ -106,22 +118,30 @@ public final class Memory22 {
 
     /** The process reads its own memory. */
     public void readUser(Process22 p, long uaddr, byte[] dst, int off, int len) {
+        checkBuffer(dst, off, len, "readUser", p);
         access(p, uaddr, len, false, (k, done, n) -> mm.mem().copyOut(k, dst, off + (int) done, n));
     }
 
     /** The process writes its own memory. */
     public void writeUser(Process22 p, long uaddr, byte[] src, int off, int len) {
+        checkBuffer(src, off, len, "writeUser", p);
         access(p, uaddr, len, true, (k, done, n) -> mm.mem().copyIn(k, src, off + (int) done, n));
     }
 
-    /** copy_from_user() into kernel memory at {@code kaddr}. */
-    public void copyFromUser(Process22 p, long kaddr, long uaddr, int len) {
-        access(p, uaddr, len, false, (k, done, n) -> mm.mem().memcpy(kaddr + done, k, n));
+    /**
+     * copy_from_user() into kernel memory at {@code kaddr}: the bytes it could not copy, as 2.2's returns. A user
+     * address with no mapping ends the copy there (the exception table's fixup, no signal); the kernel range must
+     * be kernel memory.
+     */
+    public int copyFromUser(Process22 p, long kaddr, long uaddr, int len) {
+        checkKernelRange(kaddr, len, "copy_from_user", p);
+        return len - (int) walk(p, uaddr, len, false, (k, done, n) -> mm.mem().memcpy(kaddr + done, k, n), true);
     }
 
-    /** copy_to_user() from kernel memory at {@code kaddr}. */
-    public void copyToUser(Process22 p, long uaddr, long kaddr, int len) {
-        access(p, uaddr, len, true, (k, done, n) -> mm.mem().memcpy(k, kaddr + done, n));
+    /** copy_to_user() from kernel memory at {@code kaddr}: the bytes it could not copy, as 2.2's returns. */
+    public int copyToUser(Process22 p, long uaddr, long kaddr, int len) {
+        checkKernelRange(kaddr, len, "copy_to_user", p);
+        return len - (int) walk(p, uaddr, len, true, (k, done, n) -> mm.mem().memcpy(k, kaddr + done, n), true);
     }
 
     /**
@@ -130,13 +150,25 @@ public final class Memory22 {
      * {@link UserFault} where 2.2 would send a signal.
      */
     public void access(Process22 p, long uaddr, int len, boolean write, Chunk c) {
+        walk(p, uaddr, len, write, c, false);
+    }
+
+    /** The walk; with {@code fixup} a missing mapping ends it (the bytes done are returned) instead of SIGSEGV. */
+    private long walk(Process22 p, long uaddr, int len, boolean write, Chunk c, boolean fixup) {
         checkCurrent(p, "user access");
+        if (len < 0) {
+            throw new IllegalArgumentException("user access of " + p + " at 0x" + Long.toHexString(uaddr)
+                    + ": negative length " + len);
+        }
         MmStruct m = p.mm();
         long done = 0;
         while (done < len) {
             long a = uaddr + done;
             Vma v = m.findVma(a);
             if (v == null || !v.contains(a)) {
+                if (fixup) {
+                    return done;
+                }
                 throw new UserFault("SIGSEGV", p + " accessed unmapped address 0x" + Long.toHexString(a));
             }
             int idx = v.index(a);
@@ -159,6 +191,21 @@ public final class Memory22 {
             }
             done += n;
         }
+        return done;
+    }
+
+    private static void checkBuffer(byte[] b, int off, int len, String what, Process22 p) {
+        if (b == null || off < 0 || len < 0 || off > b.length - len) {
+            throw new IllegalArgumentException(what + " of " + p + ": bad buffer range " + off + "+" + len + " of "
+                    + (b == null ? "null" : b.length + " bytes"));
+        }
+    }
+
+    private void checkKernelRange(long kaddr, int len, String what, Process22 p) {
+        if (len < 0) {
+            throw new IllegalArgumentException(what + " of " + p + ": negative length " + len);
+        }
+        mm.mem().checkRange(kaddr, len, what + " of " + p);
     }
 
     /** handle_mm_fault(): throws {@link UserFault} when 2.2 would signal the process. */

@@ -15,6 +15,8 @@ public final class MmStruct {
     private static final LockClassKey PAGE_TABLE_LOCK = new LockClassKey("page_table_lock");
     /** TASK_UNMAPPED_BASE of i386. */
     static final long TASK_UNMAPPED_BASE = 0x40000000L;
+    /** TASK_SIZE of i386: user addresses end at 3 GiB. */
+    static final long TASK_SIZE = 0xc0000000L;
 
     final SpinLock pageTableLock = new SpinLock("page_table_lock", PAGE_TABLE_LOCK);
     final List<Vma> vmas = new CopyOnWriteArrayList<>();

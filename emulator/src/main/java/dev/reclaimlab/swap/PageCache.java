@@ -130,7 +130,7 @@ public final class PageCache {
     /**
      * do_generic_file_read() without read-ahead: each page from the cache or, on a miss, a new
      * __get_free_page(GFP_USER) page read by readpage(); a page that is not uptodate is read once more.
-     * Returns the bytes read, or -errno when nothing was.
+     * Returns the bytes read, or -errno when nothing was (-EFAULT when the actor could not copy to the reader).
      */
     public long doGenericFileRead(File22 f, long pos, int count, ReadActor actor) {
         Mapping22 m = f.mapping();
@@ -173,9 +173,13 @@ public final class PageCache {
             }
             int off = (int) (p - pgoff);
             int nr = (int) Math.min(Math.min(PhysMem.PAGE_SIZE - off, size - p), count - done);
-            actor.actor(page.address() + off, done, nr);
+            int left = actor.actor(page.address() + off, done, nr);
             mm.freePage(page.pfn());
-            done += nr;
+            done += nr - left;
+            if (left != 0) {
+                // file_read_actor(): desc->error = -EFAULT; what was read is returned, else the error.
+                return done > 0 ? done : -Errno.EFAULT;
+            }
         }
         return done;
     }
@@ -208,6 +212,11 @@ public final class PageCache {
 
     /** update_vm_cache(): a write() keeps cached copies of the written range coherent. */
     public void updateVmCache(Mapping22 m, long pos, long srcKaddr, int count) {
+        if (pos < 0 || count < 0) {
+            throw new IllegalArgumentException("update_vm_cache of " + m + ": negative position " + pos + " or count "
+                    + count);
+        }
+        mm.mem().checkRange(srcKaddr, count, "update_vm_cache of " + m);
         long off = pos & (PhysMem.PAGE_SIZE - 1);
         long pg = pos - off;
         int len = (int) (PhysMem.PAGE_SIZE - off);

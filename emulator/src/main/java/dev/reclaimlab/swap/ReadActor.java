@@ -6,6 +6,9 @@ package dev.reclaimlab.swap;
  */
 @FunctionalInterface
 public interface ReadActor {
-    /** Copies {@code len} bytes at kernel address {@code kaddr} to the reader's offset {@code dstOff}. */
-    void actor(long kaddr, long dstOff, int len);
+    /**
+     * Copies {@code len} bytes at kernel address {@code kaddr} to the reader's offset {@code dstOff}; returns the
+     * bytes it could not copy (file_read_actor()'s __copy_to_user() left over: the read stops with -EFAULT).
+     */
+    int actor(long kaddr, long dstOff, int len);
 }

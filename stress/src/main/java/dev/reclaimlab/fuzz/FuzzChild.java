@@ -4,6 +4,7 @@ import dev.reclaimlab.fuzz.Harness.Res;
 import dev.reclaimlab.kernel.FaultInjection;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelConfig;
+import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.locking.LockClassKey;
 import dev.reclaimlab.locking.Mutex;
 import dev.reclaimlab.mm.PageAlloc;
@@ -13,8 +14,8 @@ import java.io.PrintStream;
 import java.util.SplittableRandom;
 
 /**
- * The fuzz itself, in the child JVM {@link Fuzz} starts: four kernels (mm, filesystems and block, another
- * kernel for foreign objects, one closed at once), calls until the budget is spent, with fault injection
+ * The fuzz itself, in the child JVM {@link Fuzz} starts: five kernels (mm, filesystems and block, another
+ * kernel for foreign objects, one closed at once, and a Linux 2.2 one), calls until the budget is spent, with fault injection
  * on in every other phase, then the integrity checks, then one report on stdout. A self-test can ask for a
  * JVM crash or a hang at a given call, to show the parent catches both.
  */
@@ -71,6 +72,8 @@ public final class FuzzChild {
         Kernel mmK = Kernel.boot(quiet.toBuilder().memory("32m").build());
         Kernel foreign = Kernel.boot(quiet.toBuilder().memory("8m").build());
         Kernel fsK = Kernel.boot(quiet.toBuilder().memory("64m").build());
+        Kernel k22 = Kernel.boot(KernelConfig.builder().version(KernelVersion.V2_2).memory("12m").kswapd(false)
+                .watchdog(false).build());
         mmK.currentTask();
         foreign.currentTask();
         fsK.currentTask();
@@ -78,6 +81,7 @@ public final class FuzzChild {
         VfsFuzz vfs = new VfsFuzz(h, r.split(), fsK);
         BlockFuzz block = new BlockFuzz(h, r.split(), fsK);
         ClosedKernelFuzz closed = new ClosedKernelFuzz(h, r.split());
+        Linux22Fuzz l22 = new Linux22Fuzz(h, r.split(), k22);
         mmK.faultInjection().seed(opts.seed());
         fsK.faultInjection().seed(opts.seed() + 1);
         long phase = Math.max(1000, Math.min(25_000, opts.calls() / 6));
@@ -103,14 +107,16 @@ public final class FuzzChild {
                 });
             }
             int w = r.nextInt(100);
-            if (w < 48) {
+            if (w < 40) {
                 mm.step();
-            } else if (w < 83) {
+            } else if (w < 69) {
                 vfs.step();
-            } else if (w < 92) {
+            } else if (w < 77) {
                 block.step();
-            } else if (w < 96) {
+            } else if (w < 81) {
                 closed.step();
+            } else if (w < 97) {
+                l22.step();
             } else {
                 debugfs(r.nextBoolean() ? mmK : fsK);
             }
@@ -127,12 +133,14 @@ public final class FuzzChild {
         stats.integrity(fsK.oopses().isEmpty(), "fs: no oops in a kernel thread"
                 + (fsK.oopses().isEmpty() ? "" : ": " + fsK.oopses().get(0)));
         closed.finish(stats);
-        for (Kernel k : new Kernel[] {mmK, fsK, foreign}) {
+        l22.finish(stats);
+        for (Kernel k : new Kernel[] {mmK, fsK, foreign, k22}) {
             k.close();
             stats.integrity(k.mm().offHeapBytes() == 0, k.config().memoryBytes() / (1 << 20) + " MiB kernel closed with "
                     + k.mm().offHeapBytes() + " off-heap bytes");
         }
-        stats.integrity(vfs.ram().nativeBytes() == 0 && block.disk().nativeBytes() == 0,
+        stats.integrity(vfs.ram().nativeBytes() == 0 && block.disk().nativeBytes() == 0
+                && l22.swapMedium.nativeBytes() == 0 && l22.diskMedium.nativeBytes() == 0,
                 "RAM disks' storage freed at close");
         stats.calls = h.calls;
         stats.nanos = System.nanoTime() - t0;

@@ -1,9 +1,11 @@
 package dev.reclaimlab.fuzz;
 
 import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.ext2.Ext2Exception;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.mm.SlabError;
+import dev.reclaimlab.swap.UserFault;
 
 /**
  * Makes one call and classifies it. A valid call succeeds (OK), fails the documented way (ERROR: an error
@@ -76,7 +78,11 @@ final class Harness {
                 o = Outcome.INTERNAL;
             } else if (!valid) {
                 o = Outcome.REJECTED;
-            } else if (t instanceof VfsException && (validErrnos & bit(((VfsException) t).errno())) != 0) {
+            } else if (t instanceof UserFault && "SIGKILL".equals(((UserFault) t).signal())) {
+                // 2.2.1 OOM-kills a process whose fault finds reclaim freed nothing: a documented failure.
+                o = Outcome.ERROR;
+            } else if (t instanceof VfsException && (validErrnos & bit(((VfsException) t).errno())) != 0
+                    || t instanceof Ext2Exception && (validErrnos & bit(((Ext2Exception) t).errno())) != 0) {
                 o = Outcome.ERROR;
             } else {
                 o = Outcome.REFUSED;
@@ -95,8 +101,13 @@ final class Harness {
      * (so not a JDK collection's index check). Everything else leaked from inside.
      */
     static boolean clear(Throwable t) {
-        if (t instanceof VfsException || t instanceof SlabError) {
+        if (t instanceof VfsException || t instanceof SlabError || t instanceof Ext2Exception) {
             return t.getMessage() != null;
+        }
+        if (t instanceof UserFault) {
+            // 2.2's signals: SIGSEGV for a user access with no mapping, SIGKILL for the OOM kill, documented.
+            String sig = ((UserFault) t).signal();
+            return "SIGSEGV".equals(sig) || "SIGKILL".equals(sig);
         }
         Class<?> c = t.getClass();
         if (c != IllegalArgumentException.class && c != IllegalStateException.class

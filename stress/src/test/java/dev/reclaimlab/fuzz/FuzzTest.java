@@ -35,6 +35,13 @@ class FuzzTest {
         assertThat(res.stats().injected).isPositive();
         assertThat(res.integrity()).as(text).isNotEmpty().allSatisfy(i -> assertThat(i).startsWith("OK "));
         assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("64 MiB kernel closed with 0 off-heap"));
+        // The Linux 2.2 kernel is in the pass: its mappings read back intact, its swap area was given back, and it
+        // closed with nothing off-heap.
+        assertThat(res.stats().perOp).containsKeys("readUser", "ext2_writeUser", "ext2_readToUser", "mmap_shared");
+        assertThat(res.integrity()).anySatisfy(i -> assertThat(i).startsWith("OK 2.2: ").contains("mappings read back"
+                + " intact"));
+        assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("OK 2.2: every swap entry freed"));
+        assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("12 MiB kernel closed with 0 off-heap"));
         assertThat(res.clean()).isTrue();
         assertThat(res.workDir()).as("a clean run leaves nothing behind").doesNotExist();
         assertThat(text).contains("CLEAN:");

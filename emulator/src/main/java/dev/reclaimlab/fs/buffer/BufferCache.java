@@ -134,7 +134,8 @@ public final class BufferCache {
 
     /** getblk(): the buffer for (dev, block), made from a free one if need be; never fails, may sleep. */
     public BufferHead getblk(BlockDriver22 dev, long block, int size) {
-        if (block < 0 || (block + 1) * size > dev.sizeBytes()) {
+        // block < sizeBytes / size: (block + 1) * size overflowed for a huge block and let it through.
+        if (size <= 0 || block < 0 || block >= dev.sizeBytes() / size) {
             throw new IllegalArgumentException("getblk(" + dev.name() + ", " + block + ", " + size
                     + "): beyond the device's " + dev.sizeBytes() + " bytes");
         }

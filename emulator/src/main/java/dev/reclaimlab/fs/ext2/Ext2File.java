@@ -22,10 +22,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * memory as the source, i_sem held by the caller). f_count keeps the inode referenced.
  */
 public final class Ext2File implements File22 {
-    /** Where ext2_file_write() copies from: a user buffer, kernel memory, a Java array. */
+    /**
+     * Where ext2_file_write() copies from: a user buffer, kernel memory, a Java array. Returns the bytes it could
+     * not copy, as copy_from_user() does.
+     */
     @FunctionalInterface
     interface Source {
-        void copy(long dstKaddr, long srcOffset, int len);
+        int copy(long dstKaddr, long srcOffset, int len);
     }
 
     private final Ext2Fs fs;
@@ -72,8 +75,14 @@ public final class Ext2File implements File22 {
 
     @Override
     public long writeKernel(long kaddr, int len, long pos) {
+        checkLive("writeKernel");
+        checkRange(len, pos, "writeKernel");
         PhysMem mem = fs.mm22().mem();
-        return ext2FileWrite((dst, so, n) -> mem.memcpy(dst, kaddr + so, n), len, pos);
+        mem.checkRange(kaddr, len, "writeKernel(" + name() + ")");
+        return ext2FileWrite((dst, so, n) -> {
+            mem.memcpy(dst, kaddr + so, n);
+            return 0;
+        }, len, pos);
     }
 
     @Override
@@ -103,6 +112,7 @@ public final class Ext2File implements File22 {
 
     /** write(2) from a Java buffer: bytes written or -errno. */
     public long write(byte[] src, int off, int len, long pos) {
+        checkLive("write");
         if (off < 0 || len < 0 || off + len > src.length || pos < 0) {
             throw new IllegalArgumentException("write(" + name() + "): bad buffer range " + off + "+" + len
                     + " of " + src.length + " at " + pos);
@@ -110,14 +120,22 @@ public final class Ext2File implements File22 {
         PhysMem mem = fs.mm22().mem();
         ip.iSem.down();
         try {
-            return ext2FileWrite((dst, so, n) -> mem.copyIn(dst, src, off + (int) so, n), len, pos);
+            return ext2FileWrite((dst, so, n) -> {
+                mem.copyIn(dst, src, off + (int) so, n);
+                return 0;
+            }, len, pos);
         } finally {
             ip.iSem.up();
         }
     }
 
-    /** write(2) from a process's memory (copy_from_user(), which may fault). */
+    /**
+     * write(2) from a process's memory (copy_from_user(), which may fault): a buffer with no mapping ends the
+     * write there, -EFAULT when nothing was written (2.2's ext2_file_write(); the process gets no signal).
+     */
     public long writeUser(Process22 p, long uaddr, int len, long pos) {
+        checkLive("writeUser");
+        checkRange(len, pos, "writeUser");
         ip.iSem.down();
         try {
             return ext2FileWrite((dst, so, n) -> p.mm22().memory().copyFromUser(p, dst, uaddr + so, n), len, pos);
@@ -128,23 +146,33 @@ public final class Ext2File implements File22 {
 
     /** read(2) into a Java buffer: bytes read or -errno. */
     public long read(byte[] dst, int off, int len, long pos) {
+        checkLive("read");
         if (off < 0 || len < 0 || off + len > dst.length || pos < 0) {
             throw new IllegalArgumentException("read(" + name() + "): bad buffer range " + off + "+" + len
                     + " of " + dst.length + " at " + pos);
         }
         PhysMem mem = fs.mm22().mem();
         return fs.mm22().pageCache().doGenericFileRead(this, pos, len,
-                (k, d, n) -> mem.copyOut(k, dst, off + (int) d, n));
+                (k, d, n) -> {
+                    mem.copyOut(k, dst, off + (int) d, n);
+                    return 0;
+                });
     }
 
-    /** read(2) into a process's memory (copy_to_user(), which may fault). */
+    /**
+     * read(2) into a process's memory (copy_to_user(), which may fault): a buffer with no mapping ends the read
+     * there, -EFAULT when nothing was read (2.2's file_read_actor()).
+     */
     public long readToUser(Process22 p, long uaddr, int len, long pos) {
+        checkLive("readToUser");
+        checkRange(len, pos, "readToUser");
         return fs.mm22().pageCache().doGenericFileRead(this, pos, len,
                 (k, d, n) -> p.mm22().memory().copyToUser(p, uaddr + d, k, n));
     }
 
     /** ftruncate(2): a larger size leaves a hole; a smaller one frees the blocks beyond it. */
     public int ftruncate(long size) {
+        checkLive("ftruncate");
         if (size < 0) {
             return -Errno.EINVAL;
         }
@@ -157,6 +185,20 @@ public final class Ext2File implements File22 {
             return 0;
         } finally {
             ip.iSem.up();
+        }
+    }
+
+    /** The file must still be open: after its last fput() its inode may be gone. */
+    private void checkLive(String what) {
+        if (fCount.get() <= 0) {
+            throw new IllegalStateException(what + " of released " + this);
+        }
+    }
+
+    private void checkRange(int len, long pos, String what) {
+        if (len < 0 || pos < 0) {
+            throw new IllegalArgumentException(what + "(" + name() + "): negative length " + len + " or position "
+                    + pos);
         }
     }
 
@@ -194,7 +236,20 @@ public final class Ext2File implements File22 {
                 }
                 break;
             }
-            src.copy(bh.data() + offset, written, c);
+            try {
+                c -= src.copy(bh.data() + offset, written, c);
+            } catch (RuntimeException e) {
+                // A signal in the copy (SIGKILL, SIGBUS) or a refused source: the buffer is not kept.
+                buffers.brelse(bh);
+                throw e;
+            }
+            if (c == 0) {
+                buffers.brelse(bh);
+                if (written == 0) {
+                    written = -Errno.EFAULT;
+                }
+                break;
+            }
             fs.mm22().pageCache().updateVmCache(ip.mapping, pos, bh.data() + offset, c);
             pos += c;
             written += c;

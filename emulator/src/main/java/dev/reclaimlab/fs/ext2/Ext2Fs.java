@@ -305,6 +305,7 @@ public final class Ext2Fs {
 
     /** mkdir in {@code parent} (the root unless given): down(&dir->i_sem), ext2_mkdir(). */
     public Ext2Inode mkdir(Ext2Inode parent, String name) {
+        checkName(name, "mkdir");
         Ext2Inode dirp = parent == null ? root : parent;
         dirp.iSem.down();
         try {
@@ -325,6 +326,7 @@ public final class Ext2Fs {
 
     /** open(name, O_CREAT|O_TRUNC|O_RDWR) in {@code dir}: a new empty file, opened. */
     public Ext2File create(Ext2Inode dir, String name) {
+        checkName(name, "create");
         Ext2Inode dirp = dir == null ? root : dir;
         dirp.iSem.down();
         Ext2Inode ip;
@@ -346,6 +348,7 @@ public final class Ext2Fs {
 
     /** open(name, O_RDWR) in {@code dir}. */
     public Ext2File open(Ext2Inode dir, String name) {
+        checkName(name, "open");
         Ext2Inode dirp = dir == null ? root : dir;
         dirp.iSem.down();
         try {
@@ -362,6 +365,7 @@ public final class Ext2Fs {
 
     /** unlink: the name goes; the inode is deleted with its last reference (ext2_delete_inode()). */
     public void unlink(Ext2Inode dir, String name) {
+        checkName(name, "unlink");
         Ext2Inode dirp = dir == null ? root : dir;
         Ext2Inode ip;
         dirp.iSem.down();
@@ -380,6 +384,24 @@ public final class Ext2Fs {
         }
         iput(ip);
     }
+
+    /**
+     * One directory entry's name: not null, empty, "." or "..", no '/' or NUL (a path, not a name), and at most
+     * EXT2_NAME_LEN (255) bytes, else ENAMETOOLONG as ext2_lookup() gives.
+     */
+    static void checkName(String name, String what) {
+        if (name == null || name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
+                || name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + ": '" + name + "' is not a file name");
+        }
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EXT2_NAME_LEN) {
+            throw new Ext2Exception(Errno.ENAMETOOLONG, what + ": name of " + name.length() + " characters is longer"
+                    + " than EXT2_NAME_LEN " + EXT2_NAME_LEN);
+        }
+    }
+
+    /** EXT2_NAME_LEN. */
+    public static final int EXT2_NAME_LEN = 255;
 
     void iget(Ext2Inode ip) {
         ip.iCount.incrementAndGet();

@@ -1,0 +1,304 @@
+package dev.reclaimlab.fuzz;
+
+import dev.reclaimlab.block.RamDisk;
+import dev.reclaimlab.block.request.IdeDisk;
+import dev.reclaimlab.fs.ext2.Ext2File;
+import dev.reclaimlab.fs.ext2.Ext2Fs;
+import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.mm.Gfp22;
+import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.swap.Mm22;
+import dev.reclaimlab.swap.Process22;
+import dev.reclaimlab.swap.Vma;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The Linux 2.2 fuzz's model: a kernel booted as 2.2 with a swap partition and an ext2 on IDE disks over RAM
+ * disks, the fuzz's own process and one that is never current, every mapping with the bytes a shadow knows
+ * it holds, every ext2 file with its content, the closed ones, and a kernel page for copy_from_user().
+ */
+abstract class Linux22Context {
+    static final int MAX_MAPS = 24;
+    /** Anonymous pages the fuzz keeps mapped at most: more than the kernel's memory, so pages go to swap. */
+    static final int MAX_ANON_PAGES = 4500;
+    static final int MAX_FILES = 16;
+    static final int MAX_FILE_BYTES = 384 << 10;
+    static final String[] BAD_NAMES = {null, "", ".", "..", "a/b", "nul\0byte", "x".repeat(256)};
+
+    /** One mapping: its vma and, for anonymous memory, the bytes it holds; a file mapping reads its file. */
+    static final class Map22 {
+        final Vma v;
+        final byte[] anon;
+        final File22Model file;
+        final boolean scratch;
+
+        Map22(Vma v, byte[] anon, File22Model file, boolean scratch) {
+            this.v = v;
+            this.anon = anon;
+            this.file = file;
+            this.scratch = scratch;
+        }
+
+        long len() {
+            return file != null ? Math.min((long) v.nrPages() << PhysMem.PAGE_SHIFT, file.data.length - v.offset())
+                    : anon.length;
+        }
+
+        @Override
+        public String toString() {
+            return v + (scratch ? " scratch" : "");
+        }
+    }
+
+    /** One ext2 file: its name (null once unlinked), its open file, its content, and how many mappings hold it. */
+    static final class File22Model {
+        String name;
+        final Ext2File f;
+        byte[] data = new byte[0];
+        int maps;
+        boolean closed;
+        /** An OOM kill ended a write from user memory part-way: the content is no longer known. */
+        boolean unknown;
+
+        File22Model(String name, Ext2File f) {
+            this.name = name;
+            this.f = f;
+        }
+
+        @Override
+        public String toString() {
+            return f.name() + (name == null ? " (unlinked)" : " " + name);
+        }
+    }
+
+    /** What the model counts; shared by every group. */
+    static final class State {
+        int seq;
+        int anonPages;
+        Process22 p;
+        ProcessThread thread;
+        int generation;
+        int kills;
+    }
+
+    final Harness h;
+    final SplittableRandom r;
+    final Kernel k;
+    final Mm22 mm;
+    final RamDisk swapMedium;
+    final RamDisk diskMedium;
+    final IdeDisk disk;
+    final Ext2Fs fs;
+    final long freeBlocksAtMkfs;
+    final int swapFreeAtBoot;
+    final Process22 other;
+    final Task otherTask;
+    final long kbuf;
+    final int kbufPfn;
+    final List<Map22> maps;
+    final List<File22Model> files;
+    final List<File22Model> released;
+    final State state;
+
+    /** The model, made once by {@link Linux22Fuzz}: the kernel booted, swap on, ext2 made. */
+    Linux22Context(Harness h, SplittableRandom r, Kernel k) {
+        this.h = h;
+        this.r = r;
+        this.k = k;
+        k.currentTask();
+        this.mm = Mm22.boot(k);
+        this.swapMedium = new RamDisk(k, 0, 32L << 20);
+        mm.swapon(new IdeDisk(mm.blk(), "hda2", swapMedium, PhysMem.PAGE_SIZE));
+        this.diskMedium = new RamDisk(k, 1, 12L << 20);
+        this.disk = new IdeDisk(mm.blk(), "hda1", diskMedium, 1024);
+        this.fs = Ext2Fs.mkfs(mm, disk);
+        this.freeBlocksAtMkfs = fs.freeBlocksCount();
+        this.swapFreeAtBoot = mm.swap().nrSwapPages();
+        this.otherTask = k.kthreadRun("fuzz22-other", 0, self -> {
+            while (!self.kthreadShouldStop()) {
+                self.scheduleTimeout(50_000_000L);
+            }
+        });
+        this.other = Process22.attach(mm, otherTask);
+        this.kbufPfn = mm.getFreePage(Gfp22.GFP_KERNEL);
+        if (kbufPfn < 0) {
+            throw new IllegalStateException("fuzz22: no page for the kernel buffer at boot");
+        }
+        this.kbuf = mm.mem().pageAddress(kbufPfn);
+        this.maps = new ArrayList<>();
+        this.files = new ArrayList<>();
+        this.released = new ArrayList<>();
+        this.state = new State();
+        startProcess();
+    }
+
+    /** A new process on a thread (and task) of its own. */
+    final void startProcess() {
+        state.thread = new ProcessThread("fuzz22-proc-" + (++state.generation));
+        try {
+            state.thread.run(() -> {
+                state.p = Process22.attach(mm, k.currentTask());
+                return Harness.Res.SUCCESS;
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("fuzz22: cannot start a process", e);
+        }
+    }
+
+    /** One call of the 2.2 part, made on the current process's thread, so the process is current there. */
+    Outcome call(String op, boolean valid, String args, Harness.Action a) {
+        return h.call(k, op, valid, args, () -> state.thread.run(a));
+    }
+
+    /** Runs {@code a} on the process's thread outside the fuzz's calls (the final checks). */
+    void onProcess(Harness.Action a) {
+        try {
+            state.thread.run(a);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A group of operations working on the same model. */
+    Linux22Context(Linux22Context c) {
+        this.h = c.h;
+        this.r = c.r;
+        this.k = c.k;
+        this.mm = c.mm;
+        this.swapMedium = c.swapMedium;
+        this.diskMedium = c.diskMedium;
+        this.disk = c.disk;
+        this.fs = c.fs;
+        this.freeBlocksAtMkfs = c.freeBlocksAtMkfs;
+        this.swapFreeAtBoot = c.swapFreeAtBoot;
+        this.other = c.other;
+        this.otherTask = c.otherTask;
+        this.kbuf = c.kbuf;
+        this.kbufPfn = c.kbufPfn;
+        this.maps = c.maps;
+        this.files = c.files;
+        this.released = c.released;
+        this.state = c.state;
+    }
+
+    Process22 p() {
+        return state.p;
+    }
+
+    boolean valid() {
+        return r.nextInt(100) < 70;
+    }
+
+    <T> T pick(List<T> l) {
+        return l.get(r.nextInt(l.size()));
+    }
+
+    /** A mapping whose bytes the shadow knows (anonymous, or of a file), or null. */
+    Map22 pickMap(boolean anonOnly) {
+        for (int i = 0; i < 8 && !maps.isEmpty(); i++) {
+            Map22 m = pick(maps);
+            if (!m.scratch && (m.anon != null || !anonOnly) && m.len() > 0) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    Map22 pickScratch() {
+        for (Map22 m : maps) {
+            if (m.scratch) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    File22Model pickFile() {
+        return files.isEmpty() ? null : pick(files);
+    }
+
+    String freshName() {
+        return "f" + (state.seq++);
+    }
+
+    /** An address the fuzz knows no mapping holds: a guard page, below the first mapping, the kernel's, wild. */
+    long unmappedAddr() {
+        int c = r.nextInt(6);
+        if (c == 0 && !maps.isEmpty()) {
+            return pick(maps).v.end() + r.nextInt(PhysMem.PAGE_SIZE);
+        }
+        if (c == 1) {
+            return r.nextInt(1 << 30);
+        }
+        if (c == 2) {
+            return PhysMem.PAGE_OFFSET + r.nextInt(1 << 20);
+        }
+        if (c == 3) {
+            return -1L - r.nextInt(1 << 12);
+        }
+        if (c == 4) {
+            return Long.MAX_VALUE - r.nextInt(1 << 12);
+        }
+        return 0;
+    }
+
+    /** A kernel address the fuzz knows is not kernel memory, or, for over 16 bytes, a range running off its end. */
+    long badKaddr() {
+        long end = PhysMem.PAGE_OFFSET + mm.mem().size();
+        switch (r.nextInt(6)) {
+            case 0:
+                return 0;
+            case 1:
+                return PhysMem.PAGE_OFFSET - PhysMem.PAGE_SIZE;
+            case 2:
+                return end;
+            case 3:
+                return end - 16;
+            case 4:
+                return Long.MIN_VALUE + r.nextInt(1 << 20);
+            default:
+                return r.nextLong();
+        }
+    }
+
+    /** Bytes {@code [from, from+len)} of a mapping as the shadow knows them. */
+    static byte[] expected(Map22 m, long from, int len) {
+        byte[] out = new byte[len];
+        if (m.anon != null) {
+            System.arraycopy(m.anon, (int) from, out, 0, len);
+        } else {
+            System.arraycopy(m.file.data, (int) (m.v.offset() + from), out, 0, len);
+        }
+        return out;
+    }
+
+    /** The shadow of a mapping takes {@code src} at {@code from}. */
+    static void store(Map22 m, long from, byte[] src, int off, int len) {
+        if (m.anon != null) {
+            System.arraycopy(src, off, m.anon, (int) from, len);
+        } else {
+            System.arraycopy(src, off, m.file.data, (int) (m.v.offset() + from), len);
+        }
+    }
+
+    /** A file's shadow takes a write of {@code n} bytes at {@code pos}. */
+    static void fileStore(File22Model f, long pos, byte[] src, int n) {
+        if (pos + n > f.data.length) {
+            f.data = java.util.Arrays.copyOf(f.data, (int) (pos + n));
+        }
+        System.arraycopy(src, 0, f.data, (int) pos, n);
+    }
+
+    void retire(File22Model f) {
+        released.add(f);
+        if (released.size() > 16) {
+            released.remove(0);
+        }
+    }
+}
