@@ -53,6 +53,9 @@ public final class Memory22 {
         }
         Vma v = new Vma(m, start, pages, flags, file, offset);
         m.vmas.add(v);
+        if (file != null) {
+            file.mapping().iMmap.add(v);
+        }
         return v;
     }
 
@@ -70,7 +73,18 @@ public final class Memory22 {
         }
         MmStruct m = p.mm();
         v.dead = true;
-        for (int i = 0; i < v.nrPages(); i++) {
+        zapPageRange(v, 0);
+        m.vmas.remove(v);
+        if (v.file() != null) {
+            v.file().mapping().iMmap.remove(v);
+            v.file().fput();
+        }
+    }
+
+    /** zap_page_range() of {@code v} from its page {@code from} to its end: each pte cleared, its page let go. */
+    private void zapPageRange(Vma v, int from) {
+        MmStruct m = v.mm();
+        for (int i = from; i < v.nrPages(); i++) {
             m.pageTableLock.spinLock();
             long pte = v.pte(i);
             v.setPte(i, 0);
@@ -84,9 +98,27 @@ public final class Memory22 {
                 mm.swap().swapFree(pte);
             }
         }
-        m.vmas.remove(v);
-        if (v.file() != null) {
-            v.file().fput();
+    }
+
+    /**
+     * vmtruncate()'s second half (2.2 mm/memory.c; truncate_inode_pages() is the caller's, done first): every
+     * mapping of the file loses its pages at or beyond {@code offset}, in whichever process it is, so no pte
+     * keeps a truncated page or writes it back over blocks the truncate frees. The page that straddles
+     * {@code offset} stays mapped: truncate_inode_pages() zeroed its tail (2.2's partial_clear()).
+     */
+    public void vmtruncate(Mapping22 mapping, long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("vmtruncate of " + mapping + ": negative offset " + offset);
+        }
+        long firstGone = (offset + PhysMem.PAGE_SIZE - 1) & ~(long) (PhysMem.PAGE_SIZE - 1);
+        for (Vma v : mapping.iMmap) {
+            if (v.dead) {
+                continue;
+            }
+            long from = firstGone <= v.offset() ? 0 : (firstGone - v.offset()) >>> PhysMem.PAGE_SHIFT;
+            if (from < v.nrPages()) {
+                zapPageRange(v, (int) from);
+            }
         }
     }
 

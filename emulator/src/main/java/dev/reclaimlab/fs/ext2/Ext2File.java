@@ -268,12 +268,13 @@ public final class Ext2File implements File22 {
     }
 
     /**
-     * do_truncate() to {@code size}: i_size first, then the cached pages beyond it, then ext2_truncate()
-     * ({@link Ext2Truncate}). i_sem held.
+     * do_truncate() to {@code size}: i_size first, then vmtruncate() (the cached pages beyond it, then every
+     * mapping's ptes beyond it), then ext2_truncate() ({@link Ext2Truncate}). i_sem held.
      */
     static void truncateBlocks(Ext2Fs fs, Ext2Inode ip, long size) {
         ip.iSize = size;
         fs.mm22().pageCache().truncateInodePages(ip.mapping, size);
+        fs.mm22().memory().vmtruncate(ip.mapping, size);
         Ext2Truncate.ext2Truncate(fs, ip);
     }
 
