@@ -101,24 +101,48 @@ public final class Memory22 {
     }
 
     /**
-     * vmtruncate()'s second half (2.2 mm/memory.c; truncate_inode_pages() is the caller's, done first): every
+     * vmtruncate()'s second half (2.2.1 mm/memory.c; truncate_inode_pages() is the caller's, done first): every
      * mapping of the file loses its pages at or beyond {@code offset}, in whichever process it is, so no pte
      * keeps a truncated page or writes it back over blocks the truncate frees. The page that straddles
-     * {@code offset} stays mapped: truncate_inode_pages() zeroed its tail (2.2's partial_clear()).
+     * {@code offset} stays mapped with its tail zeroed (partial_clear(): a private copy is not the cache's page).
      */
     public void vmtruncate(Mapping22 mapping, long offset) {
         if (offset < 0) {
             throw new IllegalArgumentException("vmtruncate of " + mapping + ": negative offset " + offset);
         }
-        long firstGone = (offset + PhysMem.PAGE_SIZE - 1) & ~(long) (PhysMem.PAGE_SIZE - 1);
         for (Vma v : mapping.iMmap) {
             if (v.dead) {
                 continue;
             }
-            long from = firstGone <= v.offset() ? 0 : (firstGone - v.offset()) >>> PhysMem.PAGE_SHIFT;
-            if (from < v.nrPages()) {
-                zapPageRange(v, (int) from);
+            if (v.offset() >= offset) {
+                zapPageRange(v, 0);
+                continue;
             }
+            long diff = offset - v.offset();
+            if (diff >= (long) v.nrPages() << PhysMem.PAGE_SHIFT) {
+                continue;
+            }
+            int idx = (int) (diff >>> PhysMem.PAGE_SHIFT);
+            int off = (int) (diff & (PhysMem.PAGE_SIZE - 1));
+            if (off != 0) {
+                partialClear(v, idx, off);
+                idx++;
+            }
+            zapPageRange(v, idx);
+        }
+    }
+
+    /** partial_clear(): the mapped page at {@code idx}, if present, zeroed from {@code off} to its end. */
+    private void partialClear(Vma v, int idx, int off) {
+        MmStruct m = v.mm();
+        m.pageTableLock.spinLock();
+        try {
+            long pte = v.pte(idx);
+            if (Vma.present(pte)) {
+                mm.mem().memset(mm.mem().pageAddress(Vma.ptePfn(pte)) + off, 0, PhysMem.PAGE_SIZE - off);
+            }
+        } finally {
+            m.pageTableLock.spinUnlock();
         }
     }
 
@@ -274,6 +298,15 @@ public final class Memory22 {
             if (pfn < 0) {
                 throw new UserFault("SIGBUS", p + ": no page for " + v + " page " + idx);
             }
+            if (!v.sharedFile()) {
+                if (write) {
+                    // filemap_nopage()'s no_share: a private write fault gets its own copy at once.
+                    pfn = privateCopy(p, pfn);
+                } else {
+                    // do_no_page(): a private mapping of a page others hold is write-protected (COW later).
+                    bits &= ~Vma.PTE_RW;
+                }
+            }
         }
         m.pageTableLock.spinLock();
         boolean installed = v.pte(idx) == 0 && !v.dead;
@@ -285,6 +318,21 @@ public final class Memory22 {
         if (!installed) {
             mm.freePage(pfn);
         }
+    }
+
+    /**
+     * filemap_nopage()'s copy for a private write: a GFP_USER page holding the cache page {@code pfn}, whose
+     * reference it drops. Without one nopage returns 0 and the fault is a SIGBUS, as 2.2's do_page_fault() sends.
+     */
+    private int privateCopy(Process22 p, int pfn) {
+        int npfn = mm.getFreePage(Gfp22.GFP_USER);
+        if (npfn < 0) {
+            mm.freePage(pfn);
+            throw new UserFault("SIGBUS", p + ": no page for a private copy in filemap_nopage");
+        }
+        mm.mem().memcpy(mm.mem().pageAddress(npfn), mm.mem().pageAddress(pfn), PhysMem.PAGE_SIZE);
+        mm.freePage(pfn);
+        return npfn;
     }
 
     /** do_swap_page() / swap_in(). */

@@ -58,4 +58,28 @@ class VmtruncateTest {
         assertThat(f.mapping().iMmap).as("munmap() took the mappings off i_mmap").isEmpty();
         f.close();
     }
+
+    @Test
+    void aPrivateCopyOfTheStraddlingPageHasItsTailClearedToo(Kernels kernels) {
+        // MAP_PRIVATE: a write fault copies the page (filemap_nopage()'s no_share), the file keeps its bytes.
+        Local22 w = Local22.boot(kernels, "16m");
+        Process22 p = Process22.attach(w.mm(), w.kernel().currentTask());
+        Memory22 mem = w.mm().memory();
+        Ext2File f = w.fs().create(null, "private");
+        assertThat(f.write(filled(2 * PAGE, 7), 0, 2 * PAGE, 0)).isEqualTo(2 * PAGE);
+        Vma v = mem.mmap(p, 2 * PAGE, f, 0, false);
+        mem.writeUser(p, v.start(), filled(PAGE, 9), 0, PAGE);
+        byte[] file = new byte[PAGE];
+        assertThat(f.read(file, 0, PAGE, 0)).isEqualTo(PAGE);
+        assertThat(file).as("MAP_PRIVATE: the write went to the process's copy").containsOnly((byte) 7);
+        assertThat(f.ftruncate(300)).isZero();
+        byte[] got = new byte[PAGE];
+        mem.readUser(p, v.start(), got, 0, PAGE);
+        assertThat(Arrays.copyOf(got, 300)).as("the process's own copy below the size").containsOnly((byte) 9);
+        assertThat(Arrays.copyOfRange(got, 300, PAGE)).as("partial_clear() of the private copy")
+                .containsOnly((byte) 0);
+        assertThat(v.pte(1)).isZero();
+        p.exit();
+        f.close();
+    }
 }
