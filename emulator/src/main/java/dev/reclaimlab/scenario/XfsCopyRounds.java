@@ -1,8 +1,6 @@
 package dev.reclaimlab.scenario;
 
-import dev.reclaimlab.block.LoopDevice;
 import dev.reclaimlab.fs.File;
-import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.fs.xfs.XfsMountOptions;
@@ -101,14 +99,8 @@ final class XfsCopyRounds implements Workload {
             upper.sb().syncFilesystem();
             populated = true;
         }
-        Vfs lower = stack.lower().vfs();
-        // "create a new image, don't reuse an existing one"
-        File img = lower.create("/", "copy.img");
-        lower.write(img, XfsOnLoop.COPY_IMAGE_BYTES - 4096, new byte[4096]);
-        LoopFile backing = new LoopFile(stack.lower().sb(), img.inode());
-        lower.close(img);
-        LoopDevice loop2 = new LoopDevice(k, 2, backing);
-        Xfs c = Xfs.mount(k, loop2, copyOpts);
+        XfsCopyImage img = XfsCopyImage.create(k, stack.lower(), XfsOnLoop.COPY_IMAGE_BYTES, copyOpts);
+        Xfs c = img.fs();
         copy = c;
         for (int d = 0; d < XfsOnLoop.SOURCE_DIRS; d++) {
             c.vfs().close(c.vfs().mkdir("/", "d" + d));
@@ -116,25 +108,17 @@ final class XfsCopyRounds implements Workload {
         if (!runPhase(Phase.COPY)) {
             return;
         }
-        // xfs_copy writes the image O_DIRECT and the copy is mounted afresh: nothing of it is cached.
-        c.sb().syncFilesystem();
-        backing.loopFsync();
-        c.sb().dropPagecacheSb();
-        k.mm().filemap().invalidateMappingPages(backing.inode().mapping(), 0);
+        img.makeCold();
         // The source is unmounted and mounted again between xfs/073's checks.
         upper.sb().dropPagecacheSb();
         if (!runPhase(Phase.COMPARE)) {
             return;
         }
-        // "unmounting and removing new image"
-        long reclaimedBefore = c.inodesReclaimed();
-        c.umount();
-        copyInodesReclaimed.addAndGet(c.inodesReclaimed() - reclaimedBefore);
+        // Counted before the unmount, whose own reclaim of every inode would hide reclaim's share.
+        copyInodesReclaimed.addAndGet(c.inodesReclaimed());
         copyUnpinWaits.addAndGet(c.reclaimUnpinWaits());
         copy = null;
-        loop2.loopClrFd();
-        backing.release();
-        lower.unlink("/", "copy.img");
+        img.remove();
         rounds.incrementAndGet();
     }
 
