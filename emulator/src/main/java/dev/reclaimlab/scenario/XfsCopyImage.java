@@ -6,7 +6,10 @@ import dev.reclaimlab.fs.LoopFile;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.xfs.Xfs;
 import dev.reclaimlab.fs.xfs.XfsMountOptions;
+import dev.reclaimlab.fs.SuperBlock;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.ShrinkControl;
 
 /**
  * One round's copy in xfs/073 on the seed-001 stack (Linux 4.3): {@code copy.img}, a sparse file on the
@@ -41,8 +44,26 @@ record XfsCopyImage(Xfs lowerFs, LoopFile backing, LoopDevice loop, Xfs fs) {
     long makeCold() {
         fs.sb().syncFilesystem();
         backing.loopFsync();
-        fs.sb().dropPagecacheSb();
+        coldMount(fs);
         return fs.kernel().mm().filemap().invalidateMappingPages(backing.inode().mapping(), 0);
+    }
+
+    /**
+     * What an unmount and a fresh mount leave of {@code xfs} in memory: no page cache (drop_pagecache_sb())
+     * and no in-core inode but the busy ones (super_cache_scan() with GFP_KERNEL until it frees nothing:
+     * dentries, inodes, then XFS inode reclaim). This model's XFS keeps its metadata in memory, so it cannot
+     * be unmounted and mounted again; the lookups that follow find no cached inode, as after a mount.
+     * The caller has synced it, so no inode is pinned and nothing waits for the log.
+     */
+    static void coldMount(Xfs xfs) {
+        xfs.sb().dropPagecacheSb();
+        for (;;) {
+            ShrinkControl sc = new ShrinkControl(Gfp.GFP_KERNEL);
+            sc.nrToScan = SuperBlock.SUPER_SHRINK_BATCH;
+            if (xfs.sb().shrinker().scanObjects(sc) == 0) {
+                return;
+            }
+        }
     }
 
     /** "unmounting and removing new image": umount, losetup -d, rm copy.img. */

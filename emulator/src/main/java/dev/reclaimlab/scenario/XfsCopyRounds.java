@@ -110,7 +110,7 @@ final class XfsCopyRounds implements Workload {
         }
         img.makeCold();
         // The source is unmounted and mounted again between xfs/073's checks.
-        upper.sb().dropPagecacheSb();
+        XfsCopyImage.coldMount(upper);
         if (!runPhase(Phase.COMPARE)) {
             return;
         }

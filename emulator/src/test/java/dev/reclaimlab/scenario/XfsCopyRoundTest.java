@@ -47,6 +47,7 @@ class XfsCopyRoundTest {
         assertThat(lower.nrpages()).isZero();
         assertThat(lower.nrshadows()).as("no shadow entries").isZero();
         assertThat(lower.nrTreeNodes()).as("and so no tree node").isZero();
+        assertThat(img.fs().nrInCoreInodes()).as("as after a mount: the root alone in core").isEqualTo(1);
 
         List<Insert> inserts = new CopyOnWriteArrayList<>();
         k.mm().filemap().setAddToPageCacheTrace((m, index, gfp) -> {
