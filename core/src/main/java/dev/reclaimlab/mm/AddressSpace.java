@@ -107,6 +107,11 @@ public final class AddressSpace {
         return pages.nrEntries() - pages.nrExceptional();
     }
 
+    /** The page-cache tree's radix_tree_node objects (interior and leaf), for tests and reports. */
+    public long nrTreeNodes() {
+        return pages.nodes();
+    }
+
     /** nrshadows: shadow entries reclaim left where it evicted pages (4.3's workingset). */
     public long nrshadows() {
         return pages.nrExceptional();

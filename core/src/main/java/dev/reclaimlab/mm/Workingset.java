@@ -133,6 +133,25 @@ public final class Workingset {
         markTracked(node, false);
     }
 
+    /** Moves {@code node} from wherever it is on the list to the tail, touching nothing but the links. */
+    private void listRotate(long node) {
+        if (node == tail) {
+            return;
+        }
+        long prev = mem.getLongRaw(node + XArray.NODE_LIST_PREV);
+        long next = mem.getLongRaw(node + XArray.NODE_LIST_NEXT);
+        if (prev != 0) {
+            mem.putLongRaw(prev + XArray.NODE_LIST_NEXT, next);
+        } else {
+            head = next;
+        }
+        mem.putLongRaw(next + XArray.NODE_LIST_PREV, prev);
+        mem.putLongRaw(node + XArray.NODE_LIST_PREV, tail);
+        mem.putLongRaw(node + XArray.NODE_LIST_NEXT, 0);
+        mem.putLongRaw(tail + XArray.NODE_LIST_NEXT, node);
+        tail = node;
+    }
+
     private void markTracked(long node, boolean on) {
         long h = mem.getLongRaw(node + XArray.NODE_HEADER);
         mem.putLongRaw(node + XArray.NODE_HEADER, on ? h | (1L << 32) : h & ~(0xffL << 32));
@@ -179,8 +198,10 @@ public final class Workingset {
                     xa = mapping.pages;
                     // Coming from the list, the lock order is inverted: only try for the tree's lock.
                     if (!xa.xaLock.tryLock()) {
-                        listDel(node);
-                        listAddTail(node);
+                        // LRU_ROTATE: the list links only. The tracked mark lives in the node's header word,
+                        // which the tree's owner changes under xa_lock (counts): rewriting it here, without
+                        // xa_lock, could lose the mark, and the node would later be freed still on the list.
+                        listRotate(node);
                         continue;
                     }
                     listDel(node);

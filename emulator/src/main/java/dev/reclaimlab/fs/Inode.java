@@ -38,6 +38,13 @@ public abstract class Inode {
     public static final int I_CLEAR = 1 << 6;
     public static final int I_REFERENCED = 1 << 8;
 
+    /** update_time() flags (include/linux/fs.h, 4.3). */
+    public static final int S_ATIME = 1;
+    public static final int S_MTIME = 2;
+    public static final int S_CTIME = 4;
+    /** relatime_need_update()'s "older than a day" (24*60*60 s). */
+    static final long RELATIME_DAY_NANOS = 24L * 60 * 60 * 1_000_000_000L;
+
     private final SuperBlock sb;
     private final long ino;
     private final int mode;
@@ -46,6 +53,8 @@ public abstract class Inode {
     private volatile long size;
     private volatile int nlink;
     private volatile long mtime;
+    private volatile long atime;
+    private volatile long ctime;
     private volatile AddressSpace mapping;
     // Guarded by sb.inodeLock.
     int iCount;
@@ -116,6 +125,76 @@ public abstract class Inode {
     public void touchMtime(long tickNanos) {
         long now = System.nanoTime();
         mtime = now - Math.floorMod(now, tickNanos);
+    }
+
+    /** i_atime in nanoseconds. */
+    public long iAtime() {
+        return atime;
+    }
+
+    /** i_ctime in nanoseconds. */
+    public long iCtime() {
+        return ctime;
+    }
+
+    /** Sets the timestamps {@code flags} (S_ATIME, S_MTIME, S_CTIME) names to {@code now}. */
+    public void setTimes(int flags, long now) {
+        if ((flags & S_CTIME) != 0) {
+            ctime = now;
+        }
+        if ((flags & S_MTIME) != 0) {
+            mtime = now;
+        }
+        if ((flags & S_ATIME) != 0) {
+            atime = now;
+        }
+    }
+
+    /**
+     * current_fs_time(sb) (fs/inode.c, 4.3): current_kernel_time(), which advances once a tick, truncated to
+     * s_time_gran (1 ns for XFS): two calls within one tick are equal.
+     */
+    public long currentFsTime() {
+        long tick = sb.kernel().jiffiesToNanos(1);
+        long now = System.nanoTime();
+        return now - Math.floorMod(now, tick);
+    }
+
+    /**
+     * relatime_need_update() (fs/inode.c, 4.3): with MNT_RELATIME, atime is updated only if it is not after
+     * mtime or ctime, or is a day old.
+     */
+    public boolean relatimeNeedUpdate(long now) {
+        return mtime - atime >= 0 || ctime - atime >= 0 || now - atime >= RELATIME_DAY_NANOS;
+    }
+
+    /**
+     * touch_atime() (fs/inode.c, 4.3), reached from file_accessed() at the end of do_generic_file_read().
+     * {@code relatime} false is MNT_NOATIME (the emulator's mounts update no atime unless asked to); with it,
+     * relatime_need_update(), nothing if atime is already now (the same tick), then update_time(S_ATIME). The
+     * result is ignored, as touch_atime() ignores it.
+     */
+    public final void touchAtime(boolean relatime) {
+        if (!relatime) {
+            return;
+        }
+        long now = currentFsTime();
+        if (!relatimeNeedUpdate(now)) {
+            return;
+        }
+        if (atime == now) {
+            return;
+        }
+        updateTime(now, S_ATIME);
+    }
+
+    /**
+     * update_time() (fs/inode.c, 4.3): inode_operations->update_time if the filesystem has one, else
+     * generic_update_time(), which sets the times and marks the inode dirty (no writeback of inodes here).
+     */
+    protected int updateTime(long now, int flags) {
+        setTimes(flags, now);
+        return 0;
     }
 
     public int nlink() {

@@ -352,6 +352,26 @@ public final class SuperBlock {
         return freed;
     }
 
+    /**
+     * drop_pagecache_sb() (fs/drop_caches.c, 4.3; echo 1 > drop_caches for one superblock): every inode's
+     * clean, unused page-cache pages are dropped with invalidate_mapping_pages(); dirty ones stay. Returns the
+     * pages left.
+     */
+    public long dropPagecacheSb() {
+        long left = 0;
+        for (Inode inode : grabAll()) {
+            try {
+                AddressSpace m = inode.mapping();
+                if (m != null && m.nrpages() > 0) {
+                    left += kernel.mm().filemap().invalidateMappingPages(m, 0);
+                }
+            } finally {
+                iput(inode);
+            }
+        }
+        return left;
+    }
+
     /** The referenced inodes of this superblock, for sync and unmount. */
     private List<Inode> grabAll() {
         List<Inode> out = new ArrayList<>();

@@ -22,17 +22,30 @@ final class WorkloadLoop {
 
     /** Runs {@code op} in {@code self} until stopped; each completed {@code op} counts one operation. */
     void run(Task self, Runnable op) {
+        while (runOnce(self, op)) {
+            // next operation
+        }
+    }
+
+    /**
+     * Runs {@code op} once in {@code self}, as one operation, unless the workload is stopping or has failed;
+     * false if it did not run or failed.
+     */
+    boolean runOnce(Task self, Runnable op) {
+        if (stopping || self.kthreadShouldStop() || !errors.isEmpty()) {
+            return false;
+        }
         try {
-            while (!stopping && !self.kthreadShouldStop() && errors.isEmpty()) {
-                op.run();
-                ops.incrementAndGet();
-            }
+            op.run();
+            ops.incrementAndGet();
+            return true;
         } catch (KernelPanic p) {
             throw p;
         } catch (RuntimeException | AssertionError e) {
             if (!stopping && !self.kthreadShouldStop()) {
                 errors.add(self + ": " + e);
             }
+            return false;
         }
     }
 

@@ -163,6 +163,11 @@ public final class Xfs implements SuperOperations {
         return vfs;
     }
 
+    /** Mounted with -o relatime (else no atime updates, as noatime). */
+    public boolean relatime() {
+        return opts.relatime();
+    }
+
     public XfsLog log() {
         return log;
     }

@@ -18,6 +18,10 @@ final class XfsDinode {
     /** di_size: the size the log has recorded. */
     long size;
     int nlink;
+    /** di_atime, di_mtime, di_ctime in nanoseconds; the in-core inode takes them at xfs_iget(). */
+    long atime;
+    long mtime;
+    long ctime;
     /** The data fork: file block -> disk block, sparse. */
     private final XfsIext dataFork = new XfsIext();
     /** The directory's entries (shortform directory data), null for files. */

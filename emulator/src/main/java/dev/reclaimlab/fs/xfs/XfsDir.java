@@ -126,6 +126,9 @@ final class XfsDir implements InodeOperations {
             }
             ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
             tp.xfsTransIjoin(ip, XfsInode.XFS_ILOCK_EXCL);
+            // xfs_ialloc(): a new inode's atime, mtime and ctime are all current_fs_time().
+            ip.setTimes(Inode.S_ATIME | Inode.S_MTIME | Inode.S_CTIME, ip.currentFsTime());
+            ip.xfsSyncTimes();
             dp.dinode().entries.put(name, di.ino);
             xfsDir2DataLog(dp);
             xfsTransIchgtime(dp);
@@ -143,6 +146,8 @@ final class XfsDir implements InodeOperations {
     /** xfs_trans_ichgtime(tp, dp, XFS_ICHGTIME_MOD | XFS_ICHGTIME_CHG): the directory's mtime and ctime. */
     private void xfsTransIchgtime(XfsInode dp) {
         dp.touchMtime(mp.kernel().jiffiesToNanos(1));
+        dp.setTimes(Inode.S_CTIME, dp.iMtime());
+        dp.xfsSyncTimes();
     }
 
     @Override

@@ -114,7 +114,10 @@ public final class XfsFile implements FileOperations {
             if (len == 0) {
                 return 0;
             }
-            return fm.doGenericFileRead(ip.mapping(), ra, pos, len, (src, n) -> to.copyPageToIter(mem, src, n));
+            long ret = fm.doGenericFileRead(ip.mapping(), ra, pos, len, (src, n) -> to.copyPageToIter(mem, src, n));
+            // do_generic_file_read() ends in file_accessed() -> touch_atime(), still under XFS_IOLOCK_SHARED.
+            ip.touchAtime(mp.relatime());
+            return ret;
         } finally {
             ip.xfsIunlock(XfsInode.XFS_IOLOCK_SHARED);
         }
@@ -133,6 +136,7 @@ public final class XfsFile implements FileOperations {
         try {
             AddressSpace mapping = ip.mapping();
             current.setBackingDevInfo(mapping.bdi());
+            fileUpdateTime(ip);
             XfsAops aops = (XfsAops) mapping.aops();
             int done = 0;
             int err = 0;
@@ -174,6 +178,26 @@ public final class XfsFile implements FileOperations {
         } finally {
             current.setBackingDevInfo(null);
             ip.xfsIunlock(XfsInode.XFS_IOLOCK_EXCL);
+        }
+    }
+
+    /**
+     * xfs_file_aio_write_checks()' file_update_time(): mtime and ctime become now if they are not. Departure
+     * (4.3 logs them in xfs_vn_update_time()'s own transaction): they are set in core and in the dinode under
+     * the ILOCK without one, so no XFS write path gains a transaction; a write that grows the file logs them
+     * with its size (xfs_setfilesize()).
+     */
+    private static void fileUpdateTime(XfsInode ip) {
+        long now = ip.currentFsTime();
+        if (ip.iMtime() == now && ip.iCtime() == now) {
+            return;
+        }
+        ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
+        try {
+            ip.setTimes(dev.reclaimlab.fs.Inode.S_MTIME | dev.reclaimlab.fs.Inode.S_CTIME, now);
+            ip.xfsSyncTimes();
+        } finally {
+            ip.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
         }
     }
 

@@ -154,7 +154,7 @@ public final class XfsIcache {
             }
             kernel.mm().mem().memset(addr, 0, XFS_INODE_SIZE);
             kernel.mm().mem().putLong(addr, ino);
-            XfsInode fresh = new XfsInode(sb, dinode, addr);
+            XfsInode fresh = new XfsInode(mp, sb, dinode, addr);
             fresh.setup(new XfsAops(mp, fresh));
             boolean raced;
             iciLock.spinLock();

@@ -42,6 +42,7 @@ public final class XfsInode extends Inode {
     public static final int XFS_IRECLAIM = 1 << 0;
     public static final int XFS_IRECLAIMABLE = 1 << 2;
 
+    private final Xfs mp;
     private final XfsDinode dinode;
     final long kmemAddr;
     private final RwSemaphore iolock;
@@ -54,8 +55,9 @@ public final class XfsInode extends Inode {
     /** The first writeback error since the last fsync (mapping->wb_err). */
     private final AtomicInteger wbErr = new AtomicInteger();
 
-    XfsInode(SuperBlock sb, XfsDinode dinode, long kmemAddr) {
+    XfsInode(Xfs mp, SuperBlock sb, XfsDinode dinode, long kmemAddr) {
         super(sb, dinode.ino, dinode.mode);
+        this.mp = mp;
         this.dinode = dinode;
         this.kmemAddr = kmemAddr;
         this.iolock = new RwSemaphore("&ip->i_iolock", XFS_IOLOCK);
@@ -127,9 +129,30 @@ public final class XfsInode extends Inode {
         reinitVfsInode();
         iSizeWrite(dinode.size);
         setNlink(dinode.nlink);
+        xfsCopyTimes();
         if (isReg()) {
             initMapping(aops, XfsAops.XFS_MAPPING_GFP);
         }
+    }
+
+    /** The VFS timestamps from the dinode's, as xfs_iget() reads them. */
+    private void xfsCopyTimes() {
+        setTimes(S_ATIME, dinode.atime);
+        setTimes(S_MTIME, dinode.mtime);
+        setTimes(S_CTIME, dinode.ctime);
+    }
+
+    /** The dinode's timestamps from the VFS inode's, under XFS_ILOCK_EXCL in a transaction. */
+    void xfsSyncTimes() {
+        dinode.atime = iAtime();
+        dinode.mtime = iMtime();
+        dinode.ctime = iCtime();
+    }
+
+    /** xfs_inode_operations.update_time = xfs_vn_update_time (Linux 4.3). */
+    @Override
+    protected int updateTime(long now, int flags) {
+        return XfsIops.xfsVnUpdateTime(mp, this, now, flags);
     }
 
     /** xfs_setup_inode()'s lockdep_set_class() of the ILOCK: the directory or the non-directory class. */
@@ -153,6 +176,7 @@ public final class XfsInode extends Inode {
     void setup(XfsAops aops) {
         iSizeWrite(dinode.size);
         setNlink(dinode.nlink);
+        xfsCopyTimes();
         if (isReg()) {
             initMapping(aops, XfsAops.XFS_MAPPING_GFP);
         }
