@@ -115,6 +115,27 @@ public final class Workingset {
     }
 
     private void listDel(long node) {
+        unlink(node);
+        mem.putLongRaw(node + XArray.NODE_LIST_PREV, 0);
+        mem.putLongRaw(node + XArray.NODE_LIST_NEXT, 0);
+        nrNodes--;
+        markTracked(node, false);
+    }
+
+    /** Moves {@code node} from wherever it is on the list to the tail, touching nothing but the links. */
+    private void listRotate(long node) {
+        if (node == tail) {
+            return;
+        }
+        unlink(node);
+        mem.putLongRaw(node + XArray.NODE_LIST_PREV, tail);
+        mem.putLongRaw(node + XArray.NODE_LIST_NEXT, 0);
+        mem.putLongRaw(tail + XArray.NODE_LIST_NEXT, node);
+        tail = node;
+    }
+
+    /** Takes {@code node} out of the list's links; its own links and the count are the caller's. */
+    private void unlink(long node) {
         long prev = mem.getLongRaw(node + XArray.NODE_LIST_PREV);
         long next = mem.getLongRaw(node + XArray.NODE_LIST_NEXT);
         if (prev != 0) {
@@ -127,29 +148,6 @@ public final class Workingset {
         } else {
             tail = prev;
         }
-        mem.putLongRaw(node + XArray.NODE_LIST_PREV, 0);
-        mem.putLongRaw(node + XArray.NODE_LIST_NEXT, 0);
-        nrNodes--;
-        markTracked(node, false);
-    }
-
-    /** Moves {@code node} from wherever it is on the list to the tail, touching nothing but the links. */
-    private void listRotate(long node) {
-        if (node == tail) {
-            return;
-        }
-        long prev = mem.getLongRaw(node + XArray.NODE_LIST_PREV);
-        long next = mem.getLongRaw(node + XArray.NODE_LIST_NEXT);
-        if (prev != 0) {
-            mem.putLongRaw(prev + XArray.NODE_LIST_NEXT, next);
-        } else {
-            head = next;
-        }
-        mem.putLongRaw(next + XArray.NODE_LIST_PREV, prev);
-        mem.putLongRaw(node + XArray.NODE_LIST_PREV, tail);
-        mem.putLongRaw(node + XArray.NODE_LIST_NEXT, 0);
-        mem.putLongRaw(tail + XArray.NODE_LIST_NEXT, node);
-        tail = node;
     }
 
     private void markTracked(long node, boolean on) {
