@@ -122,9 +122,8 @@ public abstract class Inode {
      * current_fs_time(), which advances once a tick (current_kernel_time()), so changes within one tick
      * leave it equal.
      */
-    public void touchMtime(long tickNanos) {
-        long now = System.nanoTime();
-        mtime = now - Math.floorMod(now, tickNanos);
+    public void touchMtime() {
+        mtime = currentFsTime();
     }
 
     /** i_atime in nanoseconds. */

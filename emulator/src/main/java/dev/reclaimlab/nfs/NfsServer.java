@@ -126,7 +126,11 @@ public final class NfsServer {
 
     void countSyncCommit(String comm) {
         syncCommitsFromReclaim.incrementAndGet();
-        syncCommitsByComm.computeIfAbsent(comm.replaceAll("[0-9]+$", ""), c -> new LongAdder()).increment();
+        int end = comm.length();
+        while (end > 0 && Character.isDigit(comm.charAt(end - 1))) {
+            end--;
+        }
+        syncCommitsByComm.computeIfAbsent(comm.substring(0, end), c -> new LongAdder()).increment();
     }
 
     /** Who sent the FLUSH_SYNC commits from reclaim: comm (digits dropped) to count, in name order. */

@@ -145,7 +145,7 @@ final class XfsDir implements InodeOperations {
 
     /** xfs_trans_ichgtime(tp, dp, XFS_ICHGTIME_MOD | XFS_ICHGTIME_CHG): the directory's mtime and ctime. */
     private void xfsTransIchgtime(XfsInode dp) {
-        dp.touchMtime(mp.kernel().jiffiesToNanos(1));
+        dp.touchMtime();
         dp.setTimes(Inode.S_CTIME, dp.iMtime());
         dp.xfsSyncTimes();
     }

@@ -194,7 +194,7 @@ public final class XfsFile implements FileOperations {
         }
         ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
         try {
-            ip.setTimes(dev.reclaimlab.fs.Inode.S_MTIME | dev.reclaimlab.fs.Inode.S_CTIME, now);
+            ip.setTimes(Inode.S_MTIME | Inode.S_CTIME, now);
             ip.xfsSyncTimes();
         } finally {
             ip.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);

@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.fs.Inode;
+import dev.reclaimlab.kernel.Errno;
 
 /**
  * fs/xfs/xfs_iops.c (Linux 4.3): the inode operation the read path reaches, update_time. Read in a 4.2-4.5
@@ -20,7 +21,7 @@ final class XfsIops {
      */
     static int xfsVnUpdateTime(Xfs mp, XfsInode ip, long now, int flags) {
         if (mp.forcedShutdown()) {
-            return -dev.reclaimlab.kernel.Errno.EIO;
+            return -Errno.EIO;
         }
         try (XfsTrans tp = XfsTrans.xfsTransAlloc(mp)) {
             ip.xfsIlock(XfsInode.XFS_ILOCK_EXCL);
