@@ -16,6 +16,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * when the bit was clear already, so a stray clear of one device ends the naps of reclaimers throttled by
  * another. Who congests a device is the device's business: the NFS client by its writeback count, a
  * request queue by its request count; RAM disks and loop devices never do.
+ *
+ * <p>Read (2 December) in torvalds/linux mm/backing-dev.c at 00821b002df7 (3.x; clear_bdi_congested(),
+ * congestion_wait() and wait_iff_congested() are the same text from 2.6.37 to 3.17): clear_bdi_congested()
+ * does test_and_clear_bit() and then {@code if (waitqueue_active(wqh)) wake_up(wqh)} unconditionally. Its
+ * callers that matter here call it far more often than a bit changes: 3.14's fs/nfs/write.c
+ * nfs_end_page_writeback() on every WRITE completion while nfss->writeback is below
+ * NFS_CONGESTION_OFF_THRESH, and block/blk-core.c __freed_request() (through blk_clear_queue_congested()) on
+ * every request freed while the list is below queue_congestion_off_threshold(). Each bdi counts the clears
+ * that woke sleepers and how many of them found the bit clear ({@link BackingDevInfo#congestionWakeups()}),
+ * so a run can say who ended the naps.
  */
 public final class BackingDev {
     /** enum { BLK_RW_ASYNC, BLK_RW_SYNC }: writes, reads. */
@@ -74,6 +84,10 @@ public final class BackingDev {
         }
         WaitQueue wqh = congestionWqh[sync];
         if (wqh.waitqueueActive()) {
+            bdi.congestionWakeups.incrementAndGet();
+            if ((old & bit) == 0) {
+                bdi.congestionWakeupsUncongested.incrementAndGet();
+            }
             wakeSeq[sync].incrementAndGet();
             wqh.wakeUp();
         }

@@ -22,6 +22,12 @@ public final class BackingDevInfo {
     final AtomicLong writeback = new AtomicLong();
     /** bdi->state: bit BLK_RW_ASYNC is BDI_async_congested, bit BLK_RW_SYNC BDI_sync_congested. */
     final AtomicInteger state = new AtomicInteger();
+    /**
+     * Counters, not a kernel field: clear_bdi_congested() calls of this bdi that found sleepers on
+     * congestion_wqh and woke them, and how many of those found the bit clear already (3.14 wakes anyway).
+     */
+    final AtomicLong congestionWakeups = new AtomicLong();
+    final AtomicLong congestionWakeupsUncongested = new AtomicLong();
     private volatile int raPages = VM_MAX_READAHEAD_PAGES;
 
     BackingDevInfo(String name, BackingDev owner) {
@@ -62,6 +68,16 @@ public final class BackingDevInfo {
 
     public String name() {
         return name;
+    }
+
+    /** How many clear_bdi_congested() calls of this bdi woke congestion_wqh sleepers (a counter, not 3.14's). */
+    public long congestionWakeups() {
+        return congestionWakeups.get();
+    }
+
+    /** Of {@link #congestionWakeups()}, those whose bit was clear already: 3.14 woke the sleepers all the same. */
+    public long congestionWakeupsUncongested() {
+        return congestionWakeupsUncongested.get();
     }
 
     /** bdi->ra_pages: the largest readahead window a file on this device gets (0: no readahead). */

@@ -85,6 +85,8 @@ class CongestionTest {
         AtomicLong left = new AtomicLong(-1);
         AtomicLong sleptNanos = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
+        bd.clearBdiCongested(other, BLK_RW_ASYNC);
+        assertThat(other.congestionWakeups()).as("a clear with nobody asleep wakes nobody").isZero();
         Task sleeper = k.kthreadRun("reclaimer", t -> {
             long start = System.nanoTime();
             left.set(bd.congestionWait(BLK_RW_ASYNC, timeout));
@@ -96,6 +98,8 @@ class CongestionTest {
         // A clear of a bdi that was never congested still wakes every sleeper of the direction.
         bd.clearBdiCongested(other, BLK_RW_ASYNC);
         assertThat(done.await(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(other.congestionWakeups()).as("clears that woke sleepers").isEqualTo(1);
+        assertThat(other.congestionWakeupsUncongested()).as("of them, with the bit clear already").isEqualTo(1);
         assertThat(left.get()).as("jiffies left").isPositive();
         assertThat(sleptNanos.get()).isLessThan(k.jiffiesToNanos(timeout));
         assertThat(sleeper.throttleAccount().totals().get("congestion_wait")).as("{count, ns, woken early}")

@@ -191,10 +191,16 @@ public final class LoopbackNfsThrottle implements Scenario {
                     + String.format("; ZONE_CONGESTED set %d cleared %d; naps nfsd %s kswapd %s writers %s; %s",
                     k.mm().zoneFlags().sets(ZoneFlags.ZONE_CONGESTED), k.mm().zoneFlags().clears(ZoneFlags.ZONE_CONGESTED),
                     naps("nfsd"), naps("kswapd"), naps("nfswriter"), k.mm().shrinkStats())
+                    + String.format("; congestion wakeups nfs %d (%d uncongested) sda %d (%d uncongested)",
+                    srv.bdi().congestionWakeups(), srv.bdi().congestionWakeupsUncongested(),
+                    s.disk().queue().bdi().congestionWakeups(), s.disk().queue().bdi().congestionWakeupsUncongested())
                     + "; " + s.disk().queue();
         }
 
-        /** The throttle sleeps of the tasks whose comm starts with {@code comm}, summed per site: count/ms. */
+        /**
+         * The throttle sleeps of the tasks whose comm starts with {@code comm}, summed per site: count/ms/how
+         * many a wake-up ended before their timeout.
+         */
         private String naps(String comm) {
             Map<String, long[]> sum = new TreeMap<>();
             for (Task t : k.tasks()) {
@@ -205,7 +211,8 @@ public final class LoopbackNfsThrottle implements Scenario {
             }
             StringBuilder sb = new StringBuilder("{");
             sum.forEach((site, v) -> sb.append(sb.length() > 1 ? ", " : "").append(site).append(' ').append(v[0])
-                    .append('/').append(TimeUnit.NANOSECONDS.toMillis(v[1])).append("ms"));
+                    .append('/').append(TimeUnit.NANOSECONDS.toMillis(v[1])).append("ms/").append(v[2])
+                    .append(" early"));
             return sb.append('}').toString();
         }
 
