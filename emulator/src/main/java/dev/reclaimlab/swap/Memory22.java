@@ -13,6 +13,9 @@ import dev.reclaimlab.mm.PhysMem;
  * anonymous memory gets a page of its own. Page tables cost no memory here.
  */
 public final class Memory22 {
+    /** vm_offset is an unsigned long of i386: do_mmap() refuses an offset + length that wraps it. */
+    static final long VM_OFFSET_LIMIT = 1L << 32;
+
     private final Mm22 mm;
 
     Memory22(Mm22 mm) {
@@ -38,6 +41,12 @@ public final class Memory22 {
             throw new IllegalArgumentException("mmap: length " + len + " does not fit in " + p
                     + "'s address space (TASK_SIZE 0x" + Long.toHexString(MmStruct.TASK_SIZE) + ", next free 0x"
                     + Long.toHexString(p.mm().nextAddr) + ")");
+        }
+        long pages32 = (len - 1) / PhysMem.PAGE_SIZE + 1;
+        if (offset >= VM_OFFSET_LIMIT || pages32 >= (VM_OFFSET_LIMIT - offset) >>> PhysMem.PAGE_SHIFT) {
+            throw new IllegalArgumentException("mmap of " + (file == null ? "anonymous memory" : file.name())
+                    + ": offset overflow, offset 0x" + Long.toHexString(offset) + " + length " + len
+                    + " wraps 2.2's 32-bit vm_offset (do_mmap()'s -EINVAL)");
         }
         if (shared && file == null) {
             throw new IllegalArgumentException("mmap: MAP_SHARED of anonymous memory is SysV shm, not modelled");

@@ -242,14 +242,16 @@ public final class PageCache {
     }
 
     /**
-     * filemap_nopage() for a shared mapping (no_share 0): the cached page, read in if missing, with a
-     * reference for the pte; -1 for SIGBUS (beyond i_size) or when it cannot be read or allocated.
+     * filemap_nopage() without its no_share copy (the caller makes it): the cached page, read in if missing, with
+     * a reference for the pte; -1 for SIGBUS (a shared mapping beyond i_size; a private one reads the page there,
+     * holes, as 2.2.1's does) or when it cannot be read or allocated.
      */
     int filemapNopage(Vma vma, int idx) {
         File22 f = vma.file();
         Mapping22 m = f.mapping();
         long offset = vma.offset() + ((long) idx << PhysMem.PAGE_SHIFT);
-        if (offset >= f.iSize()) {
+        if (offset >= f.iSize() && vma.sharedFile()) {
+            // Only a shared mapping past the end is SIGBUS; a private one gets the page read from the file (zeros).
             return -1;
         }
         Page22 page = findPage(m, offset);

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * MAP_PRIVATE of a file (2.2.1 mm/memory.c do_no_page(), do_wp_page(); mm/filemap.c filemap_nopage()): a read
@@ -72,6 +73,35 @@ class PrivateFileMappingTest {
         assertThat(got).containsOnly((byte) 9);
         assertThat(f.read(got, 0, PAGE, 0)).isEqualTo(PAGE);
         assertThat(got).containsOnly((byte) 7);
+        p.exit();
+        f.close();
+    }
+
+    @Test
+    void aPrivateMappingBeyondTheEndOfTheFileReadsZerosWhereASharedOneGetsSigbus(Kernels kernels) {
+        Local22 w = Local22.boot(kernels, "16m");
+        Process22 p = Process22.attach(w.mm(), w.kernel().currentTask());
+        Memory22 mem = w.mm().memory();
+        Ext2File f = w.fs().create(null, "short");
+        assertThat(f.write(filled(7), 0, 100, 0)).isEqualTo(100);
+        // 2.2.1 filemap_nopage(): only a VM_SHARED mapping past the end of the file is SIGBUS.
+        Vma priv = mem.mmap(p, 3 * PAGE, f, 0, false);
+        byte[] got = new byte[PAGE];
+        mem.readUser(p, priv.start() + 2 * PAGE, got, 0, PAGE);
+        assertThat(got).containsOnly((byte) 0);
+        mem.writeUser(p, priv.start() + PAGE, filled(9), 0, PAGE);
+        mem.readUser(p, priv.start() + PAGE, got, 0, PAGE);
+        assertThat(got).containsOnly((byte) 9);
+        Vma far = mem.mmap(p, PAGE, f, (1L << 32) - 2 * PAGE, false);
+        mem.readUser(p, far.start(), got, 0, PAGE);
+        assertThat(got).as("a hole far beyond the end").containsOnly((byte) 0);
+        Vma shared = mem.mmap(p, 3 * PAGE, f, 0, true);
+        assertThatThrownBy(() -> mem.readUser(p, shared.start() + 2 * PAGE, new byte[8], 0, 8))
+                .isInstanceOf(UserFault.class).hasMessageContaining("SIGBUS");
+        assertThat(f.iSize()).as("the private write did not extend the file").isEqualTo(100);
+        mem.munmap(p, priv);
+        mem.munmap(p, far);
+        mem.munmap(p, shared);
         p.exit();
         f.close();
     }

@@ -84,6 +84,26 @@ class UserAccessCheckTest {
     }
 
     @Test
+    void mmapOfAFileRefusesAnOffsetAndLengthPast32BitVmOffset(Kernels kernels) {
+        Local22 w = Local22.boot(kernels, "16m");
+        Process22 p = Process22.attach(w.mm(), w.kernel().currentTask());
+        Memory22 mem = w.mm().memory();
+        Ext2File f = w.fs().create(null, "wrap");
+        // 2.2's do_mmap(): "offset overflow?" (off + len < off in its 32-bit unsigned long) is -EINVAL.
+        assertThatThrownBy(() -> mem.mmap(p, 2 * PAGE, f, (1L << 32) - PAGE, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(f.name())
+                .hasMessageContaining("offset overflow");
+        assertThatThrownBy(() -> mem.mmap(p, 16 * PAGE, f, (Long.MAX_VALUE & -PAGE) - PAGE, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offset overflow");
+        assertThat(p.mm().vmas).as("nothing mapped").isEmpty();
+        Vma last = mem.mmap(p, PAGE, f, (1L << 32) - 2 * PAGE, false);
+        assertThat(last.offset()).isEqualTo((1L << 32) - 2 * PAGE);
+        mem.munmap(p, last);
+        p.exit();
+        f.close();
+    }
+
+    @Test
     void munmapRefusesAnotherProcesssMapping(Kernels kernels) {
         Local22 w = Local22.boot(kernels, "16m");
         Process22 p = Process22.attach(w.mm(), w.kernel().currentTask());

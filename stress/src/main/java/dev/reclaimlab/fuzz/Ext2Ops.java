@@ -286,30 +286,34 @@ final class Ext2Ops extends Linux22Context {
                 });
     }
 
-    /** ftruncate(2) of a file nothing maps; a negative size is -EINVAL. */
+    /**
+     * ftruncate(2), also of a file mapped shared and private (vmtruncate() zaps the pages beyond the size, the
+     * shadow follows); a negative size is -EINVAL.
+     */
     void ftruncate() {
         File22Model f = pickFile();
         if (f == null) {
             return;
         }
         if (valid()) {
-            if (f.maps > 0) {
-                return;
-            }
             long size = r.nextInt(3) == 0 ? 0 : r.nextInt(Math.min(f.data.length + 16384, MAX_FILE_BYTES));
-            call("ext2 ftruncate", true, f + ", " + size, () -> {
+            String mapped = f.maps > 0 ? " (mapped " + f.maps + " times)" : "";
+            call("ext2 ftruncate", true, f + ", " + size + mapped, () -> {
                 int e = f.f.ftruncate(size);
                 if (e == 0) {
-                    f.data = Arrays.copyOf(f.data, (int) size);
+                    truncated(f, size);
                 }
                 return e == 0 ? Res.SUCCESS : Res.ERROR;
             });
             return;
         }
-        boolean rel = r.nextBoolean() && !released.isEmpty();
+        int c = r.nextInt(4);
+        boolean rel = c == 0 && !released.isEmpty();
         File22Model use = rel ? pick(released) : f;
-        long size = rel ? 0 : -1 - r.nextInt(1 << 20);
-        call("ext2 ftruncate", false, use + ", " + size + (rel ? " (released file)" : " (negative size)"),
+        long size = rel ? 0 : c == 1 ? -1 - r.nextInt(1 << 20) : c == 2 ? Long.MIN_VALUE + r.nextInt(1 << 12)
+                : r.nextBoolean() ? Long.MAX_VALUE - r.nextInt(1 << 12) : (1L << 31) + ((long) r.nextInt(1 << 20) << 12);
+        String kind = rel ? "released file" : size < 0 ? "negative size" : "size past 2.2's off_t i_size";
+        call("ext2 ftruncate", false, use + ", " + size + " (" + kind + ")" + (use.maps > 0 ? " (mapped)" : ""),
                 () -> use.f.ftruncate(size) == 0 ? Res.SUCCESS : Res.ERROR);
     }
 

@@ -13,13 +13,16 @@ import dev.reclaimlab.swap.Process22;
 import dev.reclaimlab.swap.Vma;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
  * The Linux 2.2 fuzz's model: a kernel booted as 2.2 with a swap partition and an ext2 on IDE disks over RAM
- * disks, the fuzz's own process and one that is never current, every mapping with the bytes a shadow knows
- * it holds, every ext2 file with its content, the closed ones, and a kernel page for copy_from_user().
+ * disks, the fuzz's own process, a peer process that maps the same files and one that is never current, every
+ * mapping with the bytes a shadow knows it holds (a private file mapping: the file's, or its copy once written),
+ * every ext2 file with its content, the closed ones, and a kernel page for copy_from_user().
  */
 abstract class Linux22Context {
     static final int MAX_MAPS = 24;
@@ -29,28 +32,49 @@ abstract class Linux22Context {
     static final int MAX_FILE_BYTES = 384 << 10;
     static final String[] BAD_NAMES = {null, "", ".", "..", "a/b", "nul\0byte", "x".repeat(256)};
 
-    /** One mapping: its vma and, for anonymous memory, the bytes it holds; a file mapping reads its file. */
+    /**
+     * One mapping: its vma and, for anonymous memory, the bytes it holds; a shared file mapping reads its file. A
+     * private one (MAP_PRIVATE of a file) reads the file's page until the process writes the page, which then
+     * holds the private copy made at that write (2.2's do_wp_page() or filemap_nopage()'s no_share copy); a
+     * truncate zaps the copies wholly beyond the new size (the page reads the file again) and leaves the bytes
+     * of a straddling copy beyond it loose: partial_clear() zeroes them only if the copy is present.
+     */
     static final class Map22 {
         final Vma v;
         final byte[] anon;
         final File22Model file;
         final boolean scratch;
+        final byte[][] copies;
+        final BitSet[] loose;
 
         Map22(Vma v, byte[] anon, File22Model file, boolean scratch) {
+            this(v, anon, file, scratch, false);
+        }
+
+        Map22(Vma v, byte[] anon, File22Model file, boolean scratch, boolean priv) {
             this.v = v;
             this.anon = anon;
             this.file = file;
             this.scratch = scratch;
+            this.copies = priv ? new byte[v.nrPages()][] : null;
+            this.loose = priv ? new BitSet[v.nrPages()] : null;
+        }
+
+        boolean priv() {
+            return copies != null;
         }
 
         long len() {
+            if (priv()) {
+                return (long) v.nrPages() << PhysMem.PAGE_SHIFT;
+            }
             return file != null ? Math.min((long) v.nrPages() << PhysMem.PAGE_SHIFT, file.data.length - v.offset())
                     : anon.length;
         }
 
         @Override
         public String toString() {
-            return v + (scratch ? " scratch" : "");
+            return v + (scratch ? " scratch" : priv() ? " private" : "");
         }
     }
 
@@ -83,6 +107,17 @@ abstract class Linux22Context {
         ProcessThread thread;
         int generation;
         int kills;
+        /** A signal that ends the process (SIGBUS when no page was left for a private copy), or null. */
+        String fatal;
+        /** The second process, which maps the same files, so a truncate zaps another process's mappings too. */
+        Process22 peer;
+        ProcessThread peerThread;
+        String peerFatal;
+        /** Loose bytes (a truncated private copy's tail) read back as zeros, and with their old value. */
+        long looseZeroed;
+        long looseKept;
+        /** ftruncate() calls that shrank a file some mapping held. */
+        int mappedTruncates;
     }
 
     final Harness h;
@@ -100,6 +135,8 @@ abstract class Linux22Context {
     final long kbuf;
     final int kbufPfn;
     final List<Map22> maps;
+    /** The peer process's mappings, all of files. */
+    final List<Map22> peerMaps;
     final List<File22Model> files;
     final List<File22Model> released;
     final State state;
@@ -130,10 +167,41 @@ abstract class Linux22Context {
         }
         this.kbuf = mm.mem().pageAddress(kbufPfn);
         this.maps = new ArrayList<>();
+        this.peerMaps = new ArrayList<>();
         this.files = new ArrayList<>();
         this.released = new ArrayList<>();
         this.state = new State();
         startProcess();
+        startPeer();
+    }
+
+    /** A new peer process on a thread (and task) of its own. */
+    final void startPeer() {
+        state.peerThread = new ProcessThread("fuzz22-peer-" + (++state.generation));
+        try {
+            state.peerThread.run(() -> {
+                state.peer = Process22.attach(mm, k.currentTask());
+                return Harness.Res.SUCCESS;
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("fuzz22: cannot start the peer process", e);
+        }
+    }
+
+    /** One call made on the peer process's thread. */
+    Outcome callPeer(String op, boolean valid, String args, Harness.Action a) {
+        return h.call(k, op, valid, args, () -> state.peerThread.run(a));
+    }
+
+    /** Runs {@code a} on the peer's thread outside the fuzz's calls (the final checks). */
+    void onPeer(Harness.Action a) {
+        try {
+            state.peerThread.run(a);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A new process on a thread (and task) of its own. */
@@ -182,6 +250,7 @@ abstract class Linux22Context {
         this.kbuf = c.kbuf;
         this.kbufPfn = c.kbufPfn;
         this.maps = c.maps;
+        this.peerMaps = c.peerMaps;
         this.files = c.files;
         this.released = c.released;
         this.state = c.state;
@@ -267,30 +336,146 @@ abstract class Linux22Context {
         }
     }
 
-    /** Bytes {@code [from, from+len)} of a mapping as the shadow knows them. */
+    /** Bytes {@code [from, from+len)} of a mapping as the shadow knows them (a loose byte as its copy held it). */
     static byte[] expected(Map22 m, long from, int len) {
         byte[] out = new byte[len];
         if (m.anon != null) {
             System.arraycopy(m.anon, (int) from, out, 0, len);
+        } else if (m.priv()) {
+            for (int i = 0; i < len; i++) {
+                long a = from + i;
+                byte[] c = m.copies[(int) (a >>> PhysMem.PAGE_SHIFT)];
+                out[i] = c != null ? c[(int) (a & (PhysMem.PAGE_SIZE - 1))] : fileByte(m.file, m.v.offset() + a);
+            }
         } else {
             System.arraycopy(m.file.data, (int) (m.v.offset() + from), out, 0, len);
         }
         return out;
     }
 
-    /** The shadow of a mapping takes {@code src} at {@code from}. */
+    /** A file's byte at {@code off}: 0 beyond its end, as a page read from beyond the end holds. */
+    static byte fileByte(File22Model f, long off) {
+        return off < f.data.length ? f.data[(int) off] : 0;
+    }
+
+    /**
+     * Whether {@code got}, read at {@code from}, is what the shadow allows there (a loose byte: its copy's or 0);
+     * counts the loose bytes read that were zeroed and that kept their old value.
+     */
+    boolean matches(Map22 m, long from, byte[] got) {
+        byte[] want = expected(m, from, got.length);
+        if (!m.priv()) {
+            return Arrays.equals(got, want);
+        }
+        for (int i = 0; i < got.length; i++) {
+            long a = from + i;
+            BitSet l = m.loose[(int) (a >>> PhysMem.PAGE_SHIFT)];
+            boolean isLoose = l != null && l.get((int) (a & (PhysMem.PAGE_SIZE - 1)));
+            if (isLoose && want[i] != 0) {
+                if (got[i] == 0) {
+                    state.looseZeroed++;
+                } else {
+                    state.looseKept++;
+                }
+            }
+            if (got[i] != want[i] && (got[i] != 0 || !isLoose)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Where {@code got} first differs from the shadow, with what the shadow knows of that page, for a report. */
+    static String firstDiff(Map22 m, long from, byte[] got) {
+        byte[] want = expected(m, from, got.length);
+        for (int i = 0; i < got.length; i++) {
+            if (got[i] != want[i]) {
+                long a = from + i;
+                int pg = (int) (a >>> PhysMem.PAGE_SHIFT);
+                String page = !m.priv() ? "" : m.copies[pg] == null ? ", page " + pg + " not copied"
+                        : ", page " + pg + " copied" + (m.loose[pg] == null ? "" : ", loose " + m.loose[pg]);
+                return "at +" + a + " (file offset " + (m.v.offset() + a) + ") read " + got[i]
+                        + " where the shadow has "
+                        + want[i] + page + (m.file == null ? "" : ", " + m.file + " " + m.file.data.length + " bytes");
+            }
+        }
+        return "no difference";
+    }
+
+    /**
+     * The shadow of a mapping takes {@code src} at {@code from}. A private page written for the first time gets
+     * its copy of the file's page as it is now; the file never sees the bytes.
+     */
     static void store(Map22 m, long from, byte[] src, int off, int len) {
         if (m.anon != null) {
             System.arraycopy(src, off, m.anon, (int) from, len);
+        } else if (m.priv()) {
+            int done = 0;
+            while (done < len) {
+                long a = from + done;
+                int pg = (int) (a >>> PhysMem.PAGE_SHIFT);
+                int po = (int) (a & (PhysMem.PAGE_SIZE - 1));
+                int n = Math.min(len - done, PhysMem.PAGE_SIZE - po);
+                if (m.copies[pg] == null) {
+                    byte[] c = new byte[PhysMem.PAGE_SIZE];
+                    long fo = m.v.offset() + ((long) pg << PhysMem.PAGE_SHIFT);
+                    for (int i = 0; i < c.length; i++) {
+                        c[i] = fileByte(m.file, fo + i);
+                    }
+                    m.copies[pg] = c;
+                }
+                System.arraycopy(src, off + done, m.copies[pg], po, n);
+                if (m.loose[pg] != null) {
+                    m.loose[pg].clear(po, po + n);
+                }
+                done += n;
+            }
         } else {
             System.arraycopy(src, off, m.file.data, (int) (m.v.offset() + from), len);
+        }
+    }
+
+    /**
+     * The shadow follows ftruncate() of {@code f} to {@code size}: vmtruncate() zaps every private copy wholly
+     * beyond it (that page reads the file again), and partial_clear() zeroes the tail of a straddling copy if it
+     * is present, leaves it if it is in swap, and a zeroed swap-cache page may come back from swap with its old
+     * tail (2.2's partial_clear() returns on a pte that is not present and never dirties the one it clears).
+     */
+    void truncated(File22Model f, long size) {
+        boolean shrinks = size < f.data.length;
+        if (shrinks && f.maps > 0) {
+            state.mappedTruncates++;
+        }
+        f.data = Arrays.copyOf(f.data, (int) size);
+        if (!shrinks) {
+            // do_truncate() to a larger size leaves a hole and runs no vmtruncate(): every copy stays.
+            return;
+        }
+        List<Map22> all = new ArrayList<>(maps);
+        all.addAll(peerMaps);
+        for (Map22 m : all) {
+            if (m.file != f || !m.priv()) {
+                continue;
+            }
+            for (int pg = 0; pg < m.copies.length; pg++) {
+                long fo = m.v.offset() + ((long) pg << PhysMem.PAGE_SHIFT);
+                if (fo >= size) {
+                    m.copies[pg] = null;
+                    m.loose[pg] = null;
+                } else if (fo + PhysMem.PAGE_SIZE > size && m.copies[pg] != null) {
+                    if (m.loose[pg] == null) {
+                        m.loose[pg] = new BitSet(PhysMem.PAGE_SIZE);
+                    }
+                    m.loose[pg].set((int) (size - fo), PhysMem.PAGE_SIZE);
+                }
+            }
         }
     }
 
     /** A file's shadow takes a write of {@code n} bytes at {@code pos}. */
     static void fileStore(File22Model f, long pos, byte[] src, int n) {
         if (pos + n > f.data.length) {
-            f.data = java.util.Arrays.copyOf(f.data, (int) (pos + n));
+            f.data = Arrays.copyOf(f.data, (int) (pos + n));
         }
         System.arraycopy(src, 0, f.data, (int) pos, n);
     }

@@ -12,9 +12,10 @@ import java.util.SplittableRandom;
 
 /**
  * The Linux 2.2 part of the fuzz: a process with anonymous memory larger than the kernel's (so it goes to
- * swap and comes back) and shared mappings of ext2 files, read(2) and write(2) through its memory, and ext2's
- * calls. Every byte of the anonymous memory and of every file is in a shadow; at the end every mapping is read
- * back, every file is read back from the disk, and everything is given back.
+ * swap and comes back) and shared and private mappings of ext2 files, a peer process mapping the same files,
+ * read(2) and write(2) through its memory, and ext2's calls, ftruncate() of mapped files (vmtruncate()) among
+ * them. Every byte of the anonymous memory, of every private copy and of every file is in a shadow; at the end
+ * every mapping is read back, every file is read back from the disk, and everything is given back.
  */
 final class Linux22Fuzz extends Linux22Context {
     private final UserMemoryOps user;
@@ -30,10 +31,17 @@ final class Linux22Fuzz extends Linux22Context {
 
     void step() {
         int w = r.nextInt(100);
-        if (p().killedBy() != null) {
-            // OOM-killed (2.2.1's answer when reclaim frees nothing): the process exits and a new one starts.
+        if (p().killedBy() != null || state.fatal != null) {
+            // OOM-killed (2.2.1's answer when reclaim frees nothing), or SIGBUS for want of a page for a private
+            // copy: the process exits and a new one starts.
             state.kills++;
-            exitAndExec("killed (" + p().killedBy() + ")");
+            exitAndExec("killed (" + (state.fatal != null ? state.fatal : p().killedBy()) + ")");
+            state.fatal = null;
+            return;
+        }
+        if (state.peer.killedBy() != null || state.peerFatal != null) {
+            state.kills++;
+            peerExit("killed (" + (state.peerFatal != null ? state.peerFatal : state.peer.killedBy()) + ")");
             return;
         }
         if (w < 9) {
@@ -42,8 +50,12 @@ final class Linux22Fuzz extends Linux22Context {
             user.munmap();
         } else if (w < 27) {
             user.writeUser();
-        } else if (w < 41) {
+        } else if (w < 36) {
             user.readUser();
+        } else if (w < 38) {
+            user.beyondEof();
+        } else if (w < 41) {
+            user.peer();
         } else if (w < 45) {
             user.copyFromUser();
         } else if (w < 48) {
@@ -114,6 +126,26 @@ final class Linux22Fuzz extends Linux22Context {
         startProcess();
     }
 
+    /** The peer process exits (its shared mappings written first) and a new one starts. */
+    private void peerExit(String why) {
+        callPeer("peer exit+exec", true, state.peer + " " + why + " with " + peerMaps.size() + " mappings", () -> {
+            for (Map22 m : peerMaps) {
+                m.file.maps--;
+            }
+            peerMaps.clear();
+            state.peer.exit();
+            return Res.SUCCESS;
+        });
+        state.peerFatal = null;
+        try {
+            state.peerThread.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("fuzz22: interrupted", e);
+        }
+        startPeer();
+    }
+
     private void reclaim(int rounds) {
         for (int i = 0; i < rounds; i++) {
             mm.vmscan().tryToFreePages(Gfp22.GFP_KERNEL);
@@ -131,7 +163,7 @@ final class Linux22Fuzz extends Linux22Context {
         long in0 = mm.pageIo().pswpin();
         reclaim(300);
         List<String> bad = new ArrayList<>();
-        String killed = p().killedBy();
+        String killed = state.fatal != null ? state.fatal : p().killedBy();
         for (Map22 m : maps) {
             if (m.scratch || m.len() <= 0 || killed != null) {
                 continue;
@@ -141,13 +173,30 @@ final class Linux22Fuzz extends Linux22Context {
                 mm.memory().readUser(p(), m.v.start(), got, 0, got.length);
                 return Res.SUCCESS;
             });
-            if (!Arrays.equals(got, expected(m, 0, got.length))) {
+            if (!matches(m, 0, got)) {
                 bad.add(m.toString());
             }
         }
-        stats.integrity(bad.isEmpty(), "2.2: " + maps.size() + " mappings read back intact (" + mm.pageIo().pswpout()
+        String peerKilled = state.peerFatal != null ? state.peerFatal : state.peer.killedBy();
+        for (Map22 m : peerMaps) {
+            if (m.len() <= 0 || peerKilled != null) {
+                continue;
+            }
+            byte[] got = new byte[(int) m.len()];
+            onPeer(() -> {
+                mm.memory().readUser(state.peer, m.v.start(), got, 0, got.length);
+                return Res.SUCCESS;
+            });
+            if (!matches(m, 0, got)) {
+                bad.add("peer's " + m);
+            }
+        }
+        stats.integrity(bad.isEmpty(), "2.2: " + maps.size() + " + " + peerMaps.size() + " (the peer's)"
+                + " mappings read back intact (" + mm.pageIo().pswpout()
                 + " pages swapped out, " + mm.pageIo().pswpin() + " in, " + (mm.pageIo().pswpin() - in0)
-                + " of them by the read-back; " + state.kills + " OOM kills)"
+                + " of them by the read-back; " + state.kills + " OOM kills; " + state.mappedTruncates
+                + " truncates of mapped files; loose bytes of truncated private copies read as zeros "
+                + state.looseZeroed + ", with their old value " + state.looseKept + ")"
                 + (bad.isEmpty() ? "" : ", wrong: " + bad) + (killed == null ? "" : "; the process was OOM-killed ("
                 + killed + "), so its mappings were not read back"));
         onProcess(() -> {
@@ -160,6 +209,16 @@ final class Linux22Fuzz extends Linux22Context {
             Thread.currentThread().interrupt();
         }
         maps.clear();
+        onPeer(() -> {
+            state.peer.exit();
+            return Res.SUCCESS;
+        });
+        try {
+            state.peerThread.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        peerMaps.clear();
         other.exit();
         k.kthreadStop(otherTask);
         mm.buffers().syncBuffers(disk);

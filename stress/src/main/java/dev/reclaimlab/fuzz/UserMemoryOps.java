@@ -8,11 +8,14 @@ import dev.reclaimlab.swap.UserFault;
 import dev.reclaimlab.swap.Vma;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * The 2.2 fuzz's operations on user memory: mmap() of anonymous memory and shared mappings of ext2 files,
- * munmap(), the process reading and writing its memory, copy_from_user() and copy_to_user() with good and
- * bad user and kernel addresses, lengths and processes, and update_vm_cache() with bad sources.
+ * The 2.2 fuzz's operations on user memory: mmap() of anonymous memory and shared and private (MAP_PRIVATE,
+ * copy on write) mappings of ext2 files, munmap(), the process reading and writing its memory, accesses beyond
+ * the end of a mapped file (SIGBUS for a shared mapping, zeros in the last page), a peer process mapping the
+ * same files, copy_from_user() and copy_to_user() with good and bad user and kernel addresses, lengths and
+ * processes, and update_vm_cache() with bad sources.
  */
 final class UserMemoryOps extends Linux22Context {
     UserMemoryOps(Linux22Context c) {
@@ -29,8 +32,9 @@ final class UserMemoryOps extends Linux22Context {
             return;
         }
         boolean file = r.nextInt(3) == 0;
+        boolean priv = file && r.nextBoolean();
         File22Model f = file ? pickFile() : null;
-        if (file && (f == null || f.data.length == 0)) {
+        if (file && (f == null || f.data.length == 0 && !priv)) {
             return;
         }
         while (maps.size() >= MAX_MAPS || (!file && state.anonPages > MAX_ANON_PAGES)) {
@@ -39,41 +43,65 @@ final class UserMemoryOps extends Linux22Context {
             }
             munmapOne(maps.get(0));
         }
-        long off = file ? ((long) r.nextInt((f.data.length + PhysMem.PAGE_SIZE - 1) / PhysMem.PAGE_SIZE))
-                << PhysMem.PAGE_SHIFT : 0;
-        long len = file ? 1 + r.nextInt((int) Math.min(f.data.length - off + PhysMem.PAGE_SIZE, 1 << 20))
+        int filePages = file ? (f.data.length + PhysMem.PAGE_SIZE - 1) / PhysMem.PAGE_SIZE : 0;
+        boolean far = priv && r.nextInt(8) == 0;
+        // A private mapping may start and run beyond the end of the file: those pages read zeros, as 2.2's do.
+        long off = far ? ((long) (1 << 20) - 1 - r.nextInt(1 << 19)) << PhysMem.PAGE_SHIFT
+                : file ? ((long) r.nextInt(filePages + (priv ? 2 : 0) + (filePages == 0 ? 1 : 0))) << PhysMem.PAGE_SHIFT
+                : 0;
+        long len = far ? 1 + r.nextInt(16 * PhysMem.PAGE_SIZE)
+                : file ? 1 + r.nextInt((int) Math.max(PhysMem.PAGE_SIZE, Math.min(f.data.length - off
+                        + (priv ? 4 : 1) * PhysMem.PAGE_SIZE, 1 << 20)))
                 : 1 + r.nextInt(r.nextBoolean() ? 4 << 20 : 64 << 10);
+        if (far && off + len + PhysMem.PAGE_SIZE > 1L << 32) {
+            return;
+        }
         boolean scratch = !file && pickScratch() == null;
-        call(file ? "mmap shared" : "mmap anon", true, (file ? f + ", " : "") + len + ", " + off, () -> {
-            Vma v = mem().mmap(p(), len, file ? f.f : null, off, file);
-            int pages = v.nrPages();
-            maps.add(new Map22(v, file ? null : new byte[(int) Math.min(len, (long) pages << PhysMem.PAGE_SHIFT)],
-                    f, scratch));
-            if (file) {
-                f.maps++;
-            } else {
-                state.anonPages += pages;
-            }
-            return Res.SUCCESS;
-        });
+        call(priv ? "mmap private" : file ? "mmap shared" : "mmap anon", true, (file ? f + ", " : "") + len + ", "
+                + off, () -> {
+                    Vma v = mem().mmap(p(), len, file ? f.f : null, off, file && !priv);
+                    int pages = v.nrPages();
+                    maps.add(new Map22(v, file ? null : new byte[(int) Math.min(len, (long) pages
+                            << PhysMem.PAGE_SHIFT)], f, scratch, priv));
+                    if (file) {
+                        f.maps++;
+                    } else {
+                        state.anonPages += pages;
+                    }
+                    return Res.SUCCESS;
+                });
     }
 
     private void badMmap() {
         File22Model f = pickFile();
-        int c = r.nextInt(6);
+        int c = r.nextInt(7);
+        // Bad lengths and offsets with anonymous memory, or a file mapped shared or private.
+        File22Model withFile = f != null && r.nextBoolean() ? f : null;
+        boolean shared = withFile != null && r.nextBoolean();
         long len = c == 0 ? -r.nextInt(1 << 20) : c == 1 ? Long.MAX_VALUE - r.nextInt(1 << 12)
-                : c == 2 ? 1L << 34 + r.nextInt(8) : 4096;
+                : c == 2 ? 1L << 34 + r.nextInt(8) : c == 6 ? PhysMem.PAGE_SIZE * (2L + r.nextInt(16)) : 4096;
         long off = c == 3 ? 1 + r.nextInt(PhysMem.PAGE_SIZE - 1)
-                : c == 4 ? -PhysMem.PAGE_SIZE * (1L + r.nextInt(8)) : 0;
-        boolean shared = c == 5 || (c == 4 && f != null);
-        File22Model use = c == 5 && r.nextBoolean() && !released.isEmpty() ? pick(released) : c == 4 ? f : null;
+                : c == 4 ? (r.nextBoolean() ? -PhysMem.PAGE_SIZE * (1L + r.nextInt(8)) : Long.MIN_VALUE)
+                : c == 6 ? (r.nextBoolean() ? (1L << 32) - PhysMem.PAGE_SIZE * (1L + r.nextInt(1))
+                        : (Long.MAX_VALUE & -PhysMem.PAGE_SIZE) - PhysMem.PAGE_SIZE * r.nextInt(4)) : 0;
+        if (c == 6 && withFile == null) {
+            withFile = f;
+        }
+        File22Model use = c == 5 && r.nextBoolean() && !released.isEmpty() ? pick(released) : c == 5 ? null
+                : withFile;
+        boolean sh = c == 5 ? use != null : shared && use != null;
         boolean notCurrent = c == 5 && use == null;
+        if (c == 6 && use == null) {
+            return;
+        }
         String kind = c == 0 ? "length <= 0" : c == 1 ? "length past the address space" : c == 2 ? "length beyond 3 GiB"
-                : c == 3 ? "unaligned offset" : c == 4 ? "negative offset" : use != null ? "released file"
-                : "not the current process";
-        call("mmap", false, len + ", " + off + " (" + kind + ")", () -> {
+                : c == 3 ? "unaligned offset" : c == 4 ? "negative offset"
+                : c == 6 ? "offset + length past 2.2's vm_offset"
+                : use != null ? "released file" : "not the current process";
+        String what = use == null ? "anon" : (sh ? "shared " : "private ") + use;
+        call("mmap", false, what + ", " + len + ", " + off + " (" + kind + ")", () -> {
             Process22 who = notCurrent ? other : p();
-            Vma v = mem().mmap(who, len, use == null ? null : use.f, off, shared && use != null);
+            Vma v = mem().mmap(who, len, use == null ? null : use.f, off, sh);
             // Accepted: the mapping goes again at once, so the model never uses it.
             if (!notCurrent) {
                 mem().munmap(who, v);
@@ -122,7 +150,10 @@ final class UserMemoryOps extends Linux22Context {
                 try {
                     mem().writeUser(p(), m.v.start() + from, src, 4, len);
                 } catch (UserFault e) {
-                    if (m.file != null) {
+                    if (noCopy(e)) {
+                        return Res.ERROR;
+                    }
+                    if (m.file != null && !m.priv()) {
                         // Killed part-way through a shared mapping: the file's content is no longer known.
                         m.file.unknown = true;
                     }
@@ -160,8 +191,9 @@ final class UserMemoryOps extends Linux22Context {
             call("readUser", true, m + " +" + from + ", " + len, () -> {
                 byte[] got = new byte[len];
                 mem().readUser(p(), m.v.start() + from, got, 0, len);
-                if (!Arrays.equals(got, expected(m, from, len))) {
-                    throw new Harness.Corrupt("user memory read back wrong at " + m + " +" + from);
+                if (!matches(m, from, got)) {
+                    throw new Harness.Corrupt("user memory read back wrong at " + m + " +" + from + ": "
+                            + firstDiff(m, from, got));
                 }
                 return Res.SUCCESS;
             });
@@ -188,7 +220,7 @@ final class UserMemoryOps extends Linux22Context {
             len = r.nextBoolean() ? -1 - r.nextInt(1 << 20) : Integer.MIN_VALUE;
             buf = new byte[16];
             kind = "negative length";
-        } else if (c == 1 && m != null && m.len() == (long) m.v.nrPages() << PhysMem.PAGE_SHIFT) {
+        } else if (c == 1 && m != null && !m.priv() && m.len() == (long) m.v.nrPages() << PhysMem.PAGE_SHIFT) {
             long from = r.nextLong(m.len());
             uaddr = m.v.start() + from;
             len = (int) (m.len() - from) + 1 + r.nextInt(PhysMem.PAGE_SIZE);
@@ -222,6 +254,171 @@ final class UserMemoryOps extends Linux22Context {
                 });
     }
 
+    /**
+     * A write fault on a private mapping found no page for its copy: 2.2's filemap_nopage() returns 0 and the
+     * process gets SIGBUS, which ends it; the fuzz lets it exit and starts the next.
+     */
+    private boolean noCopy(UserFault e) {
+        if ("SIGBUS".equals(e.signal()) && e.getMessage() != null && e.getMessage().contains("private copy")) {
+            state.fatal = e.getMessage();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * A shared mapping beyond the end of its file: a page wholly beyond it is SIGBUS (filemap_nopage()'s
+     * no_page for VM_SHARED; so also after a truncate has zapped it), and the part of the last page beyond the
+     * end reads zeros. The file keeps its size and bytes.
+     */
+    void beyondEof() {
+        Map22 m = null;
+        boolean peer = r.nextBoolean();
+        List<Map22> from0 = peer ? peerMaps : maps;
+        for (int i = 0; i < 8 && !from0.isEmpty() && m == null; i++) {
+            Map22 c = pick(from0);
+            if (c.file != null && !c.priv() && !c.file.unknown) {
+                m = c;
+            }
+        }
+        if (m == null) {
+            return;
+        }
+        Map22 map = m;
+        Process22 who = peer ? state.peer : p();
+        long size = map.file.data.length;
+        long inMap = Math.max(0, size - map.v.offset());
+        int firstBeyond = (int) Math.min(map.v.nrPages(), (inMap + PhysMem.PAGE_SIZE - 1) >>> PhysMem.PAGE_SHIFT);
+        long span = (long) map.v.nrPages() << PhysMem.PAGE_SHIFT;
+        if (r.nextBoolean() && firstBeyond < map.v.nrPages()) {
+            long from = ((long) firstBeyond << PhysMem.PAGE_SHIFT) + r.nextLong(span - ((long) firstBeyond
+                    << PhysMem.PAGE_SHIFT));
+            int len = (int) Math.min(span - from, 1 + r.nextInt(64));
+            boolean write = r.nextBoolean();
+            byte[] buf = new byte[len];
+            r.nextBytes(buf);
+            String who0 = peer ? "peer " : "";
+            as(peer, write ? "writeUser" : "readUser", true, who0 + map + " +" + from + ", " + len
+                    + " (beyond the end of "
+                    + map.file + ", " + size + " bytes: SIGBUS)", () -> {
+                        try {
+                            if (write) {
+                                mem().writeUser(who, map.v.start() + from, buf, 0, len);
+                            } else {
+                                mem().readUser(who, map.v.start() + from, buf, 0, len);
+                            }
+                        } catch (UserFault e) {
+                            if ("SIGBUS".equals(e.signal())) {
+                                return Res.SUCCESS;
+                            }
+                            throw e;
+                        }
+                        throw new Harness.Corrupt("no SIGBUS for " + map + " +" + from + ", beyond the end of "
+                                + map.file + " (" + size + " bytes)");
+                    });
+            return;
+        }
+        if (inMap == 0 || inMap >= span || (inMap & (PhysMem.PAGE_SIZE - 1)) == 0) {
+            return;
+        }
+        int len = (int) (PhysMem.PAGE_SIZE - (inMap & (PhysMem.PAGE_SIZE - 1)));
+        as(peer, "readUser", true, (peer ? "peer " : "") + map + " +" + inMap + ", " + len
+                + " (the last page beyond the end of " + map.file
+                + ": zeros)", () -> {
+                    byte[] got = new byte[len];
+                    mem().readUser(who, map.v.start() + inMap, got, 0, len);
+                    for (byte b : got) {
+                        if (b != 0) {
+                            throw new Harness.Corrupt("old bytes beyond the end of " + map.file + " through " + map);
+                        }
+                    }
+                    return Res.SUCCESS;
+                });
+    }
+
+    private Outcome as(boolean peer, String op, boolean valid, String args, Harness.Action a) {
+        return peer ? callPeer(op, valid, args, a) : call(op, valid, args, a);
+    }
+
+    /**
+     * The peer process maps a file shared or private, unmaps one, or reads or writes its mappings: its shared
+     * writes reach the file's shadow, its private ones its own copies; the fuzz's ftruncate() zaps them as it
+     * zaps the fuzz's process's own (vmtruncate() walks i_mmap, whichever process a mapping is in).
+     */
+    void peer() {
+        int c = r.nextInt(10);
+        if (c == 0 || peerMaps.isEmpty()) {
+            File22Model f = pickFile();
+            if (f == null) {
+                return;
+            }
+            if (peerMaps.size() >= 8) {
+                peerMunmap(peerMaps.get(0));
+            }
+            boolean priv = r.nextBoolean() || f.data.length == 0;
+            int filePages = (f.data.length + PhysMem.PAGE_SIZE - 1) / PhysMem.PAGE_SIZE;
+            long off = (long) r.nextInt(Math.max(1, filePages)) << PhysMem.PAGE_SHIFT;
+            long len = 1 + r.nextInt((int) Math.max(PhysMem.PAGE_SIZE, Math.min(f.data.length - off
+                    + 2L * PhysMem.PAGE_SIZE, 256 << 10)));
+            callPeer(priv ? "peer mmap private" : "peer mmap shared", true, f + ", " + len + ", " + off, () -> {
+                Vma v = mem().mmap(state.peer, len, f.f, off, !priv);
+                peerMaps.add(new Map22(v, null, f, false, priv));
+                f.maps++;
+                return Res.SUCCESS;
+            });
+            return;
+        }
+        Map22 m = pick(peerMaps);
+        if (c == 1) {
+            peerMunmap(m);
+            return;
+        }
+        if (m.len() <= 0) {
+            return;
+        }
+        long from = r.nextLong(m.len());
+        int len = (int) Math.min(m.len() - from, 1 + r.nextInt(r.nextBoolean() ? 64 : 2 * PhysMem.PAGE_SIZE));
+        if (c < 6) {
+            callPeer("peer readUser", true, m + " +" + from + ", " + len, () -> {
+                byte[] got = new byte[len];
+                mem().readUser(state.peer, m.v.start() + from, got, 0, len);
+                if (!matches(m, from, got)) {
+                    throw new Harness.Corrupt("peer's memory read back wrong at " + m + " +" + from + ": "
+                            + firstDiff(m, from, got));
+                }
+                return Res.SUCCESS;
+            });
+            return;
+        }
+        byte[] src = new byte[len];
+        r.nextBytes(src);
+        callPeer("peer writeUser", true, m + " +" + from + ", " + len, () -> {
+            try {
+                mem().writeUser(state.peer, m.v.start() + from, src, 0, len);
+            } catch (UserFault e) {
+                if ("SIGBUS".equals(e.signal()) && e.getMessage() != null && e.getMessage().contains("private copy")) {
+                    state.peerFatal = e.getMessage();
+                    return Res.ERROR;
+                }
+                if (!m.priv()) {
+                    m.file.unknown = true;
+                }
+                throw e;
+            }
+            store(m, from, src, 0, len);
+            return Res.SUCCESS;
+        });
+    }
+
+    void peerMunmap(Map22 m) {
+        peerMaps.remove(m);
+        m.file.maps--;
+        callPeer("peer munmap", true, m.toString(), () -> {
+            mem().munmap(state.peer, m.v);
+            return Res.SUCCESS;
+        });
+    }
+
     /** copy_from_user() into the fuzz's kernel page, and with bad kernel and user addresses. */
     void copyFromUser() {
         Map22 m = pickMap(false);
@@ -233,7 +430,7 @@ final class UserMemoryOps extends Linux22Context {
                 mem().copyFromUser(p(), kbuf + koff, m.v.start() + from, len);
                 byte[] got = new byte[len];
                 mm.mem().copyOut(kbuf + koff, got, 0, len);
-                if (!Arrays.equals(got, expected(m, from, len))) {
+                if (!matches(m, from, got)) {
                     throw new Harness.Corrupt("copy_from_user copied wrong bytes from " + m + " +" + from);
                 }
                 return Res.SUCCESS;

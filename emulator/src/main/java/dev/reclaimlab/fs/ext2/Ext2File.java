@@ -170,10 +170,13 @@ public final class Ext2File implements File22 {
                 (k, d, n) -> p.mm22().memory().copyToUser(p, uaddr + d, k, n));
     }
 
-    /** ftruncate(2): a larger size leaves a hole; a smaller one frees the blocks beyond it. */
+    /**
+     * ftruncate(2): a larger size leaves a hole; a smaller one frees the blocks beyond it. A size that is negative
+     * as 2.2's i386 off_t (2^31 or more, or negative) is -EINVAL, as do_truncate()'s "(off_t) length < 0".
+     */
     public int ftruncate(long size) {
         checkLive("ftruncate");
-        if (size < 0) {
+        if (size < 0 || size > Integer.MAX_VALUE) {
             return -Errno.EINVAL;
         }
         ip.iSem.down();

@@ -103,4 +103,22 @@ class Ext2FileCheckTest {
                 .hasMessageContaining("EXT2_NAME_LEN").matches(e -> ((Ext2Exception) e).errno() == Errno.ENAMETOOLONG);
         fs.create(null, "x".repeat(255)).close();
     }
+
+    @Test
+    void ftruncateRefusesASizeThatIsNegativeAsOffTWithEinval(Kernels kernels) {
+        Ext2Fs fs = fs(kernels);
+        Ext2File f = fs.create(null, "f");
+        assertThat(f.write(new byte[100], 0, 100, 0)).isEqualTo(100);
+        // 2.2's do_truncate(): "(off_t) length < 0" is -EINVAL; i_size is an i386 off_t.
+        assertThat(f.ftruncate(1L << 31)).isEqualTo(-Errno.EINVAL);
+        assertThat(f.ftruncate(Long.MAX_VALUE)).isEqualTo(-Errno.EINVAL);
+        assertThat(f.iSize()).isEqualTo(100);
+        byte[] got = new byte[64];
+        assertThat(f.read(got, 0, 64, 1L << 40)).as("nothing beyond the size to read").isZero();
+        assertThat(f.ftruncate((1L << 31) - 1)).as("the largest off_t").isZero();
+        assertThat(f.read(got, 0, 64, (1L << 31) - 65)).isEqualTo(64);
+        assertThat(got).containsOnly((byte) 0);
+        assertThat(f.ftruncate(0)).isZero();
+        f.close();
+    }
 }
