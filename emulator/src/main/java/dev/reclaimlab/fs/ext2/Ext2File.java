@@ -22,6 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * memory as the source, i_sem held by the caller). f_count keeps the inode referenced.
  */
 public final class Ext2File implements File22 {
+    /** The largest position 2.2's ext2_file_write() holds: its pos is a __u32. */
+    static final long U32_MAX = 0xFFFF_FFFFL;
+
     /**
      * Where ext2_file_write() copies from: a user buffer, kernel memory, a Java array. Returns the bytes it could
      * not copy, as copy_from_user() does.
@@ -210,10 +213,23 @@ public final class Ext2File implements File22 {
         return fs.blockMap().getblk(ip, block, true, err);
     }
 
-    /** ext2_file_write(); i_sem held. Bytes written, or -errno when nothing was. */
+    /**
+     * ext2_file_write(); i_sem held. Bytes written, or -errno when nothing was. 2.2's position is a __u32: one that
+     * does not fit ("pos != *ppos") is -EINVAL, and a write that would carry it past 0xFFFFFFFF is cut short there
+     * ("Check for overflow..", count = ~pos), -EFBIG when nothing is left of it.
+     */
     long ext2FileWrite(Source src, int count, long pos) {
         if (count == 0) {
             return 0;
+        }
+        if (pos > U32_MAX) {
+            return -Errno.EINVAL;
+        }
+        if (pos + count > U32_MAX) {
+            count = (int) (U32_MAX - pos);
+            if (count == 0) {
+                return -Errno.EFBIG;
+            }
         }
         BufferCache buffers = fs.buffers();
         int bs = fs.blocksize();

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.util.Arrays;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -43,6 +45,28 @@ class Ext2FileCheckTest {
         Vma v = fs.mm22().memory().mmap(p, PhysMem.PAGE_SIZE, null, 0, false);
         assertThat(f.readToUser(p, v.end() - 10, 100, 0)).as("a short read up to the hole").isEqualTo(10);
         p.exit();
+        f.close();
+    }
+
+    @Test
+    void aWritePastTheThirtyTwoBitPositionIsEinvalAndOneCarriedPastItIsCutShort(Kernels kernels) {
+        Ext2Fs fs = fs(kernels);
+        Ext2File f = fs.create(null, "f");
+        long free = fs.freeBlocksCount();
+        assertThat(f.write(new byte[16], 0, 16, 1L << 32)).as("pos != *ppos: the __u32 position cannot hold it")
+                .isEqualTo(-Errno.EINVAL);
+        assertThat(f.write(new byte[16], 0, 16, Long.MAX_VALUE - 8)).isEqualTo(-Errno.EINVAL);
+        assertThat(f.iSize()).isZero();
+        assertThat(fs.freeBlocksCount()).as("nothing allocated").isEqualTo(free);
+        long last = Ext2File.U32_MAX - 10;
+        byte[] data = new byte[64];
+        Arrays.fill(data, (byte) 0x5a);
+        assertThat(f.write(data, 0, 64, last)).as("cut to ~pos, 0xFFFFFFFF - pos").isEqualTo(10);
+        assertThat(f.iSize()).isEqualTo(Ext2File.U32_MAX);
+        assertThat(f.write(data, 0, 64, Ext2File.U32_MAX)).as("nothing left of it").isEqualTo(-Errno.EFBIG);
+        byte[] back = new byte[10];
+        assertThat(f.read(back, 0, 10, last)).isEqualTo(10);
+        assertThat(back).containsOnly((byte) 0x5a);
         f.close();
     }
 
