@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * The Linux 2.2 fuzz's model: a kernel booted as 2.2 with a swap partition and an ext2 on IDE disks over RAM
@@ -178,14 +179,7 @@ abstract class Linux22Context {
     /** A new peer process on a thread (and task) of its own. */
     final void startPeer() {
         state.peerThread = new ProcessThread("fuzz22-peer-" + (++state.generation));
-        try {
-            state.peerThread.run(() -> {
-                state.peer = Process22.attach(mm, k.currentTask());
-                return Harness.Res.SUCCESS;
-            });
-        } catch (Exception e) {
-            throw new IllegalStateException("fuzz22: cannot start the peer process", e);
-        }
+        attach(state.peerThread, p -> state.peer = p, "the peer process");
     }
 
     /** One call made on the peer process's thread. */
@@ -195,26 +189,13 @@ abstract class Linux22Context {
 
     /** Runs {@code a} on the peer's thread outside the fuzz's calls (the final checks). */
     void onPeer(Harness.Action a) {
-        try {
-            state.peerThread.run(a);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        runOutside(state.peerThread, a);
     }
 
     /** A new process on a thread (and task) of its own. */
     final void startProcess() {
         state.thread = new ProcessThread("fuzz22-proc-" + (++state.generation));
-        try {
-            state.thread.run(() -> {
-                state.p = Process22.attach(mm, k.currentTask());
-                return Harness.Res.SUCCESS;
-            });
-        } catch (Exception e) {
-            throw new IllegalStateException("fuzz22: cannot start a process", e);
-        }
+        attach(state.thread, p -> state.p = p, "a process");
     }
 
     /** One call of the 2.2 part, made on the current process's thread, so the process is current there. */
@@ -224,8 +205,24 @@ abstract class Linux22Context {
 
     /** Runs {@code a} on the process's thread outside the fuzz's calls (the final checks). */
     void onProcess(Harness.Action a) {
+        runOutside(state.thread, a);
+    }
+
+    /** Attaches a 2.2 process to {@code thread}'s task and hands it to {@code set}. */
+    private void attach(ProcessThread thread, Consumer<Process22> set, String what) {
         try {
-            state.thread.run(a);
+            thread.run(() -> {
+                set.accept(Process22.attach(mm, k.currentTask()));
+                return Harness.Res.SUCCESS;
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("fuzz22: cannot start " + what, e);
+        }
+    }
+
+    private static void runOutside(ProcessThread thread, Harness.Action a) {
+        try {
+            thread.run(a);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Exception e) {
