@@ -220,6 +220,19 @@ abstract class Linux22Context {
         }
     }
 
+    /** Exits {@code p} on its own thread, then stops the thread. */
+    static void exitAndStop(ProcessThread thread, Process22 p) {
+        runOutside(thread, () -> {
+            p.exit();
+            return Harness.Res.SUCCESS;
+        });
+        try {
+            thread.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static void runOutside(ProcessThread thread, Harness.Action a) {
         try {
             thread.run(a);

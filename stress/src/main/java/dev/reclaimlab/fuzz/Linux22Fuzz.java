@@ -199,25 +199,9 @@ final class Linux22Fuzz extends Linux22Context {
                 + state.looseZeroed + ", with their old value " + state.looseKept + ")"
                 + (bad.isEmpty() ? "" : ", wrong: " + bad) + (killed == null ? "" : "; the process was OOM-killed ("
                 + killed + "), so its mappings were not read back"));
-        onProcess(() -> {
-            p().exit();
-            return Res.SUCCESS;
-        });
-        try {
-            state.thread.stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        exitAndStop(state.thread, p());
         maps.clear();
-        onPeer(() -> {
-            state.peer.exit();
-            return Res.SUCCESS;
-        });
-        try {
-            state.peerThread.stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        exitAndStop(state.peerThread, state.peer);
         peerMaps.clear();
         other.exit();
         k.kthreadStop(otherTask);
