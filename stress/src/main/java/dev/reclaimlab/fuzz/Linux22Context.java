@@ -226,11 +226,27 @@ abstract class Linux22Context {
             p.exit();
             return Harness.Res.SUCCESS;
         });
+        stopThread(thread);
+    }
+
+    /** Stops a process's thread once its process has exited. */
+    static void stopThread(ProcessThread thread) {
         try {
             thread.stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new IllegalStateException("fuzz22: interrupted", e);
         }
+    }
+
+    /** Why the process must go: the kernel killed it, or a fault of the fuzz's found no page (SIGBUS); else null. */
+    String killedBy() {
+        return state.fatal != null ? state.fatal : p().killedBy();
+    }
+
+    /** The same for the peer process. */
+    String peerKilledBy() {
+        return state.peerFatal != null ? state.peerFatal : state.peer.killedBy();
     }
 
     private static void runOutside(ProcessThread thread, Harness.Action a) {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * The Linux 2.2 part of the fuzz: a process with anonymous memory larger than the kernel's (so it goes to
@@ -31,17 +32,19 @@ final class Linux22Fuzz extends Linux22Context {
 
     void step() {
         int w = r.nextInt(100);
-        if (p().killedBy() != null || state.fatal != null) {
+        String killed = killedBy();
+        if (killed != null) {
             // OOM-killed (2.2.1's answer when reclaim frees nothing), or SIGBUS for want of a page for a private
             // copy: the process exits and a new one starts.
             state.kills++;
-            exitAndExec("killed (" + (state.fatal != null ? state.fatal : p().killedBy()) + ")");
+            exitAndExec("killed (" + killed + ")");
             state.fatal = null;
             return;
         }
-        if (state.peer.killedBy() != null || state.peerFatal != null) {
+        String peerKilled = peerKilledBy();
+        if (peerKilled != null) {
             state.kills++;
-            peerExit("killed (" + (state.peerFatal != null ? state.peerFatal : state.peer.killedBy()) + ")");
+            peerExit("killed (" + peerKilled + ")");
             return;
         }
         if (w < 9) {
@@ -117,12 +120,7 @@ final class Linux22Fuzz extends Linux22Context {
             p().exit();
             return Res.SUCCESS;
         });
-        try {
-            state.thread.stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("fuzz22: interrupted", e);
-        }
+        stopThread(state.thread);
         startProcess();
     }
 
@@ -137,13 +135,26 @@ final class Linux22Fuzz extends Linux22Context {
             return Res.SUCCESS;
         });
         state.peerFatal = null;
-        try {
-            state.peerThread.stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("fuzz22: interrupted", e);
-        }
+        stopThread(state.peerThread);
         startPeer();
+    }
+
+    /** Reads every mapping of {@code ms} back in {@code who} (on its thread) and names those the shadow disowns. */
+    private void readBack(List<Map22> ms, Process22 who, Consumer<Harness.Action> on, String prefix,
+                          List<String> bad) {
+        for (Map22 m : ms) {
+            if (m.scratch || m.len() <= 0) {
+                continue;
+            }
+            byte[] got = new byte[(int) m.len()];
+            on.accept(() -> {
+                mm.memory().readUser(who, m.v.start(), got, 0, got.length);
+                return Res.SUCCESS;
+            });
+            if (!matches(m, 0, got)) {
+                bad.add(prefix + m);
+            }
+        }
     }
 
     private void reclaim(int rounds) {
@@ -163,33 +174,12 @@ final class Linux22Fuzz extends Linux22Context {
         long in0 = mm.pageIo().pswpin();
         reclaim(300);
         List<String> bad = new ArrayList<>();
-        String killed = state.fatal != null ? state.fatal : p().killedBy();
-        for (Map22 m : maps) {
-            if (m.scratch || m.len() <= 0 || killed != null) {
-                continue;
-            }
-            byte[] got = new byte[(int) m.len()];
-            onProcess(() -> {
-                mm.memory().readUser(p(), m.v.start(), got, 0, got.length);
-                return Res.SUCCESS;
-            });
-            if (!matches(m, 0, got)) {
-                bad.add(m.toString());
-            }
+        String killed = killedBy();
+        if (killed == null) {
+            readBack(maps, p(), this::onProcess, "", bad);
         }
-        String peerKilled = state.peerFatal != null ? state.peerFatal : state.peer.killedBy();
-        for (Map22 m : peerMaps) {
-            if (m.len() <= 0 || peerKilled != null) {
-                continue;
-            }
-            byte[] got = new byte[(int) m.len()];
-            onPeer(() -> {
-                mm.memory().readUser(state.peer, m.v.start(), got, 0, got.length);
-                return Res.SUCCESS;
-            });
-            if (!matches(m, 0, got)) {
-                bad.add("peer's " + m);
-            }
+        if (peerKilledBy() == null) {
+            readBack(peerMaps, state.peer, this::onPeer, "peer's ", bad);
         }
         stats.integrity(bad.isEmpty(), "2.2: " + maps.size() + " + " + peerMaps.size() + " (the peer's)"
                 + " mappings read back intact (" + mm.pageIo().pswpout()
