@@ -30,6 +30,21 @@ public interface AddressSpaceOperations {
      */
     int writepage(AddressSpace mapping, int page, WritebackControl wbc);
 
+    /** Whether {@link #writepages} is implemented; do_writepages() falls back to generic_writepages() if not. */
+    default boolean hasWritepages() {
+        return false;
+    }
+
+    /**
+     * ->writepages(), which do_writepages() calls instead of write_cache_pages() with {@link #writepage}: a
+     * filesystem that gathers pages into larger IO walks the dirty pages itself through
+     * {@link Writeback#writeCachePages(AddressSpace, WritebackControl, Writeback.Writepage)} and sends what it
+     * gathered before returning. Returns the dirty pages left behind, as write_cache_pages() does.
+     */
+    default long writepages(AddressSpace mapping, WritebackControl wbc) {
+        throw new UnsupportedOperationException("writepages(" + mapping + "): not implemented");
+    }
+
     /**
      * try_to_release_page(): drop the filesystem's private data so the page can be freed; may sleep (NFS
      * waits for a COMMIT here) when {@code gfp} allows. False keeps the page.

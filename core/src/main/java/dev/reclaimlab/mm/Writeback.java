@@ -258,26 +258,58 @@ public final class Writeback {
         flusher.wakeupFlusherThreads(nrPages);
     }
 
+    /** writepage_t: what write_cache_pages() calls for each locked dirty page whose dirty bit it cleared. */
+    @FunctionalInterface
+    public interface Writepage {
+        int writepage(AddressSpace mapping, int page, WritebackControl wbc);
+    }
+
     /**
-     * write_cache_pages(): writes {@code mapping}'s dirty pages through its writepage(). Returns how many
-     * dirty pages it left behind (pages locked by others, or beyond wbc.nrToWrite).
+     * do_writepages(): the mapping's ->writepages() if it has one, else write_cache_pages() through its
+     * writepage() (generic_writepages()). Returns how many dirty pages were left behind (pages locked by
+     * others, or beyond wbc.nrToWrite).
      */
     public long writeCachePages(AddressSpace mapping, WritebackControl wbc) {
-        if (mapping == null || wbc == null) {
-            throw new IllegalArgumentException("write_cache_pages: " + (mapping == null ? "mapping" : "wbc")
-                    + " is null");
-        }
+        checkArgs(mapping, wbc);
         if (!mapping.beginWriteback()) {
             return 0;
         }
         try {
-            return writeCachePagesLocked(mapping, wbc);
+            AddressSpaceOperations aops = mapping.aops();
+            return aops.hasWritepages() ? aops.writepages(mapping, wbc)
+                    : writeCachePagesLocked(mapping, wbc, aops::writepage);
         } finally {
             mapping.endWriteback();
         }
     }
 
-    private long writeCachePagesLocked(AddressSpace mapping, WritebackControl wbc) {
+    /**
+     * write_cache_pages(mapping, wbc, writepage, data): hands each dirty page, locked and its dirty bit cleared
+     * for IO, to {@code writepage}, as a ->writepages() implementation calls it. Returns the pages left behind.
+     */
+    public long writeCachePages(AddressSpace mapping, WritebackControl wbc, Writepage writepage) {
+        checkArgs(mapping, wbc);
+        if (writepage == null) {
+            throw new IllegalArgumentException("write_cache_pages(" + mapping + "): writepage is null");
+        }
+        if (!mapping.beginWriteback()) {
+            return 0;
+        }
+        try {
+            return writeCachePagesLocked(mapping, wbc, writepage);
+        } finally {
+            mapping.endWriteback();
+        }
+    }
+
+    private static void checkArgs(AddressSpace mapping, WritebackControl wbc) {
+        if (mapping == null || wbc == null) {
+            throw new IllegalArgumentException("write_cache_pages: " + (mapping == null ? "mapping" : "wbc")
+                    + " is null");
+        }
+    }
+
+    private long writeCachePagesLocked(AddressSpace mapping, WritebackControl wbc, Writepage writepage) {
         Filemap fm = mm.filemap();
         long skipped = 0;
         for (long index = mapping.pages.xaFind(0); index >= 0; index = mapping.pages.xaFindAfter(index)) {
@@ -312,7 +344,7 @@ public final class Writeback {
                     fm.unlockPage(pfn);
                     continue;
                 }
-                int res = mapping.aops().writepage(mapping, pfn, wbc);
+                int res = writepage.writepage(mapping, pfn, wbc);
                 if (res == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE) {
                     fm.setPageDirty(pfn);
                     fm.unlockPage(pfn);
