@@ -25,9 +25,31 @@ final class NfsAops implements AddressSpaceOperations {
         return err;
     }
 
+    /** nfs_readpages(): readahead's pages go out in async READs of up to rsize. */
+    @Override
+    public boolean hasReadpages() {
+        return true;
+    }
+
+    @Override
+    public int readpages(AddressSpace mapping, int[] pages, int nrPages) {
+        return nfs.read().nfsReadpages(inode, pages, nrPages);
+    }
+
     @Override
     public int writepage(AddressSpace mapping, int page, WritebackControl wbc) {
         return nfs.write().nfsWritepage(inode, page, wbc);
+    }
+
+    /** nfs_writepages(): contiguous dirty pages go out in WRITEs of up to wsize. */
+    @Override
+    public boolean hasWritepages() {
+        return true;
+    }
+
+    @Override
+    public long writepages(AddressSpace mapping, WritebackControl wbc) {
+        return nfs.write().nfsWritepages(inode, wbc);
     }
 
     @Override

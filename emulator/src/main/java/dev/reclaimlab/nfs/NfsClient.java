@@ -8,6 +8,8 @@ import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.mm.PhysMem;
+import dev.reclaimlab.mm.Readahead;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.KmemCache;
 import dev.reclaimlab.sunrpc.RpcClnt;
@@ -24,6 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * offers (nfsd_max_blksize).
  */
 public final class NfsClient implements SuperOperations {
+    /** NFS_MAX_READAHEAD (fs/nfs/internal.h, 3.14): readahead windows of up to this many rsize READs. */
+    static final int NFS_MAX_READAHEAD = 15;
+
     public static final FileSystemType NFS_TYPE = new FileSystemType("nfs");
     /** sizeof(struct nfs_inode) on x86-64, roughly. */
     static final int NFS_INODE_SIZE = 1032;
@@ -36,17 +41,21 @@ public final class NfsClient implements SuperOperations {
     private final KmemCache nfsInodeCache;
     private final ConcurrentHashMap<Long, NfsInode> icache = new ConcurrentHashMap<>();
     private final NfsWrite write;
+    private final NfsRead read;
     private final NfsFile file;
 
     private NfsClient(Kernel kernel, SvcXprt xprt, int blksize) {
         this.kernel = kernel;
         this.file = new NfsFile(this);
         this.write = new NfsWrite(this);
+        this.read = new NfsRead(this);
         String id = "0:" + ANON_DEV.incrementAndGet();
         this.sb = new SuperBlock(kernel, NFS_TYPE, null, id, this, new NfsDir(this), file);
         RpcClnt clnt = new RpcClnt(kernel, xprt, NfsProto::procName);
         this.server = new NfsServer(clnt, blksize, blksize, sb.bdi(), kernel.mm().backingDev(),
                 kernel.mm().pageAlloc().managedPages());
+        // nfs_server_set_fsinfo(): ra_pages = rpages * NFS_MAX_READAHEAD (RPC_DEF_SLOT_TABLE - 1).
+        sb.bdi().setRaPages(Math.min(Readahead.MAX_READAHEAD, blksize / PhysMem.PAGE_SIZE * NFS_MAX_READAHEAD));
         this.nfsInodeCache = SuperBlock.kmemCacheGet(kernel.mm(), "nfs_inode_cache", NFS_INODE_SIZE);
         this.vfs = new Vfs(sb);
     }
@@ -87,6 +96,10 @@ public final class NfsClient implements SuperOperations {
 
     NfsWrite write() {
         return write;
+    }
+
+    NfsRead read() {
+        return read;
     }
 
     NfsFile file() {

@@ -81,34 +81,25 @@ public final class NfsFile implements FileOperations {
         return (NfsInode) inode;
     }
 
-    /** nfs_file_read() -> generic_file_aio_read(): page by page, a missing page read by nfs_readpage(). */
+    /**
+     * nfs_file_read() -> generic_file_aio_read(): do_generic_file_read() through the file's readahead state,
+     * so missing pages come in by nfs_readpages()' async READs of up to rsize (a page readahead could not
+     * bring is read by nfs_readpage()).
+     */
     @Override
     public long readIter(Inode inode, FileRaState ra, long pos, IovIter to, int len) {
         NfsInode ip = nfsi(inode, "read_iter");
+        if (ra == null) {
+            throw new IllegalArgumentException("nfs_file read_iter(" + inode + "): no file_ra_state");
+        }
         int err = ReadWrite.rwVerifyArea(pos, len);
         if (err < 0) {
             return err;
         }
-        AddressSpace mapping = ip.mapping();
-        long end = Math.min(pos + len, ip.iSize());
-        long done = 0;
-        while (pos + done < end) {
-            long p = pos + done;
-            long index = p >>> PhysMem.PAGE_SHIFT;
-            int off = (int) (p & (PhysMem.PAGE_SIZE - 1));
-            int n = (int) Math.min(PhysMem.PAGE_SIZE - off, end - p);
-            int pfn = fm.readCachePage(mapping, index, mapping.mappingGfpMask());
-            if (pfn < 0) {
-                return done > 0 ? done : pfn;
-            }
-            try {
-                to.copyPageToIter(mem, kernel.mm().pageAddress(pfn) + off, n);
-            } finally {
-                fm.putPage(pfn);
-            }
-            done += n;
+        if (len == 0) {
+            return 0;
         }
-        return done;
+        return fm.doGenericFileRead(ip.mapping(), ra, pos, len, (src, n) -> to.copyPageToIter(mem, src, n));
     }
 
     /**
@@ -192,6 +183,7 @@ public final class NfsFile implements FileOperations {
      * uptodate, and unlocked. 0 or the server's error (the page stays !uptodate).
      */
     int nfsReadpageSync(NfsInode ip, int pfn, long index) {
+        nfs.server().reads.incrementAndGet();
         RpcReply r = nfs.server().client().rpcCallSync(NfsProto.NFSPROC3_READ,
                 new NfsProto.ReadArgs(ip.fh(), index << PhysMem.PAGE_SHIFT, PhysMem.PAGE_SIZE), null);
         if (r.status() < 0) {

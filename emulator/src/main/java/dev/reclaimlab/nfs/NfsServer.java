@@ -38,6 +38,11 @@ public final class NfsServer {
     final AtomicLong releasePageTimeouts = new AtomicLong();
     final AtomicLong releasePageSkippedCongested = new AtomicLong();
     final AtomicLong commits = new AtomicLong();
+    /** READ RPCs sent (nfsstat -c's read). */
+    final AtomicLong reads = new AtomicLong();
+    /** WRITE RPCs sent (nfsstat -c's write), and those of them sent FILE_SYNC. */
+    final AtomicLong writes = new AtomicLong();
+    final AtomicLong stableWrites = new AtomicLong();
     /** Bytes the server made stable: COMMITs whose verifier matched, and FILE_SYNC WRITE replies. */
     final AtomicLong committedBytes = new AtomicLong();
 
@@ -118,6 +123,18 @@ public final class NfsServer {
     /** COMMITs nfs_release_page() started (any how), and those it waited for (FLUSH_SYNC). */
     public long commitsFromReclaim() {
         return commitsFromReclaim.get();
+    }
+
+    public long reads() {
+        return reads.get();
+    }
+
+    public long writes() {
+        return writes.get();
+    }
+
+    public long stableWrites() {
+        return stableWrites.get();
     }
 
     public long syncCommitsFromReclaim() {

@@ -20,8 +20,8 @@ import java.util.List;
 
 /**
  * fs/nfs/write.c of Linux 3.14: requests (nfs_inode_add_request(), nfs_inode_remove_request()), writeback
- * (nfs_writepage() -> nfs_page_async_flush(): one UNSTABLE WRITE per page, async on rpciod, the page under
- * writeback until the reply's release), the commit list (nfs_mark_request_commit(): PG_CLEAN,
+ * (nfs_writepages() and nfs_writepage() through an {@link NfsPageio} descriptor: WRITEs of up to wsize,
+ * async on rpciod, each page under writeback until the reply's release), the commit list (nfs_mark_request_commit(): PG_CLEAN,
  * NR_UNSTABLE_NFS, I_DIRTY_DATASYNC) and nfs_commit_inode(): take NFS_INO_COMMIT (or wait for it, killable,
  * with FLUSH_SYNC), send one async COMMIT for every request on the list, and with FLUSH_SYNC wait for the
  * rpc_task and then for the bit, both TASK_KILLABLE and without a timeout. nfs_commit_release_pages() drops
@@ -92,13 +92,33 @@ final class NfsWrite {
         }
     }
 
-    /**
-     * nfs_writepage() -> nfs_page_async_flush(): the locked page, its dirty bit cleared by the caller, goes
-     * under writeback and out as a WRITE (FILE_SYNC for reclaim's pageout(), wb_priority()'s FLUSH_STABLE;
-     * else UNSTABLE); the page is unlocked before the RPC runs.
-     */
+    /** nfs_writepage() -> nfs_writepage_locked(): the one page through a descriptor of its own. */
     int nfsWritepage(NfsInode inode, int pfn, WritebackControl wbc) {
-        AddressSpace mapping = inode.mapping();
+        NfsPageio pgio = new NfsPageio(this, inode, nfs.server().wsize(), wbc);
+        int res = nfsPageAsyncFlush(pgio, inode, pfn);
+        pgio.complete();
+        return res;
+    }
+
+    /**
+     * nfs_writepages(): write_cache_pages() with nfs_writepages_callback(), every page into one descriptor,
+     * which sends WRITEs of up to wsize as they fill, then nfs_pageio_complete(). Returns the pages left.
+     */
+    long nfsWritepages(NfsInode inode, WritebackControl wbc) {
+        NfsPageio pgio = new NfsPageio(this, inode, nfs.server().wsize(), wbc);
+        try {
+            return mm.writeback().writeCachePages(inode.mapping(), wbc,
+                    (mapping, pfn, w) -> nfsPageAsyncFlush(pgio, inode, pfn));
+        } finally {
+            pgio.complete();
+        }
+    }
+
+    /**
+     * nfs_page_async_flush(): the locked page, its dirty bit cleared by the caller, gets (or keeps) its request,
+     * goes under writeback and is unlocked; its bytes go into the descriptor, which sends them in a WRITE.
+     */
+    private int nfsPageAsyncFlush(NfsPageio pgio, NfsInode inode, int pfn) {
         long index = fm.pageIndex(pfn);
         NfsPage req;
         inode.iLock.spinLock();
@@ -122,8 +142,26 @@ final class NfsWrite {
         mm.mem().copyOut(mm.pageAddress(pfn), data, 0, len);
         nfsSetPageWriteback(pfn);
         fm.unlockPage(pfn);
-        int stable = wbc.forReclaim ? NfsProto.NFS_FILE_SYNC : NfsProto.NFS_UNSTABLE;
-        NfsPage r = req;
+        pgio.add(new NfsPageio.Item(req, pfn, len, data));
+        return 0;
+    }
+
+    /**
+     * nfs_flush_one() -> nfs_initiate_write(): one async WRITE on rpciod for the descriptor's requests, whose
+     * pages stay under writeback until the reply's release completes each of them.
+     */
+    void sendWrite(NfsInode inode, List<NfsPageio.Item> items, int len, int stable) {
+        byte[] data = new byte[len];
+        int off = 0;
+        for (NfsPageio.Item it : items) {
+            System.arraycopy(it.data(), 0, data, off, it.len());
+            off += it.len();
+        }
+        long pos = items.get(0).req().index << PhysMem.PAGE_SHIFT;
+        nfs.server().writes.incrementAndGet();
+        if (stable != NfsProto.NFS_UNSTABLE) {
+            nfs.server().stableWrites.incrementAndGet();
+        }
         RpcTask t = nfs.server().client().rpcNewTask(nfs.server().client().newCall(NfsProto.NFSPROC3_WRITE,
                 new NfsProto.WriteArgs(inode.fh(), pos, len, stable), data), new RpcCallOps() {
                     @Override
@@ -132,13 +170,30 @@ final class NfsWrite {
 
                     @Override
                     public void rpcRelease(RpcTask task) {
-                        nfsWriteCompletion(inode, r, task);
+                        nfsWriteDone(inode, items, task);
                     }
                 }, null, true);
-        fm.setPageWritebackOwedBy(pfn, t);
+        for (NfsPageio.Item it : items) {
+            fm.setPageWritebackOwedBy(it.pfn(), t);
+        }
         t.rpcExecute();
         t.rpcPutTask();
-        return 0;
+    }
+
+    /**
+     * nfs_write_completion() of each request the WRITE carried. A reply that wrote fewer bytes than sent fails
+     * the requests past its count with -EIO, where 3.14's nfs_writeback_result() resends the rest.
+     */
+    private void nfsWriteDone(NfsInode inode, List<NfsPageio.Item> items, RpcTask task) {
+        long written = Long.MAX_VALUE;
+        if (task.status() >= 0) {
+            written = ((NfsProto.WriteRes) task.reply().result()).count();
+        }
+        long off = 0;
+        for (NfsPageio.Item it : items) {
+            off += it.len();
+            nfsWriteCompletion(inode, it.req(), task, off > written ? -Errno.EIO : 0);
+        }
     }
 
     /** nfs_set_page_writeback(): past NFS_CONGESTION_ON_THRESH pages in flight the mount is congested. */
@@ -161,9 +216,9 @@ final class NfsWrite {
      * nfs_write_completion(): an UNSTABLE reply puts the request on the commit list (clean, PagePrivate,
      * NR_UNSTABLE_NFS, the inode I_DIRTY_DATASYNC); FILE_SYNC or an error drops it; then end_page_writeback.
      */
-    private void nfsWriteCompletion(NfsInode inode, NfsPage req, RpcTask task) {
+    private void nfsWriteCompletion(NfsInode inode, NfsPage req, RpcTask task, int shortWrite) {
         RpcReply r = task.reply();
-        int status = task.status();
+        int status = task.status() < 0 ? task.status() : shortWrite;
         boolean toCommit = false;
         if (status < 0) {
             inode.setWriteError(status);

@@ -423,12 +423,12 @@ public final class LoopbackNfs implements Scenario {
         public String progress() {
             NfsServer srv = s.nfs().server();
             return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d, stats %d;"
-                    + " nfsd served %d;"
+                    + " nfsd served %d; WRITEs %d (FILE_SYNC %d), READs %d;"
                     + " unstable %d; release_page %d, commits from reclaim %d"
                     + " (sync %d %s, nfsd in one at once at most %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
                     loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(), stats.get(),
-                    s.nfsd().serv().served(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
+                    s.nfsd().serv().served(), srv.writes(), srv.stableWrites(), srv.reads(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(), srv.syncCommitsByComm(),
                     srv.nfsdInSyncCommitMax(),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),

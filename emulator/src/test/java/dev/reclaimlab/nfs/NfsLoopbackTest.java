@@ -55,6 +55,121 @@ class NfsLoopbackTest {
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void writebackCoalescesContiguousPagesIntoWsizeWritesAndOnlyALoneWriteWithNothingToCommitIsFileSync(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        NfsServer srv = s.nfs().server();
+        int perWrite = srv.wsize() / 4096;
+        assertThat(perWrite).as("wsize on 64 MiB").isEqualTo(4);
+        byte[] data = bytes(16 * 4096 + 100, 11);
+        File f = s.nfs().vfs().create("/", "c");
+        s.nfs().vfs().write(f, 0, data);
+        NfsInode ip = (NfsInode) s.nfs().sb().dcache().dLookup(s.nfs().sb().root(), "c").inode();
+        long writes = srv.writes();
+        long stable = srv.stableWrites();
+        WritebackControl all = new WritebackControl(WritebackControl.SyncMode.WB_SYNC_NONE, false, false,
+                Long.MAX_VALUE);
+        k.mm().writeback().writeCachePages(ip.mapping(), all);
+        // 17 pages, the last partial: four WRITEs of wsize and one of 100 bytes, all UNSTABLE (more IO followed).
+        assertThat(srv.writes() - writes).isEqualTo(5);
+        assertThat(srv.stableWrites() - stable).isZero();
+        Await.until(() -> ip.ncommit() == 17, "the five WRITE replies", java.time.Duration.ofSeconds(10));
+        s.nfs().vfs().fsync(f);
+        assertThat(ip.npages()).isZero();
+
+        s.nfs().vfs().write(f, 4096, bytes(2 * 4096, 12));
+        k.mm().writeback().writeCachePages(ip.mapping(), all);
+        assertThat(srv.writes() - writes).as("one WRITE for the two pages").isEqualTo(6);
+        assertThat(srv.stableWrites() - stable).as("alone, nothing to commit: FLUSH_COND_STABLE is FILE_SYNC")
+                .isEqualTo(1);
+        Await.until(() -> ip.npages() == 0, "the FILE_SYNC reply drops its requests", java.time.Duration.ofSeconds(10));
+        assertThat(ip.ncommit()).isZero();
+        s.nfs().vfs().close(f);
+        File back = s.xfs().vfs().open("/c");
+        byte[] want = data.clone();
+        System.arraycopy(bytes(2 * 4096, 12), 0, want, 4096, 2 * 4096);
+        assertThat(s.xfs().vfs().read(back, 0, want.length + 10)).isEqualTo(want);
+        s.xfs().vfs().close(back);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aReadThroughTheMountComesInByReadaheadInAsyncReadsOfRsizeAndEndsAtEof(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        NfsServer srv = s.nfs().server();
+        byte[] data = bytes(9 * 4096 + 7, 13);
+        File local = s.xfs().vfs().create("/", "r");
+        s.xfs().vfs().write(local, 0, data);
+        s.xfs().vfs().close(local);
+        assertThat(s.nfs().sb().bdi().raPages()).as("rpages * NFS_MAX_READAHEAD").isEqualTo(4 * 15);
+        File f = s.nfs().vfs().open("/r");
+        long reads = srv.reads();
+        assertThat(s.nfs().vfs().read(f, 0, 4096)).isEqualTo(java.util.Arrays.copyOf(data, 4096));
+        // One page asked at offset 0: an initial window of four pages, one READ of rsize.
+        assertThat(srv.reads() - reads).isEqualTo(1);
+        int third = k.mm().filemap().findGetPage(((NfsInode) f.inode()).mapping(), 3);
+        assertThat(third).as("page 3 came with it").isNotNegative();
+        k.mm().filemap().putPage(third);
+        // The marker starts the next window, eight pages cut at EOF to six: READs of four and two, the last short.
+        assertThat(s.nfs().vfs().read(f, 0, data.length + 100)).isEqualTo(data);
+        assertThat(srv.reads() - reads).isEqualTo(3);
+        s.nfs().vfs().close(f);
+    }
+
+    private static boolean waitsOnPageLock(dev.reclaimlab.kernel.Task t) {
+        return waitsOn(t, "PG_locked");
+    }
+
+    private static boolean waitsOn(dev.reclaimlab.kernel.Task t, String what) {
+        dev.reclaimlab.locking.WaitRecord.Snapshot w = t.waitRecord().snapshot();
+        return w != null && w.describe().contains(what);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aReaderWaitingForAnAsyncReadIsOwedByTheReadAndNotProvenDeadlockedWithItself(Kernel k) throws Exception {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        byte[] data = bytes(4 * 4096, 17);
+        File local = s.xfs().vfs().create("/", "slow");
+        s.xfs().vfs().write(local, 0, data);
+        s.xfs().vfs().close(local);
+        Inode xfsInode = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "slow").inode();
+        // A holder keeps the XFS inode's IOLOCK exclusive, so nfsd's READ (XFS_IOLOCK_SHARED) stays in flight.
+        dev.reclaimlab.fs.xfs.XfsInode xip = (dev.reclaimlab.fs.xfs.XfsInode) xfsInode;
+        dev.reclaimlab.locking.Completion locked = new dev.reclaimlab.locking.Completion("xfs iolock taken");
+        dev.reclaimlab.locking.Completion release = new dev.reclaimlab.locking.Completion("release the xfs iolock")
+                .expectWaker(k.currentTask());
+        k.kthreadRun("holder", self -> {
+            xip.xfsIlock(dev.reclaimlab.fs.xfs.XfsInode.XFS_IOLOCK_EXCL);
+            locked.complete();
+            release.waitForCompletion();
+            xip.xfsIunlock(dev.reclaimlab.fs.xfs.XfsInode.XFS_IOLOCK_EXCL);
+        });
+        locked.waitForCompletion();
+        java.util.concurrent.atomic.AtomicReference<byte[]> got = new java.util.concurrent.atomic.AtomicReference<>();
+        dev.reclaimlab.locking.Completion read = new dev.reclaimlab.locking.Completion("read done");
+        dev.reclaimlab.kernel.Task reader = k.kthreadRun("reader", self -> {
+            File f = s.nfs().vfs().open("/slow");
+            got.set(s.nfs().vfs().read(f, 0, data.length));
+            s.nfs().vfs().close(f);
+            read.complete();
+        });
+        read.expectWaker(reader);
+        dev.reclaimlab.kernel.Task nfsd = s.nfsd().serv().threads().get(0);
+        Await.until(() -> waitsOnPageLock(reader) && waitsOn(nfsd, "i_iolock"),
+                "the reader waiting for its page under READ, nfsd serving it behind the holder",
+                java.time.Duration.ofSeconds(10));
+        dev.reclaimlab.locking.WaitRecord.Snapshot w = reader.waitRecord().snapshot();
+        assertThat(w.wakers().toString()).as("owed by the READ's server thread, not by the reader")
+                .contains("nfsd").doesNotContain("reader");
+        assertThat(k.watchdog().checkHungUninterruptibleTasks())
+                .noneMatch(r -> r.type() == dev.reclaimlab.watchdog.WatchdogReport.Type.DEADLOCK);
+        release.complete();
+        read.waitForCompletion();
+        assertThat(got.get()).isEqualTo(data);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void anUnstableWriteKeepsPagePrivateUntilItsCommitReturns(Kernel k) {
         NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
         File f = s.nfs().vfs().create("/", "u");
