@@ -36,6 +36,8 @@ final class NfsdVfs implements SvcProgram {
     private final SuperBlock sb;
     private final Dcache dcache;
     private final ConcurrentHashMap<Long, Dentry> handles = new ConcurrentHashMap<>();
+    /** The dentries the request being served on this nfsd thread verified (its svc_fh's). */
+    private final ThreadLocal<List<Dentry>> requestRefs = ThreadLocal.withInitial(java.util.ArrayList::new);
     /** The write verifier: nfsd's boot time, which a client compares to detect a server reboot. */
     private final long bootVerf = System.nanoTime();
 
@@ -98,6 +100,8 @@ final class NfsdVfs implements SvcProgram {
         } catch (ClassCastException | NullPointerException e) {
             // A call whose arguments do not decode: GARBAGE_ARGS, as svc_process_common() answers.
             return err(call, -Errno.EINVAL);
+        } finally {
+            fhPutAll();
         }
     }
 
@@ -109,13 +113,28 @@ final class NfsdVfs implements SvcProgram {
         return new RpcReply(call.xid(), errno, null, null);
     }
 
-    /** fh_verify(): the dentry of a handle this server gave out, or -ESTALE. */
+    /**
+     * fh_verify(): the dentry of a handle this server gave out, or -ESTALE, with a reference of the request's
+     * own (exportfs_decode_fh()'s dget, dropped by fh_put() when the request ends), so a REMOVE served beside
+     * it cannot evict the inode under a READ, WRITE or COMMIT: vfs_unlink() then only unhashes the dentry,
+     * and the last fh_put() evicts. Taken atomically against the table's removal of the handle.
+     */
     private Dentry fhVerify(long fh) {
-        Dentry d = handles.get(fh);
+        Dentry d = handles.computeIfPresent(fh, (k, v) -> v.inode() == null ? v : dcache.dget(v));
         if (d == null || d.inode() == null) {
             throw new VfsException(-Errno.ESTALE, "nfsd: fh " + fh);
         }
+        requestRefs.get().add(d);
         return d;
+    }
+
+    /** fh_put() of every handle the request verified (pc_release, before the reply goes out). */
+    private void fhPutAll() {
+        List<Dentry> refs = requestRefs.get();
+        for (Dentry d : refs) {
+            dcache.dput(d);
+        }
+        refs.clear();
     }
 
     private Dentry fhVerifyDir(long fh) {

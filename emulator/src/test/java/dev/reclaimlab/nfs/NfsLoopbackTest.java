@@ -170,6 +170,56 @@ class NfsLoopbackTest {
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRemoveServedBesideAReadOfTheSameFileEvictsItsInodeOnlyOnceTheReadIsDone(Kernel k) throws Exception {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 2);
+        byte[] data = bytes(3 * 4096, 19);
+        File local = s.xfs().vfs().create("/", "gone");
+        s.xfs().vfs().write(local, 0, data);
+        s.xfs().vfs().fsync(local);
+        s.xfs().vfs().close(local);
+        File f = s.nfs().vfs().open("/gone");
+        Dentry xd = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "gone");
+        Inode xip = xd.inode();
+        s.xfs().sb().dcache().dput(xd);
+        dev.reclaimlab.mm.Filemap fm = k.mm().filemap();
+        fm.invalidateMappingPages(xip.mapping(), 0);
+        long inodes = s.xfs().sb().nrInodes();
+        // A holder puts a locked page, not yet read, at index 0 of the XFS file: nfsd's READ waits for its lock.
+        dev.reclaimlab.locking.Completion locked = new dev.reclaimlab.locking.Completion("xfs page locked");
+        dev.reclaimlab.locking.Completion release = new dev.reclaimlab.locking.Completion("release the xfs page")
+                .expectWaker(k.currentTask());
+        k.kthreadRun("holder", self -> {
+            int pfn = k.mm().allocPages(dev.reclaimlab.mm.Gfp.GFP_KERNEL, 0);
+            assertThat(fm.addToPageCacheLru(pfn, xip.mapping(), 0, dev.reclaimlab.mm.Gfp.GFP_KERNEL)).isZero();
+            locked.complete();
+            release.waitForCompletion();
+            fm.unlockPage(pfn);
+            fm.putPage(pfn);
+        });
+        locked.waitForCompletion();
+        java.util.concurrent.atomic.AtomicReference<byte[]> got = new java.util.concurrent.atomic.AtomicReference<>();
+        dev.reclaimlab.locking.Completion read = new dev.reclaimlab.locking.Completion("read done");
+        dev.reclaimlab.kernel.Task reader = k.kthreadRun("reader", self -> {
+            got.set(s.nfs().vfs().read(f, 0, data.length));
+            read.complete();
+        });
+        read.expectWaker(reader);
+        Await.until(() -> s.nfsd().serv().threads().stream().anyMatch(NfsLoopbackTest::waitsOnPageLock),
+                "nfsd's READ behind the holder", java.time.Duration.ofSeconds(10));
+        // The other nfsd thread serves the REMOVE while the READ holds the file's handle.
+        s.nfs().vfs().unlink("/", "gone");
+        assertThat(xip.nlink()).isZero();
+        assertThat(s.xfs().sb().nrInodes()).as("the READ's handle keeps the unlinked inode").isEqualTo(inodes);
+        release.complete();
+        read.waitForCompletion();
+        assertThat(got.get()).isEqualTo(data);
+        Await.until(() -> s.xfs().sb().nrInodes() == inodes - 1, "the READ's fh_put() evicting it",
+                java.time.Duration.ofSeconds(10));
+        s.nfs().vfs().close(f);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void anUnstableWriteKeepsPagePrivateUntilItsCommitReturns(Kernel k) {
         NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
         File f = s.nfs().vfs().create("/", "u");
