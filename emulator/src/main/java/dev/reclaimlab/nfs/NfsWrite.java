@@ -5,7 +5,6 @@ import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.Task;
 import dev.reclaimlab.locking.BitWaitTable;
 import dev.reclaimlab.locking.Sleep;
-import dev.reclaimlab.mm.AddressSpace;
 import dev.reclaimlab.mm.Filemap;
 import dev.reclaimlab.mm.Mm;
 import dev.reclaimlab.mm.PhysMem;
@@ -21,10 +20,11 @@ import java.util.List;
 /**
  * fs/nfs/write.c of Linux 3.14: requests (nfs_inode_add_request(), nfs_inode_remove_request()), writeback
  * (nfs_writepages() and nfs_writepage() through an {@link NfsPageio} descriptor: WRITEs of up to wsize,
- * async on rpciod, each page under writeback until the reply's release), the commit list (nfs_mark_request_commit(): PG_CLEAN,
- * NR_UNSTABLE_NFS, I_DIRTY_DATASYNC) and nfs_commit_inode(): take NFS_INO_COMMIT (or wait for it, killable,
- * with FLUSH_SYNC), send one async COMMIT for every request on the list, and with FLUSH_SYNC wait for the
- * rpc_task and then for the bit, both TASK_KILLABLE and without a timeout. nfs_commit_release_pages() drops
+ * async on rpciod, each page under writeback until the reply's release), the commit list
+ * (nfs_mark_request_commit(): PG_CLEAN, NR_UNSTABLE_NFS, I_DIRTY_DATASYNC) and nfs_commit_inode(): take
+ * NFS_INO_COMMIT (or wait for it, killable, with FLUSH_SYNC), send one async COMMIT for every request on the
+ * list, and with FLUSH_SYNC wait for the rpc_task and then for the bit, both TASK_KILLABLE and without a
+ * timeout. nfs_commit_release_pages() drops
  * each request whose verifier matches (PagePrivate clears) and then NFS_INO_COMMIT.
  */
 final class NfsWrite {
