@@ -5,20 +5,29 @@ import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
+import dev.reclaimlab.fs.xfs.XfsInode;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
+import dev.reclaimlab.kernel.Task;
+import dev.reclaimlab.locking.Completion;
+import dev.reclaimlab.locking.WaitRecord;
+import dev.reclaimlab.mm.Filemap;
+import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.mm.WritebackControl;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
 import dev.reclaimlab.testkit.KernelExtension;
+import dev.reclaimlab.watchdog.WatchdogReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -115,95 +124,108 @@ class NfsLoopbackTest {
         s.nfs().vfs().close(f);
     }
 
-    private static boolean waitsOnPageLock(dev.reclaimlab.kernel.Task t) {
+    private static boolean waitsOnPageLock(Task t) {
         return waitsOn(t, "PG_locked");
     }
 
-    private static boolean waitsOn(dev.reclaimlab.kernel.Task t, String what) {
-        dev.reclaimlab.locking.WaitRecord.Snapshot w = t.waitRecord().snapshot();
+    private static boolean waitsOn(Task t, String what) {
+        WaitRecord.Snapshot w = t.waitRecord().snapshot();
         return w != null && w.describe().contains(what);
     }
 
-    @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aReaderWaitingForAnAsyncReadIsOwedByTheReadAndNotProvenDeadlockedWithItself(Kernel k) throws Exception {
-        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
-        byte[] data = bytes(4 * 4096, 17);
-        File local = s.xfs().vfs().create("/", "slow");
+    /** A file of the exported XFS holding {@code data}, on disk; its inode (no reference kept). */
+    private static Inode localFile(NfsLoopStack s, String name, byte[] data) {
+        File local = s.xfs().vfs().create("/", name);
         s.xfs().vfs().write(local, 0, data);
+        s.xfs().vfs().fsync(local);
         s.xfs().vfs().close(local);
-        Inode xfsInode = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "slow").inode();
-        // A holder keeps the XFS inode's IOLOCK exclusive, so nfsd's READ (XFS_IOLOCK_SHARED) stays in flight.
-        dev.reclaimlab.fs.xfs.XfsInode xip = (dev.reclaimlab.fs.xfs.XfsInode) xfsInode;
-        dev.reclaimlab.locking.Completion locked = new dev.reclaimlab.locking.Completion("xfs iolock taken");
-        dev.reclaimlab.locking.Completion release = new dev.reclaimlab.locking.Completion("release the xfs iolock")
-                .expectWaker(k.currentTask());
+        Dentry d = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), name);
+        Inode inode = d.inode();
+        s.xfs().sb().dcache().dput(d);
+        return inode;
+    }
+
+    /** A "holder" task runs {@code take}, then holds until the returned completion, then runs {@code give}. */
+    private static Completion holdInTask(Kernel k, String what, Runnable take, Runnable give) {
+        Completion taken = new Completion(what + " taken");
+        Completion release = new Completion("release " + what).expectWaker(k.currentTask());
         k.kthreadRun("holder", self -> {
-            xip.xfsIlock(dev.reclaimlab.fs.xfs.XfsInode.XFS_IOLOCK_EXCL);
-            locked.complete();
+            take.run();
+            taken.complete();
             release.waitForCompletion();
-            xip.xfsIunlock(dev.reclaimlab.fs.xfs.XfsInode.XFS_IOLOCK_EXCL);
+            give.run();
         });
-        locked.waitForCompletion();
-        java.util.concurrent.atomic.AtomicReference<byte[]> got = new java.util.concurrent.atomic.AtomicReference<>();
-        dev.reclaimlab.locking.Completion read = new dev.reclaimlab.locking.Completion("read done");
-        dev.reclaimlab.kernel.Task reader = k.kthreadRun("reader", self -> {
-            File f = s.nfs().vfs().open("/slow");
-            got.set(s.nfs().vfs().read(f, 0, data.length));
-            s.nfs().vfs().close(f);
-            read.complete();
-        });
-        read.expectWaker(reader);
-        dev.reclaimlab.kernel.Task nfsd = s.nfsd().serv().threads().get(0);
-        Await.until(() -> waitsOnPageLock(reader) && waitsOn(nfsd, "i_iolock"),
-                "the reader waiting for its page under READ, nfsd serving it behind the holder",
-                java.time.Duration.ofSeconds(10));
-        dev.reclaimlab.locking.WaitRecord.Snapshot w = reader.waitRecord().snapshot();
-        assertThat(w.wakers().toString()).as("owed by the READ's server thread, not by the reader")
-                .contains("nfsd").doesNotContain("reader");
-        assertThat(k.watchdog().checkHungUninterruptibleTasks())
-                .noneMatch(r -> r.type() == dev.reclaimlab.watchdog.WatchdogReport.Type.DEADLOCK);
-        release.complete();
-        read.waitForCompletion();
-        assertThat(got.get()).isEqualTo(data);
+        taken.waitForCompletion();
+        return release;
+    }
+
+    /** A "reader" task reading through the mount; {@link #bytes()} once {@link #done} completed. */
+    private record Reader(Task task, Completion done, AtomicReference<byte[]> got) {
+        static Reader start(Kernel k, Supplier<byte[]> read) {
+            AtomicReference<byte[]> got = new AtomicReference<>();
+            Completion done = new Completion("read done");
+            Task t = k.kthreadRun("reader", self -> {
+                got.set(read.get());
+                done.complete();
+            });
+            done.expectWaker(t);
+            return new Reader(t, done, got);
+        }
+
+        byte[] bytes() {
+            done.waitForCompletion();
+            return got.get();
+        }
     }
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aRemoveServedBesideAReadOfTheSameFileEvictsItsInodeOnlyOnceTheReadIsDone(Kernel k) throws Exception {
+    void aReaderWaitingForAnAsyncReadIsOwedByTheReadAndNotProvenDeadlockedWithItself(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        byte[] data = bytes(4 * 4096, 17);
+        XfsInode xip = (XfsInode) localFile(s, "slow", data);
+        // The holder keeps the XFS inode's IOLOCK exclusive, so nfsd's READ (XFS_IOLOCK_SHARED) stays in flight.
+        Completion release = holdInTask(k, "xfs iolock", () -> xip.xfsIlock(XfsInode.XFS_IOLOCK_EXCL),
+                () -> xip.xfsIunlock(XfsInode.XFS_IOLOCK_EXCL));
+        Reader reader = Reader.start(k, () -> {
+            File f = s.nfs().vfs().open("/slow");
+            byte[] b = s.nfs().vfs().read(f, 0, data.length);
+            s.nfs().vfs().close(f);
+            return b;
+        });
+        Task nfsd = s.nfsd().serv().threads().get(0);
+        Await.until(() -> waitsOnPageLock(reader.task()) && waitsOn(nfsd, "i_iolock"),
+                "the reader waiting for its page under READ, nfsd serving it behind the holder",
+                java.time.Duration.ofSeconds(10));
+        WaitRecord.Snapshot w = reader.task().waitRecord().snapshot();
+        assertThat(w.wakers().toString()).as("owed by the READ's server thread, not by the reader")
+                .contains("nfsd").doesNotContain("reader");
+        assertThat(k.watchdog().checkHungUninterruptibleTasks())
+                .noneMatch(r -> r.type() == WatchdogReport.Type.DEADLOCK);
+        release.complete();
+        assertThat(reader.bytes()).isEqualTo(data);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRemoveServedBesideAReadOfTheSameFileEvictsItsInodeOnlyOnceTheReadIsDone(Kernel k) {
         NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 2);
         byte[] data = bytes(3 * 4096, 19);
-        File local = s.xfs().vfs().create("/", "gone");
-        s.xfs().vfs().write(local, 0, data);
-        s.xfs().vfs().fsync(local);
-        s.xfs().vfs().close(local);
+        Inode xip = localFile(s, "gone", data);
         File f = s.nfs().vfs().open("/gone");
-        Dentry xd = s.xfs().sb().dcache().dLookup(s.xfs().sb().root(), "gone");
-        Inode xip = xd.inode();
-        s.xfs().sb().dcache().dput(xd);
-        dev.reclaimlab.mm.Filemap fm = k.mm().filemap();
+        Filemap fm = k.mm().filemap();
         fm.invalidateMappingPages(xip.mapping(), 0);
         long inodes = s.xfs().sb().nrInodes();
-        // A holder puts a locked page, not yet read, at index 0 of the XFS file: nfsd's READ waits for its lock.
-        dev.reclaimlab.locking.Completion locked = new dev.reclaimlab.locking.Completion("xfs page locked");
-        dev.reclaimlab.locking.Completion release = new dev.reclaimlab.locking.Completion("release the xfs page")
-                .expectWaker(k.currentTask());
-        k.kthreadRun("holder", self -> {
-            int pfn = k.mm().allocPages(dev.reclaimlab.mm.Gfp.GFP_KERNEL, 0);
-            assertThat(fm.addToPageCacheLru(pfn, xip.mapping(), 0, dev.reclaimlab.mm.Gfp.GFP_KERNEL)).isZero();
-            locked.complete();
-            release.waitForCompletion();
-            fm.unlockPage(pfn);
-            fm.putPage(pfn);
+        // The holder puts a locked page, not yet read, at index 0 of the XFS file: nfsd's READ waits for its lock.
+        int[] page = new int[1];
+        Completion release = holdInTask(k, "xfs page", () -> {
+            page[0] = k.mm().allocPages(Gfp.GFP_KERNEL, 0);
+            assertThat(fm.addToPageCacheLru(page[0], xip.mapping(), 0, Gfp.GFP_KERNEL)).isZero();
+        }, () -> {
+            fm.unlockPage(page[0]);
+            fm.putPage(page[0]);
         });
-        locked.waitForCompletion();
-        java.util.concurrent.atomic.AtomicReference<byte[]> got = new java.util.concurrent.atomic.AtomicReference<>();
-        dev.reclaimlab.locking.Completion read = new dev.reclaimlab.locking.Completion("read done");
-        dev.reclaimlab.kernel.Task reader = k.kthreadRun("reader", self -> {
-            got.set(s.nfs().vfs().read(f, 0, data.length));
-            read.complete();
-        });
-        read.expectWaker(reader);
+        Reader reader = Reader.start(k, () -> s.nfs().vfs().read(f, 0, data.length));
         Await.until(() -> s.nfsd().serv().threads().stream().anyMatch(NfsLoopbackTest::waitsOnPageLock),
                 "nfsd's READ behind the holder", java.time.Duration.ofSeconds(10));
         // The other nfsd thread serves the REMOVE while the READ holds the file's handle.
@@ -211,8 +233,7 @@ class NfsLoopbackTest {
         assertThat(xip.nlink()).isZero();
         assertThat(s.xfs().sb().nrInodes()).as("the READ's handle keeps the unlinked inode").isEqualTo(inodes);
         release.complete();
-        read.waitForCompletion();
-        assertThat(got.get()).isEqualTo(data);
+        assertThat(reader.bytes()).isEqualTo(data);
         Await.until(() -> s.xfs().sb().nrInodes() == inodes - 1, "the READ's fh_put() evicting it",
                 java.time.Duration.ofSeconds(10));
         s.nfs().vfs().close(f);
