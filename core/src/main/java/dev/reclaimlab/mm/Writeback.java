@@ -271,13 +271,16 @@ public final class Writeback {
      */
     public long writeCachePages(AddressSpace mapping, WritebackControl wbc) {
         checkArgs(mapping, wbc);
+        AddressSpaceOperations aops = mapping.aops();
+        if (!aops.hasWritepages()) {
+            return writeCachePages(mapping, wbc, aops::writepage);
+        }
+        // ->writepages() sends what it gathered before it returns: still inside the mapping's writeback.
         if (!mapping.beginWriteback()) {
             return 0;
         }
         try {
-            AddressSpaceOperations aops = mapping.aops();
-            return aops.hasWritepages() ? aops.writepages(mapping, wbc)
-                    : writeCachePagesLocked(mapping, wbc, aops::writepage);
+            return aops.writepages(mapping, wbc);
         } finally {
             mapping.endWriteback();
         }

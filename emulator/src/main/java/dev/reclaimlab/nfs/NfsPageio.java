@@ -12,9 +12,10 @@ import java.util.List;
  * and fit in wsize (nfs_can_coalesce_requests(): the previous request ends its page, the next starts its own
  * at the next offset; nfs_generic_pg_test(): pg_count + wb_bytes <= pg_bsize). A request that does not fit
  * sends what is gathered with pg_moreio set, then starts the next WRITE; nfs_pageio_complete() sends the
- * rest. wb_priority() gives FLUSH_STABLE for reclaim's pageout() and FLUSH_COND_STABLE otherwise; nfs_flush_one()
- * drops FLUSH_COND_STABLE, for this WRITE and every later one of the descriptor, once more IO follows or the
- * inode has requests to commit, so only a lone WRITE of an inode with nothing to commit goes FILE_SYNC.
+ * rest. wb_priority() gives FLUSH_STABLE for reclaim's pageout() and FLUSH_COND_STABLE otherwise;
+ * nfs_flush_one() drops FLUSH_COND_STABLE, for this WRITE and every later one of the descriptor, once more IO
+ * follows or the inode has requests to commit, so only a lone WRITE of an inode with nothing to commit goes
+ * FILE_SYNC.
  */
 final class NfsPageio {
     /** wb_priority(): reclaim's pageout() writes stable. */
@@ -22,8 +23,8 @@ final class NfsPageio {
     /** wb_priority(): stable only if this WRITE is all there is to do for the inode. */
     static final int FLUSH_COND_STABLE = 0x20;
 
-    /** One request in the descriptor: its page, how many bytes of it, and the bytes as the page held them. */
-    record Item(NfsPage req, int pfn, int len, byte[] data) {
+    /** One request in the descriptor: its page (under writeback) and how many bytes of it the WRITE carries. */
+    record Item(NfsPage req, int pfn, int len) {
     }
 
     private final NfsWrite write;

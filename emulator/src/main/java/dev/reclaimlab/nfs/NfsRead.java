@@ -7,8 +7,8 @@ import dev.reclaimlab.mm.Readahead;
 import dev.reclaimlab.sunrpc.RpcCallOps;
 import dev.reclaimlab.sunrpc.RpcTask;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
+
 
 /**
  * fs/nfs/read.c of Linux 3.14, the readahead half: nfs_readpages() -> read_cache_pages() adds each page
@@ -35,8 +35,8 @@ final class NfsRead {
     /** nfs_readpages(): see the class comment. Every page's readahead reference is dropped. */
     int nfsReadpages(NfsInode ip, int[] pages, int nrPages) {
         int gfp = Readahead.readpagesGfp(kernel, ip.mapping());
-        int bsize = nfs.server().rsize();
-        List<Integer> desc = new ArrayList<>();
+        int[] desc = new int[Math.max(1, nfs.server().rsize() / PhysMem.PAGE_SIZE)];
+        int n = 0;
         long next = -1;
         for (int i = 0; i < nrPages; i++) {
             int pfn = pages[i];
@@ -46,8 +46,7 @@ final class NfsRead {
             if (added != 0) {
                 continue;
             }
-            long pos = index << PhysMem.PAGE_SHIFT;
-            long len = Math.min(PhysMem.PAGE_SIZE, ip.iSize() - pos);
+            long len = Math.min(PhysMem.PAGE_SIZE, ip.iSize() - (index << PhysMem.PAGE_SHIFT));
             if (len <= 0) {
                 // nfs_return_empty_page().
                 mem.memset(kernel.mm().pageAddress(pfn), 0, PhysMem.PAGE_SIZE);
@@ -55,25 +54,24 @@ final class NfsRead {
                 fm.unlockPage(pfn);
                 continue;
             }
-            boolean fits = !desc.isEmpty() && index == next && (desc.size() + 1) * PhysMem.PAGE_SIZE <= bsize;
-            if (!desc.isEmpty() && !fits) {
-                sendRead(ip, desc);
-                desc = new ArrayList<>();
+            if (n > 0 && (index != next || n == desc.length)) {
+                sendRead(ip, Arrays.copyOf(desc, n));
+                n = 0;
             }
-            desc.add(pfn);
+            desc[n++] = pfn;
             // A short page ends a READ: nothing coalesces after it (prev->wb_bytes != PAGE_CACHE_SIZE).
             next = len == PhysMem.PAGE_SIZE ? index + 1 : -1;
         }
-        if (!desc.isEmpty()) {
-            sendRead(ip, desc);
+        if (n > 0) {
+            sendRead(ip, Arrays.copyOf(desc, n));
         }
         return 0;
     }
 
     /** nfs_pageio_doio() -> nfs_initiate_read(): one async READ for the locked, contiguous pages. */
-    private void sendRead(NfsInode ip, List<Integer> pfns) {
-        long pos = fm.pageIndex(pfns.get(0)) << PhysMem.PAGE_SHIFT;
-        int count = pfns.size() * PhysMem.PAGE_SIZE;
+    private void sendRead(NfsInode ip, int[] pfns) {
+        long pos = fm.pageIndex(pfns[0]) << PhysMem.PAGE_SHIFT;
+        int count = pfns.length * PhysMem.PAGE_SIZE;
         nfs.server().reads.incrementAndGet();
         RpcTask t = nfs.server().client().rpcNewTask(nfs.server().client().newCall(NfsProto.NFSPROC3_READ,
                 new NfsProto.ReadArgs(ip.fh(), pos, count), null), new RpcCallOps() {
@@ -95,7 +93,7 @@ final class NfsRead {
     }
 
     /** nfs_read_completion(): fill, mark uptodate and unlock each page; on error unlock it !uptodate. */
-    private void nfsReadCompletion(List<Integer> pfns, RpcTask task) {
+    private void nfsReadCompletion(int[] pfns, RpcTask task) {
         boolean ok = task.status() >= 0;
         byte[] data = ok ? task.reply().data() : null;
         int have = data == null ? 0 : data.length;
@@ -103,10 +101,12 @@ final class NfsRead {
         for (int pfn : pfns) {
             if (ok) {
                 long va = kernel.mm().pageAddress(pfn);
-                mem.memset(va, 0, PhysMem.PAGE_SIZE);
                 int n = Math.max(0, Math.min(PhysMem.PAGE_SIZE, have - off));
                 if (n > 0) {
                     mem.copyIn(va, data, off, n);
+                }
+                if (n < PhysMem.PAGE_SIZE) {
+                    mem.memset(va + n, 0, PhysMem.PAGE_SIZE - n);
                 }
                 fm.setPageUptodate(pfn);
             }

@@ -24,8 +24,8 @@ import java.util.List;
  * (nfs_mark_request_commit(): PG_CLEAN, NR_UNSTABLE_NFS, I_DIRTY_DATASYNC) and nfs_commit_inode(): take
  * NFS_INO_COMMIT (or wait for it, killable, with FLUSH_SYNC), send one async COMMIT for every request on the
  * list, and with FLUSH_SYNC wait for the rpc_task and then for the bit, both TASK_KILLABLE and without a
- * timeout. nfs_commit_release_pages() drops
- * each request whose verifier matches (PagePrivate clears) and then NFS_INO_COMMIT.
+ * timeout. nfs_commit_release_pages() drops each request whose verifier matches (PagePrivate clears) and then
+ * NFS_INO_COMMIT.
  */
 final class NfsWrite {
     /** FLUSH_SYNC: wait for the commit. */
@@ -138,23 +138,23 @@ final class NfsWrite {
         }
         long pos = index << PhysMem.PAGE_SHIFT;
         int len = (int) Math.max(0, Math.min(PhysMem.PAGE_SIZE, inode.iSize() - pos));
-        byte[] data = new byte[len];
-        mm.mem().copyOut(mm.pageAddress(pfn), data, 0, len);
         nfsSetPageWriteback(pfn);
         fm.unlockPage(pfn);
-        pgio.add(new NfsPageio.Item(req, pfn, len, data));
+        pgio.add(new NfsPageio.Item(req, pfn, len));
         return 0;
     }
 
     /**
      * nfs_flush_one() -> nfs_initiate_write(): one async WRITE on rpciod for the descriptor's requests, whose
-     * pages stay under writeback until the reply's release completes each of them.
+     * pages stay under writeback until the reply's release completes each of them. The bytes are what the
+     * pages hold now, as the kernel's xdr encoding reads them from the pages under writeback (a page redirtied
+     * meanwhile is written again later).
      */
     void sendWrite(NfsInode inode, List<NfsPageio.Item> items, int len, int stable) {
         byte[] data = new byte[len];
         int off = 0;
         for (NfsPageio.Item it : items) {
-            System.arraycopy(it.data(), 0, data, off, it.len());
+            mm.mem().copyOut(mm.pageAddress(it.pfn()), data, off, it.len());
             off += it.len();
         }
         long pos = items.get(0).req().index << PhysMem.PAGE_SHIFT;

@@ -11,7 +11,8 @@
  * 3.14 does; its waiters name the commit's rpc_task (or, before it runs, the task taking the commit), so the
  * watchdog follows the wait through the RPC to the nfsd thread that owes the reply; a page under an async
  * readahead READ ({@link dev.reclaimlab.nfs.NfsRead}) is locked, its unlock owed by that READ. Sync RPCs
- * (LOOKUP, CREATE, REMOVE, READDIR, a READ of one page) run in the caller, TASK_KILLABLE. Errors from the server come back as
- * negative errnos; a WRITE or COMMIT error is kept in the inode and reported by the next fsync or close.
+ * (LOOKUP, CREATE, REMOVE, READDIR, a READ of one page) run in the caller, TASK_KILLABLE. Errors from the
+ * server come back as negative errnos; a WRITE or COMMIT error is kept in the inode and reported by the next
+ * fsync or close.
  */
 package dev.reclaimlab.nfs;

@@ -38,6 +38,8 @@ final class NfsdVfs implements SvcProgram {
     private final ConcurrentHashMap<Long, Dentry> handles = new ConcurrentHashMap<>();
     /** The dentries the request being served on this nfsd thread verified (its svc_fh's). */
     private final ThreadLocal<List<Dentry>> requestRefs = ThreadLocal.withInitial(java.util.ArrayList::new);
+    /** The table's dentry of a handle, with a reference for the request unless it went negative. */
+    private final java.util.function.BiFunction<Long, Dentry, Dentry> dgetPositive;
     /** The write verifier: nfsd's boot time, which a client compares to detect a server reboot. */
     private final long bootVerf = System.nanoTime();
 
@@ -46,6 +48,7 @@ final class NfsdVfs implements SvcProgram {
         this.vfs = vfs;
         this.sb = vfs.sb();
         this.dcache = sb.dcache();
+        this.dgetPositive = (fh, d) -> d.inode() == null ? d : dcache.dget(d);
         Dentry root = dcache.dget(sb.root());
         handles.put(root.inode().ino(), root);
     }
@@ -120,7 +123,7 @@ final class NfsdVfs implements SvcProgram {
      * and the last fh_put() evicts. Taken atomically against the table's removal of the handle.
      */
     private Dentry fhVerify(long fh) {
-        Dentry d = handles.computeIfPresent(fh, (k, v) -> v.inode() == null ? v : dcache.dget(v));
+        Dentry d = handles.computeIfPresent(fh, dgetPositive);
         if (d == null || d.inode() == null) {
             throw new VfsException(-Errno.ESTALE, "nfsd: fh " + fh);
         }

@@ -428,7 +428,8 @@ public final class LoopbackNfs implements Scenario {
                     + " (sync %d %s, nfsd in one at once at most %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
                     loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(), stats.get(),
-                    s.nfsd().serv().served(), srv.writes(), srv.stableWrites(), srv.reads(), k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
+                    s.nfsd().serv().served(), srv.writes(), srv.stableWrites(), srv.reads(),
+                    k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(), srv.syncCommitsByComm(),
                     srv.nfsdInSyncCommitMax(),
                     k.mm().vmstat().get(VmStatItem.ALLOCSTALL_NORMAL), k.mm().vmstat().get(VmStatItem.NR_FREE_PAGES),
