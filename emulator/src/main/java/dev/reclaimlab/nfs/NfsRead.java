@@ -74,16 +74,8 @@ final class NfsRead {
         int count = pfns.length * PhysMem.PAGE_SIZE;
         nfs.server().reads.incrementAndGet();
         RpcTask t = nfs.server().client().rpcNewTask(nfs.server().client().newCall(NfsProto.NFSPROC3_READ,
-                new NfsProto.ReadArgs(ip.fh(), pos, count), null), new RpcCallOps() {
-                    @Override
-                    public void rpcCallDone(RpcTask task) {
-                    }
-
-                    @Override
-                    public void rpcRelease(RpcTask task) {
-                        nfsReadCompletion(pfns, task);
-                    }
-                }, null, true);
+                new NfsProto.ReadArgs(ip.fh(), pos, count), null),
+                RpcCallOps.onRelease(task -> nfsReadCompletion(pfns, task)), null, true);
         // The pages stay locked until the reply's release: their lock is owed by the READ, not by the reader.
         for (int pfn : pfns) {
             fm.setPageLockOwedBy(pfn, t);

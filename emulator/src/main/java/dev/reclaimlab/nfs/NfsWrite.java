@@ -163,16 +163,8 @@ final class NfsWrite {
             nfs.server().stableWrites.incrementAndGet();
         }
         RpcTask t = nfs.server().client().rpcNewTask(nfs.server().client().newCall(NfsProto.NFSPROC3_WRITE,
-                new NfsProto.WriteArgs(inode.fh(), pos, len, stable), data), new RpcCallOps() {
-                    @Override
-                    public void rpcCallDone(RpcTask task) {
-                    }
-
-                    @Override
-                    public void rpcRelease(RpcTask task) {
-                        nfsWriteDone(inode, items, task);
-                    }
-                }, null, true);
+                new NfsProto.WriteArgs(inode.fh(), pos, len, stable), data),
+                RpcCallOps.onRelease(task -> nfsWriteDone(inode, items, task)), null, true);
         for (NfsPageio.Item it : items) {
             fm.setPageWritebackOwedBy(it.pfn(), t);
         }
@@ -329,16 +321,8 @@ final class NfsWrite {
         inode.rpcsOut.incrementAndGet();
         nfs.server().commits.incrementAndGet();
         RpcTask task = nfs.server().client().rpcNewTask(nfs.server().client().newCall(NfsProto.NFSPROC3_COMMIT,
-                new NfsProto.CommitArgs(inode.fh(), 0, 0), null), new RpcCallOps() {
-                    @Override
-                    public void rpcCallDone(RpcTask t) {
-                    }
-
-                    @Override
-                    public void rpcRelease(RpcTask t) {
-                        nfsCommitReleasePages(inode, head, t);
-                    }
-                }, null, true);
+                new NfsProto.CommitArgs(inode.fh(), 0, 0), null),
+                RpcCallOps.onRelease(t -> nfsCommitReleasePages(inode, head, t)), null, true);
         inode.commitOwner = task;
         task.rpcExecute();
         if ((how & FLUSH_SYNC) != 0) {

@@ -13,4 +13,18 @@ public interface RpcCallOps {
     }
 
     RpcCallOps NONE = task -> { };
+
+    /** Ops that do nothing when the reply is decoded and run {@code release} at rpc_release. */
+    static RpcCallOps onRelease(java.util.function.Consumer<RpcTask> release) {
+        return new RpcCallOps() {
+            @Override
+            public void rpcCallDone(RpcTask task) {
+            }
+
+            @Override
+            public void rpcRelease(RpcTask task) {
+                release.accept(task);
+            }
+        };
+    }
 }
