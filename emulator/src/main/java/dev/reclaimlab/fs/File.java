@@ -36,6 +36,8 @@ public final class File {
     private final FileRaState ra;
     // Guarded by fPosLock.
     private long pos;
+    // Guarded by fPosLock: the name of the last directory entry getdents returned (null before the first).
+    private String dirCursor;
     private final AtomicInteger count = new AtomicInteger(1);
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -139,6 +141,15 @@ public final class File {
 
     void setPos(long p) {
         this.pos = p;
+    }
+
+    /** The last entry getdents returned from this open directory, or null; the caller holds f_pos_lock. */
+    String dirCursor() {
+        return dirCursor;
+    }
+
+    void setDirCursor(String name) {
+        this.dirCursor = name;
     }
 
     @Override

@@ -252,6 +252,18 @@ public abstract class Inode {
         }
     }
 
+    /**
+     * iterate_dir()'s lock: mutex_lock_killable(&inode->i_mutex) before 4.7, then down_read_killable() on
+     * i_rwsem (taken here as down_read(): a reader waits only for a writer). 0, or -EINTR when killed waiting.
+     */
+    public int inodeLockKillable() {
+        if (iMutex != null) {
+            return iMutex.mutexLockKillable();
+        }
+        iRwsem.downRead();
+        return 0;
+    }
+
     /** inode_unlock_shared(). */
     public void inodeUnlockShared() {
         if (iMutex != null) {

@@ -1,5 +1,7 @@
 package dev.reclaimlab.fs;
 
+import dev.reclaimlab.kernel.Errno;
+
 /**
  * struct inode_operations for directories (include/linux/fs.h). The VFS calls these with the directory's
  * i_rwsem held for write, as the 2015 kernel held i_mutex. Returned inodes carry a reference; errors are
@@ -46,6 +48,15 @@ public interface InodeOperations {
 
     /** The names in {@code dir}, sorted (iterate_dir()). */
     java.util.List<String> readdir(Inode dir);
+
+    /**
+     * ->iterate() (a file_operations member in the kernel): hands {@code actor} each entry of {@code dir} whose
+     * name sorts after {@code after} (every entry when it is null), in name order, until the actor refuses one.
+     * The VFS holds the directory's i_mutex. A filesystem without it answers ENOTDIR, as iterate_dir() does.
+     */
+    default void iterate(Inode dir, String after, DirActor actor) {
+        throw new VfsException(-Errno.ENOTDIR, "iterate_dir(" + dir + "): no ->iterate");
+    }
 
     /**
      * d_op->d_revalidate() of a dcache hit {@code dentry} in {@code dir}, positive or negative, with the

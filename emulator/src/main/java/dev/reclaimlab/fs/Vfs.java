@@ -183,6 +183,24 @@ public final class Vfs {
     }
 
     /**
+     * getdents64() of the open directory {@code dir} into {@code count} bytes of {@code buf} at {@code uoff}:
+     * the bytes of struct linux_dirent64 records written, 0 at the end ({@link Readdir}).
+     */
+    public int getdents64(File dir, dev.reclaimlab.mm.UserBuffer buf, long uoff, int count) {
+        enter();
+        check(dir, "getdents64");
+        if (buf == null) {
+            throw new VfsException(-Errno.EFAULT, "getdents64(" + dir + "): no user buffer");
+        }
+        dir.fdget("getdents64");
+        try {
+            return Readdir.getdents64(sb, namei, dir, buf, uoff, count);
+        } finally {
+            dir.fdput();
+        }
+    }
+
+    /**
      * pwrite(): writes {@code data} at {@code pos}; returns the bytes written, fewer than asked only where
      * the file reaches the filesystem's maximum size (a write at or beyond it is EFBIG).
      */

@@ -1,6 +1,7 @@
 package dev.reclaimlab.fs.xfs;
 
 import dev.reclaimlab.kernel.Errno;
+import dev.reclaimlab.fs.DirActor;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.InodeOperations;
 import dev.reclaimlab.fs.VfsException;
@@ -8,6 +9,7 @@ import dev.reclaimlab.mm.Gfp;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * xfs_dir_inode_operations (fs/xfs/xfs_iops.c, xfs_inode.c, xfs_dir2_readdir.c; Linux 4.3 and 5.3 alike):
@@ -230,5 +232,36 @@ final class XfsDir implements InodeOperations {
             out.addAll(names);
         }
         return out;
+    }
+
+    /**
+     * xfs_file_readdir() -> xfs_readdir(): as {@link #readdir}, block by block under XFS_ILOCK_SHARED, the
+     * ILOCK dropped before the block's entries go to the actor (dir_emit()), which may fault on user memory.
+     */
+    @Override
+    public void iterate(Inode dir, String after, DirActor actor) {
+        XfsInode dp = (XfsInode) dir;
+        for (int k = 0; ; k++) {
+            List<Map.Entry<String, Long>> entries;
+            dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
+            try {
+                if (k >= XfsDir2Data.nblocks(dp.dinode().entries)) {
+                    return;
+                }
+                XfsBuf bp = xfsDir3DataRead(dp, k);
+                try {
+                    entries = XfsDir2Data.entries(XfsBuf.mem(mp), bp.addr);
+                } finally {
+                    mp.bufCache().xfsBufRelse(bp);
+                }
+            } finally {
+                dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
+            }
+            for (Map.Entry<String, Long> e : entries) {
+                if ((after == null || e.getKey().compareTo(after) > 0) && !actor.emit(e.getKey(), e.getValue())) {
+                    return;
+                }
+            }
+        }
     }
 }

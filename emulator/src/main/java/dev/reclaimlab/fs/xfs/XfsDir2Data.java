@@ -102,6 +102,21 @@ final class XfsDir2Data {
         return out;
     }
 
+    /** The entries of the block at {@code addr}, name and inode number, in order (what getdents emits). */
+    static List<Map.Entry<String, Long>> entries(PhysMem mem, long addr) {
+        int count = check(mem, addr);
+        List<Map.Entry<String, Long>> out = new ArrayList<>(count);
+        long p = addr + HDR;
+        for (int i = 0; i < count; i++) {
+            int len = mem.getByte(p + 8) & 0xff;
+            byte[] b = new byte[len];
+            mem.copyOut(p + 9, b, 0, len);
+            out.add(Map.entry(new String(b, StandardCharsets.UTF_8), mem.getLong(p)));
+            p += 9 + len;
+        }
+        return out;
+    }
+
     /** The inode number of {@code name} in the block at {@code addr}, or -1. */
     static long lookup(PhysMem mem, long addr, String name) {
         byte[] want = name.getBytes(StandardCharsets.UTF_8);
