@@ -1,6 +1,7 @@
 package dev.reclaimlab.scenario;
 
 import dev.reclaimlab.fs.Dcache;
+import dev.reclaimlab.fs.Dirents;
 import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Vfs;
 import dev.reclaimlab.fs.VfsException;
@@ -76,6 +77,16 @@ public final class LoopbackNfs implements Scenario {
     static final long READER_FILE_BYTES = 256L << 20;
     static final int READ_CHUNK = 64 << 10;
     static final long READ_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(1500);
+    /**
+     * Three local loops (shell loops, a build's globs, a monitoring script) each list an exported directory
+     * every 10 ms, each listing a new process: glibc's opendir() mallocs a 32 KiB buffer in its fresh heap, and
+     * getdents64() faults the buffer's pages in under the directory's i_mutex (GFP_HIGHUSER_MOVABLE).
+     */
+    static final int LISTERS = 3;
+    static final long LIST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** glibc's __alloc_dir(): 4 * BUFSIZ, behind struct __dirstream in one malloc()ed block. */
+    static final int DIR_BUF = 32 << 10;
+    static final int DIRSTREAM = 48;
 
     @Override
     public String name() {
@@ -176,6 +187,10 @@ public final class LoopbackNfs implements Scenario {
         File big = stack.xfs().vfs().create("/", "big");
         stack.xfs().vfs().write(big, READER_FILE_BYTES - 1, new byte[1]);
         k.kthreadRun("localreader", self -> run.loop.run(self, () -> run.readOne(big)));
+        for (int i = 0; i < LISTERS; i++) {
+            int id = i;
+            k.kthreadRun("localls" + i, self -> run.loop.run(self, () -> run.listOne(id)));
+        }
         k.watchdog().addReportListener(r -> {
             if (r.type() == WatchdogReport.Type.DEADLOCK) {
                 k.printk(hungTaskView(r, TimeUnit.MILLISECONDS.toSeconds(k.config().hungTaskTimeoutMillis())));
@@ -291,6 +306,11 @@ public final class LoopbackNfs implements Scenario {
         private final dev.reclaimlab.locking.WaitQueue readPause = new dev.reclaimlab.locking.WaitQueue(
                 "localreader pause");
         private long readOff;
+        private final long[] listNext = new long[LISTERS];
+        private final AtomicLong listings = new AtomicLong();
+        private final AtomicLong listFaults = new AtomicLong();
+        private final dev.reclaimlab.locking.WaitQueue listPause = new dev.reclaimlab.locking.WaitQueue(
+                "localls pause");
 
         Run(Kernel k, NfsLoopStack s, long seed) {
             this.k = k;
@@ -392,6 +412,40 @@ public final class LoopbackNfs implements Scenario {
             readPause.waitEventInterruptibleTimeout(loop::stopping, READ_PAUSE_NANOS);
         }
 
+        /**
+         * The local lister: a new process opens an exported directory, reads it with getdents64() into its
+         * fresh 32 KiB buffer (the block's first page is in already: malloc() wrote its chunk header there),
+         * checks that every record is well formed and that the sixteen shared files are listed, and exits.
+         */
+        void listOne(int id) {
+            long n = listNext[id]++;
+            SplittableRandom r = new SplittableRandom(seed ^ (id * 0x6c73L) ^ (n << 16));
+            String dir = "/d" + r.nextInt(EXPORTED_DIRS);
+            File f = local.open(dir);
+            try (dev.reclaimlab.mm.UserBuffer buf = new dev.reclaimlab.mm.UserBuffer(k.mm(),
+                    DIRSTREAM + DIR_BUF)) {
+                buf.copyToUser(0, new byte[DIRSTREAM], 0, DIRSTREAM);
+                java.util.Set<String> seen = new java.util.HashSet<>();
+                for (int got; (got = local.getdents64(f, buf, DIRSTREAM, DIR_BUF)) > 0; ) {
+                    for (Dirents.Dirent d : Dirents.parse(buf, DIRSTREAM, got)) {
+                        if (!seen.add(d.name())) {
+                            throw new AssertionError("getdents64(" + dir + ") listed " + d.name() + " twice");
+                        }
+                    }
+                }
+                for (int i = 0; i < FILES_PER_DIR; i++) {
+                    if (!seen.contains(sharedName(i))) {
+                        throw new AssertionError("getdents64(" + dir + ") did not list " + sharedName(i));
+                    }
+                }
+                listFaults.addAndGet(buf.faults());
+            } finally {
+                local.close(f);
+            }
+            listings.incrementAndGet();
+            listPause.waitEventInterruptibleTimeout(loop::stopping, LIST_PAUSE_NANOS);
+        }
+
         /** An NFS task looking a name up in an exported directory: a LOOKUP nfsd serves under its i_mutex. */
         void lookupOne(int id) {
             long n = lookNext[id]++;
@@ -422,12 +476,14 @@ public final class LoopbackNfs implements Scenario {
         @Override
         public String progress() {
             NfsServer srv = s.nfs().server();
-            return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d, stats %d;"
+            return String.format("ops %d nfs written %dM verified %dM, local names %d, lookups %d, stats %d,"
+                    + " listings %d (page faults %d);"
                     + " nfsd served %d; WRITEs %d (FILE_SYNC %d), READs %d;"
                     + " unstable %d; release_page %d, commits from reclaim %d"
                     + " (sync %d %s, nfsd in one at once at most %d); allocstall %d;"
                     + " free %d inact %d act %d dirty %d wb %d scan %d/%d steal %d/%d",
                     loop.ops(), written.get() >> 20, verified.get() >> 20, names.get(), lookups.get(), stats.get(),
+                    listings.get(), listFaults.get(),
                     s.nfsd().serv().served(), srv.writes(), srv.stableWrites(), srv.reads(),
                     k.mm().vmstat().get(VmStatItem.NR_UNSTABLE_NFS), srv.releasePageCalls(),
                     srv.commitsFromReclaim(), srv.syncCommitsFromReclaim(), srv.syncCommitsByComm(),
@@ -452,7 +508,7 @@ public final class LoopbackNfs implements Scenario {
 
         @Override
         public long workDone() {
-            return written.get() + verified.get() + names.get() + lookups.get() + stats.get();
+            return written.get() + verified.get() + names.get() + lookups.get() + stats.get() + listings.get();
         }
 
         @Override
