@@ -85,23 +85,8 @@ public final class UserBuffer implements AutoCloseable {
     public int copyToUser(long uoff, byte[] src, int srcOff, int len) {
         checkCaller("copy_to_user");
         checkArray(src, srcOff, len, "copy_to_user");
-        if (!accessOk(uoff, len)) {
-            return len;
-        }
         PhysMem mem = mm.mem();
-        int done = 0;
-        while (done < len) {
-            long at = uoff + done;
-            int idx = (int) (at >> PhysMem.PAGE_SHIFT);
-            int inPage = (int) (at & (PhysMem.PAGE_SIZE - 1));
-            int n = Math.min(len - done, PhysMem.PAGE_SIZE - inPage);
-            if (pages[idx] == PageAlloc.NULL_PAGE && !doAnonymousPage(idx)) {
-                return len - done;
-            }
-            mem.copyIn(mem.pageAddress(pages[idx]) + inPage, src, srcOff + done, n);
-            done += n;
-        }
-        return 0;
+        return walk(uoff, len, true, (kaddr, done, n) -> mem.copyIn(kaddr, src, srcOff + done, n));
     }
 
     /**
@@ -111,27 +96,48 @@ public final class UserBuffer implements AutoCloseable {
     public int copyFromUser(long uoff, byte[] dst, int dstOff, int len) {
         checkCaller("copy_from_user");
         checkArray(dst, dstOff, len, "copy_from_user");
+        PhysMem mem = mm.mem();
+        return walk(uoff, len, false, (kaddr, done, n) -> {
+            if (kaddr == 0) {
+                Arrays.fill(dst, dstOff + done, dstOff + done + n, (byte) 0);
+            } else {
+                mem.copyOut(kaddr, dst, dstOff + done, n);
+            }
+        });
+    }
+
+    /** One page's piece of a copy: {@code n} bytes at kernel address {@code kaddr} (0: the zero page). */
+    private interface PageCopy {
+        void copy(long kaddr, int done, int n);
+    }
+
+    /**
+     * The pages of {@code len} bytes at {@code uoff}, piece by piece; a write faults a missing page in. Returns
+     * the bytes not copied: all of them when access_ok() fails, the rest from a page whose fault got none.
+     */
+    private int walk(long uoff, int len, boolean write, PageCopy c) {
         if (!accessOk(uoff, len)) {
             return len;
         }
-        PhysMem mem = mm.mem();
         int done = 0;
         while (done < len) {
             long at = uoff + done;
             int idx = (int) (at >> PhysMem.PAGE_SHIFT);
             int inPage = (int) (at & (PhysMem.PAGE_SIZE - 1));
             int n = Math.min(len - done, PhysMem.PAGE_SIZE - inPage);
-            if (pages[idx] == PageAlloc.NULL_PAGE) {
-                Arrays.fill(dst, dstOff + done, dstOff + done + n, (byte) 0);
-            } else {
-                mem.copyOut(mem.pageAddress(pages[idx]) + inPage, dst, dstOff + done, n);
+            if (pages[idx] == PageAlloc.NULL_PAGE && write && !doAnonymousPage(idx)) {
+                return len - done;
             }
+            c.copy(pages[idx] == PageAlloc.NULL_PAGE ? 0 : mm.mem().pageAddress(pages[idx]) + inPage, done, n);
             done += n;
         }
         return 0;
     }
 
-    /** exit_mmap(): every faulted-in page is freed. A second close does nothing. */
+    /**
+     * exit_mmap(): every faulted-in page is freed. A second close does nothing, nor does a close after the
+     * kernel panicked or closed (a task unwinding from a proven deadlock: the pages go with the kernel).
+     */
     @Override
     public void close() {
         checkOwner("exit_mmap");
@@ -139,6 +145,9 @@ public final class UserBuffer implements AutoCloseable {
             return;
         }
         exited = true;
+        if (mm.kernel().panicked() || mm.kernel().isClosed()) {
+            return;
+        }
         for (int i = 0; i < pages.length; i++) {
             if (pages[i] != PageAlloc.NULL_PAGE) {
                 mm.freePages(pages[i], 0);

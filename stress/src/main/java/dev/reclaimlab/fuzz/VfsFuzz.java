@@ -56,8 +56,10 @@ final class VfsFuzz extends VfsContext {
             data.fsync();
         } else if (w < 80) {
             names.unlink();
-        } else if (w < 84) {
+        } else if (w < 82) {
             names.readdir();
+        } else if (w < 84) {
+            names.getdents();
         } else if (w < 88) {
             data.stableFile();
         } else if (w < 92) {

@@ -210,6 +210,45 @@ final class VfsNameOps extends VfsContext {
         });
     }
 
+    /**
+     * getdents64() of a directory into a fresh user buffer: valid calls must list exactly the model's names,
+     * each once; bad ranges must be EFAULT, a buffer too small for a record EINVAL, a file ENOTDIR.
+     */
+    void getdents() {
+        boolean ok = valid();
+        String dir = ok || r.nextBoolean() || scratch.isEmpty() ? pickDir() : scratch.firstKey();
+        int size = 1024 + r.nextInt(15 << 10);
+        long uoff = ok ? r.nextInt(size - 512) : (r.nextBoolean() ? -1 - r.nextInt(8) : size - r.nextInt(8));
+        int count = ok ? (int) Math.min(size - uoff, 512 + r.nextInt(8 << 10)) : 9 + r.nextInt(64);
+        String args = dir + ", " + size + "-byte buffer at " + uoff + ", count " + count;
+        h.call(k, "getdents64", ok, args, () -> {
+            File f = vfs.open(dir);
+            try (dev.reclaimlab.mm.UserBuffer buf = new dev.reclaimlab.mm.UserBuffer(k.mm(), size)) {
+                List<String> got = new ArrayList<>();
+                try {
+                    for (int n; (n = vfs.getdents64(f, buf, uoff, count)) > 0; ) {
+                        for (dev.reclaimlab.fs.Dirents.Dirent d : dev.reclaimlab.fs.Dirents.parse(buf, uoff, n)) {
+                            got.add(d.name());
+                        }
+                    }
+                } catch (dev.reclaimlab.fs.VfsException e) {
+                    // A fault that got no page (injected, or memory gone) is VM_FAULT_OOM: EFAULT, documented.
+                    if (ok && e.errno() == dev.reclaimlab.kernel.Errno.EFAULT && buf.faultsFailed() > 0) {
+                        return Res.ERROR;
+                    }
+                    throw e;
+                }
+                List<String> want = childrenOf(dir);
+                if (!got.equals(want)) {
+                    throw new Harness.Corrupt("getdents64(" + dir + ") = " + got + ", the model has " + want);
+                }
+            } finally {
+                vfs.close(f);
+            }
+            return Res.SUCCESS;
+        });
+    }
+
     void readdir() {
         if (valid()) {
             String dir = pickDir();

@@ -206,37 +206,19 @@ final class XfsDir implements InodeOperations {
     }
 
     /**
-     * xfs_readdir() -> xfs_dir2_leaf_getdents() / xfs_dir2_block_getdents(): each directory block is read
-     * under XFS_ILOCK_SHARED (xfs_ilock_data_map_shared()), which is dropped before the names are emitted.
+     * Every name of the directory, in order: {@link #iterate} from the start.
      */
     @Override
     public List<String> readdir(Inode dir) {
-        XfsInode dp = (XfsInode) dir;
         List<String> out = new ArrayList<>();
-        for (int k = 0; ; k++) {
-            List<String> names;
-            dp.xfsIlock(XfsInode.XFS_ILOCK_SHARED);
-            try {
-                if (k >= XfsDir2Data.nblocks(dp.dinode().entries)) {
-                    break;
-                }
-                XfsBuf bp = xfsDir3DataRead(dp, k);
-                try {
-                    names = XfsDir2Data.names(XfsBuf.mem(mp), bp.addr);
-                } finally {
-                    mp.bufCache().xfsBufRelse(bp);
-                }
-            } finally {
-                dp.xfsIunlock(XfsInode.XFS_ILOCK_SHARED);
-            }
-            out.addAll(names);
-        }
+        iterate(dir, null, (name, ino) -> out.add(name));
         return out;
     }
 
     /**
-     * xfs_file_readdir() -> xfs_readdir(): as {@link #readdir}, block by block under XFS_ILOCK_SHARED, the
-     * ILOCK dropped before the block's entries go to the actor (dir_emit()), which may fault on user memory.
+     * xfs_file_readdir() -> xfs_readdir() -> xfs_dir2_leaf_getdents() / xfs_dir2_block_getdents(): each
+     * directory block is read under XFS_ILOCK_SHARED (xfs_ilock_data_map_shared()), which is dropped before
+     * the block's entries go to the actor (dir_emit()), which may fault on user memory.
      */
     @Override
     public void iterate(Inode dir, String after, DirActor actor) {
