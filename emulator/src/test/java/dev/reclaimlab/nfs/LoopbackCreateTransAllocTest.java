@@ -11,6 +11,7 @@ import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.FirstReport;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
 import dev.reclaimlab.testkit.MemoryPressure;
@@ -67,13 +68,7 @@ class LoopbackCreateTransAllocTest {
     void aCreatesTransactionHandleUnderTheExportedDirectorysIMutexReclaimsIntoACommitUnlessTheIMutexIsFstrans(
             String variant, Kernels kernels) throws Exception {
         Kernel k = kernels.boot(b -> SCENARIO.variant(variant).configure(b.version(SCENARIO.version())));
-        AtomicReference<WatchdogReport> first = new AtomicReference<>();
-        CountDownLatch reported = new CountDownLatch(1);
-        k.watchdog().addReportListener(r -> {
-            if (first.compareAndSet(null, r)) {
-                reported.countDown();
-            }
-        });
+        FirstReport first = FirstReport.listen(k);
         NfsLoopStack s = NfsLoopStack.build(k, 256L << 20, 64L << 20, THREADS);
         Xfs xfs = s.xfs();
         xfs.vfs().close(xfs.vfs().mkdir("/", "d"));
@@ -112,7 +107,7 @@ class LoopbackCreateTransAllocTest {
 
         if (variant.equals("d-alloc-nofs")) {
             dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
-            assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
+            assertThat(first.await(20)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
             BlockedTask l = LoopbackUnlinkIgetTest.theIMutexCycle(r, local);
             assertThat(l.stack()).as("xfs_create -> xfs_trans_alloc -> reclaim -> nfs_release_page")

@@ -16,6 +16,7 @@ import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.FirstReport;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
 import dev.reclaimlab.testkit.MemoryPressure;
@@ -66,13 +67,7 @@ class LoopbackGetdentsFaultTest {
     void aListingsPageFaultUnderTheExportedDirectorysIMutexCommitsForNfsdUnlessTheIMutexIsFstrans(String variant,
             Kernels kernels) throws Exception {
         Kernel k = kernels.boot(b -> SCENARIO.variant(variant).configure(b.version(SCENARIO.version())));
-        AtomicReference<WatchdogReport> first = new AtomicReference<>();
-        CountDownLatch reported = new CountDownLatch(1);
-        k.watchdog().addReportListener(r -> {
-            if (first.compareAndSet(null, r)) {
-                reported.countDown();
-            }
-        });
+        FirstReport first = FirstReport.listen(k);
         NfsLoopStack s = NfsLoopStack.build(k, 256L << 20, 64L << 20, THREADS);
         Xfs xfs = s.xfs();
         Vfs local = xfs.vfs();
@@ -118,7 +113,7 @@ class LoopbackGetdentsFaultTest {
         dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
 
         if (!variant.equals("pf-fstrans")) {
-            assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
+            assertThat(first.await(20)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
             BlockedTask l = LoopbackUnlinkIgetTest.theIMutexCycle(r, ls);
             assertThat(l.stack()).as("getdents64 -> filldir64 -> fault -> reclaim -> nfs_release_page")

@@ -20,6 +20,7 @@ import dev.reclaimlab.scenario.LoopbackNfs;
 import dev.reclaimlab.scenario.NfsLoopStack;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
+import dev.reclaimlab.testkit.FirstReport;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.MemoryPressure;
 import dev.reclaimlab.testkit.Kernels;
@@ -82,13 +83,7 @@ class LoopbackUnlinkIgetTest {
     void anUnlinksXfsIgetUnderTheExportedDirectorysIMutexReclaimsIntoACommitUnlessTheIMutexIsFstrans(String variant,
             Kernels kernels) throws Exception {
         Kernel k = kernels.boot(b -> SCENARIO.variant(variant).configure(b.version(SCENARIO.version())));
-        AtomicReference<WatchdogReport> first = new AtomicReference<>();
-        CountDownLatch reported = new CountDownLatch(1);
-        k.watchdog().addReportListener(r -> {
-            if (first.compareAndSet(null, r)) {
-                reported.countDown();
-            }
-        });
+        FirstReport first = FirstReport.listen(k);
         NfsLoopStack s = NfsLoopStack.build(k, 256L << 20, 64L << 20, THREADS);
         Xfs xfs = s.xfs();
         Dcache dcache = xfs.sb().dcache();
@@ -132,7 +127,7 @@ class LoopbackUnlinkIgetTest {
 
         if (variant.equals("d-alloc-nofs")) {
             dp.xfsIunlock(XfsInode.XFS_ILOCK_EXCL);
-            assertThat(reported.await(20, TimeUnit.SECONDS)).as("the watchdog proves the deadlock").isTrue();
+            assertThat(first.await(20)).as("the watchdog proves the deadlock").isTrue();
             WatchdogReport r = first.get();
             BlockedTask l = theIMutexCycle(r, local);
             assertThat(l.stack()).as("do_unlinkat -> xfs_iget -> reclaim -> nfs_release_page")
