@@ -30,6 +30,9 @@
  *     a locking.Throttle named for the kernel function and its caller, so a stall report says where time
  *     went. Congestion state (BackingDev, ZoneFlags) is atomics only; clear_bdi_congested() may be called
  *     from any context, a completion's included, and never sleeps.</li>
+ * <li>User memory is a {@link dev.reclaimlab.mm.UserBuffer}, one task's: the kernel reaches it only through
+ *     copy_to_user()/copy_from_user() with user offsets, checked as access_ok() checks them, and a first write
+ *     to a page allocates it (do_anonymous_page(), GFP_HIGHUSER_MOVABLE) in the writing task's context.</li>
  * <li>Allocation fast paths allocate nothing on the Java heap and take no lock. Fault injection
  *     ({@link dev.reclaimlab.mm.Failslab}, {@link dev.reclaimlab.mm.FailPageAlloc}) costs them one read of
  *     a probability while it is off.</li>
