@@ -20,7 +20,9 @@ import java.nio.charset.StandardCharsets;
  * entry created or removed between two calls moves no other entry, as XFS's directory cookies do not. A
  * record that does not fit, or whose copy faults, stops the walk and stays for the next call; the call
  * returns the bytes written, or EINVAL (the first record does not fit) or EFAULT (its copy faulted) when it
- * wrote none. Not modelled: file_accessed() (the directory's atime).
+ * wrote none. Not modelled: file_accessed() (the directory's atime). A departure: 3.14's getdents64() takes
+ * the file with fdget(), without f_pos_lock; here f_pos is read and written under f_pos_lock, as every
+ * {@link File} position is, so a proof's held locks show it (uncontended: one task per open directory).
  */
 final class Readdir {
     static final int NAME_OFFSET = 19;
