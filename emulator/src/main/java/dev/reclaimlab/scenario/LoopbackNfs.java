@@ -10,6 +10,7 @@ import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
+import dev.reclaimlab.mm.UserBuffer;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.nfs.NfsFile;
 import dev.reclaimlab.nfs.NfsServer;
@@ -19,7 +20,9 @@ import dev.reclaimlab.watchdog.BlockedTask;
 import dev.reclaimlab.watchdog.WatchdogReport;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * directory's i_mutex across __d_alloc(GFP_KERNEL); NFS writers leave UNSTABLE pages that only a COMMIT
  * frees; NFS tasks look names up in the same directories (each LOOKUP makes an nfsd thread take that
  * i_mutex), most of them stat()ing names whose directory changed, so nfs_lookup_revalidate() sends the
- * LOOKUP without the client directory's i_mutex and many can wait for one directory at once; a local reader turns the page cache over fast enough that reclaim reaches UNSTABLE pages
+ * LOOKUP without the client directory's i_mutex and many can wait for one directory at once; local listers
+ * (new processes running getdents64()) fault their fresh buffers in under the directory's i_mutex with
+ * GFP_HIGHUSER_MOVABLE; a local reader turns the page cache over fast enough that reclaim reaches UNSTABLE pages
  * before their COMMIT. When memory is short, a reclaimer meets an NFS page in nfs_release_page() and
  * waits, killable and for ever, for a COMMIT that needs an nfsd thread; every nfsd thread waits for the
  * i_mutex the reclaimer holds, or is itself in reclaim waiting for a COMMIT (svc_alloc_arg()'s
@@ -422,10 +427,9 @@ public final class LoopbackNfs implements Scenario {
             SplittableRandom r = new SplittableRandom(seed ^ (id * 0x6c73L) ^ (n << 16));
             String dir = "/d" + r.nextInt(EXPORTED_DIRS);
             File f = local.open(dir);
-            try (dev.reclaimlab.mm.UserBuffer buf = new dev.reclaimlab.mm.UserBuffer(k.mm(),
-                    DIRSTREAM + DIR_BUF)) {
+            try (UserBuffer buf = new UserBuffer(k.mm(), DIRSTREAM + DIR_BUF)) {
                 buf.copyToUser(0, new byte[DIRSTREAM], 0, DIRSTREAM);
-                java.util.Set<String> seen = new java.util.HashSet<>();
+                Set<String> seen = new HashSet<>();
                 for (int got; (got = local.getdents64(f, buf, DIRSTREAM, DIR_BUF)) > 0; ) {
                     for (Dirents.Dirent d : Dirents.parse(buf, DIRSTREAM, got)) {
                         if (!seen.add(d.name())) {
