@@ -168,9 +168,30 @@ final class NfsDir implements InodeOperations {
     /** nfs_readdir() -> nfs3_proc_readdir(). */
     @Override
     public List<String> readdir(Inode dir) {
+        return readdirRes(dir).names();
+    }
+
+    /**
+     * nfs_readdir() for getdents64(): one READDIR, its entries after {@code after} handed to the actor with
+     * their fileids until it refuses one. 3.14 caches the replies in the directory's page cache
+     * (nfs_readdir_xdr_to_array(), pages allocated under the client directory's i_mutex) and resumes by
+     * cookie; here each call asks the server again and resumes by name, the server's order being XFS's.
+     */
+    @Override
+    public void iterate(Inode dir, String after, dev.reclaimlab.fs.DirActor actor) {
+        NfsProto.ReaddirRes res = readdirRes(dir);
+        for (int i = 0; i < res.names().size(); i++) {
+            String name = res.names().get(i);
+            if ((after == null || name.compareTo(after) > 0) && !actor.emit(name, res.fileids().get(i))) {
+                return;
+            }
+        }
+    }
+
+    private NfsProto.ReaddirRes readdirRes(Inode dir) {
         RpcReply r = call(NfsProto.NFSPROC3_READDIR, new NfsProto.FhArgs(dir(dir).fh()));
         check(r, "readdir", dir, "");
-        return ((NfsProto.ReaddirRes) r.result()).names();
+        return (NfsProto.ReaddirRes) r.result();
     }
 
     private static void check(RpcReply r, String op, Inode dir, String name) {

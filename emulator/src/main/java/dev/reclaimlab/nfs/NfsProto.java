@@ -83,7 +83,13 @@ public final class NfsProto {
     public record CommitRes(long verf) {
     }
 
-    /** READDIR3resok, the names. */
-    public record ReaddirRes(List<String> names) {
+    /** READDIR3resok: each entry3's name and fileid, in the directory's order. */
+    public record ReaddirRes(List<String> names, List<Long> fileids) {
+        public ReaddirRes {
+            if (names.size() != fileids.size()) {
+                throw new IllegalArgumentException("READDIR reply: " + names.size() + " names, " + fileids.size()
+                        + " fileids");
+            }
+        }
     }
 }

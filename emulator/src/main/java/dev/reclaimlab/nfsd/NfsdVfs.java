@@ -253,16 +253,14 @@ final class NfsdVfs implements SvcProgram {
     /** nfsd_readdir() -> nfsd_buffered_readdir(): the directory's i_mutex, killable, subclass 0. */
     private RpcReply nfsdReaddir(RpcCall call, NfsProto.FhArgs a) {
         Inode dir = fhVerifyDir(a.fh()).inode();
-        if (dir.iMutex() != null) {
-            if (dir.iMutex().mutexLockKillable() != 0) {
-                return err(call, -Errno.EINTR);
-            }
-        } else {
-            dir.inodeLockShared();
+        if (dir.inodeLockKillable() != 0) {
+            return err(call, -Errno.EINTR);
         }
         try {
-            List<String> names = sb.dirOps().readdir(dir);
-            return ok(call, new NfsProto.ReaddirRes(names));
+            List<String> names = new java.util.ArrayList<>();
+            List<Long> fileids = new java.util.ArrayList<>();
+            sb.dirOps().iterate(dir, null, (name, ino) -> names.add(name) && fileids.add(ino));
+            return ok(call, new NfsProto.ReaddirRes(names, fileids));
         } finally {
             dir.inodeUnlockShared();
         }

@@ -62,6 +62,35 @@ class NfsLoopbackTest {
         assertThatThrownBy(() -> s.xfs().vfs().open("/d/f")).isInstanceOf(VfsException.class);
     }
 
+    /** getdents64() on the mount: READDIR's entries, each with its fileid (the exported XFS's inode number). */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void getdentsOnTheMountListsTheExportedDirectoryWithTheServersInodeNumbersAcrossCalls(Kernel k) {
+        NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
+        dev.reclaimlab.fs.Vfs xv = s.xfs().vfs();
+        xv.close(xv.mkdir("/", "d"));
+        java.util.Map<String, Long> inos = new java.util.TreeMap<>();
+        for (int i = 0; i < 40; i++) {
+            File f = xv.create("/d", "name-" + i);
+            inos.put("name-" + i, f.inode().ino());
+            xv.close(f);
+        }
+        File dir = s.nfs().vfs().open("/d");
+        java.util.Map<String, Long> listed = new java.util.LinkedHashMap<>();
+        int calls = 0;
+        try (dev.reclaimlab.mm.UserBuffer buf = new dev.reclaimlab.mm.UserBuffer(k.mm(), 4096)) {
+            for (int got; (got = s.nfs().vfs().getdents64(dir, buf, 0, 256)) > 0; calls++) {
+                for (dev.reclaimlab.fs.Dirents.Dirent d : dev.reclaimlab.fs.Dirents.parse(buf, 0, got)) {
+                    assertThat(listed.put(d.name(), d.ino())).as("listed once: " + d.name()).isNull();
+                }
+            }
+        } finally {
+            s.nfs().vfs().close(dir);
+        }
+        assertThat(calls).as("256 bytes hold 8 records of these names").isGreaterThanOrEqualTo(5);
+        assertThat(listed).containsExactlyEntriesOf(inos);
+    }
+
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void writebackCoalescesContiguousPagesIntoWsizeWritesAndOnlyALoneWriteWithNothingToCommitIsFileSync(Kernel k) {
