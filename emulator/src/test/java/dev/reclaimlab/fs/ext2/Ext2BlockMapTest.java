@@ -6,6 +6,7 @@ import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Kernel;
 import dev.reclaimlab.kernel.KernelVersion;
 import dev.reclaimlab.swap.Mm22;
+import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.KernelExtension;
 import dev.reclaimlab.testkit.Kernels;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,30 @@ class Ext2BlockMapTest {
         assertThat(f.mapping().nrpages()).isZero();
     }
 
+    /**
+     * Every one of {@code blocks} out of the buffer cache or no longer uptodate, so the next bread() of each
+     * reads the device: a buffer page another buffer of which a kernel thread still held when the test dropped
+     * the cache is dropped again, or its idle buffers forget their data (invalidate_buffers()).
+     */
+    private static void forgotten(Disk d, long... blocks) {
+        var bc = d.fs().mm22().buffers();
+        Await.until(() -> {
+            bc.dropBuffers(d.dev());
+            bc.invalidateBuffers(d.dev());
+            for (long b : blocks) {
+                var bh = bc.getHashTable(d.dev(), b, BS);
+                if (bh != null) {
+                    boolean stale = !bh.uptodate();
+                    bc.brelse(bh);
+                    if (!stale) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }, "the map blocks to leave the buffer cache", java.time.Duration.ofSeconds(10));
+    }
+
     /** Entry {@code nr} of map block {@code block}, read from the medium, not through the kernel. */
     private static long onDisk(Disk d, long block, int nr) {
         byte[] b = new byte[4];
@@ -104,6 +129,8 @@ class Ext2BlockMapTest {
         long dind1 = onDisk(d, ip.iData(Ext2Inode.EXT2_DIND_BLOCK), 1);
         assertThat(onDisk(d, dind1, 299 - APB)).isEqualTo(before[(int) blocks - 1]);
 
+        forgotten(d, ind, ip.iData(Ext2Inode.EXT2_DIND_BLOCK), onDisk(d, ip.iData(Ext2Inode.EXT2_DIND_BLOCK), 0),
+                dind1);
         long reads = fs.mapReads();
         long ios = fs.mapIos();
         byte[] got = new byte[content.length];
