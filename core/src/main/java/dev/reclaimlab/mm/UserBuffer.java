@@ -168,8 +168,9 @@ public final class UserBuffer implements AutoCloseable {
         return true;
     }
 
-    private boolean accessOk(long uoff, int len) {
-        return uoff >= 0 && uoff <= size && len <= size - uoff;
+    /** access_ok(): whether {@code len} bytes at {@code uoff} lie inside the buffer. */
+    public boolean accessOk(long uoff, long len) {
+        return uoff >= 0 && len >= 0 && uoff <= size && len <= size - uoff;
     }
 
     private void checkCaller(String op) {

@@ -114,6 +114,9 @@ class UserBufferTest {
             assertThat(buf.copyToUser(-1, b, 0, 1)).isEqualTo(1);
             assertThat(buf.copyToUser(Long.MAX_VALUE, b, 0, 16)).isEqualTo(16);
             assertThat(buf.copyFromUser(100, b, 0, 1)).isEqualTo(1);
+            assertThat(buf.accessOk(0, 100)).isTrue();
+            assertThat(buf.accessOk(0, -1)).as("a negative length is no range").isFalse();
+            assertThat(buf.accessOk(50, Long.MAX_VALUE)).isFalse();
             assertThat(buf.faults()).isZero();
             assertThatThrownBy(() -> buf.copyToUser(0, null, 0, 1)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("null kernel buffer");

@@ -9,7 +9,9 @@ import java.util.List;
 /**
  * The user side of getdents64(), as glibc's readdir64() walks its buffer: the struct linux_dirent64 records in
  * {@code len} bytes of a user buffer, checked as they are read (each d_reclen 8-byte aligned and inside the
- * bytes returned, a NUL-terminated name, a nonzero d_ino).
+ * bytes returned, a NUL-terminated name, a nonzero d_ino). Tooling, no kernel code: it reads struct
+ * linux_dirent64 as Linux 3.14 lays it out (include/linux/dirent.h, unchanged since 2.4) and {@link Readdir}
+ * writes it.
  */
 public final class Dirents {
     /** One record: the entry's inode number, its d_off and its name. */

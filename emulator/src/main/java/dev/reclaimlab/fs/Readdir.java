@@ -5,6 +5,7 @@ import dev.reclaimlab.mm.SchedMm;
 import dev.reclaimlab.mm.UserBuffer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * fs/readdir.c of Linux 3.14: getdents64() -> iterate_dir() -> ->iterate() -> filldir64(). iterate_dir()
@@ -37,7 +38,7 @@ final class Readdir {
     }
 
     static int getdents64(SuperBlock sb, Namei namei, File f, UserBuffer buf, long uoff, int count) {
-        if (count < 0 || uoff < 0 || count > buf.size() - uoff) {
+        if (!buf.accessOk(uoff, count)) {
             throw new VfsException(-Errno.EFAULT, "getdents64(" + f + "): " + count + " bytes at " + uoff + " of "
                     + buf);
         }
@@ -78,6 +79,9 @@ final class Readdir {
         private long previous = -1;
         private int left;
         private int error;
+        // Scratch for one record (grown for a name past NAME_MAX bytes) and for a d_off.
+        private byte[] rec = new byte[reclen(255)];
+        private final byte[] off = new byte[8];
 
         Filldir(File f, UserBuffer buf, long uoff, int count) {
             this.f = f;
@@ -95,9 +99,13 @@ final class Readdir {
                 error = -Errno.EINVAL;
                 return false;
             }
-            long pos = f.pos() + 1;
-            byte[] rec = new byte[reclen];
+            if (reclen > rec.length) {
+                rec = new byte[reclen];
+            }
             putLong(rec, 0, ino);
+            // d_off 0 until the next record or the end sets it; the name's NUL and the padding zero.
+            putLong(rec, 8, 0);
+            Arrays.fill(rec, NAME_OFFSET + n.length, reclen, (byte) 0);
             rec[16] = (byte) reclen;
             rec[17] = (byte) (reclen >>> 8);
             rec[18] = DT_UNKNOWN;
@@ -106,12 +114,8 @@ final class Readdir {
                 error = -Errno.EFAULT;
                 return false;
             }
-            if (previous >= 0) {
-                // The previous record's d_off: its page is already in, so this cannot fault.
-                byte[] off = new byte[8];
-                putLong(off, 0, f.pos());
-                buf.copyToUser(previous + 8, off, 0, 8);
-            }
+            long pos = f.pos() + 1;
+            setPreviousOff();
             previous = current;
             current += reclen;
             left -= reclen;
@@ -129,10 +133,16 @@ final class Readdir {
                 }
                 return 0;
             }
-            byte[] off = new byte[8];
-            putLong(off, 0, f.pos());
-            buf.copyToUser(previous + 8, off, 0, 8);
+            setPreviousOff();
             return count - left;
+        }
+
+        /** The previous record's d_off, the position after it: its page is in already, so this cannot fault. */
+        private void setPreviousOff() {
+            if (previous >= 0) {
+                putLong(off, 0, f.pos());
+                buf.copyToUser(previous + 8, off, 0, 8);
+            }
         }
 
         private static void putLong(byte[] b, int at, long v) {

@@ -4,6 +4,7 @@ package dev.reclaimlab.fs;
 import dev.reclaimlab.kernel.Errno;
 import dev.reclaimlab.kernel.Fix;
 import dev.reclaimlab.mm.SchedMm;
+import dev.reclaimlab.mm.UserBuffer;
 
 import java.util.Arrays;
 import java.util.List;
@@ -186,7 +187,7 @@ public final class Vfs {
      * getdents64() of the open directory {@code dir} into {@code count} bytes of {@code buf} at {@code uoff}:
      * the bytes of struct linux_dirent64 records written, 0 at the end ({@link Readdir}).
      */
-    public int getdents64(File dir, dev.reclaimlab.mm.UserBuffer buf, long uoff, int count) {
+    public int getdents64(File dir, UserBuffer buf, long uoff, int count) {
         enter();
         check(dir, "getdents64");
         if (buf == null) {

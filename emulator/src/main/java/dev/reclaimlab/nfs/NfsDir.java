@@ -1,6 +1,7 @@
 package dev.reclaimlab.nfs;
 
 import dev.reclaimlab.fs.Dentry;
+import dev.reclaimlab.fs.DirActor;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.InodeOperations;
 import dev.reclaimlab.fs.Namei;
@@ -178,7 +179,7 @@ final class NfsDir implements InodeOperations {
      * cookie; here each call asks the server again and resumes by name, the server's order being XFS's.
      */
     @Override
-    public void iterate(Inode dir, String after, dev.reclaimlab.fs.DirActor actor) {
+    public void iterate(Inode dir, String after, DirActor actor) {
         NfsProto.ReaddirRes res = readdirRes(dir);
         for (int i = 0; i < res.names().size(); i++) {
             String name = res.names().get(i);

@@ -19,6 +19,7 @@ import dev.reclaimlab.sunrpc.RpcReply;
 import dev.reclaimlab.sunrpc.SvcProgram;
 import dev.reclaimlab.sunrpc.SvcRqst;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -257,9 +258,13 @@ final class NfsdVfs implements SvcProgram {
             return err(call, -Errno.EINTR);
         }
         try {
-            List<String> names = new java.util.ArrayList<>();
-            List<Long> fileids = new java.util.ArrayList<>();
-            sb.dirOps().iterate(dir, null, (name, ino) -> names.add(name) && fileids.add(ino));
+            List<String> names = new ArrayList<>();
+            List<Long> fileids = new ArrayList<>();
+            sb.dirOps().iterate(dir, null, (name, ino) -> {
+                names.add(name);
+                fileids.add(ino);
+                return true;
+            });
             return ok(call, new NfsProto.ReaddirRes(names, fileids));
         } finally {
             dir.inodeUnlockShared();

@@ -87,22 +87,10 @@ final class XfsDir2Data {
         mem.putInt(addr + 8, count);
     }
 
-    /** The names in the block at {@code addr}, in order (xfs_dir2_data_getdents()'s walk). */
-    static List<String> names(PhysMem mem, long addr) {
-        int count = check(mem, addr);
-        List<String> out = new ArrayList<>(count);
-        long p = addr + HDR;
-        for (int i = 0; i < count; i++) {
-            int len = mem.getByte(p + 8) & 0xff;
-            byte[] b = new byte[len];
-            mem.copyOut(p + 9, b, 0, len);
-            out.add(new String(b, StandardCharsets.UTF_8));
-            p += 9 + len;
-        }
-        return out;
-    }
-
-    /** The entries of the block at {@code addr}, name and inode number, in order (what getdents emits). */
+    /**
+     * The entries of the block at {@code addr}, name and inode number, in order (xfs_dir2_data_getdents()'s
+     * walk): what readdir and getdents emit.
+     */
     static List<Map.Entry<String, Long>> entries(PhysMem mem, long addr) {
         int count = check(mem, addr);
         List<Map.Entry<String, Long>> out = new ArrayList<>(count);
