@@ -83,11 +83,12 @@ public final class LoopbackNfs implements Scenario {
     static final int READ_CHUNK = 64 << 10;
     static final long READ_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(1500);
     /**
-     * Three local loops (shell loops, a build's globs, a monitoring script) each list an exported directory
-     * every 10 ms, each listing a new process: glibc's opendir() mallocs a 32 KiB buffer in its fresh heap, and
-     * getdents64() faults the buffer's pages in under the directory's i_mutex (GFP_HIGHUSER_MOVABLE).
+     * Six local loops (shell loops, a parallel build's globs, a monitoring script) each list an exported
+     * directory every 10 ms, each listing a new process: glibc's opendir() mallocs a 32 KiB buffer in its fresh
+     * heap, and getdents64() faults the buffer's pages in under the directory's i_mutex (GFP_HIGHUSER_MOVABLE).
+     * Six, not three, for the rate: each is one more holder that may reclaim under the i_mutex (README).
      */
-    static final int LISTERS = 3;
+    static final int LISTERS = 6;
     static final long LIST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** glibc's __alloc_dir(): 4 * BUFSIZ, behind struct __dirstream in one malloc()ed block. */
     static final int DIR_BUF = 32 << 10;
