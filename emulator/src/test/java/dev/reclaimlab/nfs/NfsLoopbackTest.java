@@ -1,6 +1,7 @@
 package dev.reclaimlab.nfs;
 
 import dev.reclaimlab.fs.Dentry;
+import dev.reclaimlab.fs.Dirents;
 import dev.reclaimlab.fs.File;
 import dev.reclaimlab.fs.Inode;
 import dev.reclaimlab.fs.Vfs;
@@ -13,6 +14,7 @@ import dev.reclaimlab.locking.Completion;
 import dev.reclaimlab.locking.WaitRecord;
 import dev.reclaimlab.mm.Filemap;
 import dev.reclaimlab.mm.Gfp;
+import dev.reclaimlab.mm.UserBuffer;
 import dev.reclaimlab.mm.VmStatItem;
 import dev.reclaimlab.mm.WritebackControl;
 import dev.reclaimlab.scenario.NfsLoopStack;
@@ -24,7 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -67,20 +72,20 @@ class NfsLoopbackTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void getdentsOnTheMountListsTheExportedDirectoryWithTheServersInodeNumbersAcrossCalls(Kernel k) {
         NfsLoopStack s = NfsLoopStack.build(k, 64L << 20, 64L << 20, 1);
-        dev.reclaimlab.fs.Vfs xv = s.xfs().vfs();
+        Vfs xv = s.xfs().vfs();
         xv.close(xv.mkdir("/", "d"));
-        java.util.Map<String, Long> inos = new java.util.TreeMap<>();
+        Map<String, Long> inos = new TreeMap<>();
         for (int i = 0; i < 40; i++) {
             File f = xv.create("/d", "name-" + i);
             inos.put("name-" + i, f.inode().ino());
             xv.close(f);
         }
         File dir = s.nfs().vfs().open("/d");
-        java.util.Map<String, Long> listed = new java.util.LinkedHashMap<>();
+        Map<String, Long> listed = new LinkedHashMap<>();
         int calls = 0;
-        try (dev.reclaimlab.mm.UserBuffer buf = new dev.reclaimlab.mm.UserBuffer(k.mm(), 4096)) {
+        try (UserBuffer buf = new UserBuffer(k.mm(), 4096)) {
             for (int got; (got = s.nfs().vfs().getdents64(dir, buf, 0, 256)) > 0; calls++) {
-                for (dev.reclaimlab.fs.Dirents.Dirent d : dev.reclaimlab.fs.Dirents.parse(buf, 0, got)) {
+                for (Dirents.Dirent d : Dirents.parse(buf, 0, got)) {
                     assertThat(listed.put(d.name(), d.ino())).as("listed once: " + d.name()).isNull();
                 }
             }

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -86,7 +87,7 @@ class Ext2BlockMapTest {
                 }
             }
             return true;
-        }, "the map blocks to leave the buffer cache", java.time.Duration.ofSeconds(10));
+        }, "the map blocks to leave the buffer cache", Duration.ofSeconds(10));
     }
 
     /** Entry {@code nr} of map block {@code block}, read from the medium, not through the kernel. */
