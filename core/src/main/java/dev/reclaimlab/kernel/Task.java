@@ -43,6 +43,8 @@ public final class Task {
 
     // get_cpu()/put_cpu(): the emulated CPU this task last ran on and its preempt count.
     private int cpu;
+    // kthread_bind()'s: get_cpu() never moves the task off cpu.
+    private boolean bound;
     private int preemptCount;
 
     // kthread bookkeeping.
@@ -168,9 +170,13 @@ public final class Task {
         this.wqWorker = w;
     }
 
-    /** kthread_bind(): a per-CPU pool's worker runs on its pool's CPU. Before the thread starts. */
+    /**
+     * kthread_bind(): a per-CPU pool's worker runs on its pool's CPU and never migrates, so get_cpu()
+     * waits for that CPU rather than taking another. Before the thread starts.
+     */
     void kthreadBind(int c) {
         this.cpu = c;
+        this.bound = true;
     }
 
     /** nvcsw: how often the task went to sleep and ran again. */
@@ -197,7 +203,7 @@ public final class Task {
             return cpu;
         }
         if (!kernel.cpus().tryAcquire(cpu, pid)) {
-            cpu = waitForCpu(-1);
+            cpu = waitForCpu(bound ? cpu : -1);
         }
         preemptCount = 1;
         return cpu;

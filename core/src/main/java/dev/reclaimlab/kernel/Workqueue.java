@@ -32,6 +32,8 @@ public final class Workqueue {
     public static final int WQ_CPU_INTENSIVE = 1 << 5;
     public static final int WQ_MAX_ACTIVE = 512;
     public static final int WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
+    /** queue_work_on()'s "any CPU": the caller's. */
+    public static final int WORK_CPU_UNBOUND = -1;
     static final int WQ_NAME_LEN = 24;
     private static final int KNOWN_FLAGS = WQ_UNBOUND | WQ_FREEZABLE | WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_CPU_INTENSIVE;
 
@@ -198,17 +200,30 @@ public final class Workqueue {
 
     /**
      * queue_work(): queues {@code work} unless it is already pending (then false). A bound queue uses the
-     * calling task's CPU. Never sleeps; callable with spinlocks held.
+     * calling task's CPU, which a preemptible caller may leave between two calls. Never sleeps; callable
+     * with spinlocks held.
      */
     public boolean queueWork(WorkStruct work) {
+        return queueWorkOn(WORK_CPU_UNBOUND, work);
+    }
+
+    /**
+     * queue_work_on() (4.3): as {@link #queueWork} but on CPU {@code cpu}'s pool of a bound queue;
+     * {@link #WORK_CPU_UNBOUND} means the caller's CPU. An unbound queue ignores the CPU.
+     */
+    public boolean queueWorkOn(int cpu, WorkStruct work) {
         if (work == null) {
-            throw new IllegalArgumentException("queue_work(" + name + "): null work");
+            throw new IllegalArgumentException("queue_work_on(" + name + "): null work");
+        }
+        if (cpu != WORK_CPU_UNBOUND && (cpu < 0 || cpu >= kernel.nrCpus())) {
+            throw new IllegalArgumentException("queue_work_on(" + name + ", " + work.name() + "): CPU" + cpu
+                    + " does not exist (nr_cpus " + kernel.nrCpus() + ")");
         }
         if (!work.pending.compareAndSet(false, true)) {
             return false;
         }
         try {
-            queueWorkPending(Task.current(), work);
+            queueWorkPending(Task.current(), cpu, work);
         } catch (RuntimeException e) {
             work.pending.set(false);
             throw e;
@@ -217,7 +232,7 @@ public final class Workqueue {
     }
 
     /** __queue_work(). */
-    private void queueWorkPending(Task cur, WorkStruct work) {
+    private void queueWorkPending(Task cur, int reqCpu, WorkStruct work) {
         if (destroyed) {
             throw new IllegalStateException("queue_work(" + work.name() + "): workqueue " + name + " is destroyed");
         }
@@ -225,7 +240,8 @@ public final class Workqueue {
             throw new IllegalStateException("queue_work(" + work.name() + "): workqueue " + name
                     + " is being drained and " + cur + " is not one of its works");
         }
-        PoolWorkqueue pwq = pwqs[(flags & WQ_UNBOUND) != 0 ? 0 : cur.cpu() % pwqs.length];
+        int cpu = reqCpu == WORK_CPU_UNBOUND ? cur.cpu() : reqCpu;
+        PoolWorkqueue pwq = pwqs[(flags & WQ_UNBOUND) != 0 ? 0 : cpu % pwqs.length];
         // Still running in the pool it last ran in: queue it there, so it never runs twice at once.
         WorkerPool last = work.lastPool;
         WorkerPool pool = null;

@@ -12,11 +12,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.reclaimlab.kernel.Workqueue.WQ_HIGHPRI;
@@ -137,20 +139,56 @@ class WorkerPoolTest {
         Completion gate = new Completion("gate").expectWaker(me);
         CountDownLatch started = new CountDownLatch(1);
         WorkStruct sleeper = gated("sleeper", gate, started, new AtomicInteger());
-        wq.queueWork(sleeper);
+        // queue_work_on(): a preemptible test task may change CPUs between two plain queue_work()s.
+        wq.queueWorkOn(1, sleeper);
         assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
         Await.blocked(sleeper.runningOn(), BLOCKED);
         // The sleeper left nr_running: the next work wakes the idle worker at once.
         CountDownLatch ran = new CountDownLatch(1);
         Task[] on = new Task[1];
-        wq.queueWork(new WorkStruct("next", () -> {
+        wq.queueWorkOn(1, new WorkStruct("next", () -> {
             on[0] = Task.current();
             ran.countDown();
         }));
         assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(on[0]).isNotSameAs(sleeper.runningOn());
         assertThat(on[0].wqWorker().pool).as("the same per-CPU pool").isSameAs(sleeper.runningOn().wqWorker().pool);
+        assertThat(on[0].wqWorker().pool.id()).as("CPU1's normal pool").isEqualTo(2);
         gate.completeAll();
+        wq.drainWorkqueue();
+    }
+
+    @Test
+    void aBoundWorkerWaitsForItsOwnCpuRatherThanMigrating(Kernel k) throws Exception {
+        Workqueue wq = Workqueue.allocWorkqueue(k, "events", 0, 0);
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch holding = new CountDownLatch(1);
+        k.kthreadRun("cpu0-holder", t -> t.runOnCpu(0, () -> {
+            holding.countDown();
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+        }));
+        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        int[] gotCpu = {-1};
+        CountDownLatch ran = new CountDownLatch(1);
+        WorkStruct w = new WorkStruct("vmstat_update", () -> {
+            Task t = Task.current();
+            gotCpu[0] = t.getCpu();
+            t.putCpu();
+            ran.countDown();
+        });
+        wq.queueWorkOn(0, w);
+        WorkerPool pool = w.pwq.pool();
+        // kworker/0:N takes the pool lock, and with it CPU0, which the holder keeps: it must wait.
+        Await.until(() -> Arrays.stream(pool.workersView()).anyMatch(x -> {
+            WaitRecord.Snapshot s = x.task().waitRecord().snapshot();
+            return s != null && s.on().name().equals("CPU0");
+        }), "a CPU0 worker waits for CPU0", BLOCKED);
+        assertThat(ran.getCount()).isEqualTo(1);
+        release.set(true);
+        assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(gotCpu[0]).as("get_cpu() in a bound worker").isZero();
         wq.drainWorkqueue();
     }
 

@@ -82,13 +82,14 @@ class WorkqueueTest {
                 Thread.onSpinWait();
             }
         });
-        wq.queueWork(spinner);
+        // On CPU0's pool both: the test task may change CPUs between two plain queue_work()s.
+        wq.queueWorkOn(0, spinner);
         assertThat(spinning.await(10, TimeUnit.SECONDS)).isTrue();
 
         AtomicInteger runs = new AtomicInteger();
         WorkStruct w = new WorkStruct("counted", runs::incrementAndGet);
-        assertThat(wq.queueWork(w)).isTrue();
-        assertThat(wq.queueWork(w)).isFalse();
+        assertThat(wq.queueWorkOn(0, w)).isTrue();
+        assertThat(wq.queueWork(w)).as("pending, whichever CPU asks").isFalse();
         assertThat(w.workPending()).isTrue();
         WorkerPool pool = w.pwq.pool();
         assertThat(pool.unbound()).isFalse();
@@ -220,6 +221,10 @@ class WorkqueueTest {
         assertThat(Workqueue.allocWorkqueue(k, "a-very-long-workqueue-name-indeed", 0, 1).name())
                 .isEqualTo("a-very-long-workqueue-n");
         assertThatThrownBy(() -> wq.queueWork(null)).isInstanceOf(IllegalArgumentException.class);
+        WorkStruct w = new WorkStruct("w", () -> { });
+        assertThatThrownBy(() -> wq.queueWorkOn(2, w)).hasMessageContaining("queue_work_on(x, w): CPU2 does not exist");
+        assertThatThrownBy(() -> wq.queueWorkOn(-7, w)).hasMessageContaining("CPU-7 does not exist");
+        assertThat(w.workPending()).as("a refused work is not left pending").isFalse();
         assertThatThrownBy(() -> new WorkStruct("", () -> { })).hasMessageContaining("INIT_WORK");
     }
 
