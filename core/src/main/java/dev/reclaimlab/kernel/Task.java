@@ -179,6 +179,24 @@ public final class Task {
         this.bound = true;
     }
 
+    /**
+     * set_cpus_allowed_ptr() to the single CPU {@code c}, for the calling task: it moves to {@code c} and
+     * from then on waits for that CPU rather than migrating, as a kthread_bind() worker does.
+     */
+    public void setCpusAllowed(int c) {
+        if (c < 0 || c >= kernel.nrCpus()) {
+            throw new IllegalArgumentException("set_cpus_allowed(" + this + "): CPU" + c + " does not exist (nr_cpus "
+                    + kernel.nrCpus() + ")");
+        }
+        if (currentOrNull() != this) {
+            throw new IllegalStateException("set_cpus_allowed(" + this + "): only the task itself may move itself");
+        }
+        if (preemptCount != 0) {
+            throw new IllegalStateException("BUG: set_cpus_allowed() from atomic context in " + this);
+        }
+        kthreadBind(c);
+    }
+
     /** nvcsw: how often the task went to sleep and ran again. */
     public long nvcsw() {
         return nvcsw;

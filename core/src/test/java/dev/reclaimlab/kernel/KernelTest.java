@@ -1,5 +1,6 @@
 package dev.reclaimlab.kernel;
 
+import dev.reclaimlab.locking.WaitRecord;
 import dev.reclaimlab.mm.Gfp;
 import dev.reclaimlab.testkit.Await;
 import dev.reclaimlab.testkit.Boot;
@@ -163,6 +164,48 @@ class KernelTest {
             t.putCpu();
         }
         assertThatThrownBy(t::putCpu).hasMessageContaining("put_cpu() without get_cpu()");
+    }
+
+    @Test
+    void aTaskAllowedOneCpuWaitsForItWhileAnotherHoldsIt(Kernel k) throws Exception {
+        Task me = k.currentTask();
+        assertThatThrownBy(() -> me.setCpusAllowed(2)).hasMessageContaining("CPU2 does not exist (nr_cpus 2)");
+        me.getCpu();
+        try {
+            assertThatThrownBy(() -> me.setCpusAllowed(0)).hasMessageContaining("atomic context");
+        } finally {
+            me.putCpu();
+        }
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch holding = new CountDownLatch(1);
+        Task holder = k.kthreadRun("cpu1-holder", t -> t.runOnCpu(1, () -> {
+            holding.countDown();
+            while (!release.get()) {
+                Thread.onSpinWait();
+            }
+        }));
+        int[] got = {-1};
+        Task pinned;
+        try {
+            assertThatThrownBy(() -> holder.setCpusAllowed(0)).hasMessageContaining("only the task itself");
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            pinned = k.kthreadRun("pinned", t -> {
+                t.setCpusAllowed(1);
+                got[0] = t.getCpu();
+                t.putCpu();
+            });
+            // A CPU wait spins (TASK_RUNNING), so its record, not the task state, shows it.
+            Await.until(() -> {
+                WaitRecord.Snapshot s = pinned.waitRecord().snapshot();
+                return s != null && s.on().name().equals("CPU1");
+            }, "pinned waits for CPU1", Duration.ofSeconds(10));
+            assertThat(got[0]).isEqualTo(-1);
+        } finally {
+            release.set(true);
+        }
+        pinned.thread().join(10_000);
+        assertThat(got[0]).isEqualTo(1);
+        assertThat(k.oopses()).isEmpty();
     }
 
     @Test
