@@ -14,8 +14,8 @@ import java.io.PrintStream;
 import java.util.SplittableRandom;
 
 /**
- * The fuzz itself, in the child JVM {@link Fuzz} starts: five kernels (mm, filesystems and block, another
- * kernel for foreign objects, one closed at once, and a Linux 2.2 one), calls until the budget is spent, with
+ * The fuzz itself, in the child JVM {@link Fuzz} starts: six kernels (mm, filesystems and block, another
+ * kernel for foreign objects, one closed at once, one for workqueues and CPUs, and a Linux 2.2 one), calls until the budget is spent, with
  * fault injection on in every other phase, then the integrity checks, then one report on stdout. A self-test
  * can ask for a JVM crash or a hang at a given call, to show the parent catches both.
  */
@@ -72,6 +72,7 @@ public final class FuzzChild {
         Kernel mmK = Kernel.boot(quiet.toBuilder().memory("32m").build());
         Kernel foreign = Kernel.boot(quiet.toBuilder().memory("8m").build());
         Kernel fsK = Kernel.boot(quiet.toBuilder().memory("64m").build());
+        Kernel wqK = Kernel.boot(quiet.toBuilder().memory("8m").build());
         Kernel k22 = Kernel.boot(KernelConfig.builder().version(KernelVersion.V2_2).memory("12m").kswapd(false)
                 .watchdog(false).build());
         mmK.currentTask();
@@ -82,6 +83,7 @@ public final class FuzzChild {
         BlockFuzz block = new BlockFuzz(h, r.split(), fsK);
         ClosedKernelFuzz closed = new ClosedKernelFuzz(h, r.split());
         Linux22Fuzz l22 = new Linux22Fuzz(h, r.split(), k22);
+        WorkqueueFuzz wq = new WorkqueueFuzz(h, r.split(), wqK);
         mmK.faultInjection().seed(opts.seed());
         fsK.faultInjection().seed(opts.seed() + 1);
         long phase = Math.max(1000, Math.min(25_000, opts.calls() / 6));
@@ -115,8 +117,10 @@ public final class FuzzChild {
                 block.step();
             } else if (w < 81) {
                 closed.step();
-            } else if (w < 97) {
+            } else if (w < 95) {
                 l22.step();
+            } else if (w < 97) {
+                wq.step();
             } else {
                 debugfs(r.nextBoolean() ? mmK : fsK);
             }
@@ -134,7 +138,8 @@ public final class FuzzChild {
                 + (fsK.oopses().isEmpty() ? "" : ": " + fsK.oopses().get(0)));
         closed.finish(stats);
         l22.finish(stats);
-        for (Kernel k : new Kernel[] {mmK, fsK, foreign, k22}) {
+        wq.finish(stats);
+        for (Kernel k : new Kernel[] {mmK, fsK, foreign, wqK, k22}) {
             k.close();
             stats.integrity(k.mm().offHeapBytes() == 0, k.config().memoryBytes() / (1 << 20) + " MiB kernel closed with "
                     + k.mm().offHeapBytes() + " off-heap bytes");

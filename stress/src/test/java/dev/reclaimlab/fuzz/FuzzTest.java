@@ -42,6 +42,9 @@ class FuzzTest {
                 + " intact"));
         assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("OK 2.2: every swap entry freed"));
         assertThat(res.integrity()).anySatisfy(i -> assertThat(i).contains("12 MiB kernel closed with 0 off-heap"));
+        assertThat(res.stats().perOp).containsKeys("queueWorkOn", "flushWork", "drainWorkqueue", "setCpusAllowed");
+        assertThat(res.integrity()).anySatisfy(i -> assertThat(i).startsWith("OK workqueues: ")
+                .contains("each ran once per queueing"));
         assertThat(res.clean()).isTrue();
         assertThat(res.workDir()).as("a clean run leaves nothing behind").doesNotExist();
         assertThat(text).contains("CLEAN:");
