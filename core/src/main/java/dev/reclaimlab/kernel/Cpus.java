@@ -7,7 +7,8 @@ import java.lang.invoke.VarHandle;
  * The emulated CPUs. A task runs on CPU n while it holds slot n; holding it is the emulator's
  * preempt_disable(): per-CPU data (pcp page lists, SLUB's cpu slabs, vmstat diffs) is touched only by the
  * slot's holder, so the per-CPU fast paths need no lock and no atomic beyond the slot itself. Tasks
- * outnumber CPUs; a task that finds its last CPU busy migrates to a free one, as the scheduler would.
+ * outnumber CPUs; a task that finds its last CPU busy migrates to a free one, as the scheduler would,
+ * unless it is bound to that CPU (kthread_bind(), set_cpus_allowed_ptr()): then it waits for it.
  * A task never sleeps while it holds a slot (see {@link Task#getCpu()}).
  */
 final class Cpus {

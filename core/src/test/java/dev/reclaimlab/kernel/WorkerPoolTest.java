@@ -169,24 +169,27 @@ class WorkerPoolTest {
                 Thread.onSpinWait();
             }
         }));
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
         int[] gotCpu = {-1};
         CountDownLatch ran = new CountDownLatch(1);
-        WorkStruct w = new WorkStruct("vmstat_update", () -> {
-            Task t = Task.current();
-            gotCpu[0] = t.getCpu();
-            t.putCpu();
-            ran.countDown();
-        });
-        wq.queueWorkOn(0, w);
-        WorkerPool pool = w.pwq.pool();
-        // kworker/0:N takes the pool lock, and with it CPU0, which the holder keeps: it must wait.
-        Await.until(() -> Arrays.stream(pool.workersView()).anyMatch(x -> {
-            WaitRecord.Snapshot s = x.task().waitRecord().snapshot();
-            return s != null && s.on().name().equals("CPU0");
-        }), "a CPU0 worker waits for CPU0", BLOCKED);
-        assertThat(ran.getCount()).isEqualTo(1);
-        release.set(true);
+        try {
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            WorkStruct w = new WorkStruct("vmstat_update", () -> {
+                Task t = Task.current();
+                gotCpu[0] = t.getCpu();
+                t.putCpu();
+                ran.countDown();
+            });
+            wq.queueWorkOn(0, w);
+            WorkerPool pool = w.pwq.pool();
+            // kworker/0:N takes the pool lock, and with it CPU0, which the holder keeps: it must wait.
+            Await.until(() -> Arrays.stream(pool.workersView()).anyMatch(x -> {
+                WaitRecord.Snapshot s = x.task().waitRecord().snapshot();
+                return s != null && s.on().name().equals("CPU0");
+            }), "a CPU0 worker waits for CPU0", BLOCKED);
+            assertThat(ran.getCount()).isEqualTo(1);
+        } finally {
+            release.set(true);
+        }
         assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(gotCpu[0]).as("get_cpu() in a bound worker").isZero();
         wq.drainWorkqueue();

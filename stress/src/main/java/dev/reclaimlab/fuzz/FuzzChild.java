@@ -15,9 +15,10 @@ import java.util.SplittableRandom;
 
 /**
  * The fuzz itself, in the child JVM {@link Fuzz} starts: six kernels (mm, filesystems and block, another
- * kernel for foreign objects, one closed at once, one for workqueues and CPUs, and a Linux 2.2 one), calls until the budget is spent, with
- * fault injection on in every other phase, then the integrity checks, then one report on stdout. A self-test
- * can ask for a JVM crash or a hang at a given call, to show the parent catches both.
+ * kernel for foreign objects, one closed at once, one for workqueues and CPUs, and a Linux 2.2 one), calls
+ * until the budget is spent, with fault injection on in every other phase, then the integrity checks, then
+ * one report on stdout. A self-test can ask for a JVM crash or a hang at a given call, to show the parent
+ * catches both.
  */
 public final class FuzzChild {
     private static final LockClassKey SELFTEST_KEY = new LockClassKey("fuzz_selftest");
