@@ -20,7 +20,9 @@ import static dev.reclaimlab.mm.MemMap.NO_PFN;
  * ("kworker/u:flush") is {@link Flusher}.
  */
 public final class Writeback {
+    /** vm.dirty_background_ratio's boot value (3.14's dirty_background_ratio). */
     public static final int DIRTY_BACKGROUND_RATIO = 10;
+    /** vm.dirty_ratio's boot value (3.14's vm_dirty_ratio). */
     public static final int DIRTY_RATIO = 20;
     /** Pages a task dirties between looks at the limits (ratelimit_pages, simplified). */
     static final int RATELIMIT_PAGES = 32;
@@ -36,6 +38,8 @@ public final class Writeback {
     private final Throttle vmWriteoutThrottle = new Throttle("congestion_wait (throttle_vm_writeout)");
     private final AtomicLong pauses = new AtomicLong();
     private final AtomicLong vmWriteoutNaps = new AtomicLong();
+    private volatile int dirtyRatio = DIRTY_RATIO;
+    private volatile int dirtyBackgroundRatio = DIRTY_BACKGROUND_RATIO;
     /**
      * global_dirty_limit (3.2's c42843f2f0bb, in 3.14): the smoothed dirty limit, set at boot by
      * writeback_set_ratelimit(), raised at once to a higher threshold and decayed by 1/32 of the gap at most
@@ -54,8 +58,37 @@ public final class Writeback {
 
     void start() {
         // page_writeback_init() -> writeback_set_ratelimit(): the limit of a machine whose memory is free.
-        globalDirtyLimit.set(dirtyableMemory() * DIRTY_RATIO / 100);
+        globalDirtyLimit.set(dirtyableMemory() * dirtyRatio / 100);
         flusher.start();
+    }
+
+    /**
+     * sysctl vm.dirty_ratio (dirty_ratio_handler(), 3.14): 0..100 % of the dirtyable memory, else -EINVAL;
+     * a change resets global_dirty_limit to the new threshold, as writeback_set_ratelimit() does.
+     */
+    public void setDirtyRatio(int percent) {
+        dirtyRatio = checkRatio("vm.dirty_ratio", percent);
+        globalDirtyLimit.set(dirtyableMemory() * percent / 100);
+    }
+
+    /** sysctl vm.dirty_background_ratio (3.14): 0..100 %, else -EINVAL. */
+    public void setDirtyBackgroundRatio(int percent) {
+        dirtyBackgroundRatio = checkRatio("vm.dirty_background_ratio", percent);
+    }
+
+    private static int checkRatio(String sysctl, int percent) {
+        if (percent < 0 || percent > 100) {
+            throw new IllegalArgumentException(sysctl + ": " + percent + " is outside [0, 100] (-EINVAL)");
+        }
+        return percent;
+    }
+
+    public int dirtyRatio() {
+        return dirtyRatio;
+    }
+
+    public int dirtyBackgroundRatio() {
+        return dirtyBackgroundRatio;
     }
 
     /** The flusher itself (tests run its passes in their own task). */
@@ -121,8 +154,12 @@ public final class Writeback {
     /** domain_dirty_limits(): {background, dirty} thresholds in pages for {@code t}. */
     public long[] dirtyLimits(Task t) {
         long dirtyable = dirtyableMemory();
-        long bg = dirtyable * DIRTY_BACKGROUND_RATIO / 100;
-        long thresh = dirtyable * DIRTY_RATIO / 100;
+        long bg = dirtyable * dirtyBackgroundRatio / 100;
+        long thresh = dirtyable * dirtyRatio / 100;
+        // global_dirty_limits(): a background threshold at or over the dirty one is half of it.
+        if (bg >= thresh) {
+            bg = thresh / 2;
+        }
         if ((t.flags() & TaskFlags.PF_LESS_THROTTLE) != 0) {
             bg += bg / 4;
             thresh += thresh / 4;

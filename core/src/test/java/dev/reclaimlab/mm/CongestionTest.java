@@ -343,4 +343,24 @@ class CongestionTest {
         }, t + " throttled in " + site, AWAIT);
         return out[0];
     }
+
+    @Test
+    void theDirtyRatioSysctlsMoveTheThresholdsAndRefuseWhatTheKernelRefuses(Kernel k) {
+        Writeback wb = k.mm().writeback();
+        Task me = k.currentTask();
+        long[] boot = wb.dirtyLimits(me);
+        assertThat(wb.dirtyRatio()).isEqualTo(Writeback.DIRTY_RATIO);
+        assertThat(boot[0] * 2).as("10 %% against 20 %%").isBetween(boot[1] - 1, boot[1] + 1);
+        wb.setDirtyRatio(50);
+        wb.setDirtyBackgroundRatio(25);
+        long[] raised = wb.dirtyLimits(me);
+        assertThat(raised[1]).isBetween(boot[1] * 5 / 2 - 2, boot[1] * 5 / 2 + 2);
+        assertThat(raised[0]).isBetween(raised[1] / 2 - 1, raised[1] / 2 + 1);
+        // global_dirty_limits(): a background ratio at or over the dirty one gives half the dirty threshold.
+        wb.setDirtyBackgroundRatio(80);
+        assertThat(wb.dirtyLimits(me)[0]).isEqualTo(wb.dirtyLimits(me)[1] / 2);
+        assertThatThrownBy(() -> wb.setDirtyRatio(101)).hasMessageContaining("vm.dirty_ratio: 101 is outside [0, 100]");
+        assertThatThrownBy(() -> wb.setDirtyBackgroundRatio(-1)).hasMessageContaining("vm.dirty_background_ratio: -1");
+        assertThat(wb.dirtyRatio()).as("a refused write changes nothing").isEqualTo(50);
+    }
 }
