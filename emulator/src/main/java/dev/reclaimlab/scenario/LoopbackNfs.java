@@ -122,7 +122,7 @@ public final class LoopbackNfs implements Scenario {
                 + " annotation (nfsd_lockdep_reclaim) lockdep sees the i_mutex taken in reclaim context";
     }
 
-    /** 3.18's nfs_release_page(): the September 2014 series, as release-page-timeout and loopback-nfs-throttle use it. */
+    /** 3.18's nfs_release_page(), the September 2014 series: release-page-timeout's and loopback-nfs-throttle's. */
     static final List<Fix> RELEASE_PAGE_318 = List.of(NfsFile.NFS_RELEASE_PAGE_TIMEOUT,
             NfsFile.NFS_RELEASE_PAGE_CONGESTED, NfsFile.NFS_RELEASE_PAGE_NO_FSTRANS, RpcTask.RPCIOD_NO_FSTRANS);
 

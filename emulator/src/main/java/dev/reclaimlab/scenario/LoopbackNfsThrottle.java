@@ -14,6 +14,7 @@ import dev.reclaimlab.nfs.NfsServer;
 import dev.reclaimlab.nfsd.Nfsd;
 import dev.reclaimlab.watchdog.ProgressCounter;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -109,7 +110,7 @@ public final class LoopbackNfsThrottle implements Scenario {
     }
 
     private static List<Fix> with318(Fix... fixes) {
-        List<Fix> all = new java.util.ArrayList<>(List.of(fixes));
+        List<Fix> all = new ArrayList<>(List.of(fixes));
         all.addAll(LoopbackNfs.RELEASE_PAGE_318);
         return List.copyOf(all);
     }
