@@ -26,6 +26,16 @@ final class Cpus {
         this.slots = new long[(nrCpus + 1) * PAD];
     }
 
+    /** Whether a caller's CPU number is 0..nr_cpus-1. */
+    boolean exists(int c) {
+        return c >= 0 && c < nrCpus;
+    }
+
+    /** The refusal of a CPU number that does not {@link #exists}, naming {@code who} asked. */
+    IllegalArgumentException noSuchCpu(int c, String who) {
+        return new IllegalArgumentException(who + ": CPU" + c + " does not exist (nr_cpus " + nrCpus + ")");
+    }
+
     int nrCpus() {
         return nrCpus;
     }

@@ -184,9 +184,8 @@ public final class Task {
      * from then on waits for that CPU rather than migrating, as a kthread_bind() worker does.
      */
     public void setCpusAllowed(int c) {
-        if (c < 0 || c >= kernel.nrCpus()) {
-            throw new IllegalArgumentException("set_cpus_allowed(" + this + "): CPU" + c + " does not exist (nr_cpus "
-                    + kernel.nrCpus() + ")");
+        if (!kernel.cpus().exists(c)) {
+            throw kernel.cpus().noSuchCpu(c, "set_cpus_allowed(" + this + ")");
         }
         if (currentOrNull() != this) {
             throw new IllegalStateException("set_cpus_allowed(" + this + "): only the task itself may move itself");
@@ -290,8 +289,8 @@ public final class Task {
      * emulator's smp_call_function_single() for per-CPU work such as drain_all_pages().
      */
     public void runOnCpu(int c, Runnable fn) {
-        if (c < 0 || c >= kernel.nrCpus()) {
-            throw new IllegalArgumentException("runOnCpu: CPU" + c + " does not exist (nr_cpus " + kernel.nrCpus() + ")");
+        if (!kernel.cpus().exists(c)) {
+            throw kernel.cpus().noSuchCpu(c, "runOnCpu");
         }
         if (preemptCount != 0) {
             throw new IllegalStateException("BUG: runOnCpu(" + c + ") from atomic context in " + this);

@@ -215,9 +215,8 @@ public final class Workqueue {
         if (work == null) {
             throw new IllegalArgumentException("queue_work_on(" + name + "): null work");
         }
-        if (cpu != WORK_CPU_UNBOUND && (cpu < 0 || cpu >= kernel.nrCpus())) {
-            throw new IllegalArgumentException("queue_work_on(" + name + ", " + work.name() + "): CPU" + cpu
-                    + " does not exist (nr_cpus " + kernel.nrCpus() + ")");
+        if (cpu != WORK_CPU_UNBOUND && !kernel.cpus().exists(cpu)) {
+            throw kernel.cpus().noSuchCpu(cpu, "queue_work_on(" + name + ", " + work.name() + ")");
         }
         if (!work.pending.compareAndSet(false, true)) {
             return false;

@@ -354,7 +354,8 @@ class CongestionTest {
         wb.setDirtyRatio(50);
         wb.setDirtyBackgroundRatio(25);
         long[] raised = wb.dirtyLimits(me);
-        assertThat(raised[1]).isBetween(boot[1] * 5 / 2 - 2, boot[1] * 5 / 2 + 2);
+        // Free memory may move by a few pages between the two reads (the kernel's own threads allocate).
+        assertThat((double) raised[1] / boot[1]).as("50 %% against 20 %%").isBetween(2.45, 2.55);
         assertThat(raised[0]).isBetween(raised[1] / 2 - 1, raised[1] / 2 + 1);
         // global_dirty_limits(): a background ratio at or over the dirty one gives half the dirty threshold.
         wb.setDirtyBackgroundRatio(80);

@@ -12,7 +12,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The workqueue and CPU half of the fuzz, on a kernel of its own (its kworkers run beside the fuzz thread,
+ * The workqueue and CPU part of the fuzz (tooling; the API it calls models Linux 4.3's kernel/workqueue.c,
+ * queue_work_on() and set_cpus_allowed_ptr() to one CPU), on a kernel of its own (its kworkers run beside the fuzz thread,
  * which the mm fuzz's quiet kernel must not have): alloc_workqueue(), queue_work() and queue_work_on(),
  * flush_work(), drain_workqueue(), destroy_workqueue(), and get_cpu()/put_cpu(), runOnCpu() and
  * set_cpus_allowed() with good and bad arguments. Every work counts its runs; whenever a flush or drain
@@ -117,6 +118,7 @@ final class WorkqueueFuzz {
         Workqueue wq;
         int cpu = Workqueue.WORK_CPU_UNBOUND;
         boolean nullWork = false;
+        boolean destroyedQueue = false;
         if (valid) {
             wq = live.get(r.nextInt(live.size()));
             if (on && r.nextInt(3) > 0) {
@@ -124,7 +126,8 @@ final class WorkqueueFuzz {
             }
         } else {
             int how = destroyed.isEmpty() ? r.nextInt(2) : r.nextInt(3);
-            wq = how == 2 ? destroyed.get(r.nextInt(destroyed.size())) : live.get(r.nextInt(live.size()));
+            destroyedQueue = how == 2;
+            wq = destroyedQueue ? destroyed.get(r.nextInt(destroyed.size())) : live.get(r.nextInt(live.size()));
             if (how == 0) {
                 on = true;
                 cpu = r.nextBoolean() ? k.nrCpus() + r.nextInt(1000) : -2 - r.nextInt(1000);
@@ -142,7 +145,7 @@ final class WorkqueueFuzz {
             return;
         }
         // A pending work makes queue_work() say false before it looks at the queue: no refusal to see.
-        if (!valid && !nullWork && c == Workqueue.WORK_CPU_UNBOUND && w.ws.workPending()) {
+        if (destroyedQueue && w.ws.workPending()) {
             return;
         }
         h.call(k, viaOn ? "queueWorkOn" : "queueWork", valid, q.name() + ", " + (viaOn ? c + ", " : "")
